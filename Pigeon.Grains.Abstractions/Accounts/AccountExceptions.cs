@@ -1,0 +1,61 @@
+namespace Pigeon.Grains.Abstractions.Accounts;
+
+/// <summary>An account id is already registered with other identity keys.</summary>
+[GenerateSerializer, Alias("pigeon.account-conflict")]
+public sealed class AccountConflictException : Exception
+{
+    public AccountConflictException() : base("This account id is already registered with other keys.") { }
+
+    public AccountConflictException(string message) : base(message) { }
+
+    public AccountConflictException(string message, Exception innerException) : base(message, innerException) { }
+}
+
+/// <summary>The account is not registered.</summary>
+[GenerateSerializer, Alias("pigeon.account-not-found")]
+public sealed class AccountNotFoundException : Exception
+{
+    public AccountNotFoundException() : base("No account is registered with this id.") { }
+
+    public AccountNotFoundException(string message) : base(message) { }
+
+    public AccountNotFoundException(string message, Exception innerException) : base(message, innerException) { }
+}
+
+/// <summary>The account has not uploaded the signed prekeys a bundle needs.</summary>
+[GenerateSerializer, Alias("pigeon.prekeys-unavailable")]
+public sealed class PrekeysUnavailableException : Exception
+{
+    public PrekeysUnavailableException() : base("The account has no signed prekeys to hand out.") { }
+
+    public PrekeysUnavailableException(string message) : base(message) { }
+
+    public PrekeysUnavailableException(string message, Exception innerException) : base(message, innerException) { }
+}
+
+/// <summary>An upload would take a one-time prekey pool past its limit.</summary>
+[GenerateSerializer, Alias("pigeon.prekey-pool-full")]
+public sealed class PrekeyPoolFullException : Exception
+{
+    public PrekeyPoolFullException() : base("The one-time prekey pool is full.") { }
+
+    public PrekeyPoolFullException(string message) : base(message) { }
+
+    public PrekeyPoolFullException(string message, Exception innerException) : base(message, innerException) { }
+
+    /// <summary>Creates the exception for one pool.</summary>
+    public PrekeyPoolFullException(OneTimePrekeyKind kind, int limit)
+        : base($"The one-time {kind} prekey pool would exceed its limit of {limit}.")
+    {
+        Kind = kind;
+        Limit = limit;
+    }
+
+    /// <summary>The pool that is full.</summary>
+    [Id(0)]
+    public OneTimePrekeyKind Kind { get; init; }
+
+    /// <summary>The pool's limit.</summary>
+    [Id(1)]
+    public int Limit { get; init; }
+}

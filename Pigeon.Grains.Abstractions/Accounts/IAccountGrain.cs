@@ -1,0 +1,42 @@
+namespace Pigeon.Grains.Abstractions.Accounts;
+
+/// <summary>
+/// One account, keyed by its self-certifying account id: the public identity keys and the prekeys
+/// that let others start sessions with it. The server treats every key as opaque bytes; the gateway
+/// checks signatures and that the id matches the keys before calling.
+/// </summary>
+[Alias("pigeon.account")]
+public interface IAccountGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Registers the account's identity keys. Registering the same keys again is a no-op that returns
+    /// the first registration; other keys for an existing account raise <see cref="AccountConflictException"/>.
+    /// </summary>
+    [Alias("register")]
+    Task<AccountRegistration> RegisterAsync(IdentityKeys keys);
+
+    /// <summary>The account's identity keys, or <see langword="null"/> when it is not registered.</summary>
+    [Alias("get-identity")]
+    Task<IdentityKeys?> GetIdentityAsync();
+
+    /// <summary>
+    /// Stores prekeys: replaces the signed prekey and the last-resort ML-KEM prekey when given, and adds
+    /// one-time prekeys to their pools. Ids already in a pool are ignored. Raises
+    /// <see cref="AccountNotFoundException"/> for an unregistered account and
+    /// <see cref="PrekeyPoolFullException"/> when a pool would exceed its limit.
+    /// </summary>
+    [Alias("upload-prekeys")]
+    Task<PrekeyCounts> UploadPrekeysAsync(PrekeyUpload upload);
+
+    /// <summary>
+    /// Hands out a bundle for starting a session. It consumes one one-time X25519 prekey and one
+    /// one-time ML-KEM prekey when the pools have them; each is handed out at most once, ever.
+    /// Raises <see cref="AccountNotFoundException"/> or <see cref="PrekeysUnavailableException"/>.
+    /// </summary>
+    [Alias("fetch-bundle")]
+    Task<PrekeyBundle> FetchBundleAsync();
+
+    /// <summary>How many one-time prekeys of each kind remain, and whether the signed ones are present.</summary>
+    [Alias("count-prekeys")]
+    Task<PrekeyCounts> CountPrekeysAsync();
+}

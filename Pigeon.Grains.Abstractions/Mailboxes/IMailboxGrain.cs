@@ -1,0 +1,36 @@
+namespace Pigeon.Grains.Abstractions.Mailboxes;
+
+/// <summary>
+/// One recipient's queue of envelopes in transit, keyed by the recipient's account id. Envelopes are
+/// opaque ciphertext; each is a row in PostgreSQL from its deposit until it is acknowledged or expires.
+/// Delivery is at least once: an envelope is returned by every receive until it is acknowledged.
+/// </summary>
+[Alias("pigeon.mailbox")]
+public interface IMailboxGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Stores an envelope and returns once it is committed to the database. Idempotent on
+    /// <paramref name="messageId"/>: a repeat stores nothing and returns the first receipt, also after
+    /// the envelope was acknowledged (within the retention of acknowledged ids). Raises
+    /// <see cref="MailboxQuotaExceededException"/> when the mailbox is full.
+    /// </summary>
+    [Alias("deposit")]
+    Task<DepositReceipt> DepositAsync(Guid messageId, byte[] payload);
+
+    /// <summary>
+    /// Returns up to <paramref name="max"/> unacknowledged envelopes with a sequence number above
+    /// <paramref name="after"/>, oldest first. When there are none, waits up to <paramref name="wait"/>
+    /// (capped at the configured maximum, at most 25 s) for a deposit and returns as soon as one commits;
+    /// returns an empty result when the wait ends. Cancelling <paramref name="cancellationToken"/> ends the wait.
+    /// </summary>
+    [Alias("receive")]
+    Task<ReceiveResult> ReceiveAsync(long after, int max, TimeSpan wait, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the envelopes with these message ids for good; returns how many were deleted.</summary>
+    [Alias("ack")]
+    Task<int> AckAsync(IReadOnlyList<Guid> messageIds);
+
+    /// <summary>The mailbox's depth, size and how many receives are waiting on it.</summary>
+    [Alias("get-status")]
+    Task<MailboxStatus> GetStatusAsync();
+}

@@ -1,0 +1,113 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Pigeon.Grains.Abstractions.Accounts;
+using Pigeon.Grains.Hosting;
+
+namespace Pigeon.Grains.Accounts;
+
+/// <summary>
+/// An account's identity and prekeys. Not reentrant: calls run one at a time, so a bundle fetch
+/// takes its one-time prekeys before the next fetch starts; the row delete with SKIP LOCKED keeps
+/// that true even if two activations ever overlap.
+/// </summary>
+internal sealed partial class AccountGrain(
+    [PersistentState("account", PigeonStorage.Accounts)] IPersistentState<AccountState> state,
+    PrekeyStore prekeys,
+    IOptions<AccountOptions> options,
+    [FromKeyedServices(PigeonTime.ServiceKey)] TimeProvider time,
+    ILogger<AccountGrain> logger) : Grain, IAccountGrain
+{
+    private (int X25519, int Kem)? _poolSizes;
+
+    private string AccountId => this.GetPrimaryKeyString();
+
+    public async Task<AccountRegistration> RegisterAsync(IdentityKeys keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (state.State.Identity is { } existing)
+        {
+            return existing.SameAs(keys)
+                ? new AccountRegistration(state.State.RegisteredAt, AlreadyRegistered: true)
+                : throw new AccountConflictException();
+        }
+
+        state.State.Identity = keys;
+        state.State.RegisteredAt = time.GetUtcNow();
+        await state.WriteStateAsync();
+        LogRegistered(AccountId);
+        return new AccountRegistration(state.State.RegisteredAt, AlreadyRegistered: false);
+    }
+
+    public Task<IdentityKeys?> GetIdentityAsync() => Task.FromResult(state.State.Identity);
+
+    public async Task<PrekeyCounts> UploadPrekeysAsync(PrekeyUpload upload)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        EnsureRegistered();
+        var (x25519, kem) = await GetPoolSizesAsync();
+        var limit = options.Value.MaxOneTimePrekeysPerKind;
+        if (x25519 + upload.OneTimeX25519Prekeys.Count > limit)
+        {
+            throw new PrekeyPoolFullException(OneTimePrekeyKind.X25519, limit);
+        }
+
+        if (kem + upload.OneTimeKemPrekeys.Count > limit)
+        {
+            throw new PrekeyPoolFullException(OneTimePrekeyKind.MlKem1024, limit);
+        }
+
+        var now = time.GetUtcNow();
+        x25519 += await prekeys.AddAsync(AccountId, OneTimePrekeyKind.X25519, upload.OneTimeX25519Prekeys, now, CancellationToken.None);
+        kem += await prekeys.AddAsync(AccountId, OneTimePrekeyKind.MlKem1024, upload.OneTimeKemPrekeys, now, CancellationToken.None);
+        _poolSizes = (x25519, kem);
+
+        if (upload.SignedPrekey is not null || upload.LastResortKemPrekey is not null)
+        {
+            state.State.SignedPrekey = upload.SignedPrekey ?? state.State.SignedPrekey;
+            state.State.LastResortKemPrekey = upload.LastResortKemPrekey ?? state.State.LastResortKemPrekey;
+            await state.WriteStateAsync();
+        }
+
+        LogPrekeysUploaded(AccountId, upload.OneTimeX25519Prekeys.Count, upload.OneTimeKemPrekeys.Count);
+        return Counts(x25519, kem);
+    }
+
+    public async Task<PrekeyBundle> FetchBundleAsync()
+    {
+        var identity = EnsureRegistered();
+        if (state.State.SignedPrekey is not { } signedPrekey || state.State.LastResortKemPrekey is not { } lastResort)
+        {
+            throw new PrekeysUnavailableException();
+        }
+
+        var (x25519, kem) = await prekeys.TakeOneOfEachAsync(AccountId, CancellationToken.None);
+        if (_poolSizes is var (x25519Left, kemLeft))
+        {
+            _poolSizes = (x25519Left - (x25519 is null ? 0 : 1), kemLeft - (kem is null ? 0 : 1));
+        }
+
+        return new PrekeyBundle(identity, signedPrekey, x25519, kem ?? lastResort, KemPrekeyIsLastResort: kem is null);
+    }
+
+    public async Task<PrekeyCounts> CountPrekeysAsync()
+    {
+        EnsureRegistered();
+        var (x25519, kem) = await GetPoolSizesAsync();
+        return Counts(x25519, kem);
+    }
+
+    private IdentityKeys EnsureRegistered() => state.State.Identity ?? throw new AccountNotFoundException();
+
+    private async Task<(int X25519, int Kem)> GetPoolSizesAsync() =>
+        _poolSizes ??= await prekeys.CountAsync(AccountId, CancellationToken.None);
+
+    private PrekeyCounts Counts(int x25519, int kem) =>
+        new(x25519, kem, state.State.SignedPrekey is not null, state.State.LastResortKemPrekey is not null);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Registered account {AccountId}")]
+    private partial void LogRegistered(string accountId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Account {AccountId} uploaded {X25519Count} one-time X25519 and {KemCount} one-time ML-KEM prekeys")]
+    private partial void LogPrekeysUploaded(string accountId, int x25519Count, int kemCount);
+}

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Options;
+using Pigeon.Grains.Hosting;
+
+namespace Pigeon.Grains.Accounts;
+
+/// <summary>Limits of accounts, bound from configuration section <c>Pigeon:Accounts</c>.</summary>
+public sealed class AccountOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Pigeon:Accounts";
+
+    /// <summary>The most one-time prekeys of each kind an account may hold on the server. Default 500.</summary>
+    public int MaxOneTimePrekeysPerKind { get; set; } = 500;
+}
+
+internal sealed class AccountOptionsValidator : IValidateOptions<AccountOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AccountOptions options)
+    {
+        var problems = new OptionsProblems(AccountOptions.Section);
+        problems.Require(options.MaxOneTimePrekeysPerKind > 0, nameof(options.MaxOneTimePrekeysPerKind), "must be at least 1.");
+        return problems.Result();
+    }
+}

@@ -1,0 +1,27 @@
+using Pigeon.Grains.Abstractions.Accounts;
+
+namespace Pigeon.Grains.Accounts;
+
+/// <summary>
+/// An account's persisted state (Orleans grain storage): small and rarely written. One-time prekeys
+/// are rows of their own (<see cref="PrekeyStore"/>). Persisted: keep the type's name and namespace stable.
+/// </summary>
+[GenerateSerializer, Alias("pigeon.account-state")]
+public sealed class AccountState
+{
+    /// <summary>The registered identity keys; null until registration.</summary>
+    [Id(0)]
+    public IdentityKeys? Identity { get; set; }
+
+    /// <summary>When the account was registered.</summary>
+    [Id(1)]
+    public DateTimeOffset RegisteredAt { get; set; }
+
+    /// <summary>The current signed X25519 prekey.</summary>
+    [Id(2)]
+    public Prekey? SignedPrekey { get; set; }
+
+    /// <summary>The current signed last-resort ML-KEM-1024 prekey.</summary>
+    [Id(3)]
+    public Prekey? LastResortKemPrekey { get; set; }
+}

@@ -1,0 +1,103 @@
+using Npgsql;
+using Pigeon.Grains.Abstractions.Accounts;
+
+namespace Pigeon.Grains.Accounts;
+
+/// <summary>The pools of one-time prekeys, one row per key (sql/0004).</summary>
+internal sealed class PrekeyStore(NpgsqlDataSource dataSource)
+{
+    private const string InsertSql = """
+        INSERT INTO pigeon.one_time_prekeys (account_id, kind, key_id, public_key, signature, uploaded_at)
+        SELECT @account_id, @kind, k.key_id, k.public_key, k.signature, @now
+        FROM unnest(@key_ids::bigint[], @public_keys::bytea[], @signatures::bytea[]) AS k(key_id, public_key, signature)
+        ON CONFLICT (account_id, kind, key_id) DO NOTHING
+        """;
+
+    // Each pool gives up its oldest key; SKIP LOCKED keeps two takers from ever getting the same row.
+    private const string TakeSql = """
+        WITH x25519 AS (
+            SELECT account_id, kind, key_id FROM pigeon.one_time_prekeys
+            WHERE account_id = @account_id AND kind = 1 ORDER BY key_id LIMIT 1 FOR UPDATE SKIP LOCKED
+        ),
+        kem AS (
+            SELECT account_id, kind, key_id FROM pigeon.one_time_prekeys
+            WHERE account_id = @account_id AND kind = 2 ORDER BY key_id LIMIT 1 FOR UPDATE SKIP LOCKED
+        )
+        DELETE FROM pigeon.one_time_prekeys p
+        USING (SELECT * FROM x25519 UNION ALL SELECT * FROM kem) chosen
+        WHERE p.account_id = chosen.account_id AND p.kind = chosen.kind AND p.key_id = chosen.key_id
+        RETURNING p.kind, p.key_id, p.public_key, p.signature
+        """;
+
+    private const string CountSql = """
+        SELECT kind, count(*) FROM pigeon.one_time_prekeys WHERE account_id = @account_id GROUP BY kind
+        """;
+
+    /// <summary>Adds prekeys to one pool, ignoring ids already there; returns how many were added.</summary>
+    public async Task<int> AddAsync(
+        string accountId, OneTimePrekeyKind kind, IReadOnlyList<Prekey> prekeys, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (prekeys.Count == 0)
+        {
+            return 0;
+        }
+
+        await using var command = dataSource.CreateCommand(InsertSql);
+        command.Parameters.Add(new NpgsqlParameter<string>("account_id", accountId));
+        command.Parameters.Add(new NpgsqlParameter<short>("kind", (short)kind));
+        command.Parameters.Add(new NpgsqlParameter<long[]>("key_ids", [.. prekeys.Select(p => (long)p.Id)]));
+        command.Parameters.Add(new NpgsqlParameter<byte[][]>("public_keys", [.. prekeys.Select(p => p.PublicKey)]));
+        command.Parameters.Add(new NpgsqlParameter<byte[]?[]>("signatures", [.. prekeys.Select(p => p.Signature)]));
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Removes and returns the oldest key of each pool, when the pool has one.</summary>
+    public async Task<(Prekey? X25519, Prekey? Kem)> TakeOneOfEachAsync(string accountId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(TakeSql);
+        command.Parameters.Add(new NpgsqlParameter<string>("account_id", accountId));
+        Prekey? x25519 = null, kem = null;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var prekey = new Prekey(
+                checked((uint)reader.GetInt64(1)),
+                reader.GetFieldValue<byte[]>(2),
+                reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3));
+            if ((OneTimePrekeyKind)reader.GetInt16(0) == OneTimePrekeyKind.X25519)
+            {
+                x25519 = prekey;
+            }
+            else
+            {
+                kem = prekey;
+            }
+        }
+
+        return (x25519, kem);
+    }
+
+    /// <summary>How many keys each pool holds.</summary>
+    public async Task<(int X25519, int Kem)> CountAsync(string accountId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(CountSql);
+        command.Parameters.Add(new NpgsqlParameter<string>("account_id", accountId));
+        int x25519 = 0, kem = 0;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var count = checked((int)reader.GetInt64(1));
+            if ((OneTimePrekeyKind)reader.GetInt16(0) == OneTimePrekeyKind.X25519)
+            {
+                x25519 = count;
+            }
+            else
+            {
+                kem = count;
+            }
+        }
+
+        return (x25519, kem);
+    }
+}

@@ -1,0 +1,238 @@
+using Orleans.Concurrency;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Pigeon.Grains.Abstractions.Mailboxes;
+using Pigeon.Grains.Hosting;
+
+namespace Pigeon.Grains.Mailboxes;
+
+/// <summary>
+/// A recipient's mailbox. Envelopes are rows in PostgreSQL; the grain keeps only counters in memory,
+/// recounted from the table on activation, so its cost per deposit does not depend on queue depth.
+/// Reentrant: deposits interleave so they can share a group commit, and a waiting receive does not
+/// block deposits. Every field is touched only on the grain's turn-based scheduler.
+/// </summary>
+[Reentrant]
+internal sealed partial class MailboxGrain(
+    EnvelopeStore store,
+    EnvelopeWriter writer,
+    IOptions<MailboxOptions> options,
+    [FromKeyedServices(PigeonTime.ServiceKey)] TimeProvider time,
+    ILogger<MailboxGrain> logger) : Grain, IMailboxGrain
+{
+    private readonly Dictionary<Guid, Task<DepositReceipt>> _depositsInFlight = [];
+    private readonly SemaphoreSlim _oneDepositAtATime = new(1, 1);
+    private TaskCompletionSource _nextDeposit = NewSignal();
+    private long _envelopes;
+    private long _bytes;
+    private long _reservedEnvelopes;
+    private long _reservedBytes;
+    private long _lastSequence;
+    private int _waitingReceives;
+
+    private string MailboxId => this.GetPrimaryKeyString();
+
+    private MailboxOptions Limits => options.Value;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var totals = await store.GetTotalsAsync(MailboxId, time.GetUtcNow(), cancellationToken);
+        (_envelopes, _bytes, _lastSequence) = (totals.Envelopes, totals.Bytes, totals.LastSequence);
+    }
+
+    public async Task<DepositReceipt> DepositAsync(Guid messageId, byte[] payload)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        if (payload.Length > Limits.MaxPayloadBytes)
+        {
+            throw new ArgumentException($"The payload exceeds {Limits.MaxPayloadBytes} bytes.", nameof(payload));
+        }
+
+        // A repeat of a deposit still in flight shares its outcome rather than racing it.
+        if (_depositsInFlight.TryGetValue(messageId, out var inFlight))
+        {
+            return await inFlight;
+        }
+
+        var deposit = DepositOnceAsync(messageId, payload);
+        _depositsInFlight[messageId] = deposit;
+        try
+        {
+            return await deposit;
+        }
+        finally
+        {
+            _depositsInFlight.Remove(messageId);
+        }
+    }
+
+    public async Task<ReceiveResult> ReceiveAsync(long after, int max, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        after = Math.Max(after, 0);
+        max = Math.Clamp(max, 1, Limits.MaxReceiveBatch);
+        wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > Limits.MaxWait ? Limits.MaxWait : wait;
+        var deadline = time.GetUtcNow() + wait;
+
+        // Sequence numbers up to here were looked for and are gone (acknowledged or expired).
+        var searchedThrough = after;
+        while (true)
+        {
+            var signal = _nextDeposit;
+            if (_envelopes > 0 && _lastSequence > searchedThrough)
+            {
+                var lastBeforeRead = _lastSequence;
+                var found = await store.ReadAsync(MailboxId, after, max + 1, time.GetUtcNow(), cancellationToken);
+                if (found.Count > 0)
+                {
+                    var hasMore = found.Count > max;
+                    if (hasMore)
+                    {
+                        found.RemoveAt(max);
+                    }
+
+                    LogDelivering(MailboxId, found.Count);
+                    return new ReceiveResult(found, hasMore);
+                }
+
+                searchedThrough = lastBeforeRead;
+                continue;
+            }
+
+            var remaining = deadline - time.GetUtcNow();
+            if (remaining <= TimeSpan.Zero)
+            {
+                return ReceiveResult.Empty;
+            }
+
+            _waitingReceives++;
+            try
+            {
+                await signal.Task.WaitAsync(remaining, time, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                return ReceiveResult.Empty;
+            }
+            finally
+            {
+                _waitingReceives--;
+            }
+        }
+    }
+
+    public async Task<int> AckAsync(IReadOnlyList<Guid> messageIds)
+    {
+        ArgumentNullException.ThrowIfNull(messageIds);
+        if (messageIds.Count > Limits.MaxAckBatch)
+        {
+            throw new ArgumentException($"At most {Limits.MaxAckBatch} message ids may be acknowledged at once.", nameof(messageIds));
+        }
+
+        if (messageIds.Count == 0)
+        {
+            return 0;
+        }
+
+        var (count, bytes) = await store.AcknowledgeAsync(MailboxId, [.. messageIds.Distinct()], time.GetUtcNow(), CancellationToken.None);
+        _envelopes = Math.Max(0, _envelopes - count);
+        _bytes = Math.Max(0, _bytes - bytes);
+        LogAcknowledged(MailboxId, count);
+        return (int)count;
+    }
+
+    public Task<MailboxStatus> GetStatusAsync() =>
+        Task.FromResult(new MailboxStatus(_envelopes, _bytes, _waitingReceives));
+
+    private async Task<DepositReceipt> DepositOnceAsync(Guid messageId, byte[] payload)
+    {
+        if (WouldExceedQuota(payload.Length))
+        {
+            // A retry of an envelope stored earlier is answered with its receipt, full or not.
+            if (await store.FindAsync(MailboxId, messageId, CancellationToken.None) is { } earlier)
+            {
+                return earlier;
+            }
+
+            // The counters may include envelopes that expired since: drop those and look again.
+            await store.PurgeExpiredAsync(MailboxId, time.GetUtcNow(), CancellationToken.None);
+            var totals = await store.GetTotalsAsync(MailboxId, time.GetUtcNow(), CancellationToken.None);
+            (_envelopes, _bytes) = (totals.Envelopes, totals.Bytes);
+            if (WouldExceedQuota(payload.Length))
+            {
+                LogQuotaRefused(MailboxId, _envelopes, _bytes);
+                throw new MailboxQuotaExceededException(Limits.MaxEnvelopes, Limits.MaxBytes);
+            }
+        }
+
+        // Reserve room first: other deposits interleave while this one awaits its commit.
+        _reservedEnvelopes++;
+        _reservedBytes += payload.Length;
+        StoredEnvelope stored;
+        try
+        {
+            stored = await WriteInOrderAsync(new EnvelopeToStore(MailboxId, messageId, payload));
+        }
+        finally
+        {
+            _reservedEnvelopes--;
+            _reservedBytes -= payload.Length;
+        }
+
+        if (stored.Inserted)
+        {
+            _envelopes++;
+            _bytes += payload.Length;
+            _lastSequence = Math.Max(_lastSequence, stored.Receipt.Sequence);
+            WakeWaitingReceives();
+            LogDepositCommitted(MailboxId, messageId, payload.Length, stored.Receipt.Sequence);
+        }
+
+        return stored.Receipt;
+    }
+
+    private async Task<StoredEnvelope> WriteInOrderAsync(EnvelopeToStore envelope)
+    {
+        if (writer.GroupCommit)
+        {
+            return await writer.WriteAsync(envelope, CancellationToken.None);
+        }
+
+        // Without the single group-commit writer, one mailbox's deposits commit one at a time so
+        // that their sequence numbers follow commit order.
+        await _oneDepositAtATime.WaitAsync();
+        try
+        {
+            return await writer.WriteAsync(envelope, CancellationToken.None);
+        }
+        finally
+        {
+            _oneDepositAtATime.Release();
+        }
+    }
+
+    private bool WouldExceedQuota(int size) =>
+        _envelopes + _reservedEnvelopes + 1 > Limits.MaxEnvelopes
+        || _bytes + _reservedBytes + size > Limits.MaxBytes;
+
+    private void WakeWaitingReceives()
+    {
+        var signal = _nextDeposit;
+        _nextDeposit = NewSignal();
+        signal.TrySetResult();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Deposit committed to mailbox {MailboxId}: message {MessageId}, {Size} bytes, sequence {Sequence}")]
+    private partial void LogDepositCommitted(string mailboxId, Guid messageId, int size, long sequence);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Delivering {Count} envelopes from mailbox {MailboxId}")]
+    private partial void LogDelivering(string mailboxId, int count);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Acknowledged {Count} envelopes in mailbox {MailboxId}")]
+    private partial void LogAcknowledged(string mailboxId, long count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused a deposit to full mailbox {MailboxId} ({Envelopes} envelopes, {Bytes} bytes)")]
+    private partial void LogQuotaRefused(string mailboxId, long envelopes, long bytes);
+}
