@@ -23,6 +23,11 @@ internal sealed partial class EnvelopeWriter(
     private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(
         new UnboundedChannelOptions { SingleReader = true });
 
+    private long _transactionsCommitted;
+
+    /// <summary>How many transactions have committed envelopes since start: the deposits shared them.</summary>
+    public long TransactionsCommitted => Interlocked.Read(ref _transactionsCommitted);
+
     /// <summary>Whether deposits are committed in groups; without, callers keep one mailbox's deposits in order.</summary>
     public bool GroupCommit => storeOptions.Value.GroupCommit;
 
@@ -32,6 +37,7 @@ internal sealed partial class EnvelopeWriter(
         if (!storeOptions.Value.GroupCommit)
         {
             var stored = await store.InsertAsync([envelope], time.GetUtcNow(), mailboxOptions.Value.EnvelopeTtl, cancellationToken);
+            Interlocked.Increment(ref _transactionsCommitted);
             return stored[0];
         }
 
@@ -81,6 +87,7 @@ internal sealed partial class EnvelopeWriter(
         try
         {
             var stored = await store.InsertAsync(envelopes, time.GetUtcNow(), mailboxOptions.Value.EnvelopeTtl, stoppingToken);
+            Interlocked.Increment(ref _transactionsCommitted);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Completion.TrySetResult(stored[i]);

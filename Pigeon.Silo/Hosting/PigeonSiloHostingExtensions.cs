@@ -1,0 +1,94 @@
+using System.Net;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Configuration;
+using Pigeon.Grains.Hosting;
+
+namespace Pigeon.Silo.Hosting;
+
+/// <summary>Configures a Pigeon silo: Orleans on PostgreSQL, Pigeon's grains and the health endpoints.</summary>
+public static class PigeonSiloHostingExtensions
+{
+    /// <summary>The tag of health checks that decide readiness.</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// Reads and validates the silo's options, reporting every bad value at once.
+    /// Returns the problems, or none when the configuration is usable.
+    /// </summary>
+    public static IReadOnlyList<string> ValidatePigeonSiloConfiguration(this IConfiguration configuration)
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(configuration.GetConnectionString(PigeonSiloOptions.ConnectionStringName)))
+        {
+            problems.Add($"ConnectionStrings:{PigeonSiloOptions.ConnectionStringName} is missing: set the PostgreSQL connection string (environment variable ConnectionStrings__{PigeonSiloOptions.ConnectionStringName}).");
+        }
+
+        var options = configuration.GetSection(PigeonSiloOptions.Section).Get<PigeonSiloOptions>() ?? new PigeonSiloOptions();
+        var result = new PigeonSiloOptionsValidator().Validate(null, options);
+        if (result.Failed)
+        {
+            problems.AddRange(result.Failures);
+        }
+
+        return problems;
+    }
+
+    /// <summary>
+    /// Makes this host an Orleans silo with ADO.NET clustering and grain storage on PostgreSQL
+    /// (invariant <c>Npgsql</c>), Pigeon's grains and their database access, and health checks.
+    /// </summary>
+    public static WebApplicationBuilder UsePigeonSilo(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var connectionString = configuration.GetConnectionString(PigeonSiloOptions.ConnectionStringName)
+            ?? throw new InvalidOperationException($"ConnectionStrings:{PigeonSiloOptions.ConnectionStringName} is missing.");
+        var siloOptions = configuration.GetSection(PigeonSiloOptions.Section).Get<PigeonSiloOptions>() ?? new PigeonSiloOptions();
+
+        builder.Services.AddOptions<PigeonSiloOptions>().BindConfiguration(PigeonSiloOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<PigeonSiloOptions>, PigeonSiloOptionsValidator>();
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = siloOptions.ShutdownTimeout);
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString) { Name = "pigeon-silo" }.Build());
+        builder.Services.AddPigeonGrains();
+        builder.Services.AddHealthChecks().AddCheck<SiloActiveHealthCheck>("silo-active", tags: [ReadyTag]);
+
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(cluster =>
+            {
+                cluster.ServiceId = siloOptions.ServiceId;
+                cluster.ClusterId = siloOptions.ClusterId;
+            });
+            silo.ConfigureEndpoints(
+                IPAddress.Parse(siloOptions.AdvertisedAddress),
+                siloOptions.SiloPort,
+                siloOptions.GatewayPort,
+                siloOptions.ListenOnAnyHostAddress);
+            silo.UseAdoNetClustering(clustering =>
+            {
+                clustering.Invariant = "Npgsql";
+                clustering.ConnectionString = connectionString;
+            });
+            silo.AddAdoNetGrainStorage(PigeonStorage.Accounts, storage =>
+            {
+                storage.Invariant = "Npgsql";
+                storage.ConnectionString = connectionString;
+            });
+            // Failure detection and timeouts are tunable from configuration (Orleans:Membership).
+            silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// Maps <c>/health/live</c> (the process answers; checks nothing else, so a database outage
+    /// does not get the silo restarted) and <c>/health/ready</c> (this silo is Active in the cluster).
+    /// </summary>
+    public static WebApplication MapPigeonSiloHealth(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+        return app;
+    }
+}

@@ -1,0 +1,145 @@
+using System.Security.Cryptography;
+using Orleans.Runtime;
+using Pigeon.Grains.Abstractions.Accounts;
+
+namespace Pigeon.Tests.Grains;
+
+[Collection(PigeonClusterCollection.Name)]
+public sealed class AccountGrainTests(PigeonClusterFixture fixture)
+{
+    private IAccountGrain NewAccount()
+    {
+        fixture.RequirePostgres();
+        return fixture.Grains.GetGrain<IAccountGrain>($"account-{Guid.NewGuid():N}");
+    }
+
+    private static IdentityKeys RandomIdentity() =>
+        new(RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(64));
+
+    private static Prekey RandomPrekey(uint id, int size = 32, bool signed = false) =>
+        new(id, RandomNumberGenerator.GetBytes(size), signed ? RandomNumberGenerator.GetBytes(64) : null);
+
+    private static PrekeyUpload FullUpload(int oneTimeCount, uint firstId = 1) => new(
+        RandomPrekey(1000, signed: true),
+        RandomPrekey(2000, 1568, signed: true),
+        [.. Enumerable.Range(0, oneTimeCount).Select(i => RandomPrekey(firstId + (uint)i))],
+        [.. Enumerable.Range(0, oneTimeCount).Select(i => RandomPrekey(firstId + (uint)i, 1568, signed: true))]);
+
+    [Fact]
+    public async Task Account_RegisteringSameKeysAgain_IsIdempotent()
+    {
+        var account = NewAccount();
+        var keys = RandomIdentity();
+
+        var first = await account.RegisterAsync(keys);
+        var again = await account.RegisterAsync(keys with { SigningKey = [.. keys.SigningKey] });
+
+        Assert.False(first.AlreadyRegistered);
+        Assert.True(again.AlreadyRegistered);
+        Assert.Equal(first.RegisteredAt, again.RegisteredAt);
+    }
+
+    [Fact]
+    public async Task Account_RegisteringOtherKeysForExistingId_IsRefused()
+    {
+        var account = NewAccount();
+        var keys = RandomIdentity();
+        await account.RegisterAsync(keys);
+
+        await Assert.ThrowsAsync<AccountConflictException>(() => account.RegisterAsync(RandomIdentity()));
+
+        var stored = await account.GetIdentityAsync();
+        Assert.NotNull(stored);
+        Assert.True(stored.SameAs(keys));
+    }
+
+    [Fact]
+    public async Task Account_IdentityAndPrekeys_SurviveReactivation()
+    {
+        var id = $"account-{Guid.NewGuid():N}";
+        fixture.RequirePostgres();
+        var keys = RandomIdentity();
+        await fixture.Grains.GetGrain<IAccountGrain>(id).RegisterAsync(keys);
+        await fixture.Grains.GetGrain<IAccountGrain>(id).UploadPrekeysAsync(FullUpload(3));
+
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var account = fixture.Grains.GetGrain<IAccountGrain>(id);
+
+        Assert.True((await account.GetIdentityAsync())!.SameAs(keys));
+        Assert.Equal(new PrekeyCounts(3, 3, true, true), await account.CountPrekeysAsync());
+    }
+
+    [Fact]
+    public async Task Account_UnregisteredAccount_HasNoBundleAndTakesNoPrekeys()
+    {
+        var account = NewAccount();
+
+        await Assert.ThrowsAsync<AccountNotFoundException>(() => account.FetchBundleAsync());
+        await Assert.ThrowsAsync<AccountNotFoundException>(() => account.UploadPrekeysAsync(FullUpload(1)));
+        Assert.Null(await account.GetIdentityAsync());
+    }
+
+    [Fact]
+    public async Task Account_BundleWithoutSignedPrekeys_IsUnavailable()
+    {
+        var account = NewAccount();
+        await account.RegisterAsync(RandomIdentity());
+
+        await Assert.ThrowsAsync<PrekeysUnavailableException>(() => account.FetchBundleAsync());
+    }
+
+    [Fact]
+    public async Task Account_Bundle_ConsumesOneTimePrekeysThenFallsBackToLastResort()
+    {
+        var account = NewAccount();
+        var identity = RandomIdentity();
+        await account.RegisterAsync(identity);
+        var upload = FullUpload(2);
+        Assert.Equal(new PrekeyCounts(2, 2, true, true), await account.UploadPrekeysAsync(upload));
+
+        var first = await account.FetchBundleAsync();
+        var second = await account.FetchBundleAsync();
+        var third = await account.FetchBundleAsync();
+
+        Assert.True(first.Identity.SameAs(identity));
+        Assert.Equal(upload.SignedPrekey!.PublicKey, first.SignedPrekey.PublicKey);
+        Assert.Equal([1u, 2u], new[] { first.OneTimeX25519Prekey!.Id, second.OneTimeX25519Prekey!.Id });
+        Assert.False(first.KemPrekeyIsLastResort);
+        Assert.Equal(upload.OneTimeKemPrekeys[0].PublicKey, first.KemPrekey.PublicKey);
+        Assert.Null(third.OneTimeX25519Prekey);
+        Assert.True(third.KemPrekeyIsLastResort);
+        Assert.Equal(upload.LastResortKemPrekey!.PublicKey, third.KemPrekey.PublicKey);
+        Assert.Equal(new PrekeyCounts(0, 0, true, true), await account.CountPrekeysAsync());
+    }
+
+    [Fact]
+    public async Task Account_UploadPastPoolLimit_IsRefusedAndStoresNothing()
+    {
+        var account = NewAccount();
+        await account.RegisterAsync(RandomIdentity());
+
+        var refused = await Assert.ThrowsAsync<PrekeyPoolFullException>(() => account.UploadPrekeysAsync(FullUpload(501)));
+
+        Assert.Equal(OneTimePrekeyKind.X25519, refused.Kind);
+        Assert.Equal(new PrekeyCounts(0, 0, false, false), await account.CountPrekeysAsync());
+    }
+
+    [Fact]
+    public async Task Account_OneHundredConcurrentFetches_NeverHandOutAPrekeyTwice()
+    {
+        var account = NewAccount();
+        await account.RegisterAsync(RandomIdentity());
+        await account.UploadPrekeysAsync(FullUpload(60));
+
+        var bundles = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => account.FetchBundleAsync()));
+
+        var x25519 = bundles.Where(b => b.OneTimeX25519Prekey is not null).Select(b => b.OneTimeX25519Prekey!.Id).ToList();
+        var kem = bundles.Where(b => !b.KemPrekeyIsLastResort).Select(b => b.KemPrekey.Id).ToList();
+        Assert.Equal(60, x25519.Count);
+        Assert.Equal(60, x25519.Distinct().Count());
+        Assert.Equal(60, kem.Count);
+        Assert.Equal(60, kem.Distinct().Count());
+        Assert.Equal(40, bundles.Count(b => b.KemPrekeyIsLastResort));
+        Assert.Equal(new PrekeyCounts(0, 0, true, true), await account.CountPrekeysAsync());
+    }
+}

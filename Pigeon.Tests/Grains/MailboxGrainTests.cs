@@ -1,0 +1,285 @@
+using System.Security.Cryptography;
+using Npgsql;
+using Pigeon.Grains.Abstractions.Mailboxes;
+using Pigeon.Grains.Mailboxes;
+
+namespace Pigeon.Tests.Grains;
+
+[Collection(PigeonClusterCollection.Name)]
+public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
+{
+    private static readonly TimeSpan NoWait = TimeSpan.Zero;
+
+    private IMailboxGrain NewMailbox()
+    {
+        fixture.RequirePostgres();
+        return fixture.Grains.GetGrain<IMailboxGrain>($"mailbox-{Guid.NewGuid():N}");
+    }
+
+    private static byte[] RandomPayload(int size = 64) => RandomNumberGenerator.GetBytes(size);
+
+    [Fact]
+    public async Task Mailbox_DepositReceiveAck_DeliversOnceThenNothing()
+    {
+        var mailbox = NewMailbox();
+        var messageId = Guid.NewGuid();
+        var payload = RandomPayload();
+
+        var receipt = await mailbox.DepositAsync(messageId, payload);
+        var received = await mailbox.ReceiveAsync(0, 10, NoWait);
+
+        var envelope = Assert.Single(received.Envelopes);
+        Assert.Equal(messageId, envelope.MessageId);
+        Assert.Equal(payload, envelope.Payload);
+        Assert.Equal(receipt.Sequence, envelope.Sequence);
+        Assert.False(received.HasMore);
+
+        Assert.Equal(1, await mailbox.AckAsync([messageId]));
+        Assert.Empty((await mailbox.ReceiveAsync(0, 10, NoWait)).Envelopes);
+        Assert.Equal(0, (await mailbox.GetStatusAsync()).Envelopes);
+    }
+
+    [Fact]
+    public async Task Mailbox_UnacknowledgedEnvelope_IsDeliveredAgain()
+    {
+        var mailbox = NewMailbox();
+        var messageId = Guid.NewGuid();
+        await mailbox.DepositAsync(messageId, RandomPayload());
+
+        var first = await mailbox.ReceiveAsync(0, 10, NoWait);
+        var second = await mailbox.ReceiveAsync(0, 10, NoWait);
+
+        Assert.Equal(messageId, Assert.Single(first.Envelopes).MessageId);
+        Assert.Equal(messageId, Assert.Single(second.Envelopes).MessageId);
+    }
+
+    [Fact]
+    public async Task Mailbox_RepeatedDeposit_StoresNothingNewAndReturnsFirstReceipt()
+    {
+        var mailbox = NewMailbox();
+        var messageId = Guid.NewGuid();
+        var payload = RandomPayload();
+
+        var first = await mailbox.DepositAsync(messageId, payload);
+        var again = await mailbox.DepositAsync(messageId, RandomPayload());
+        var concurrent = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => mailbox.DepositAsync(messageId, payload)));
+
+        Assert.Equal(first, again);
+        Assert.All(concurrent, receipt => Assert.Equal(first, receipt));
+        var envelope = Assert.Single((await mailbox.ReceiveAsync(0, 10, NoWait)).Envelopes);
+        Assert.Equal(payload, envelope.Payload);
+        Assert.Equal(1, (await mailbox.GetStatusAsync()).Envelopes);
+    }
+
+    [Fact]
+    public async Task Mailbox_DepositRetriedAfterAcknowledgement_IsNotDeliveredAgain()
+    {
+        var mailbox = NewMailbox();
+        var messageId = Guid.NewGuid();
+        var first = await mailbox.DepositAsync(messageId, RandomPayload());
+        await mailbox.AckAsync([messageId]);
+
+        var retry = await mailbox.DepositAsync(messageId, RandomPayload());
+
+        Assert.Equal(first, retry);
+        Assert.Empty((await mailbox.ReceiveAsync(0, 10, NoWait)).Envelopes);
+    }
+
+    [Fact]
+    public async Task Mailbox_Envelopes_AreReceivedInDepositOrderAndPageByCursor()
+    {
+        var mailbox = NewMailbox();
+        var ids = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToList();
+        foreach (var id in ids)
+        {
+            await mailbox.DepositAsync(id, RandomPayload());
+        }
+
+        var firstPage = await mailbox.ReceiveAsync(0, 8, NoWait);
+        var secondPage = await mailbox.ReceiveAsync(firstPage.Envelopes[^1].Sequence, 100, NoWait);
+
+        Assert.True(firstPage.HasMore);
+        Assert.False(secondPage.HasMore);
+        var received = firstPage.Envelopes.Concat(secondPage.Envelopes).ToList();
+        Assert.Equal(ids, received.Select(e => e.MessageId));
+        Assert.True(received.Zip(received.Skip(1)).All(pair => pair.First.Sequence < pair.Second.Sequence));
+    }
+
+    [Fact]
+    public async Task Mailbox_ConcurrentDeposits_AreAllStoredInFewerTransactions()
+    {
+        fixture.RequirePostgres();
+        var writer = fixture.SiloService<EnvelopeWriter>();
+        var mailboxes = Enumerable.Range(0, 10).Select(_ => NewMailbox()).ToList();
+        var before = writer.TransactionsCommitted;
+
+        var deposits = mailboxes.SelectMany(mailbox => Enumerable.Range(0, 20).Select(_ => mailbox.DepositAsync(Guid.NewGuid(), RandomPayload())));
+        var receipts = await Task.WhenAll(deposits);
+
+        Assert.Equal(200, receipts.Select(r => r.MessageId).Distinct().Count());
+        foreach (var mailbox in mailboxes)
+        {
+            Assert.Equal(20, (await mailbox.GetStatusAsync()).Envelopes);
+        }
+
+        // Group commit: 200 deposits issued at once share transactions.
+        Assert.InRange(writer.TransactionsCommitted - before, 1, 100);
+    }
+
+    [Fact]
+    public async Task Mailbox_WaitingReceive_WakesWhenDepositArrives()
+    {
+        var mailbox = NewMailbox();
+        var waiting = mailbox.ReceiveAsync(0, 10, TimeSpan.FromSeconds(20));
+        await WaitUntilReceivesAreWaitingAsync(mailbox, 1);
+        Assert.False(waiting.IsCompleted);
+
+        var messageId = Guid.NewGuid();
+        await mailbox.DepositAsync(messageId, RandomPayload());
+
+        // The fake clock never moved, so only the deposit can have ended the wait.
+        var result = await waiting.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Equal(messageId, Assert.Single(result.Envelopes).MessageId);
+    }
+
+    [Fact]
+    public async Task Mailbox_ReceiveWithNothingPending_ReturnsEmptyWhenTheWaitEnds()
+    {
+        var mailbox = NewMailbox();
+        var waiting = mailbox.ReceiveAsync(0, 10, TimeSpan.FromSeconds(5));
+        await WaitUntilReceivesAreWaitingAsync(mailbox, 1);
+
+        fixture.Clock.Advance(TimeSpan.FromSeconds(4));
+        Assert.False(waiting.IsCompleted);
+        fixture.Clock.Advance(TimeSpan.FromSeconds(1));
+
+        var result = await waiting.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Empty(result.Envelopes);
+        Assert.False(result.HasMore);
+    }
+
+    [Fact]
+    public async Task Mailbox_WaitingReceive_IsCancelledByItsToken()
+    {
+        var mailbox = NewMailbox();
+        using var cancellation = new CancellationTokenSource();
+        var waiting = mailbox.ReceiveAsync(0, 10, TimeSpan.FromSeconds(20), cancellation.Token);
+        await WaitUntilReceivesAreWaitingAsync(mailbox, 1);
+
+        await cancellation.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+        await WaitUntilReceivesAreWaitingAsync(mailbox, 0);
+    }
+
+    [Fact]
+    public async Task Mailbox_DepositPastEnvelopeQuota_IsRefusedWithTypedError()
+    {
+        var mailbox = NewMailbox();
+        for (var i = 0; i < PigeonClusterFixture.MaxEnvelopes; i++)
+        {
+            await mailbox.DepositAsync(Guid.NewGuid(), RandomPayload(16));
+        }
+
+        var refused = await Assert.ThrowsAsync<MailboxQuotaExceededException>(() => mailbox.DepositAsync(Guid.NewGuid(), RandomPayload(16)));
+
+        Assert.Equal(PigeonClusterFixture.MaxEnvelopes, refused.MaxEnvelopes);
+        Assert.Equal(PigeonClusterFixture.MaxEnvelopes, (await mailbox.GetStatusAsync()).Envelopes);
+        var all = await mailbox.ReceiveAsync(0, 500, NoWait);
+        Assert.Equal(PigeonClusterFixture.MaxEnvelopes, all.Envelopes.Count);
+
+        // Acknowledging makes room again.
+        await mailbox.AckAsync([all.Envelopes[0].MessageId]);
+        await mailbox.DepositAsync(Guid.NewGuid(), RandomPayload(16));
+    }
+
+    [Fact]
+    public async Task Mailbox_DepositPastByteQuota_IsRefusedWithTypedError()
+    {
+        var mailbox = NewMailbox();
+        const int Size = 64 * 1024;
+        for (var i = 0; i < PigeonClusterFixture.MaxBytes / Size; i++)
+        {
+            await mailbox.DepositAsync(Guid.NewGuid(), RandomPayload(Size));
+        }
+
+        await Assert.ThrowsAsync<MailboxQuotaExceededException>(() => mailbox.DepositAsync(Guid.NewGuid(), RandomPayload(1)));
+        Assert.Equal(PigeonClusterFixture.MaxBytes, (await mailbox.GetStatusAsync()).Bytes);
+    }
+
+    [Fact]
+    public async Task Mailbox_PayloadLargerThanLimit_IsRefused()
+    {
+        var mailbox = NewMailbox();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => mailbox.DepositAsync(Guid.NewGuid(), RandomPayload((64 * 1024) + 1)));
+
+        Assert.Equal(0, (await mailbox.GetStatusAsync()).Envelopes);
+    }
+
+    [Fact]
+    public async Task Mailbox_UnacknowledgedEnvelope_ExpiresAfterTtlAndIsSwept()
+    {
+        var mailbox = NewMailbox();
+        var messageId = Guid.NewGuid();
+        await mailbox.DepositAsync(messageId, RandomPayload());
+
+        fixture.Clock.Advance(PigeonClusterFixture.EnvelopeTtl - TimeSpan.FromMinutes(1));
+        Assert.Single((await mailbox.ReceiveAsync(0, 10, NoWait)).Envelopes);
+
+        fixture.Clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Empty((await mailbox.ReceiveAsync(0, 10, NoWait)).Envelopes);
+
+        await fixture.SiloService<ExpiredEnvelopeSweeper>().SweepOnceAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(0L, await CountRowsAsync("pigeon.envelopes", messageId));
+    }
+
+    [Fact]
+    public async Task Mailbox_StoredRow_HoldsOnlyTheDepositedBytesAndIsGoneAfterAck()
+    {
+        var mailbox = NewMailbox();
+        var messageId = Guid.NewGuid();
+        var payload = RandomPayload(300);
+        await mailbox.DepositAsync(messageId, payload);
+
+        await using (var command = fixture.DataSource.CreateCommand(
+            "SELECT payload, size_bytes FROM pigeon.envelopes WHERE message_id = @id"))
+        {
+            command.Parameters.Add(new NpgsqlParameter<Guid>("id", messageId));
+            await using var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+            Assert.True(await reader.ReadAsync(TestContext.Current.CancellationToken));
+            Assert.Equal(payload, reader.GetFieldValue<byte[]>(0));
+            Assert.Equal(payload.Length, reader.GetInt32(1));
+        }
+
+        await mailbox.AckAsync([messageId]);
+
+        Assert.Equal(0L, await CountRowsAsync("pigeon.envelopes", messageId));
+    }
+
+    [Fact]
+    public async Task Mailbox_AcknowledgingTooManyIdsAtOnce_IsRefused()
+    {
+        var mailbox = NewMailbox();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => mailbox.AckAsync([.. Enumerable.Range(0, 1001).Select(_ => Guid.NewGuid())]));
+    }
+
+    private async Task<long> CountRowsAsync(string table, Guid messageId)
+    {
+        await using var command = fixture.DataSource.CreateCommand($"SELECT count(*) FROM {table} WHERE message_id = @id");
+        command.Parameters.Add(new NpgsqlParameter<Guid>("id", messageId));
+        return (long)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
+    }
+
+    private static async Task WaitUntilReceivesAreWaitingAsync(IMailboxGrain mailbox, int count)
+    {
+        // Polls the grain's own count of waiting receives: the wait has begun once the grain says so.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while ((await mailbox.GetStatusAsync()).WaitingReceives != count)
+        {
+            timeout.Token.ThrowIfCancellationRequested();
+            await Task.Yield();
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using Orleans.Configuration;
+
+namespace Pigeon.Tests.Processes;
+
+/// <summary>
+/// Silos run as real processes against one PostgreSQL database, in a cluster of their own, with
+/// failure detection tuned so a killed silo is declared dead within seconds; and Orleans clients
+/// that reach them the way a gateway does.
+/// </summary>
+public sealed class SiloCluster(string connectionString) : IAsyncDisposable
+{
+    private readonly List<AppProcess> _silos = [];
+    private readonly List<IHost> _clients = [];
+
+    /// <summary>This cluster's id, unique so concurrent tests never meet.</summary>
+    public string ClusterId { get; } = $"test-{Guid.NewGuid():N}";
+
+    /// <summary>The environment that makes a process part of this cluster.</summary>
+    public Dictionary<string, string> Environment(int siloPort, int gatewayPort, int httpPort) => new()
+    {
+        ["ConnectionStrings__Pigeon"] = connectionString,
+        ["Pigeon__Silo__ClusterId"] = ClusterId,
+        ["Pigeon__Silo__ServiceId"] = "pigeon-tests",
+        ["Pigeon__Silo__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Pigeon__Silo__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Pigeon__Silo__AdvertisedAddress"] = "127.0.0.1",
+        ["Pigeon__Silo__ShutdownTimeout"] = "00:00:10",
+        ["Urls"] = $"http://127.0.0.1:{httpPort}",
+        ["Orleans__Membership__ProbeTimeout"] = "00:00:01",
+        ["Orleans__Membership__NumMissedProbesLimit"] = "2",
+        ["Orleans__Membership__TableRefreshTimeout"] = "00:00:02",
+        ["Orleans__Membership__IAmAliveTablePublishTimeout"] = "00:00:05",
+        ["Orleans__Membership__DeathVoteExpirationTimeout"] = "00:00:10",
+    };
+
+    /// <summary>Starts one silo process and waits until it reports ready.</summary>
+    public async Task<SiloHandle> StartSiloAsync(CancellationToken cancellationToken)
+    {
+        int siloPort = BuiltApps.FreePort(), gatewayPort = BuiltApps.FreePort(), httpPort = BuiltApps.FreePort();
+        var process = AppProcess.Start(
+            $"silo:{siloPort}", BuiltApps.AssemblyOf("Pigeon.Silo"), Environment(siloPort, gatewayPort, httpPort));
+        _silos.Add(process);
+        var silo = new SiloHandle(process, siloPort, gatewayPort, new Uri($"http://127.0.0.1:{httpPort}"));
+        await silo.WaitUntilReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);
+        return silo;
+    }
+
+    /// <summary>An Orleans client of this cluster, finding gateways through the membership table.</summary>
+    public async Task<IClusterClient> ConnectClientAsync(CancellationToken cancellationToken)
+    {
+        var host = new HostBuilder()
+            .UseOrleansClient(client =>
+            {
+                client.Configure<ClusterOptions>(options =>
+                {
+                    options.ClusterId = ClusterId;
+                    options.ServiceId = "pigeon-tests";
+                });
+                client.UseAdoNetClustering(options =>
+                {
+                    options.Invariant = "Npgsql";
+                    options.ConnectionString = connectionString;
+                });
+                client.Configure<GatewayOptions>(options => options.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
+            })
+            .Build();
+        await host.StartAsync(cancellationToken);
+        _clients.Add(host);
+        return host.Services.GetRequiredService<IClusterClient>();
+    }
+
+    /// <summary>The membership rows of this cluster: (silo port, status).</summary>
+    public async Task<List<(int Port, int Status)>> MembershipAsync(CancellationToken cancellationToken)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var command = dataSource.CreateCommand(
+            "SELECT port, status FROM orleansmembershiptable WHERE deploymentid = @cluster ORDER BY port");
+        command.Parameters.Add(new NpgsqlParameter<string>("cluster", ClusterId));
+        var rows = new List<(int, int)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add((reader.GetInt32(0), reader.GetInt32(1)));
+        }
+
+        return rows;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            try
+            {
+                await client.StopAsync(TimeSpan.FromSeconds(5));
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or Orleans.Runtime.OrleansException)
+            {
+                // A client of a cluster whose silos are gone may not stop cleanly; it is discarded anyway.
+            }
+
+            client.Dispose();
+        }
+
+        foreach (var silo in _silos)
+        {
+            await silo.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>One silo process of a <see cref="SiloCluster"/>.</summary>
+public sealed class SiloHandle(AppProcess process, int siloPort, int gatewayPort, Uri health)
+{
+    public AppProcess Process { get; } = process;
+
+    public int SiloPort { get; } = siloPort;
+
+    public int GatewayPort { get; } = gatewayPort;
+
+    public Uri Health { get; } = health;
+
+    /// <summary>Polls <c>/health/ready</c> until it answers 200; fails with the silo's output otherwise.</summary>
+    public async Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Process.HasExited)
+            {
+                throw new InvalidOperationException($"{Process.Name} exited with {Process.ExitCode}:\n{Process.Output}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri(Health, "/health/ready"), cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The probe itself timed out; try again.
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+        }
+
+        throw new TimeoutException($"{Process.Name} was not ready within {timeout}:\n{Process.Output}");
+    }
+}
