@@ -13,7 +13,7 @@ if (args.Contains("migrate"))
         return 2;
     }
 
-    using var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole());
+    using var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole().AddFilter("Npgsql", LogLevel.Warning));
     using var stopping = new CancellationTokenSource();
     Console.CancelKeyPress += (_, eventArgs) => { eventArgs.Cancel = true; stopping.Cancel(); };
     return await MigrateCommand.RunAsync(connectionString, loggerFactory, stopping.Token);

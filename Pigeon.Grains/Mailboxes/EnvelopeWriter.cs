@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Pigeon.Grains.Abstractions;
 using Pigeon.Grains.Hosting;
 
 namespace Pigeon.Grains.Mailboxes;
@@ -44,7 +45,7 @@ internal sealed partial class EnvelopeWriter(
         var pending = new PendingWrite(envelope);
         if (!_queue.Writer.TryWrite(pending))
         {
-            throw new InvalidOperationException("The envelope writer has stopped.");
+            throw new ServiceUnavailableException("The silo is shutting down.");
         }
 
         return await pending.Completion.Task.WaitAsync(cancellationToken);
@@ -77,7 +78,7 @@ internal sealed partial class EnvelopeWriter(
             _queue.Writer.TryComplete();
             while (_queue.Reader.TryRead(out var pending))
             {
-                pending.Completion.TrySetException(new InvalidOperationException("The silo is shutting down."));
+                pending.Completion.TrySetException(new ServiceUnavailableException("The silo is shutting down."));
             }
         }
     }

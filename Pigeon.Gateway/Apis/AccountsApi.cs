@@ -1,0 +1,67 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Pigeon.Gateway.Errors;
+using Pigeon.Gateway.Limits;
+using Pigeon.Gateway.Metrics;
+using Pigeon.Grains.Abstractions.Accounts;
+using Pigeon.Protocol.Identity;
+
+namespace Pigeon.Gateway.Apis;
+
+/// <summary>Registers an identity.</summary>
+/// <param name="AccountId">The account id the keys derive to.</param>
+/// <param name="SigningKey">The Ed25519 identity public key (32 bytes, base64).</param>
+/// <param name="AgreementKey">The X25519 identity public key (32 bytes, base64).</param>
+/// <param name="AgreementKeySignature">The signing key's signature over the agreement key (64 bytes, base64).</param>
+public sealed record RegisterAccountRequest(string AccountId, byte[] SigningKey, byte[] AgreementKey, byte[] AgreementKeySignature);
+
+/// <summary>A registered account.</summary>
+public sealed record AccountResponse(string AccountId, DateTimeOffset RegisteredAt);
+
+/// <summary><c>POST /v1/accounts</c>: registration, open to anyone who holds an identity key.</summary>
+public static class AccountsApi
+{
+    /// <summary>Maps the accounts routes.</summary>
+    public static RouteGroupBuilder MapAccountsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/accounts").WithTags("Accounts").RequireRateLimiting(RateLimits.Anonymous);
+        group.MapPost("", RegisterAsync).WithSummary("Register an identity; idempotent for the same keys.");
+        return group;
+    }
+
+    /// <summary>
+    /// Registers the keys under their id. The id must derive from the keys and the agreement key must
+    /// be signed by the signing key, which proves the caller holds the identity's private signing key.
+    /// </summary>
+    public static async Task<Results<Created<AccountResponse>, Ok<AccountResponse>, ProblemHttpResult>> RegisterAsync(
+        RegisterAccountRequest request, IGrainFactory grains, RecipientDirectory directory)
+    {
+        var identity = new PublicIdentity(request.SigningKey, request.AgreementKey, request.AgreementKeySignature);
+        if (!AccountId.IsWellFormed(request.AccountId))
+        {
+            return Problems.BadRequest("accountId must be 32 characters of lowercase base32.");
+        }
+
+        if (request.SigningKey.Length != 32 || request.AgreementKey.Length != 32 || request.AgreementKeySignature.Length != 64)
+        {
+            return Problems.BadRequest("signingKey and agreementKey must be 32 bytes and agreementKeySignature 64 bytes.");
+        }
+
+        if (!identity.IsValidFor(request.AccountId))
+        {
+            return Problems.Of(StatusCodes.Status400BadRequest, Problems.KeyMismatch,
+                "The keys do not match the account id, or the agreement key's signature does not verify.");
+        }
+
+        var registration = await grains.GetGrain<IAccountGrain>(request.AccountId)
+            .RegisterAsync(new IdentityKeys(request.SigningKey, request.AgreementKey, request.AgreementKeySignature));
+        directory.Remember(request.AccountId);
+        var response = new AccountResponse(request.AccountId, registration.RegisteredAt);
+        if (registration.AlreadyRegistered)
+        {
+            return TypedResults.Ok(response);
+        }
+
+        GatewayMetrics.Registrations.Inc();
+        return TypedResults.Created($"/v1/keys/{request.AccountId}", response);
+    }
+}

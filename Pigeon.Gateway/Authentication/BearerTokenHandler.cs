@@ -1,0 +1,82 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Pigeon.Gateway.Errors;
+
+namespace Pigeon.Gateway.Authentication;
+
+/// <summary>
+/// Authenticates <c>Authorization: Bearer</c> tokens issued by <see cref="TokenService"/>, and answers
+/// failures with a ProblemDetails naming why (missing, invalid or expired). Tokens are never logged.
+/// </summary>
+internal sealed class BearerTokenHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    TokenService tokens,
+    IProblemDetailsService problemDetails) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    /// <summary>The scheme name.</summary>
+    public const string SchemeName = "PigeonBearer";
+
+    /// <summary>The claim holding the authenticated account id.</summary>
+    public const string AccountClaim = "pigeon:account";
+
+    private const string RejectionKey = "pigeon:token-rejection";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (string.IsNullOrEmpty(header))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            Context.Items[RejectionKey] = TokenRejection.Invalid;
+            return Task.FromResult(AuthenticateResult.Fail("The Authorization header is not a bearer token."));
+        }
+
+        var rejection = tokens.Validate(header["Bearer ".Length..].Trim(), out var accountId);
+        if (rejection != TokenRejection.None)
+        {
+            Context.Items[RejectionKey] = rejection;
+            return Task.FromResult(AuthenticateResult.Fail(rejection == TokenRejection.Expired ? "The token has expired." : "The token is invalid."));
+        }
+
+        var identity = new ClaimsIdentity([new Claim(AccountClaim, accountId)], SchemeName);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var (type, title, error) = Context.Items[RejectionKey] switch
+        {
+            TokenRejection.Expired => (Problems.TokenExpired, "The bearer token has expired; get a new one.", "invalid_token"),
+            TokenRejection.Invalid => (Problems.TokenInvalid, "The bearer token is not valid.", "invalid_token"),
+            _ => (Problems.TokenMissing, "A bearer token is required.", "invalid_request"),
+        };
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = $"Bearer error=\"{error}\"";
+        await problemDetails.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails = new ProblemDetails { Status = 401, Type = type, Title = title },
+        });
+    }
+}
+
+/// <summary>Reads the authenticated account from a request's user.</summary>
+public static class AccountPrincipal
+{
+    /// <summary>The account id of the token's holder.</summary>
+    public static string AccountId(this ClaimsPrincipal user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return user.FindFirstValue(BearerTokenHandler.AccountClaim)
+            ?? throw new InvalidOperationException("The endpoint requires authorization but no account is authenticated.");
+    }
+}

@@ -1,0 +1,164 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Pigeon.Gateway.Apis;
+using Pigeon.Gateway.Authentication;
+using Pigeon.Gateway.Errors;
+using Pigeon.Gateway.Limits;
+using Pigeon.Grains.Abstractions.Health;
+using Prometheus;
+
+namespace Pigeon.Gateway.Hosting;
+
+/// <summary>Composes the gateway: Orleans client, authentication, limits, errors, health, metrics and the API.</summary>
+public static class GatewayHostingExtensions
+{
+    /// <summary>The tag of the health checks that decide readiness.</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>The configuration key of the PostgreSQL connection string used for cluster membership.</summary>
+    public const string ConnectionStringName = "Pigeon";
+
+    /// <summary>Reads and validates every option at once; returns the problems, none when usable.</summary>
+    public static IReadOnlyList<string> ValidatePigeonGatewayConfiguration(this IConfiguration configuration)
+    {
+        var validator = new GatewayOptionsValidator();
+        var cluster = configuration.GetSection(GatewayClusterOptions.Section).Get<GatewayClusterOptions>() ?? new GatewayClusterOptions();
+        var results = new[]
+        {
+            validator.Validate(null, configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions()),
+            validator.Validate(null, configuration.GetSection(LimitsOptions.Section).Get<LimitsOptions>() ?? new LimitsOptions()),
+            validator.Validate(null, cluster),
+        };
+        var problems = results.Where(r => r.Failed).SelectMany(r => r.Failures).ToList();
+        if (cluster.StaticGateways.Count == 0 && string.IsNullOrWhiteSpace(configuration.GetConnectionString(ConnectionStringName)))
+        {
+            problems.Add($"ConnectionStrings:{ConnectionStringName} is missing: set the PostgreSQL connection string the silos cluster on (environment ConnectionStrings__{ConnectionStringName}).");
+        }
+
+        return problems;
+    }
+
+    /// <summary>Adds everything the gateway needs to the builder.</summary>
+    public static WebApplicationBuilder AddPigeonGateway(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var services = builder.Services;
+        var limits = configuration.GetSection(LimitsOptions.Section).Get<LimitsOptions>() ?? new LimitsOptions();
+
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
+        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateOnStart();
+        services.AddOptions<GatewayClusterOptions>().BindConfiguration(GatewayClusterOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuthOptions>, GatewayOptionsValidator>();
+        services.AddSingleton<IValidateOptions<LimitsOptions>, GatewayOptionsValidator>();
+        services.AddSingleton<IValidateOptions<GatewayClusterOptions>, GatewayOptionsValidator>();
+        services.AddKeyedSingleton(GatewayTime.ServiceKey, TimeProvider.System);
+
+        services.ConfigureHttpJsonOptions(json => ConfigureJson(json.SerializerOptions));
+        services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ExceptionProblemHandler>();
+        services.AddOpenApi();
+
+        services.AddSingleton<TokenService>();
+        services.AddAuthentication(BearerTokenHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, _ => { });
+        services.AddAuthorization();
+        services.AddPigeonRateLimits(limits);
+        services.AddSingleton<LongPollLimiter>();
+        services.AddSingleton<RecipientDirectory>();
+        services.AddHealthChecks().AddCheck<ClusterReachableHealthCheck>("cluster", tags: [ReadyTag]);
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodyBytes);
+        builder.UsePigeonOrleansClient();
+        return builder;
+    }
+
+    /// <summary>
+    /// Makes the gateway an Orleans client of the Pigeon cluster: through the ADO.NET membership table
+    /// on PostgreSQL, or through fixed silo endpoints when <c>Pigeon:Cluster:StaticGateways</c> lists any.
+    /// </summary>
+    public static WebApplicationBuilder UsePigeonOrleansClient(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var cluster = configuration.GetSection(GatewayClusterOptions.Section).Get<GatewayClusterOptions>() ?? new GatewayClusterOptions();
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(options =>
+            {
+                options.ServiceId = cluster.ServiceId;
+                options.ClusterId = cluster.ClusterId;
+            });
+            if (cluster.StaticGateways.Count > 0)
+            {
+                client.UseStaticClustering([.. cluster.StaticGateways.Select(IPEndPoint.Parse)]);
+            }
+            else
+            {
+                client.UseAdoNetClustering(options =>
+                {
+                    options.Invariant = "Npgsql";
+                    options.ConnectionString = configuration.GetConnectionString(ConnectionStringName);
+                });
+            }
+
+            client.Configure<GatewayOptions>(configuration.GetSection("Orleans:Gateway"));
+        });
+        return builder;
+    }
+
+    /// <summary>Maps the middleware and every route.</summary>
+    public static WebApplication MapPigeonGateway(this WebApplication app)
+    {
+        var limits = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<RequestBodyLimit>(limits.MaxRequestBodyBytes);
+        app.UseHttpMetrics();
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+
+        app.MapAccountsApi();
+        app.MapAuthApi();
+        app.MapKeysApi();
+        app.MapMessagesApi();
+        app.MapOpenApi();
+        app.MapMetrics("/metrics");
+        // Liveness checks nothing beyond the process answering, so an outage elsewhere never restarts gateways.
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+        return app;
+    }
+
+    /// <summary>The JSON rules of the API: camelCase, base64 bytes, and strict about missing, null and unknown members.</summary>
+    public static void ConfigureJson(JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.RespectNullableAnnotations = true;
+        options.RespectRequiredConstructorParameters = true;
+        options.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+    }
+}
+
+/// <summary>Ready when a silo answers a ping within two seconds.</summary>
+internal sealed class ClusterReachableHealthCheck(IGrainFactory grains) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await grains.GetGrain<IPingGrain>(0).PingAsync().WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+            return HealthCheckResult.Healthy("A silo answered.");
+        }
+        catch (Exception exception) when (exception is TimeoutException or Orleans.Runtime.OrleansException or InvalidOperationException)
+        {
+            return HealthCheckResult.Unhealthy("No silo answered.");
+        }
+    }
+}

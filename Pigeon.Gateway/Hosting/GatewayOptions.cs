@@ -1,0 +1,155 @@
+using Microsoft.Extensions.Options;
+
+namespace Pigeon.Gateway.Hosting;
+
+/// <summary>
+/// Which Orleans cluster the gateway serves, bound from <c>Pigeon:Cluster</c>. The gateway finds the
+/// silos through the ADO.NET membership table (connection string <c>ConnectionStrings:Pigeon</c>)
+/// unless <see cref="StaticGateways"/> lists silo gateway endpoints.
+/// </summary>
+public sealed class GatewayClusterOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Pigeon:Cluster";
+
+    /// <summary>The service id; must match the silos'. Default <c>pigeon</c>.</summary>
+    public string ServiceId { get; set; } = "pigeon";
+
+    /// <summary>The cluster id; must match the silos'. Default <c>local</c>.</summary>
+    public string ClusterId { get; set; } = "local";
+
+    /// <summary>Silo gateway endpoints (<c>host:port</c>) to use instead of the membership table; for tests.</summary>
+    public List<string> StaticGateways { get; set; } = [];
+}
+
+/// <summary>Bearer tokens and challenges, bound from <c>Pigeon:Auth</c>.</summary>
+public sealed class AuthOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Pigeon:Auth";
+
+    /// <summary>
+    /// The key (base64, at least 32 bytes) that signs new tokens. Every gateway replica needs the
+    /// same one; keep it in a secret (environment <c>Pigeon__Auth__TokenSigningKey</c>).
+    /// </summary>
+    public string TokenSigningKey { get; set; } = "";
+
+    /// <summary>The key that signed tokens before the last rotation; its tokens are still accepted. Optional.</summary>
+    public string? PreviousTokenSigningKey { get; set; }
+
+    /// <summary>How long a token is valid. Default 1 hour.</summary>
+    public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long a challenge may be answered. Default 2 minutes.</summary>
+    public TimeSpan ChallengeLifetime { get; set; } = TimeSpan.FromMinutes(2);
+}
+
+/// <summary>Request limits, bound from <c>Pigeon:Limits</c>. Every limit answers with a ProblemDetails.</summary>
+public sealed class LimitsOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Pigeon:Limits";
+
+    /// <summary>The largest envelope payload, in bytes (before base64). Default 64 KiB.</summary>
+    public int MaxEnvelopeBytes { get; set; } = 64 * 1024;
+
+    /// <summary>The most envelopes one deposit request may carry. Default 100.</summary>
+    public int MaxBatchEnvelopes { get; set; } = 100;
+
+    /// <summary>The largest request body, in bytes. Default 2 MiB.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 2 * 1024 * 1024;
+
+    /// <summary>The most envelopes one receive returns. Default 100.</summary>
+    public int MaxReceiveEnvelopes { get; set; } = 100;
+
+    /// <summary>The longest a receive may wait, in seconds; at most 25. Default 25.</summary>
+    public int MaxWaitSeconds { get; set; } = 25;
+
+    /// <summary>The most message ids one acknowledgement may carry. Default 1,000.</summary>
+    public int MaxAckIds { get; set; } = 1_000;
+
+    /// <summary>The most one-time prekeys of each kind one upload may carry. Default 200.</summary>
+    public int MaxPrekeysPerUpload { get; set; } = 200;
+
+    /// <summary>Requests per second one account may make (token bucket refill). Default 50.</summary>
+    public int AccountRequestsPerSecond { get; set; } = 50;
+
+    /// <summary>Requests one account may make in a burst (token bucket size). Default 200.</summary>
+    public int AccountBurst { get; set; } = 200;
+
+    /// <summary>Unauthenticated requests (register, challenge, token) per minute from one IP address. Default 60.</summary>
+    public int AnonymousRequestsPerMinute { get; set; } = 60;
+
+    /// <summary>Long-polls one account may have open at once on one gateway. Default 4.</summary>
+    public int MaxConcurrentLongPolls { get; set; } = 4;
+}
+
+internal sealed class GatewayOptionsValidator :
+    IValidateOptions<AuthOptions>, IValidateOptions<LimitsOptions>, IValidateOptions<GatewayClusterOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AuthOptions options)
+    {
+        var problems = new Problems(AuthOptions.Section);
+        problems.Require(IsKey(options.TokenSigningKey), nameof(options.TokenSigningKey),
+            "must be set to a base64 key of at least 32 bytes (e.g. `openssl rand -base64 32`), the same on every gateway.");
+        problems.Require(options.PreviousTokenSigningKey is null or "" || IsKey(options.PreviousTokenSigningKey),
+            nameof(options.PreviousTokenSigningKey), "must be empty or a base64 key of at least 32 bytes.");
+        problems.Require(options.TokenLifetime > TimeSpan.Zero && options.TokenLifetime <= TimeSpan.FromDays(1),
+            nameof(options.TokenLifetime), "must be between 0 and 1 day.");
+        problems.Require(options.ChallengeLifetime > TimeSpan.Zero && options.ChallengeLifetime <= TimeSpan.FromMinutes(10),
+            nameof(options.ChallengeLifetime), "must be between 0 and 10 minutes.");
+        return problems.Result();
+    }
+
+    public ValidateOptionsResult Validate(string? name, LimitsOptions options)
+    {
+        var problems = new Problems(LimitsOptions.Section);
+        problems.Require(options.MaxEnvelopeBytes > 0, nameof(options.MaxEnvelopeBytes), "must be at least 1.");
+        problems.Require(options.MaxBatchEnvelopes > 0, nameof(options.MaxBatchEnvelopes), "must be at least 1.");
+        problems.Require(options.MaxRequestBodyBytes >= 1024, nameof(options.MaxRequestBodyBytes), "must be at least 1024.");
+        problems.Require(options.MaxReceiveEnvelopes > 0, nameof(options.MaxReceiveEnvelopes), "must be at least 1.");
+        problems.Require(options.MaxWaitSeconds is >= 0 and <= 25, nameof(options.MaxWaitSeconds), "must be between 0 and 25 (Orleans answers within 30 s).");
+        problems.Require(options.MaxAckIds > 0, nameof(options.MaxAckIds), "must be at least 1.");
+        problems.Require(options.MaxPrekeysPerUpload > 0, nameof(options.MaxPrekeysPerUpload), "must be at least 1.");
+        problems.Require(options.AccountRequestsPerSecond > 0, nameof(options.AccountRequestsPerSecond), "must be at least 1.");
+        problems.Require(options.AccountBurst > 0, nameof(options.AccountBurst), "must be at least 1.");
+        problems.Require(options.AnonymousRequestsPerMinute > 0, nameof(options.AnonymousRequestsPerMinute), "must be at least 1.");
+        problems.Require(options.MaxConcurrentLongPolls > 0, nameof(options.MaxConcurrentLongPolls), "must be at least 1.");
+        return problems.Result();
+    }
+
+    public ValidateOptionsResult Validate(string? name, GatewayClusterOptions options)
+    {
+        var problems = new Problems(GatewayClusterOptions.Section);
+        problems.Require(!string.IsNullOrWhiteSpace(options.ServiceId), nameof(options.ServiceId), "must not be empty.");
+        problems.Require(!string.IsNullOrWhiteSpace(options.ClusterId), nameof(options.ClusterId), "must not be empty.");
+        problems.Require(options.StaticGateways.All(g => System.Net.IPEndPoint.TryParse(g, out _)), nameof(options.StaticGateways), "must be ip:port endpoints.");
+        return problems.Result();
+    }
+
+    internal static bool IsKey(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return false;
+        }
+
+        var buffer = new byte[value.Length];
+        return Convert.TryFromBase64String(value, buffer, out var length) && length >= 32;
+    }
+
+    private sealed class Problems(string section)
+    {
+        private readonly List<string> _failures = [];
+
+        public void Require(bool condition, string key, string message)
+        {
+            if (!condition)
+            {
+                _failures.Add($"{section}:{key} {message}");
+            }
+        }
+
+        public ValidateOptionsResult Result() => _failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(_failures);
+    }
+}

@@ -1,0 +1,65 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
+using Pigeon.Gateway.Authentication;
+using Pigeon.Gateway.Errors;
+using Pigeon.Gateway.Hosting;
+
+namespace Pigeon.Gateway.Limits;
+
+/// <summary>The rate-limit policies: per account for authenticated routes, per client address for the rest.</summary>
+public static class RateLimits
+{
+    /// <summary>Token bucket per authenticated account.</summary>
+    public const string Account = "per-account";
+
+    /// <summary>Fixed window per client IP address, for registration and authentication.</summary>
+    public const string Anonymous = "per-address";
+
+    /// <summary>Adds both policies, answering rejections with 429, <c>Retry-After</c> and a ProblemDetails.</summary>
+    public static IServiceCollection AddPigeonRateLimits(this IServiceCollection services, LimitsOptions limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        return services.AddRateLimiter(options =>
+        {
+            options.AddPolicy(Account, context => RateLimitPartition.GetTokenBucketLimiter(
+                context.User.FindFirst(BearerTokenHandler.AccountClaim)?.Value ?? "",
+                _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = limits.AccountBurst,
+                    TokensPerPeriod = limits.AccountRequestsPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                }));
+            options.AddPolicy(Anonymous, context => RateLimitPartition.GetFixedWindowLimiter(
+                context.Connection.RemoteIpAddress?.ToString() ?? "",
+                _ => new FixedWindowRateLimiterOptions
+                {
+                    PermitLimit = limits.AnonymousRequestsPerMinute,
+                    Window = TimeSpan.FromMinutes(1),
+                    QueueLimit = 0,
+                }));
+            options.OnRejected = async (context, cancellationToken) =>
+            {
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+                var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+                var response = context.HttpContext.Response;
+                response.StatusCode = StatusCodes.Status429TooManyRequests;
+                response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                await context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = context.HttpContext,
+                    ProblemDetails = new ProblemDetails
+                    {
+                        Status = StatusCodes.Status429TooManyRequests,
+                        Type = Problems.RateLimited,
+                        Title = "Too many requests.",
+                        Detail = $"Try again in {seconds} s.",
+                    },
+                });
+            };
+        });
+    }
+}

@@ -1,0 +1,42 @@
+using System.Collections.Concurrent;
+using Pigeon.Grains.Abstractions.Accounts;
+
+namespace Pigeon.Gateway.Limits;
+
+/// <summary>
+/// Answers "is this a registered account?" for deposits, remembering positive answers: accounts are
+/// never unregistered, so a yes stays true and saves a grain call per envelope.
+/// </summary>
+public sealed class RecipientDirectory(IGrainFactory grains)
+{
+    private const int MaxRemembered = 100_000;
+    private readonly ConcurrentDictionary<string, byte> _known = new(StringComparer.Ordinal);
+
+    /// <summary>Whether the account exists.</summary>
+    public async Task<bool> ExistsAsync(string accountId)
+    {
+        if (_known.ContainsKey(accountId))
+        {
+            return true;
+        }
+
+        var exists = await grains.GetGrain<IAccountGrain>(accountId).GetIdentityAsync() is not null;
+        if (exists)
+        {
+            Remember(accountId);
+        }
+
+        return exists;
+    }
+
+    /// <summary>Records an account known to exist.</summary>
+    public void Remember(string accountId)
+    {
+        if (_known.Count >= MaxRemembered)
+        {
+            _known.Clear();
+        }
+
+        _known.TryAdd(accountId, 0);
+    }
+}
