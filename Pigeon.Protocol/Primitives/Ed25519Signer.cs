@@ -11,15 +11,13 @@ internal static class Ed25519Signer
 
     private static readonly SignatureAlgorithm Algorithm = SignatureAlgorithm.Ed25519;
 
-    private static readonly KeyCreationParameters Exportable = new() { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
-
     /// <summary>Creates a new signing key that can be exported for storage.</summary>
-    public static Key Generate() => Key.Create(Algorithm, Exportable);
+    public static Key Generate() => Key.Create(Algorithm, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
 
     /// <summary>Imports a stored 32-byte seed.</summary>
     public static Key Import(ReadOnlySpan<byte> privateKey)
     {
-        if (privateKey.Length != PrivateKeySize || !Key.TryImport(Algorithm, privateKey, KeyBlobFormat.RawPrivateKey, out var key, Exportable) || key is null)
+        if (privateKey.Length != PrivateKeySize || !Key.TryImport(Algorithm, privateKey, KeyBlobFormat.RawPrivateKey, out var key, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport }) || key is null)
         {
             throw new ProtocolException(ProtocolError.InvalidState, "Ed25519 private key is not valid.");
         }

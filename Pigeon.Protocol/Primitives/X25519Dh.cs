@@ -10,14 +10,11 @@ internal static class X25519Dh
 
     private static readonly KeyAgreementAlgorithm Algorithm = KeyAgreementAlgorithm.X25519;
 
-    private static readonly KeyCreationParameters Exportable = new() { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
-
-    private static readonly SharedSecretCreationParameters ExportableSecret = new() { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
 
     /// <summary>Generates a key pair; the caller owns (and should zero) the private half.</summary>
     public static (byte[] PrivateKey, byte[] PublicKey) Generate()
     {
-        using var key = Key.Create(Algorithm, Exportable);
+        using var key = Key.Create(Algorithm, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
         return (key.Export(KeyBlobFormat.RawPrivateKey), key.PublicKey.Export(KeyBlobFormat.RawPublicKey));
     }
 
@@ -40,7 +37,7 @@ internal static class X25519Dh
         }
 
         using var key = ImportPrivate(privateKey);
-        using var secret = Algorithm.Agree(key, peer, ExportableSecret)
+        using var secret = Algorithm.Agree(key, peer, new SharedSecretCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport })
             ?? throw new ProtocolException(ProtocolError.InvalidKey, "X25519 agreement produced a low-order result.");
         if (!secret.TryExport(SharedSecretBlobFormat.RawSharedSecret, output, out var written) || written != KeySize)
         {
@@ -62,7 +59,7 @@ internal static class X25519Dh
 
     private static Key ImportPrivate(ReadOnlySpan<byte> privateKey)
     {
-        if (privateKey.Length != KeySize || !Key.TryImport(Algorithm, privateKey, KeyBlobFormat.RawPrivateKey, out var key, Exportable) || key is null)
+        if (privateKey.Length != KeySize || !Key.TryImport(Algorithm, privateKey, KeyBlobFormat.RawPrivateKey, out var key, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport }) || key is null)
         {
             throw new ProtocolException(ProtocolError.InvalidState, "X25519 private key is not valid.");
         }
