@@ -67,9 +67,9 @@ public static class SafetyNumber
         }
 
         var digits = new StringBuilder(30);
+        Span<byte> eight = stackalloc byte[8];
         for (var chunk = 0; chunk < 6; chunk++)
         {
-            Span<byte> eight = stackalloc byte[8];
             hash.AsSpan(chunk * 5, 5).CopyTo(eight[3..]);
             var value = BinaryPrimitives.ReadUInt64BigEndian(eight) % 100000;
             digits.Append(value.ToString("D5", System.Globalization.CultureInfo.InvariantCulture));
