@@ -1,0 +1,115 @@
+using System.Security.Cryptography;
+using NSec.Cryptography;
+using Pigeon.Protocol.Prekeys;
+using Pigeon.Protocol.Primitives;
+using Pigeon.Protocol.Storage;
+
+namespace Pigeon.Protocol.Identity;
+
+/// <summary>
+/// A user's long-term identity: an Ed25519 signing key and an X25519 agreement key, the first signing
+/// the second. Holds private keys: keep it in the client only, store it with <see cref="Serialize"/>
+/// (encrypted at rest) and dispose it when done.
+/// </summary>
+public sealed class IdentityKeyPair : IDisposable
+{
+    private static readonly byte[] Magic = "PGID"u8.ToArray();
+    private const byte FormatVersion = 1;
+
+    private readonly Key _signingKey;
+    private readonly byte[] _agreementPrivateKey;
+    private bool _disposed;
+
+    private IdentityKeyPair(Key signingKey, byte[] agreementPrivateKey)
+    {
+        _signingKey = signingKey;
+        _agreementPrivateKey = agreementPrivateKey;
+        var signingPublic = signingKey.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        var agreementPublic = X25519Dh.PublicFromPrivate(agreementPrivateKey);
+        var signature = Ed25519Signer.Sign(signingKey, IdentitySignatures.AgreementKeyMessage(agreementPublic));
+        PublicIdentity = new PublicIdentity(signingPublic, agreementPublic, signature);
+        AccountId = PublicIdentity.AccountId;
+    }
+
+    /// <summary>The public half to register with the server and to hand to contacts.</summary>
+    public PublicIdentity PublicIdentity { get; }
+
+    /// <summary>This identity's self-certifying account id.</summary>
+    public string AccountId { get; }
+
+    internal ReadOnlySpan<byte> AgreementPrivateKey
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _agreementPrivateKey;
+        }
+    }
+
+    /// <summary>Creates a new random identity.</summary>
+    public static IdentityKeyPair Generate()
+    {
+        var (agreementPrivate, _) = X25519Dh.Generate();
+        return new IdentityKeyPair(Ed25519Signer.Generate(), agreementPrivate);
+    }
+
+    /// <summary>Signs the gateway's login challenge, bound to this identity's account id.</summary>
+    /// <exception cref="ArgumentException"><paramref name="accountId"/> is not this identity's id.</exception>
+    public byte[] SignAuthChallenge(string accountId, ReadOnlySpan<byte> challenge)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!string.Equals(accountId, AccountId, StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The account id is not this identity's.", nameof(accountId));
+        }
+
+        return Ed25519Signer.Sign(_signingKey, IdentitySignatures.AuthChallengeMessage(accountId, challenge));
+    }
+
+    /// <summary>Signs a prekey's kind, id and public key (verified by <see cref="IdentitySignatures.VerifyPrekey"/>).</summary>
+    public byte[] SignPrekey(PrekeyKind kind, uint prekeyId, ReadOnlySpan<byte> publicKey)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return Ed25519Signer.Sign(_signingKey, IdentitySignatures.PrekeyMessage(kind, prekeyId, publicKey));
+    }
+
+    /// <summary>
+    /// Versioned private blob: "PGID", version 1, the 32-byte Ed25519 seed, the 32-byte X25519 private key.
+    /// The caller must encrypt it at rest and should zero it after use.
+    /// </summary>
+    public byte[] Serialize()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var writer = new BlobWriter(Magic.Length + 1 + 64);
+        writer.WriteFixed(Magic);
+        writer.WriteByte(FormatVersion);
+        var seed = _signingKey.Export(KeyBlobFormat.RawPrivateKey);
+        writer.WriteFixed(seed);
+        CryptographicOperations.ZeroMemory(seed);
+        writer.WriteFixed(_agreementPrivateKey);
+        return writer.ToArrayAndErase();
+    }
+
+    /// <summary>Restores an identity from <see cref="Serialize"/>.</summary>
+    /// <exception cref="ProtocolException"><see cref="ProtocolError.InvalidState"/> or <see cref="ProtocolError.UnsupportedVersion"/>.</exception>
+    public static IdentityKeyPair Deserialize(ReadOnlySpan<byte> data)
+    {
+        var reader = new BlobReader(data, ProtocolError.InvalidState);
+        StoredFormat.ReadHeader(ref reader, Magic, FormatVersion);
+        var signingKey = Ed25519Signer.Import(reader.ReadFixed(Ed25519Signer.PrivateKeySize));
+        var agreementPrivate = reader.ReadFixedArray(X25519Dh.KeySize);
+        reader.EnsureEnd();
+        return new IdentityKeyPair(signingKey, agreementPrivate);
+    }
+
+    /// <summary>Zeroes and releases the private keys.</summary>
+    public void Dispose()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            _signingKey.Dispose();
+            CryptographicOperations.ZeroMemory(_agreementPrivateKey);
+        }
+    }
+}

@@ -1,0 +1,322 @@
+using System.Security.Cryptography;
+using Pigeon.Protocol.Identity;
+using Pigeon.Protocol.Primitives;
+using Pigeon.Protocol.Storage;
+
+namespace Pigeon.Protocol.Prekeys;
+
+/// <summary>
+/// The client's private prekey material: the current signed X25519 prekey and those retired within
+/// their grace period, one-time X25519 prekeys, one-time ML-KEM-1024 prekeys and the last-resort
+/// ML-KEM-1024 prekey(s). Ids are unique across all kinds. Not thread-safe; persist with
+/// <see cref="Serialize"/> after every change (encrypted at rest).
+/// </summary>
+public sealed class PrekeyStore
+{
+    /// <summary>Upper bound on stored prekeys of all kinds, so a corrupt or hostile blob cannot exhaust memory.</summary>
+    public const int MaxStoredPrekeys = 10_000;
+
+    private static readonly byte[] Magic = "PGPK"u8.ToArray();
+    private const byte FormatVersion = 1;
+
+    private readonly List<X25519Entry> _signed = [];
+    private readonly Dictionary<uint, X25519Entry> _oneTime = [];
+    private readonly Dictionary<uint, MlKemEntry> _mlKemOneTime = [];
+    private readonly List<MlKemEntry> _lastResort = [];
+    private uint _nextId = 1;
+
+    /// <summary>The signed X25519 prekey to publish, or null before the first rotation.</summary>
+    public SignedPrekey? CurrentSignedPrekey => _signed.Find(e => e.RetiredAt is null)?.ToSignedPrekey();
+
+    /// <summary>The last-resort ML-KEM prekey to publish, or null before the first rotation.</summary>
+    public MlKemPrekey? CurrentLastResortMlKemPrekey => _lastResort.Find(e => e.RetiredAt is null)?.ToPublic();
+
+    /// <summary>How many one-time X25519 prekeys are unused.</summary>
+    public int OneTimePrekeyCount => _oneTime.Count;
+
+    /// <summary>How many one-time ML-KEM prekeys are unused.</summary>
+    public int OneTimeMlKemPrekeyCount => _mlKemOneTime.Count;
+
+    /// <summary>
+    /// Creates a new signed X25519 prekey and retires the current one at <paramref name="now"/>; the
+    /// retired one still answers session setups until <see cref="PruneRetired"/> drops it.
+    /// </summary>
+    public SignedPrekey RotateSignedPrekey(IdentityKeyPair identity, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        EnsureRoom(1);
+        foreach (var entry in _signed.Where(e => e.RetiredAt is null))
+        {
+            entry.RetiredAt = now;
+        }
+
+        var id = NextId();
+        var (privateKey, publicKey) = X25519Dh.Generate();
+        var signature = identity.SignPrekey(PrekeyKind.SignedX25519, id, publicKey);
+        var created = new X25519Entry(id, privateKey, publicKey, signature, now, null);
+        _signed.Add(created);
+        return created.ToSignedPrekey();
+    }
+
+    /// <summary>Creates a new last-resort ML-KEM prekey and retires the current one at <paramref name="now"/>.</summary>
+    public MlKemPrekey RotateLastResortMlKemPrekey(IdentityKeyPair identity, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        EnsureRoom(1);
+        foreach (var entry in _lastResort.Where(e => e.RetiredAt is null))
+        {
+            entry.RetiredAt = now;
+        }
+
+        var created = NewMlKem(identity, lastResort: true, now);
+        _lastResort.Add(created);
+        return created.ToPublic();
+    }
+
+    /// <summary>Drops retired signed and last-resort prekeys whose grace period has passed.</summary>
+    public void PruneRetired(DateTimeOffset now, TimeSpan gracePeriod)
+    {
+        foreach (var entry in _signed.Where(e => e.RetiredAt + gracePeriod <= now))
+        {
+            entry.Erase();
+        }
+
+        foreach (var entry in _lastResort.Where(e => e.RetiredAt + gracePeriod <= now))
+        {
+            entry.Erase();
+        }
+
+        _signed.RemoveAll(e => e.RetiredAt + gracePeriod <= now);
+        _lastResort.RemoveAll(e => e.RetiredAt + gracePeriod <= now);
+    }
+
+    /// <summary>Creates <paramref name="count"/> one-time X25519 prekeys; upload the returned public halves.</summary>
+    public IReadOnlyList<OneTimePrekey> GenerateOneTimePrekeys(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        EnsureRoom(count);
+        var result = new List<OneTimePrekey>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var id = NextId();
+            var (privateKey, publicKey) = X25519Dh.Generate();
+            _oneTime.Add(id, new X25519Entry(id, privateKey, publicKey, null, DateTimeOffset.UnixEpoch, null));
+            result.Add(new OneTimePrekey(id, publicKey));
+        }
+
+        return result;
+    }
+
+    /// <summary>Creates <paramref name="count"/> signed one-time ML-KEM-1024 prekeys; upload the returned public halves.</summary>
+    public IReadOnlyList<MlKemPrekey> GenerateMlKemPrekeys(IdentityKeyPair identity, int count)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        EnsureRoom(count);
+        var result = new List<MlKemPrekey>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var entry = NewMlKem(identity, lastResort: false, DateTimeOffset.UnixEpoch);
+            _mlKemOneTime.Add(entry.Id, entry);
+            result.Add(entry.ToPublic());
+        }
+
+        return result;
+    }
+
+    internal byte[]? FindSignedPrekeyPrivate(uint id) => _signed.Find(e => e.Id == id)?.PrivateKey;
+
+    internal byte[]? FindSignedPrekeyPublic(uint id) => _signed.Find(e => e.Id == id)?.PublicKey;
+
+    internal byte[]? FindOneTimePrekeyPrivate(uint id) => _oneTime.TryGetValue(id, out var e) ? e.PrivateKey : null;
+
+    internal byte[]? FindMlKemSeed(uint id) =>
+        _mlKemOneTime.TryGetValue(id, out var e) ? e.Seed : _lastResort.Find(l => l.Id == id)?.Seed;
+
+    /// <summary>Deletes used one-time private keys (PQXDH §3.4); last-resort and signed keys stay.</summary>
+    internal void ConsumeOneTime(uint? oneTimeId, uint mlKemId)
+    {
+        if (oneTimeId is uint x && _oneTime.Remove(x, out var used))
+        {
+            used.Erase();
+        }
+
+        if (_mlKemOneTime.Remove(mlKemId, out var usedKem))
+        {
+            usedKem.Erase();
+        }
+    }
+
+    /// <summary>Versioned private blob ("PGPK", version 1). Encrypt it at rest.</summary>
+    public byte[] Serialize()
+    {
+        var writer = new BlobWriter(1024 + (_mlKemOneTime.Count * 1700));
+        StoredFormat.WriteHeader(writer, Magic, FormatVersion);
+        writer.WriteUInt32(_nextId);
+        WriteX25519(writer, _signed);
+        WriteX25519(writer, _oneTime.Values);
+        WriteMlKem(writer, _mlKemOneTime.Values);
+        WriteMlKem(writer, _lastResort);
+        return writer.ToArrayAndErase();
+    }
+
+    /// <summary>Restores a store from <see cref="Serialize"/>.</summary>
+    /// <exception cref="ProtocolException"><see cref="ProtocolError.InvalidState"/> or <see cref="ProtocolError.UnsupportedVersion"/>.</exception>
+    public static PrekeyStore Deserialize(ReadOnlySpan<byte> data)
+    {
+        var reader = new BlobReader(data, ProtocolError.InvalidState);
+        StoredFormat.ReadHeader(ref reader, Magic, FormatVersion);
+        var store = new PrekeyStore { _nextId = reader.ReadUInt32() };
+        store._signed.AddRange(ReadX25519(ref reader, signed: true));
+        foreach (var e in ReadX25519(ref reader, signed: false))
+        {
+            store._oneTime[e.Id] = e;
+        }
+
+        foreach (var e in ReadMlKem(ref reader, lastResort: false))
+        {
+            store._mlKemOneTime[e.Id] = e;
+        }
+
+        store._lastResort.AddRange(ReadMlKem(ref reader, lastResort: true));
+        reader.EnsureEnd();
+        return store;
+    }
+
+    private void EnsureRoom(int adding)
+    {
+        if (_signed.Count + _oneTime.Count + _mlKemOneTime.Count + _lastResort.Count + adding > MaxStoredPrekeys)
+        {
+            throw new InvalidOperationException($"A prekey store holds at most {MaxStoredPrekeys} prekeys.");
+        }
+    }
+
+    private uint NextId() => _nextId == uint.MaxValue
+        ? throw new InvalidOperationException("Prekey ids are exhausted.")
+        : _nextId++;
+
+    private MlKemEntry NewMlKem(IdentityKeyPair identity, bool lastResort, DateTimeOffset now)
+    {
+        var id = NextId();
+        var (seed, publicKey) = MlKem1024.Generate();
+        var kind = lastResort ? PrekeyKind.MlKem1024LastResort : PrekeyKind.MlKem1024;
+        return new MlKemEntry(id, seed, publicKey, identity.SignPrekey(kind, id, publicKey), lastResort, now, null);
+    }
+
+    private static void WriteX25519(BlobWriter writer, ICollection<X25519Entry> entries)
+    {
+        writer.WriteUInt32((uint)entries.Count);
+        foreach (var e in entries)
+        {
+            writer.WriteUInt32(e.Id);
+            writer.WriteFixed(e.PrivateKey);
+            writer.WriteFixed(e.PublicKey);
+            writer.WriteOptionalFixed(e.Signature);
+            writer.WriteInt64(e.CreatedAt.ToUnixTimeMilliseconds());
+            writer.WriteBool(e.RetiredAt is not null);
+            writer.WriteInt64(e.RetiredAt?.ToUnixTimeMilliseconds() ?? 0);
+        }
+    }
+
+    private static List<X25519Entry> ReadX25519(ref BlobReader reader, bool signed)
+    {
+        var count = reader.ReadCount(MaxStoredPrekeys);
+        var result = new List<X25519Entry>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var id = reader.ReadUInt32();
+            var privateKey = reader.ReadFixedArray(X25519Dh.KeySize);
+            var publicKey = reader.ReadFixedArray(X25519Dh.KeySize);
+            var signature = reader.ReadOptionalFixed(ProtocolInfo.SignatureSize);
+            var created = ReadTime(ref reader);
+            var retired = reader.ReadBool() ? ReadTime(ref reader) : SkipTime(ref reader);
+            if ((signature is not null) != signed)
+            {
+                throw reader.Fail("prekey signature presence does not match its kind");
+            }
+
+            result.Add(new X25519Entry(id, privateKey, publicKey, signature, created, retired));
+        }
+
+        return result;
+    }
+
+    private static void WriteMlKem(BlobWriter writer, ICollection<MlKemEntry> entries)
+    {
+        writer.WriteUInt32((uint)entries.Count);
+        foreach (var e in entries)
+        {
+            writer.WriteUInt32(e.Id);
+            writer.WriteFixed(e.Seed);
+            writer.WriteFixed(e.PublicKey);
+            writer.WriteFixed(e.Signature);
+            writer.WriteInt64(e.CreatedAt.ToUnixTimeMilliseconds());
+            writer.WriteBool(e.RetiredAt is not null);
+            writer.WriteInt64(e.RetiredAt?.ToUnixTimeMilliseconds() ?? 0);
+        }
+    }
+
+    private static List<MlKemEntry> ReadMlKem(ref BlobReader reader, bool lastResort)
+    {
+        var count = reader.ReadCount(MaxStoredPrekeys);
+        var result = new List<MlKemEntry>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var id = reader.ReadUInt32();
+            var seed = reader.ReadFixedArray(MlKem1024.SeedSize);
+            var publicKey = reader.ReadFixedArray(MlKem1024.PublicKeySize);
+            var signature = reader.ReadFixedArray(ProtocolInfo.SignatureSize);
+            var created = ReadTime(ref reader);
+            var retired = reader.ReadBool() ? ReadTime(ref reader) : SkipTime(ref reader);
+            result.Add(new MlKemEntry(id, seed, publicKey, signature, lastResort, created, retired));
+        }
+
+        return result;
+    }
+
+    private static DateTimeOffset ReadTime(ref BlobReader reader)
+    {
+        var ms = reader.ReadInt64();
+        if (ms < 0 || ms > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
+        {
+            throw reader.Fail("timestamp out of range");
+        }
+
+        return DateTimeOffset.FromUnixTimeMilliseconds(ms);
+    }
+
+    private static DateTimeOffset? SkipTime(ref BlobReader reader)
+    {
+        reader.ReadInt64();
+        return null;
+    }
+
+    private sealed class X25519Entry(uint id, byte[] privateKey, byte[] publicKey, byte[]? signature, DateTimeOffset createdAt, DateTimeOffset? retiredAt)
+    {
+        public uint Id { get; } = id;
+        public byte[] PrivateKey { get; } = privateKey;
+        public byte[] PublicKey { get; } = publicKey;
+        public byte[]? Signature { get; } = signature;
+        public DateTimeOffset CreatedAt { get; } = createdAt;
+        public DateTimeOffset? RetiredAt { get; set; } = retiredAt;
+
+        public SignedPrekey ToSignedPrekey() => new(Id, PublicKey, Signature ?? []);
+
+        public void Erase() => CryptographicOperations.ZeroMemory(PrivateKey);
+    }
+
+    private sealed class MlKemEntry(uint id, byte[] seed, byte[] publicKey, byte[] signature, bool isLastResort, DateTimeOffset createdAt, DateTimeOffset? retiredAt)
+    {
+        public uint Id { get; } = id;
+        public byte[] Seed { get; } = seed;
+        public byte[] PublicKey { get; } = publicKey;
+        public byte[] Signature { get; } = signature;
+        public bool IsLastResort { get; } = isLastResort;
+        public DateTimeOffset CreatedAt { get; } = createdAt;
+        public DateTimeOffset? RetiredAt { get; set; } = retiredAt;
+
+        public MlKemPrekey ToPublic() => new(Id, PublicKey, Signature, IsLastResort);
+
+        public void Erase() => CryptographicOperations.ZeroMemory(Seed);
+    }
+}

@@ -1,0 +1,79 @@
+using System.Security.Cryptography;
+
+namespace Pigeon.Protocol.Ratchet;
+
+/// <summary>The Double Ratchet's KDFs and AEAD (Double Ratchet §5.2 recommended cryptographic algorithms), all from .NET.</summary>
+internal static class RatchetCrypto
+{
+    public const int KeySize = 32;
+    private const int NonceSize = 12;
+
+    private static readonly byte[] RootInfo = "Pigeon/1/ratchet-root"u8.ToArray();
+    private static readonly byte[] MessageKeyInfo = "Pigeon/1/message-key"u8.ToArray();
+
+    // §5.2: distinct single-byte constants as HMAC input for the message key and the next chain key.
+    private static readonly byte[] MessageKeyConstant = [0x01];
+    private static readonly byte[] ChainKeyConstant = [0x02];
+
+    private static readonly byte[] ZeroSalt = new byte[KeySize];
+
+    /// <summary>KDF_RK (§5.2): HKDF-SHA256 with the root key as salt and the DH output as input; 64 bytes → new root key, chain key.</summary>
+    public static (byte[] RootKey, byte[] ChainKey) KdfRootKey(ReadOnlySpan<byte> rootKey, ReadOnlySpan<byte> dhOutput)
+    {
+        Span<byte> output = stackalloc byte[2 * KeySize];
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, dhOutput, output, rootKey, RootInfo);
+        var result = (output[..KeySize].ToArray(), output[KeySize..].ToArray());
+        CryptographicOperations.ZeroMemory(output);
+        return result;
+    }
+
+    /// <summary>KDF_CK (§5.2): HMAC-SHA256 keyed by the chain key, constant 0x01 → message key, 0x02 → next chain key.</summary>
+    public static (byte[] ChainKey, byte[] MessageKey) KdfChainKey(ReadOnlySpan<byte> chainKey) =>
+        (HMACSHA256.HashData(chainKey, ChainKeyConstant), HMACSHA256.HashData(chainKey, MessageKeyConstant));
+
+    /// <summary>ENCRYPT (§3.1, §5.2 adapted to AES-256-GCM): key and nonce are derived per message key with HKDF, so a nonce never repeats under a key.</summary>
+    public static byte[] Seal(ReadOnlySpan<byte> messageKey, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData)
+    {
+        Span<byte> keyAndNonce = stackalloc byte[KeySize + NonceSize];
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, messageKey, keyAndNonce, ZeroSalt, MessageKeyInfo);
+        try
+        {
+            var output = new byte[plaintext.Length + Wire.WireMessage.TagSize];
+            using var aes = new AesGcm(keyAndNonce[..KeySize], Wire.WireMessage.TagSize);
+            aes.Encrypt(keyAndNonce[KeySize..], plaintext, output.AsSpan(0, plaintext.Length), output.AsSpan(plaintext.Length), associatedData);
+            return output;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(keyAndNonce);
+        }
+    }
+
+    /// <summary>DECRYPT: authentication failure becomes <see cref="ProtocolError.DecryptionFailed"/>; nothing else escapes.</summary>
+    public static byte[] Open(ReadOnlySpan<byte> messageKey, ReadOnlySpan<byte> ciphertextAndTag, ReadOnlySpan<byte> associatedData)
+    {
+        if (ciphertextAndTag.Length < Wire.WireMessage.TagSize)
+        {
+            throw ProtocolException.Malformed("ciphertext shorter than its tag");
+        }
+
+        Span<byte> keyAndNonce = stackalloc byte[KeySize + NonceSize];
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, messageKey, keyAndNonce, ZeroSalt, MessageKeyInfo);
+        var plaintextLength = ciphertextAndTag.Length - Wire.WireMessage.TagSize;
+        var plaintext = new byte[plaintextLength];
+        try
+        {
+            using var aes = new AesGcm(keyAndNonce[..KeySize], Wire.WireMessage.TagSize);
+            aes.Decrypt(keyAndNonce[KeySize..], ciphertextAndTag[..plaintextLength], ciphertextAndTag[plaintextLength..], plaintext, associatedData);
+            return plaintext;
+        }
+        catch (CryptographicException e)
+        {
+            throw new ProtocolException(ProtocolError.DecryptionFailed, "Message authentication failed.", e);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(keyAndNonce);
+        }
+    }
+}

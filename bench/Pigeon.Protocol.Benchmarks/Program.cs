@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Pigeon.Protocol.Benchmarks.SessionSetupBenchmarks).Assembly).Run(args);
