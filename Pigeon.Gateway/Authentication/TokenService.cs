@@ -83,8 +83,8 @@ public sealed class TokenService
 
     private static byte[] Mac(byte[] key, string body)
     {
-        var bytes = Encoding.ASCII.GetBytes(body);
-        return HMACSHA256.HashData(key, [.. Domain, .. bytes]);
+        byte[] message = [.. Domain, .. Encoding.ASCII.GetBytes(body)];
+        return HMACSHA256.HashData(key, message);
     }
 
     private static string Base64Url(byte[] data) => Convert.ToBase64String(data).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -35,7 +34,7 @@ public static class GatewayHostingExtensions
             validator.Validate(null, configuration.GetSection(LimitsOptions.Section).Get<LimitsOptions>() ?? new LimitsOptions()),
             validator.Validate(null, cluster),
         };
-        var problems = results.Where(r => r.Failed).SelectMany(r => r.Failures).ToList();
+        var problems = results.Where(r => r.Failed).SelectMany(r => r.Failures ?? []).ToList();
         if (cluster.StaticGateways.Count == 0 && string.IsNullOrWhiteSpace(configuration.GetConnectionString(ConnectionStringName)))
         {
             problems.Add($"ConnectionStrings:{ConnectionStringName} is missing: set the PostgreSQL connection string the silos cluster on (environment ConnectionStrings__{ConnectionStringName}).");
