@@ -62,7 +62,6 @@ CREATE OR REPLACE FUNCTION orleans_membership_join(
     p_proxy_port     integer,
     p_start_time     timestamptz,
     p_i_am_alive     timestamptz,
-    p_suspect_times  text,
     p_expected       integer)
 RETURNS boolean
 LANGUAGE plpgsql
@@ -83,10 +82,10 @@ BEGIN
 
         INSERT INTO OrleansMembershipTable
             (DeploymentId, Address, Port, Generation, SiloName, HostName, Status, ProxyPort,
-             SuspectTimes, StartTime, IAmAliveTime)
+             StartTime, IAmAliveTime)
         VALUES
             (p_cluster, p_address, p_port, p_generation, p_silo_name, p_host_name, p_status,
-             p_proxy_port, NULLIF(p_suspect_times, ''), p_start_time, p_i_am_alive)
+             p_proxy_port, p_start_time, p_i_am_alive)
         ON CONFLICT ON CONSTRAINT orleansmembershiptable_pkey DO NOTHING;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'silo %:%@% is already a member of cluster %', p_address, p_port, p_generation, p_cluster
@@ -150,7 +149,9 @@ END
 $body$;
 
 -- The query texts Orleans runs. Columns are aliased with quotes so that Orleans' by-name reads
--- match exactly rather than through Npgsql's case-insensitive fallback.
+-- match exactly rather than through Npgsql's case-insensitive fallback. A text may only name
+-- parameters Orleans 10.4 actually sends: PostgreSQL reads an unbound @Name as the prefix
+-- operator @ (absolute value) applied to a column, e.g. InsertMembershipKey gets no SuspectTimes.
 INSERT INTO OrleansQuery (QueryKey, QueryText)
 VALUES
 (
@@ -167,7 +168,7 @@ VALUES
     'InsertMembershipKey',
     'SELECT orleans_membership_join(
         @DeploymentId, @Address, @Port, @Generation, @SiloName, @HostName, @Status, @ProxyPort,
-        @StartTime, @IAmAliveTime, @SuspectTimes, @Version) AS "Inserted";'
+        @StartTime, @IAmAliveTime, @Version) AS "Inserted";'
 ),
 (
     'UpdateMembershipKey',
