@@ -4,7 +4,8 @@
 #   bash scripts/test.sh [extra dotnet test arguments, e.g. --filter "FullyQualifiedName~Pigeon.Tests.Database"]
 #
 # PostgreSQL runs from .dev/test-postgres/ on a free loopback port (see scripts/postgres.sh, which
-# also explains how it copes with running as root) and is stopped on exit. Tests find it through
+# also explains how it copes with running as root) and is stopped on exit, unless it was already
+# running. Each test creates and drops its own database, so the cluster is reused between runs. Tests find it through
 # PIGEON_TEST_POSTGRES, a superuser connection string, so they can create their own databases.
 # TRX results go to .dev/test-results/. The last line printed is always
 # "N passed, N failed, N skipped"; the exit code is non-zero if the build or any test failed.
@@ -48,7 +49,10 @@ if ! dotnet build Pigeon.sln </dev/null; then
 fi
 
 echo "==> starting PostgreSQL in $PG_DATA"
-trap stop_postgres EXIT
+# A server someone started by hand (to debug, say) is used and left running.
+if ! bash "$ROOT/scripts/postgres.sh" status "$PG_DATA" >/dev/null 2>&1; then
+  trap stop_postgres EXIT
+fi
 if ! PIGEON_TEST_POSTGRES="$(bash "$ROOT/scripts/postgres.sh" start "$PG_DATA" </dev/null)"; then
   echo "PostgreSQL did not start" >&2
   summary
