@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Orleans.Runtime;
 using Pigeon.Grains.Abstractions.Accounts;
 
 namespace Pigeon.Tests.Grains;
@@ -62,7 +61,7 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         await fixture.Grains.GetGrain<IAccountGrain>(id).RegisterAsync(keys);
         await fixture.Grains.GetGrain<IAccountGrain>(id).UploadPrekeysAsync(FullUpload(3));
 
-        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, TestContext.Current.CancellationToken);
         var account = fixture.Grains.GetGrain<IAccountGrain>(id);
 
         Assert.True((await account.GetIdentityAsync())!.SameAs(keys));

@@ -10,6 +10,8 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
 {
     private static readonly TimeSpan NoWait = TimeSpan.Zero;
 
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     private IMailboxGrain NewMailbox()
     {
         fixture.RequirePostgres();
@@ -26,7 +28,7 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
         var payload = RandomPayload();
 
         var receipt = await mailbox.DepositAsync(messageId, payload);
-        var received = await mailbox.ReceiveAsync(0, 10, NoWait);
+        var received = await mailbox.ReceiveAsync(0, 10, NoWait, Ct);
 
         var envelope = Assert.Single(received.Envelopes);
         Assert.Equal(messageId, envelope.MessageId);
@@ -35,7 +37,7 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
         Assert.False(received.HasMore);
 
         Assert.Equal(1, await mailbox.AckAsync([messageId]));
-        Assert.Empty((await mailbox.ReceiveAsync(0, 10, NoWait)).Envelopes);
+        Assert.Empty((await mailbox.ReceiveAsync(0, 10, NoWait, Ct)).Envelopes);
         Assert.Equal(0, (await mailbox.GetStatusAsync()).Envelopes);
     }
 
@@ -46,8 +48,8 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
         var messageId = Guid.NewGuid();
         await mailbox.DepositAsync(messageId, RandomPayload());
 
-        var first = await mailbox.ReceiveAsync(0, 10, NoWait);
-        var second = await mailbox.ReceiveAsync(0, 10, NoWait);
+        var first = await mailbox.ReceiveAsync(0, 10, NoWait, Ct);
+        var second = await mailbox.ReceiveAsync(0, 10, NoWait, Ct);
 
         Assert.Equal(messageId, Assert.Single(first.Envelopes).MessageId);
         Assert.Equal(messageId, Assert.Single(second.Envelopes).MessageId);
@@ -66,7 +68,7 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
 
         Assert.Equal(first, again);
         Assert.All(concurrent, receipt => Assert.Equal(first, receipt));
-        var envelope = Assert.Single((await mailbox.ReceiveAsync(0, 10, NoWait)).Envelopes);
+        var envelope = Assert.Single((await mailbox.ReceiveAsync(0, 10, NoWait, Ct)).Envelopes);
         Assert.Equal(payload, envelope.Payload);
         Assert.Equal(1, (await mailbox.GetStatusAsync()).Envelopes);
     }
@@ -82,7 +84,7 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
         var retry = await mailbox.DepositAsync(messageId, RandomPayload());
 
         Assert.Equal(first, retry);
-        Assert.Empty((await mailbox.ReceiveAsync(0, 10, NoWait)).Envelopes);
+        Assert.Empty((await mailbox.ReceiveAsync(0, 10, NoWait, Ct)).Envelopes);
     }
 
     [Fact]
@@ -95,8 +97,8 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
             await mailbox.DepositAsync(id, RandomPayload());
         }
 
-        var firstPage = await mailbox.ReceiveAsync(0, 8, NoWait);
-        var secondPage = await mailbox.ReceiveAsync(firstPage.Envelopes[^1].Sequence, 100, NoWait);
+        var firstPage = await mailbox.ReceiveAsync(0, 8, NoWait, Ct);
+        var secondPage = await mailbox.ReceiveAsync(firstPage.Envelopes[^1].Sequence, 100, NoWait, Ct);
 
         Assert.True(firstPage.HasMore);
         Assert.False(secondPage.HasMore);
@@ -130,7 +132,7 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
     public async Task Mailbox_WaitingReceive_WakesWhenDepositArrives()
     {
         var mailbox = NewMailbox();
-        var waiting = mailbox.ReceiveAsync(0, 10, TimeSpan.FromSeconds(20));
+        var waiting = mailbox.ReceiveAsync(0, 10, TimeSpan.FromSeconds(20), Ct);
         await WaitUntilReceivesAreWaitingAsync(mailbox, 1);
         Assert.False(waiting.IsCompleted);
 
@@ -146,7 +148,7 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
     public async Task Mailbox_ReceiveWithNothingPending_ReturnsEmptyWhenTheWaitEnds()
     {
         var mailbox = NewMailbox();
-        var waiting = mailbox.ReceiveAsync(0, 10, TimeSpan.FromSeconds(5));
+        var waiting = mailbox.ReceiveAsync(0, 10, TimeSpan.FromSeconds(5), Ct);
         await WaitUntilReceivesAreWaitingAsync(mailbox, 1);
 
         fixture.Clock.Advance(TimeSpan.FromSeconds(4));
@@ -185,7 +187,7 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
 
         Assert.Equal(PigeonClusterFixture.MaxEnvelopes, refused.MaxEnvelopes);
         Assert.Equal(PigeonClusterFixture.MaxEnvelopes, (await mailbox.GetStatusAsync()).Envelopes);
-        var all = await mailbox.ReceiveAsync(0, 500, NoWait);
+        var all = await mailbox.ReceiveAsync(0, 500, NoWait, Ct);
         Assert.Equal(PigeonClusterFixture.MaxEnvelopes, all.Envelopes.Count);
 
         // Acknowledging makes room again.
@@ -225,10 +227,10 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
         await mailbox.DepositAsync(messageId, RandomPayload());
 
         fixture.Clock.Advance(PigeonClusterFixture.EnvelopeTtl - TimeSpan.FromMinutes(1));
-        Assert.Single((await mailbox.ReceiveAsync(0, 10, NoWait)).Envelopes);
+        Assert.Single((await mailbox.ReceiveAsync(0, 10, NoWait, Ct)).Envelopes);
 
         fixture.Clock.Advance(TimeSpan.FromMinutes(1));
-        Assert.Empty((await mailbox.ReceiveAsync(0, 10, NoWait)).Envelopes);
+        Assert.Empty((await mailbox.ReceiveAsync(0, 10, NoWait, Ct)).Envelopes);
 
         await fixture.SiloService<ExpiredEnvelopeSweeper>().SweepOnceAsync(TestContext.Current.CancellationToken);
         Assert.Equal(0L, await CountRowsAsync("pigeon.envelopes", messageId));

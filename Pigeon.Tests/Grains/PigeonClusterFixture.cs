@@ -45,7 +45,7 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
     }
 
     public T SiloService<T>() where T : notnull =>
-        ((InProcessSiloHandle)Cluster.Primary).SiloHost.Services.GetRequiredService<T>();
+        ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<T>();
 
     public async ValueTask InitializeAsync()
     {

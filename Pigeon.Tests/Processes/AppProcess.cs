@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 
 namespace Pigeon.Tests.Processes;
 
@@ -8,9 +7,8 @@ namespace Pigeon.Tests.Processes;
 /// A Pigeon app run as a real child process (<c>dotnet App.dll</c>), its output captured so tests can
 /// read the logs. Disposing kills it if it still runs.
 /// </summary>
-public sealed partial class AppProcess : IAsyncDisposable
+public sealed class AppProcess : IAsyncDisposable
 {
-    private const int SigTerm = 15;
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
 
@@ -89,7 +87,8 @@ public sealed partial class AppProcess : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            _ = Kill(_process.Id, SigTerm);
+            using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await kill.WaitForExitAsync();
         }
 
         using var cancellation = new CancellationTokenSource(timeout);
@@ -112,7 +111,4 @@ public sealed partial class AppProcess : IAsyncDisposable
         await KillAsync();
         _process.Dispose();
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }
