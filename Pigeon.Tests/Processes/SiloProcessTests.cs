@@ -16,7 +16,7 @@ public sealed class SiloProcessTests
     public async Task Silo_Started_ShowsActiveInTheMembershipTable()
     {
         await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
-        await using var cluster = new SiloCluster(database.ConnectionString);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
 
         var silo = await cluster.StartSiloAsync(Cancellation);
 
@@ -29,7 +29,7 @@ public sealed class SiloProcessTests
     public async Task Silo_StoppedGracefully_LeavesTheClusterAsDead()
     {
         await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
-        await using var cluster = new SiloCluster(database.ConnectionString);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
         var silo = await cluster.StartSiloAsync(Cancellation);
 
         await silo.Process.StopAsync(TimeSpan.FromSeconds(30));
@@ -42,7 +42,7 @@ public sealed class SiloProcessTests
     public async Task Deposit_SurvivesASiloRestart()
     {
         await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
-        await using var cluster = new SiloCluster(database.ConnectionString);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
         var first = await cluster.StartSiloAsync(Cancellation);
         var client = await cluster.ConnectClientAsync(Cancellation);
         var mailboxId = $"mailbox-{Guid.NewGuid():N}";
@@ -62,7 +62,7 @@ public sealed class SiloProcessTests
     public async Task Deposit_ThroughAKilledSilo_IsReceivedThroughTheOther()
     {
         await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
-        await using var cluster = new SiloCluster(database.ConnectionString);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
         var doomed = await cluster.StartSiloAsync(Cancellation);
         var client = await cluster.ConnectClientAsync(Cancellation);
         var mailboxId = $"mailbox-{Guid.NewGuid():N}";

@@ -6,13 +6,13 @@ using Orleans.Configuration;
 namespace Pigeon.Tests.Processes;
 
 /// <summary>
-/// Silos run as real processes against one PostgreSQL database, in a cluster of their own, with
-/// failure detection tuned so a killed silo is declared dead within seconds; and Orleans clients
-/// that reach them the way a gateway does.
+/// Silos and gateways run as real processes against one PostgreSQL database, in a cluster of their
+/// own, with failure detection tuned so a killed silo is declared dead within seconds; and Orleans
+/// clients that reach the silos the way a gateway does.
 /// </summary>
-public sealed class SiloCluster(string connectionString) : IAsyncDisposable
+public sealed class ProcessCluster(string connectionString) : IAsyncDisposable
 {
-    private readonly List<AppProcess> _silos = [];
+    private readonly List<AppProcess> _processes = [];
     private readonly List<IHost> _clients = [];
 
     /// <summary>This cluster's id, unique so concurrent tests never meet.</summary>
@@ -42,10 +42,38 @@ public sealed class SiloCluster(string connectionString) : IAsyncDisposable
         int siloPort = BuiltApps.FreePort(), gatewayPort = BuiltApps.FreePort(), httpPort = BuiltApps.FreePort();
         var process = AppProcess.Start(
             $"silo:{siloPort}", BuiltApps.AssemblyOf("Pigeon.Silo"), Environment(siloPort, gatewayPort, httpPort));
-        _silos.Add(process);
+        _processes.Add(process);
         var silo = new SiloHandle(process, siloPort, gatewayPort, new Uri($"http://127.0.0.1:{httpPort}"));
         await silo.WaitUntilReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);
         return silo;
+    }
+
+    /// <summary>The bearer-token key every gateway of this cluster shares.</summary>
+    public string TokenSigningKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>Starts one gateway process (extra settings override the defaults) and waits until it reports ready.</summary>
+    public async Task<GatewayHandle> StartGatewayAsync(CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var httpPort = BuiltApps.FreePort();
+        var environment = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Pigeon"] = connectionString,
+            ["Pigeon__Cluster__ClusterId"] = ClusterId,
+            ["Pigeon__Cluster__ServiceId"] = "pigeon-tests",
+            ["Pigeon__Auth__TokenSigningKey"] = TokenSigningKey,
+            ["Urls"] = $"http://127.0.0.1:{httpPort}",
+            ["Orleans__Gateway__GatewayListRefreshPeriod"] = "00:00:01",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        var process = AppProcess.Start($"gateway:{httpPort}", BuiltApps.AssemblyOf("Pigeon.Gateway"), environment);
+        _processes.Add(process);
+        var gateway = new GatewayHandle(process, new Uri($"http://127.0.0.1:{httpPort}"));
+        await ReadyProbe.WaitAsync(process, gateway.BaseAddress, TimeSpan.FromSeconds(60), cancellationToken);
+        return gateway;
     }
 
     /// <summary>An Orleans client of this cluster, finding gateways through the membership table.</summary>
@@ -105,14 +133,14 @@ public sealed class SiloCluster(string connectionString) : IAsyncDisposable
             client.Dispose();
         }
 
-        foreach (var silo in _silos)
+        foreach (var process in _processes)
         {
-            await silo.DisposeAsync();
+            await process.DisposeAsync();
         }
     }
 }
 
-/// <summary>One silo process of a <see cref="SiloCluster"/>.</summary>
+/// <summary>One silo process of a <see cref="ProcessCluster"/>.</summary>
 public sealed class SiloHandle(AppProcess process, int siloPort, int gatewayPort, Uri health)
 {
     public AppProcess Process { get; } = process;
@@ -124,20 +152,40 @@ public sealed class SiloHandle(AppProcess process, int siloPort, int gatewayPort
     public Uri Health { get; } = health;
 
     /// <summary>Polls <c>/health/ready</c> until it answers 200; fails with the silo's output otherwise.</summary>
-    public async Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    public Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        ReadyProbe.WaitAsync(Process, Health, timeout, cancellationToken);
+}
+
+/// <summary>One gateway process of a <see cref="ProcessCluster"/>.</summary>
+public sealed class GatewayHandle(AppProcess process, Uri baseAddress)
+{
+    public AppProcess Process { get; } = process;
+
+    /// <summary>The gateway's HTTP address on loopback.</summary>
+    public Uri BaseAddress { get; } = baseAddress;
+
+    /// <summary>An HTTP client for this gateway.</summary>
+    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+}
+
+/// <summary>Waits for an app's readiness endpoint.</summary>
+public static class ReadyProbe
+{
+    /// <summary>Polls <c>/health/ready</c> until it answers 200; fails with the process's output otherwise.</summary>
+    public static async Task WaitAsync(AppProcess process, Uri baseAddress, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            if (Process.HasExited)
+            if (process.HasExited)
             {
-                throw new InvalidOperationException($"{Process.Name} exited with {Process.ExitCode}:\n{Process.Output}");
+                throw new InvalidOperationException($"{process.Name} exited with {process.ExitCode}:\n{process.Output}");
             }
 
             try
             {
-                using var response = await http.GetAsync(new Uri(Health, "/health/ready"), cancellationToken);
+                using var response = await http.GetAsync(new Uri(baseAddress, "/health/ready"), cancellationToken);
                 if (response.IsSuccessStatusCode)
                 {
                     return;
@@ -155,6 +203,6 @@ public sealed class SiloHandle(AppProcess process, int siloPort, int gatewayPort
             await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
         }
 
-        throw new TimeoutException($"{Process.Name} was not ready within {timeout}:\n{Process.Output}");
+        throw new TimeoutException($"{process.Name} was not ready within {timeout}:\n{process.Output}");
     }
 }
