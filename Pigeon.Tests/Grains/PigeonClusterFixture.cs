@@ -37,6 +37,18 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.GrainFactory;
 
+    private Pigeon.Tests.Gateway.GatewayFactory? _gateway;
+
+    /// <summary>The gateway with default settings, in memory, as a client of this cluster.</summary>
+    public Pigeon.Tests.Gateway.GatewayFactory Gateway
+    {
+        get
+        {
+            RequirePostgres();
+            return _gateway ??= new Pigeon.Tests.Gateway.GatewayFactory(Cluster);
+        }
+    }
+
     /// <summary>Skips (locally) or fails (in CI) a test when there is no PostgreSQL to run on.</summary>
     public void RequirePostgres()
     {
@@ -58,6 +70,8 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
         s_connectionString = _database.ConnectionString;
         s_clock = Clock;
         var builder = new TestClusterBuilder(1);
+        // Real sockets, so the in-memory gateway connects as an ordinary Orleans client would.
+        builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -65,6 +79,11 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        if (_gateway is not null)
+        {
+            await _gateway.DisposeAsync();
+        }
+
         if (Cluster is not null)
         {
             await Cluster.StopAllSilosAsync();
