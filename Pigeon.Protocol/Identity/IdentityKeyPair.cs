@@ -97,10 +97,19 @@ public sealed class IdentityKeyPair : IDisposable
     {
         var reader = new BlobReader(data, ProtocolError.InvalidState);
         StoredFormat.ReadHeader(ref reader, Magic, FormatVersion);
-        var signingKey = Ed25519Signer.Import(reader.ReadFixed(Ed25519Signer.PrivateKeySize));
-        var agreementKey = X25519Dh.ImportPrivate(reader.ReadFixed(X25519Dh.KeySize));
+        var signingSeed = reader.ReadFixed(Ed25519Signer.PrivateKeySize);
+        var agreementPrivate = reader.ReadFixed(X25519Dh.KeySize);
         reader.EnsureEnd();
-        return new IdentityKeyPair(signingKey, agreementKey);
+        var signingKey = Ed25519Signer.Import(signingSeed);
+        try
+        {
+            return new IdentityKeyPair(signingKey, X25519Dh.ImportPrivate(agreementPrivate));
+        }
+        catch
+        {
+            signingKey.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Zeroes and releases the private keys.</summary>
