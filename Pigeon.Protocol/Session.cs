@@ -57,6 +57,20 @@ public sealed class Session
     public bool IsAcknowledged => _pendingPrelude is null;
 
     /// <summary>
+    /// True when <paramref name="message"/> is a prekey message of this very setup (same sender identity
+    /// and base key): the client should then <see cref="Decrypt(WireMessage)"/> it with this session
+    /// instead of calling <see cref="Accept(IdentityKeyPair, PrekeyStore, WireMessage)"/> again.
+    /// </summary>
+    public bool IsSetupOf(WireMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return !IsInitiator
+            && message.Prelude is { } prelude
+            && CryptographicOperations.FixedTimeEquals(prelude.EphemeralKey, BaseKey)
+            && prelude.SenderIdentity.Equals(RemoteIdentity);
+    }
+
+    /// <summary>
     /// Starts a session from a contact's prekey bundle (PQXDH §3.3). The bundle is verified first: its
     /// keys must hash to <paramref name="expectedAccountId"/> and all its signatures must hold.
     /// </summary>
@@ -141,10 +155,7 @@ public sealed class Session
     public byte[] Decrypt(WireMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (message.Prelude is { } prelude
-            && (IsInitiator
-                || !CryptographicOperations.FixedTimeEquals(prelude.EphemeralKey, BaseKey)
-                || !prelude.SenderIdentity.Equals(RemoteIdentity)))
+        if (message.Prelude is not null && !IsSetupOf(message))
         {
             throw new ProtocolException(ProtocolError.WrongSession, "The prekey message sets up a different session.");
         }

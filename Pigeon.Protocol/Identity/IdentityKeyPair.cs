@@ -17,15 +17,15 @@ public sealed class IdentityKeyPair : IDisposable
     private const byte FormatVersion = 1;
 
     private readonly Key _signingKey;
-    private readonly byte[] _agreementPrivateKey;
+    private readonly Key _agreementKey;
     private bool _disposed;
 
-    private IdentityKeyPair(Key signingKey, byte[] agreementPrivateKey)
+    private IdentityKeyPair(Key signingKey, Key agreementKey)
     {
         _signingKey = signingKey;
-        _agreementPrivateKey = agreementPrivateKey;
+        _agreementKey = agreementKey;
         var signingPublic = signingKey.PublicKey.Export(KeyBlobFormat.RawPublicKey);
-        var agreementPublic = X25519Dh.PublicFromPrivate(agreementPrivateKey);
+        var agreementPublic = agreementKey.PublicKey.Export(KeyBlobFormat.RawPublicKey);
         var signature = Ed25519Signer.Sign(signingKey, IdentitySignatures.AgreementKeyMessage(agreementPublic));
         PublicIdentity = new PublicIdentity(signingPublic, agreementPublic, signature);
         AccountId = PublicIdentity.AccountId;
@@ -37,20 +37,19 @@ public sealed class IdentityKeyPair : IDisposable
     /// <summary>This identity's self-certifying account id.</summary>
     public string AccountId { get; }
 
-    internal ReadOnlySpan<byte> AgreementPrivateKey
+    internal Key AgreementKey
     {
         get
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return _agreementPrivateKey;
+            return _agreementKey;
         }
     }
 
     /// <summary>Creates a new random identity.</summary>
     public static IdentityKeyPair Generate()
     {
-        var (agreementPrivate, _) = X25519Dh.Generate();
-        return new IdentityKeyPair(Ed25519Signer.Generate(), agreementPrivate);
+        return new IdentityKeyPair(Ed25519Signer.Generate(), X25519Dh.CreateKey());
     }
 
     /// <summary>Signs the gateway's login challenge, bound to this identity's account id.</summary>
@@ -86,7 +85,9 @@ public sealed class IdentityKeyPair : IDisposable
         var seed = _signingKey.Export(KeyBlobFormat.RawPrivateKey);
         writer.WriteFixed(seed);
         CryptographicOperations.ZeroMemory(seed);
-        writer.WriteFixed(_agreementPrivateKey);
+        var agreementPrivate = _agreementKey.Export(KeyBlobFormat.RawPrivateKey);
+        writer.WriteFixed(agreementPrivate);
+        CryptographicOperations.ZeroMemory(agreementPrivate);
         return writer.ToArrayAndErase();
     }
 
@@ -96,10 +97,19 @@ public sealed class IdentityKeyPair : IDisposable
     {
         var reader = new BlobReader(data, ProtocolError.InvalidState);
         StoredFormat.ReadHeader(ref reader, Magic, FormatVersion);
-        var signingKey = Ed25519Signer.Import(reader.ReadFixed(Ed25519Signer.PrivateKeySize));
-        var agreementPrivate = reader.ReadFixedArray(X25519Dh.KeySize);
+        var signingSeed = reader.ReadFixed(Ed25519Signer.PrivateKeySize);
+        var agreementPrivate = reader.ReadFixed(X25519Dh.KeySize);
         reader.EnsureEnd();
-        return new IdentityKeyPair(signingKey, agreementPrivate);
+        var signingKey = Ed25519Signer.Import(signingSeed);
+        try
+        {
+            return new IdentityKeyPair(signingKey, X25519Dh.ImportPrivate(agreementPrivate));
+        }
+        catch
+        {
+            signingKey.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Zeroes and releases the private keys.</summary>
@@ -109,7 +119,7 @@ public sealed class IdentityKeyPair : IDisposable
         {
             _disposed = true;
             _signingKey.Dispose();
-            CryptographicOperations.ZeroMemory(_agreementPrivateKey);
+            _agreementKey.Dispose();
         }
     }
 }

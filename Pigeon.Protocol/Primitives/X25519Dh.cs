@@ -10,20 +10,21 @@ internal static class X25519Dh
 
     private static readonly KeyAgreementAlgorithm Algorithm = KeyAgreementAlgorithm.X25519;
 
-
     /// <summary>Generates a key pair; the caller owns (and should zero) the private half.</summary>
     public static (byte[] PrivateKey, byte[] PublicKey) Generate()
     {
-        using var key = Key.Create(Algorithm, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
-        return (key.Export(KeyBlobFormat.RawPrivateKey), key.PublicKey.Export(KeyBlobFormat.RawPublicKey));
+        using var key = CreateKey();
+        return Export(key);
     }
 
-    /// <summary>The public key of a raw private key.</summary>
-    public static byte[] PublicFromPrivate(ReadOnlySpan<byte> privateKey)
-    {
-        using var key = ImportPrivate(privateKey);
-        return key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
-    }
+    /// <summary>
+    /// A new key held by libsodium, for callers that agree with it more than once: importing a raw key
+    /// allocates guarded native memory, which costs more than the agreement itself.
+    /// </summary>
+    public static Key CreateKey() => Key.Create(Algorithm, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
+
+    public static (byte[] PrivateKey, byte[] PublicKey) Export(Key key) =>
+        (key.Export(KeyBlobFormat.RawPrivateKey), key.PublicKey.Export(KeyBlobFormat.RawPublicKey));
 
     /// <summary>
     /// X25519(privateKey, publicKey) into <paramref name="output"/>. libsodium refuses an all-zero result
@@ -31,12 +32,18 @@ internal static class X25519Dh
     /// </summary>
     public static void Agree(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey, Span<byte> output)
     {
+        using var key = ImportPrivate(privateKey);
+        Agree(key, publicKey, output);
+    }
+
+    /// <inheritdoc cref="Agree(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/>
+    public static void Agree(Key key, ReadOnlySpan<byte> publicKey, Span<byte> output)
+    {
         if (publicKey.Length != KeySize || !PublicKey.TryImport(Algorithm, publicKey, KeyBlobFormat.RawPublicKey, out var peer) || peer is null)
         {
             throw new ProtocolException(ProtocolError.InvalidKey, "X25519 public key is not valid.");
         }
 
-        using var key = ImportPrivate(privateKey);
         using var secret = Algorithm.Agree(key, peer, new SharedSecretCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport })
             ?? throw new ProtocolException(ProtocolError.InvalidKey, "X25519 agreement produced a low-order result.");
         if (!secret.TryExport(SharedSecretBlobFormat.RawSharedSecret, output, out var written) || written != KeySize)
@@ -57,7 +64,7 @@ internal static class X25519Dh
     public static bool IsValidPublicKey(ReadOnlySpan<byte> publicKey) =>
         publicKey.Length == KeySize && PublicKey.TryImport(Algorithm, publicKey, KeyBlobFormat.RawPublicKey, out _);
 
-    private static Key ImportPrivate(ReadOnlySpan<byte> privateKey)
+    public static Key ImportPrivate(ReadOnlySpan<byte> privateKey)
     {
         if (privateKey.Length != KeySize || !Key.TryImport(Algorithm, privateKey, KeyBlobFormat.RawPrivateKey, out var key, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport }) || key is null)
         {

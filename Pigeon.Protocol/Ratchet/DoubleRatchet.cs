@@ -20,9 +20,10 @@ internal static class DoubleRatchet
     /// <summary>RatchetInitAlice (§3.3): the initiator starts with Bob's signed prekey as DHr and a sending chain.</summary>
     public static RatchetState InitializeInitiator(ReadOnlySpan<byte> sharedKey, byte[] remoteRatchetKey)
     {
-        var (privateKey, publicKey) = X25519Dh.Generate();
+        using var key = X25519Dh.CreateKey();
+        var (privateKey, publicKey) = X25519Dh.Export(key);
         Span<byte> dh = stackalloc byte[X25519Dh.KeySize];
-        X25519Dh.Agree(privateKey, remoteRatchetKey, dh);
+        X25519Dh.Agree(key, remoteRatchetKey, dh);
         var (rootKey, chainKey) = RatchetCrypto.KdfRootKey(sharedKey, dh);
         CryptographicOperations.ZeroMemory(dh);
         return new RatchetState
@@ -80,9 +81,15 @@ internal static class DoubleRatchet
             throw new ProtocolException(ProtocolError.DuplicateMessage, "The message was already received.");
         }
 
+        if (state.ReceivingChainKey is null)
+        {
+            // The initiator's DHr starts as the peer's signed prekey, which never heads a sending chain.
+            throw new ProtocolException(ProtocolError.DecryptionFailed, "No receiving chain for this ratchet key.");
+        }
+
         SkipMessageKeys(state, header.MessageNumber);
-        var (nextChainKey, messageKey) = RatchetCrypto.KdfChainKey(state.ReceivingChainKey!);
-        CryptographicOperations.ZeroMemory(state.ReceivingChainKey!);
+        var (nextChainKey, messageKey) = RatchetCrypto.KdfChainKey(state.ReceivingChainKey);
+        CryptographicOperations.ZeroMemory(state.ReceivingChainKey);
         state.ReceivingChainKey = nextChainKey;
         state.ReceiveCount = checked(state.ReceiveCount + 1);
         return messageKey;
@@ -133,11 +140,12 @@ internal static class DoubleRatchet
             X25519Dh.Erase(state.ReceivingChainKey);
             state.ReceivingChainKey = receivingChainKey;
 
-            var (privateKey, publicKey) = X25519Dh.Generate();
+            using var key = X25519Dh.CreateKey();
+            var (privateKey, publicKey) = X25519Dh.Export(key);
             X25519Dh.Erase(state.SendingPrivateKey);
             state.SendingPrivateKey = privateKey;
             state.SendingPublicKey = publicKey;
-            X25519Dh.Agree(state.SendingPrivateKey, state.ReceivingKey, dh);
+            X25519Dh.Agree(key, state.ReceivingKey, dh);
             (rootKey, var sendingChainKey) = RatchetCrypto.KdfRootKey(state.RootKey, dh);
             ReplaceRoot(state, rootKey);
             X25519Dh.Erase(state.SendingChainKey);

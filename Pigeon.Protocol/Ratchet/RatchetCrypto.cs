@@ -15,8 +15,6 @@ internal static class RatchetCrypto
     private static readonly byte[] MessageKeyConstant = [0x01];
     private static readonly byte[] ChainKeyConstant = [0x02];
 
-    private static readonly byte[] ZeroSalt = new byte[KeySize];
-
     /// <summary>KDF_RK (§5.2): HKDF-SHA256 with the root key as salt and the DH output as input; 64 bytes → new root key, chain key.</summary>
     public static (byte[] RootKey, byte[] ChainKey) KdfRootKey(ReadOnlySpan<byte> rootKey, ReadOnlySpan<byte> dhOutput)
     {
@@ -31,11 +29,15 @@ internal static class RatchetCrypto
     public static (byte[] ChainKey, byte[] MessageKey) KdfChainKey(ReadOnlySpan<byte> chainKey) =>
         (HMACSHA256.HashData(chainKey, ChainKeyConstant), HMACSHA256.HashData(chainKey, MessageKeyConstant));
 
-    /// <summary>ENCRYPT (§3.1, §5.2 adapted to AES-256-GCM): key and nonce are derived per message key with HKDF, so a nonce never repeats under a key.</summary>
+    /// <summary>
+    /// ENCRYPT (§3.1, §5.2 adapted to AES-256-GCM): a 32-byte key and 12-byte nonce are derived per
+    /// message key, so a key is used for one message only. The message key is already a uniformly random
+    /// HMAC output, so it serves directly as HKDF's PRK and only HKDF-Expand runs (RFC 5869 §3.3).
+    /// </summary>
     public static byte[] Seal(ReadOnlySpan<byte> messageKey, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData)
     {
         Span<byte> keyAndNonce = stackalloc byte[KeySize + NonceSize];
-        HKDF.DeriveKey(HashAlgorithmName.SHA256, messageKey, keyAndNonce, ZeroSalt, MessageKeyInfo);
+        HKDF.Expand(HashAlgorithmName.SHA256, messageKey, keyAndNonce, MessageKeyInfo);
         try
         {
             var output = new byte[plaintext.Length + Wire.WireMessage.TagSize];
@@ -58,7 +60,7 @@ internal static class RatchetCrypto
         }
 
         Span<byte> keyAndNonce = stackalloc byte[KeySize + NonceSize];
-        HKDF.DeriveKey(HashAlgorithmName.SHA256, messageKey, keyAndNonce, ZeroSalt, MessageKeyInfo);
+        HKDF.Expand(HashAlgorithmName.SHA256, messageKey, keyAndNonce, MessageKeyInfo);
         var plaintextLength = ciphertextAndTag.Length - Wire.WireMessage.TagSize;
         var plaintext = new byte[plaintextLength];
         try

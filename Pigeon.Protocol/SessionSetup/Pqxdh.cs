@@ -35,19 +35,20 @@ internal static class Pqxdh
         // identity is the one she meant (here, self-certified by the account id).
         bundle.Verify(expectedAccountId);
 
-        var (ephemeralPrivate, ephemeralPublic) = X25519Dh.Generate();
+        using var ephemeral = X25519Dh.CreateKey();
+        var ephemeralPublic = ephemeral.PublicKey.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey);
         var dhCount = bundle.OneTimePrekey is null ? 3 : 4;
         var keyMaterial = new byte[DhSize + (dhCount * DhSize) + MlKem1024.SharedSecretSize];
         try
         {
             var km = keyMaterial.AsSpan();
             km[..DhSize].Fill(0xFF); // §2.2 KDF: F = 32 0xFF bytes for X25519, for domain separation from XEdDSA.
-            X25519Dh.Agree(self.AgreementPrivateKey, bundle.SignedPrekey.PublicKey, km.Slice(DhSize * 1, DhSize)); // DH1 = DH(IKA, SPKB)
-            X25519Dh.Agree(ephemeralPrivate, bundle.Identity.AgreementKey, km.Slice(DhSize * 2, DhSize));        // DH2 = DH(EKA, IKB)
-            X25519Dh.Agree(ephemeralPrivate, bundle.SignedPrekey.PublicKey, km.Slice(DhSize * 3, DhSize));        // DH3 = DH(EKA, SPKB)
+            X25519Dh.Agree(self.AgreementKey, bundle.SignedPrekey.PublicKey, km.Slice(DhSize * 1, DhSize)); // DH1 = DH(IKA, SPKB)
+            X25519Dh.Agree(ephemeral, bundle.Identity.AgreementKey, km.Slice(DhSize * 2, DhSize));        // DH2 = DH(EKA, IKB)
+            X25519Dh.Agree(ephemeral, bundle.SignedPrekey.PublicKey, km.Slice(DhSize * 3, DhSize));        // DH3 = DH(EKA, SPKB)
             if (bundle.OneTimePrekey is not null)
             {
-                X25519Dh.Agree(ephemeralPrivate, bundle.OneTimePrekey.PublicKey, km.Slice(DhSize * 4, DhSize));   // DH4 = DH(EKA, OPKB)
+                X25519Dh.Agree(ephemeral, bundle.OneTimePrekey.PublicKey, km.Slice(DhSize * 4, DhSize));   // DH4 = DH(EKA, OPKB)
             }
 
             // (CT, SS) = PQKEM-ENC(PQPKB)
@@ -69,8 +70,7 @@ internal static class Pqxdh
         }
         finally
         {
-            // §3.3: "Alice deletes her ephemeral private key and the DH outputs."
-            CryptographicOperations.ZeroMemory(ephemeralPrivate);
+            // §3.3: "Alice deletes her ephemeral private key and the DH outputs" (the key is disposed by libsodium).
             CryptographicOperations.ZeroMemory(keyMaterial);
         }
     }
@@ -110,9 +110,10 @@ internal static class Pqxdh
         {
             var km = keyMaterial.AsSpan();
             km[..DhSize].Fill(0xFF);
-            X25519Dh.Agree(signedPrivate, prelude.SenderIdentity.AgreementKey, km.Slice(DhSize * 1, DhSize));     // DH1
-            X25519Dh.Agree(self.AgreementPrivateKey, prelude.EphemeralKey, km.Slice(DhSize * 2, DhSize));        // DH2
-            X25519Dh.Agree(signedPrivate, prelude.EphemeralKey, km.Slice(DhSize * 3, DhSize));                   // DH3
+            using var signedKey = X25519Dh.ImportPrivate(signedPrivate);
+            X25519Dh.Agree(signedKey, prelude.SenderIdentity.AgreementKey, km.Slice(DhSize * 1, DhSize));        // DH1
+            X25519Dh.Agree(self.AgreementKey, prelude.EphemeralKey, km.Slice(DhSize * 2, DhSize));        // DH2
+            X25519Dh.Agree(signedKey, prelude.EphemeralKey, km.Slice(DhSize * 3, DhSize));                       // DH3
             if (oneTimePrivate is not null)
             {
                 X25519Dh.Agree(oneTimePrivate, prelude.EphemeralKey, km.Slice(DhSize * 4, DhSize));              // DH4

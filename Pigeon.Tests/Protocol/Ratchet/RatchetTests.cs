@@ -46,6 +46,20 @@ public sealed class RatchetTests
     }
 
     [Fact]
+    public void Session_IsSetupOf_RecognisesOnlyItsOwnPrekeyMessages()
+    {
+        using var pair = new EstablishedPair();
+        var again = WireMessage.Parse(pair.AliceSession.Encrypt("again"u8));
+        Assert.True(pair.BobSession.IsSetupOf(again));
+        Assert.True(pair.BobSession.IsSetupOf(WireMessage.Parse(pair.FirstMessage)));
+        Assert.False(pair.AliceSession.IsSetupOf(again));
+
+        var otherSetup = Session.Initiate(pair.Alice.Identity, pair.Bob.Bundle() with { OneTimePrekey = pair.Bob.OneTime[1], MlKemPrekey = pair.Bob.MlKem[1] }, pair.Bob.AccountId);
+        Assert.False(pair.BobSession.IsSetupOf(WireMessage.Parse(otherSetup.Encrypt("other"u8))));
+        Assert.False(pair.BobSession.IsSetupOf(WireMessage.Parse(pair.BobSession.Encrypt("plain"u8))));
+    }
+
+    [Fact]
     public void Ratchet_OutOfOrderDeliveryWithinMaxSkip_Decrypts()
     {
         using var pair = new EstablishedPair();
