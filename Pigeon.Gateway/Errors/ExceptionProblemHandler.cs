@@ -51,6 +51,8 @@ internal sealed partial class ExceptionProblemHandler(IProblemDetailsService pro
     {
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
             (413, Problems.BodyTooLarge, "The request body is too large.", null),
+        BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } bad =>
+            (415, Problems.UnsupportedMediaType, "The body must be JSON (Content-Type: application/json).", bad.Message),
         BadHttpRequestException bad => (400, Problems.InvalidRequest, "The request is invalid.", Describe(bad)),
         JsonException json => (400, Problems.InvalidRequest, "The request is invalid.", JsonDetail(json)),
         AccountNotFoundException => (404, Problems.AccountNotFound, "No account has this id.", null),

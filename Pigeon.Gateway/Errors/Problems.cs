@@ -58,6 +58,29 @@ public static class Problems
     /// <summary>The route does not exist.</summary>
     public const string NotFound = Prefix + "not-found";
 
+    /// <summary>The method is not allowed on this route.</summary>
+    public const string MethodNotAllowed = Prefix + "method-not-allowed";
+
+    /// <summary>The body is not JSON (<c>Content-Type: application/json</c>).</summary>
+    public const string UnsupportedMediaType = Prefix + "unsupported-media-type";
+
+    /// <summary>
+    /// The stable type for a problem the framework raised with only a status code (routing, content
+    /// negotiation), so that every problem the API answers carries one of ours.
+    /// </summary>
+    public static string ForStatus(int status) => status switch
+    {
+        StatusCodes.Status401Unauthorized => TokenMissing,
+        StatusCodes.Status404NotFound => NotFound,
+        StatusCodes.Status405MethodNotAllowed => MethodNotAllowed,
+        StatusCodes.Status413PayloadTooLarge => BodyTooLarge,
+        StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
+        StatusCodes.Status429TooManyRequests => RateLimited,
+        StatusCodes.Status503ServiceUnavailable => Unavailable,
+        >= 500 => Internal,
+        _ => InvalidRequest,
+    };
+
     /// <summary>A 400 saying what was wrong.</summary>
     public static ProblemHttpResult BadRequest(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "The request is invalid.", type: InvalidRequest);

@@ -60,7 +60,13 @@ public static class GatewayHostingExtensions
 
         services.ConfigureHttpJsonOptions(json => ConfigureJson(json.SerializerOptions));
         services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
-        services.AddProblemDetails();
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        {
+            if (context.ProblemDetails.Type is null || !context.ProblemDetails.Type.StartsWith("urn:pigeon:", StringComparison.Ordinal))
+            {
+                context.ProblemDetails.Type = Problems.ForStatus(context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode);
+            }
+        });
         services.AddExceptionHandler<ExceptionProblemHandler>();
         services.AddOpenApi();
 

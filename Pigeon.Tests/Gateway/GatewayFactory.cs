@@ -37,6 +37,9 @@ public sealed class GatewayFactory(TestCluster cluster, IReadOnlyDictionary<stri
         }
 
         builder.UseSetting($"{AuthOptions.Section}:TokenSigningKey", TokenSigningKey);
+        // Every in-memory request comes from one address; tests of the limit itself lower it again.
+        builder.UseSetting($"{LimitsOptions.Section}:AnonymousRequestsPerMinute", "1000000");
+        builder.UseSetting($"{LimitsOptions.Section}:AccountBurst", "1000000");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);
