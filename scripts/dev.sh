@@ -141,6 +141,7 @@ start_process() {
   : >"$DEV/$name.log"
   (
     cd "$(dirname "$dll")"
+    # Production, so errors look exactly as they do when deployed (no developer exception page).
     export PIGEON_DEV_STACK="$DEV/$name" DOTNET_ENVIRONMENT=Production ASPNETCORE_ENVIRONMENT=Production
     for assignment in "$@"; do export "${assignment?}"; done
     setsid bash -c 'echo $$ >"$1"; exec dotnet "$2"' _ "$DEV/$name.pid" "$dll" \
