@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -91,7 +90,4 @@ public sealed class ApiUser : IDisposable
 
     /// <summary>A receive's result.</summary>
     public sealed record ReceiveResponse(IReadOnlyList<IncomingEnvelope> Envelopes, bool HasMore);
-
-    /// <summary>Whether a status means the service said "try again later".</summary>
-    public static bool IsUnavailable(HttpStatusCode status) => status == HttpStatusCode.ServiceUnavailable;
 }
