@@ -7,6 +7,8 @@
 # also explains how it copes with running as root) and is stopped on exit, unless it was already
 # running. Each test creates and drops its own database, so the cluster is reused between runs. Tests find it through
 # PIGEON_TEST_POSTGRES, a superuser connection string, so they can create their own databases.
+# Before the .NET tests, scripts/helm.sh checks the Helm chart (lint --strict, template with the
+# default and the production values); a failure there counts as one failed test.
 # TRX results go to .dev/test-results/. The last line printed is always
 # "N passed, N failed, N skipped"; the exit code is non-zero if the build or any test failed.
 set -uo pipefail
@@ -19,6 +21,7 @@ RESULTS="$ROOT/.dev/test-results"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 passed=0 failed=0 skipped=0
+helm_failed=0
 
 summary() {
   local trx counters value
@@ -31,6 +34,7 @@ summary() {
     failed=$(( failed + $(attr failed) + $(attr error) + $(attr timeout) + $(attr aborted) ))
     skipped=$(( skipped + $(attr notExecuted) + $(attr inconclusive) ))
   done
+  failed=$(( failed + helm_failed ))
   echo "$passed passed, $failed failed, $skipped skipped"
 }
 
@@ -46,6 +50,12 @@ if ! dotnet build Pigeon.sln </dev/null; then
   echo "build failed" >&2
   summary
   exit 1
+fi
+
+echo "==> bash scripts/helm.sh check"
+if ! bash "$ROOT/scripts/helm.sh" check </dev/null; then
+  echo "helm chart check failed" >&2
+  helm_failed=1
 fi
 
 echo "==> starting PostgreSQL in $PG_DATA"
@@ -67,6 +77,6 @@ dotnet test Pigeon.sln --no-build --logger trx --results-directory "$RESULTS" \
 status=$?
 
 summary
-if (( status != 0 || failed > 0 )); then
+if (( status != 0 || failed > 0 || helm_failed > 0 )); then
   exit 1
 fi

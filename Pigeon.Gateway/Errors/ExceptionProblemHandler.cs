@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
+using Orleans.Serialization;
 using Pigeon.Grains.Abstractions;
 using Pigeon.Grains.Abstractions.Accounts;
 using Pigeon.Grains.Abstractions.Mailboxes;
@@ -72,6 +73,9 @@ internal sealed partial class ExceptionProblemHandler(IProblemDetailsService pro
             || postgres.SqlState.StartsWith("57P", StringComparison.Ordinal)
             || postgres.SqlState.StartsWith("53", StringComparison.Ordinal),
         NpgsqlException => true,
+        // A database exception that escapes a grain cannot cross the wire (Orleans has no codec for
+        // Npgsql's exception types), so the gateway receives only the codec failure, which names it.
+        CodecNotFoundException codec => codec.Message.Contains("Npgsql.", StringComparison.Ordinal),
         AggregateException aggregate => aggregate.InnerExceptions.All(IsUnavailable),
         _ => exception.InnerException is { } inner && IsUnavailable(inner),
     };

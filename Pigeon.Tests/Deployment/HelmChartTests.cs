@@ -1,0 +1,305 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Pigeon.Tests.Deployment;
+
+/// <summary>
+/// The Helm chart as rendered by <c>helm template</c> (through <c>scripts/helm.sh</c>), checked
+/// against the apps: ports, downward-API addresses, probe paths the apps really map, autoscalers,
+/// disruption budgets, the migration hook, and secrets kept out of plain environment values.
+/// </summary>
+public sealed partial class HelmChartTests
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    public static TheoryData<string> ValueSets => ["default", "production"];
+
+    private static Task<RenderedChart> RenderAsync(string valueSet, params string[] extra) => valueSet == "production"
+        ? RenderedChart.RenderAsync(Cancellation, ["-f", RenderedChart.ProductionValues, .. extra])
+        : RenderedChart.RenderAsync(Cancellation, extra);
+
+    [Theory]
+    [MemberData(nameof(ValueSets))]
+    public async Task Silo_AdvertisesItsPodIp_OnTheOrleansPorts(string valueSet)
+    {
+        var chart = await RenderAsync(valueSet);
+        var silo = chart.Single("Deployment", "-silo").Container;
+        var env = Yaml.Env(silo);
+
+        Assert.Equal("status.podIP", Yaml.String(env["Pigeon__Silo__AdvertisedAddress"], "valueFrom.fieldRef.fieldPath"));
+        Assert.Equal("true", Yaml.String(env["Pigeon__Silo__ListenOnAnyHostAddress"], "value"));
+        var ports = ContainerPorts(silo);
+        Assert.Equal(11111, ports["silo"]);
+        Assert.Equal(30000, ports["orleans-gw"]);
+        Assert.Equal("11111", Yaml.String(env["Pigeon__Silo__SiloPort"], "value"));
+        Assert.Equal("30000", Yaml.String(env["Pigeon__Silo__GatewayPort"], "value"));
+        Assert.Equal(ports["http"], UrlsPort(env));
+    }
+
+    [Theory]
+    [MemberData(nameof(ValueSets))]
+    public async Task Deployments_RollWithoutLosingCapacity_AndOutwaitTheShutdownTimeout(string valueSet)
+    {
+        var chart = await RenderAsync(valueSet);
+
+        foreach (var deployment in chart.OfKind("Deployment"))
+        {
+            Assert.Equal(0, Yaml.Int(deployment.Root, "spec.strategy.rollingUpdate.maxUnavailable"));
+        }
+
+        var silo = chart.Single("Deployment", "-silo");
+        var shutdown = TimeSpan.Parse(Yaml.String(Yaml.Env(silo.Container)["Pigeon__Silo__ShutdownTimeout"], "value"), CultureInfo.InvariantCulture);
+        Assert.True(Yaml.Int(silo.PodSpec, "terminationGracePeriodSeconds") > shutdown.TotalSeconds,
+            "The grace period must exceed the silo's shutdown timeout.");
+        var gateway = chart.Single("Deployment", "-gateway");
+        // A long-poll lasts up to 25 s; a stopping gateway must be allowed to finish it.
+        Assert.True(Yaml.Int(gateway.PodSpec, "terminationGracePeriodSeconds") > 25);
+    }
+
+    [Fact]
+    public async Task Chart_RefusesAGracePeriodShorterThanTheShutdownTimeout()
+    {
+        var result = await Scripts.RunAsync("helm.sh",
+            ["template", "--set", "silo.shutdownTimeoutSeconds=60", "--set", "silo.terminationGracePeriodSeconds=30"],
+            TimeSpan.FromMinutes(2), Cancellation);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("terminationGracePeriodSeconds", result.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("silo", "Pigeon.Silo")]
+    [InlineData("gateway", "Pigeon.Gateway")]
+    public async Task Probes_UsePathsTheAppMaps(string component, string project)
+    {
+        var chart = await RenderAsync("default");
+        var container = chart.Single("Deployment", $"-{component}").Container;
+        var mapped = MappedPaths(project);
+        var httpPort = ContainerPorts(container)["http"];
+
+        foreach (var probe in new[] { "startupProbe", "readinessProbe", "livenessProbe" })
+        {
+            var path = Yaml.String(container, $"{probe}.httpGet.path");
+            Assert.True(mapped.Contains(path), $"{component} {probe} probes {path}, which {project} does not map (it maps {string.Join(", ", mapped)}).");
+            var port = Yaml.String(container, $"{probe}.httpGet.port");
+            Assert.True(port == "http" || port == httpPort.ToString(CultureInfo.InvariantCulture), $"{probe} probes port {port}.");
+        }
+
+        // Readiness is the check that consults the cluster; liveness only the process.
+        Assert.Equal("/health/ready", Yaml.String(container, "readinessProbe.httpGet.path"));
+        Assert.Equal("/health/live", Yaml.String(container, "livenessProbe.httpGet.path"));
+    }
+
+    [Theory]
+    [MemberData(nameof(ValueSets))]
+    public async Task SilosAndGateways_HaveAnAutoscalerAndADisruptionBudget(string valueSet)
+    {
+        var chart = await RenderAsync(valueSet);
+
+        foreach (var component in new[] { "silo", "gateway" })
+        {
+            var deployment = chart.Single("Deployment", $"-{component}");
+            Assert.Null(Yaml.Find(deployment.Root, "spec.replicas")); // the HPA owns the count
+            var hpa = chart.Single("HorizontalPodAutoscaler", $"-{component}");
+            Assert.Equal("Deployment", Yaml.String(hpa.Root, "spec.scaleTargetRef.kind"));
+            Assert.Equal(deployment.Name, Yaml.String(hpa.Root, "spec.scaleTargetRef.name"));
+            var metric = Assert.Single(Yaml.List(hpa.Root, "spec.metrics"));
+            Assert.Equal("cpu", Yaml.String(metric, "resource.name"));
+            Assert.InRange(Yaml.Int(metric, "resource.target.averageUtilization"), 1, 100);
+            Assert.True(Yaml.Int(hpa.Root, "spec.minReplicas") >= 2);
+
+            var pdb = chart.Single("PodDisruptionBudget", $"-{component}");
+            var podLabels = Yaml.Map(deployment.Root, "spec.template.metadata.labels");
+            foreach (var (key, value) in Yaml.Map(pdb.Root, "spec.selector.matchLabels"))
+            {
+                Assert.Equal(value, podLabels[key]);
+            }
+
+            var resources = Yaml.Map(deployment.Container, "resources");
+            Assert.NotNull(Yaml.Find(resources, "requests.cpu"));
+            Assert.NotNull(Yaml.Find(resources, "requests.memory"));
+            Assert.NotNull(Yaml.Find(resources, "limits.memory"));
+        }
+    }
+
+    [Fact]
+    public async Task Autoscaler_CpuTarget_IsConfigurable()
+    {
+        var chart = await RenderAsync("default",
+            "--set", "silo.autoscaling.targetCPUUtilizationPercentage=55", "--set", "gateway.autoscaling.enabled=false", "--set", "gateway.replicaCount=3");
+
+        var metric = Assert.Single(Yaml.List(chart.Single("HorizontalPodAutoscaler", "-silo").Root, "spec.metrics"));
+        Assert.Equal(55, Yaml.Int(metric, "resource.target.averageUtilization"));
+        Assert.DoesNotContain(chart.OfKind("HorizontalPodAutoscaler"), m => m.Name.EndsWith("-gateway", StringComparison.Ordinal));
+        Assert.Equal(3, Yaml.Int(chart.Single("Deployment", "-gateway").Root, "spec.replicas"));
+    }
+
+    [Theory]
+    [MemberData(nameof(ValueSets))]
+    public async Task MigrationJob_IsAPreInstallAndPreUpgradeHook_RunningSiloMigrate(string valueSet)
+    {
+        var chart = await RenderAsync(valueSet);
+        var job = Assert.Single(chart.OfKind("Job"));
+
+        var hooks = Yaml.StringKey(job.Annotations, "helm.sh/hook").Split(',');
+        Assert.Contains("pre-install", hooks);
+        Assert.Contains("pre-upgrade", hooks);
+        Assert.False(string.IsNullOrWhiteSpace(Yaml.StringKey(job.Annotations, "helm.sh/hook-delete-policy")));
+        var container = job.Container;
+        Assert.Equal(["migrate"], Yaml.List(container, "args").Select(a => a.ToString()));
+        Assert.Equal(Yaml.String(chart.Single("Deployment", "-silo").Container, "image"), Yaml.String(container, "image"));
+        Assert.NotNull(Yaml.Find(Yaml.Env(container)["ConnectionStrings__Pigeon"], "valueFrom.secretKeyRef"));
+
+        // The Secret the chart creates must exist before the Job that reads it.
+        foreach (var secret in chart.OfKind("Secret"))
+        {
+            Assert.True(Yaml.IntKey(secret.Annotations, "helm.sh/hook-weight") < Yaml.IntKey(job.Annotations, "helm.sh/hook-weight"));
+        }
+    }
+
+    [Fact]
+    public async Task SecretValues_NeverAppearInPlainEnvironmentValues()
+    {
+        const string password = "sentinel-password-4f1c";
+        var tokenKey = Convert.ToBase64String(Encoding.ASCII.GetBytes("sentinel-token-key-0123456789abcdef"));
+        var chart = await RenderAsync("default",
+            "--set", $"database.connectionString=Host=db;Username=pigeon;Password={password}",
+            "--set", $"auth.tokenSigningKey={tokenKey}");
+
+        var secret = Assert.Single(chart.OfKind("Secret"));
+        foreach (var manifest in chart.Manifests.Where(m => m.Kind != "Secret"))
+        {
+            var scalars = Yaml.Scalars(manifest.Root).ToList();
+            Assert.DoesNotContain(scalars, s => s.Contains(password, StringComparison.Ordinal));
+            Assert.DoesNotContain(scalars, s => s.Contains(tokenKey, StringComparison.Ordinal));
+        }
+
+        AssertSecretsComeFromSecretRefs(chart, secret.Name);
+        Assert.DoesNotContain(password, chart.Text, StringComparison.Ordinal); // even the Secret holds it base64-encoded only
+    }
+
+    [Fact]
+    public async Task ExistingSecret_IsUsed_AndNoSecretIsCreated()
+    {
+        var chart = await RenderAsync("production");
+
+        Assert.Empty(chart.OfKind("Secret"));
+        AssertSecretsComeFromSecretRefs(chart, "pigeon-secrets");
+    }
+
+    [Theory]
+    [MemberData(nameof(ValueSets))]
+    public async Task Pods_RunAsNonRoot_OnAReadOnlyRootFilesystem_WithAWritableTmp(string valueSet)
+    {
+        var chart = await RenderAsync(valueSet);
+
+        foreach (var workload in chart.Manifests.Where(m => m.Kind is "Deployment" or "Job"))
+        {
+            Assert.Equal("True", Yaml.String(workload.PodSpec, "securityContext.runAsNonRoot"), ignoreCase: true);
+            Assert.Equal("false", Yaml.String(workload.PodSpec, "automountServiceAccountToken"), ignoreCase: true);
+            foreach (var container in workload.Containers)
+            {
+                Assert.Equal("true", Yaml.String(container, "securityContext.readOnlyRootFilesystem"), ignoreCase: true);
+                Assert.Equal("false", Yaml.String(container, "securityContext.allowPrivilegeEscalation"), ignoreCase: true);
+                var tmp = Assert.Single(Yaml.List(container, "volumeMounts").Cast<Dictionary<object, object>>(), m => Yaml.String(m, "mountPath") == "/tmp");
+                var volume = Assert.Single(Yaml.List(workload.PodSpec, "volumes").Cast<Dictionary<object, object>>(), v => Yaml.String(v, "name") == Yaml.String(tmp, "name"));
+                Assert.NotNull(Yaml.Find(volume, "emptyDir"));
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ValueSets))]
+    public async Task Resources_CarryTheStandardLabels_AndAServiceAccountExists(string valueSet)
+    {
+        var chart = await RenderAsync(valueSet);
+
+        foreach (var manifest in chart.Manifests)
+        {
+            foreach (var label in new[] { "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version", "app.kubernetes.io/managed-by", "helm.sh/chart" })
+            {
+                Assert.True(manifest.Labels.ContainsKey(label), $"{manifest} lacks the label {label}.");
+            }
+        }
+
+        var account = Assert.Single(chart.OfKind("ServiceAccount"));
+        foreach (var deployment in chart.OfKind("Deployment"))
+        {
+            Assert.Equal(account.Name, Yaml.String(deployment.PodSpec, "serviceAccountName"));
+        }
+
+        var service = chart.Single("Service", "-gateway");
+        var gatewayLabels = Yaml.Map(chart.Single("Deployment", "-gateway").Root, "spec.template.metadata.labels");
+        foreach (var (key, value) in Yaml.Map(service.Root, "spec.selector"))
+        {
+            Assert.Equal(value, gatewayLabels[key]);
+        }
+    }
+
+    [Fact]
+    public async Task Ingress_WaitsLongerThanALongPoll()
+    {
+        var chart = await RenderAsync("production");
+        var ingress = Assert.Single(chart.OfKind("Ingress"));
+
+        var readTimeout = Yaml.IntKey(ingress.Annotations, "nginx.ingress.kubernetes.io/proxy-read-timeout");
+        Assert.True(readTimeout > 25, $"proxy-read-timeout {readTimeout} s would cut 25 s long-polls.");
+        var backend = Yaml.String(Yaml.List(Yaml.List(ingress.Root, "spec.rules")[0], "http.paths")[0], "backend.service.name");
+        Assert.Equal(chart.Single("Service", "-gateway").Name, backend);
+        Assert.Empty((await RenderAsync("default")).OfKind("Ingress"));
+    }
+
+    private static void AssertSecretsComeFromSecretRefs(RenderedChart chart, string secretName)
+    {
+        var sensitive = new[] { "ConnectionStrings__Pigeon", "Pigeon__Auth__TokenSigningKey", "Pigeon__Auth__PreviousTokenSigningKey" };
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var workload in chart.Manifests.Where(m => m.Kind is "Deployment" or "Job"))
+        {
+            foreach (var (name, variable) in workload.Containers.SelectMany(Yaml.Env))
+            {
+                var isSensitive = sensitive.Contains(name) || name.Contains("Password", StringComparison.OrdinalIgnoreCase)
+                    || name.Contains("SigningKey", StringComparison.OrdinalIgnoreCase) || name.StartsWith("ConnectionStrings__", StringComparison.Ordinal);
+                if (!isSensitive)
+                {
+                    continue;
+                }
+
+                seen.Add(name);
+                Assert.Null(Yaml.Find(variable, "value"));
+                Assert.Equal(secretName, Yaml.String(variable, "valueFrom.secretKeyRef.name"));
+            }
+        }
+
+        Assert.Superset(sensitive.ToHashSet(StringComparer.Ordinal), seen);
+    }
+
+    private static Dictionary<string, int> ContainerPorts(Dictionary<object, object> container) =>
+        Yaml.List(container, "ports").ToDictionary(p => Yaml.String(p, "name"), p => Yaml.Int(p, "containerPort"), StringComparer.Ordinal);
+
+    private static int UrlsPort(Dictionary<string, Dictionary<object, object>> env)
+    {
+        var urls = Yaml.String(env["Urls"], "value");
+        return int.Parse(urls[(urls.LastIndexOf(':') + 1)..].TrimEnd('/'), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The literal routes an app maps (MapHealthChecks, MapGet, MapMetrics...), read from its source.</summary>
+    private static HashSet<string> MappedPaths(string project)
+    {
+        var paths = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(Scripts.PathOf(project), "*.cs", SearchOption.AllDirectories)
+                     .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
+        {
+            foreach (Match match in MapCall().Matches(File.ReadAllText(file)))
+            {
+                paths.Add(match.Groups["path"].Value);
+            }
+        }
+
+        Assert.NotEmpty(paths);
+        return paths;
+    }
+
+    [GeneratedRegex("""\.Map(?:HealthChecks|Get|Metrics)\(\s*"(?<path>/[^"]*)"\s*[,)]""")]
+    private static partial Regex MapCall();
+}

@@ -1,0 +1,99 @@
+{{/* The chart name, overridable. */}}
+{{- define "pigeon.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The prefix of every resource name: <release>-pigeon, or the release name when it already says pigeon. */}}
+{{- define "pigeon.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "pigeon.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels every resource carries. */}}
+{{- define "pigeon.labels" -}}
+helm.sh/chart: {{ include "pigeon.chart" . }}
+app.kubernetes.io/name: {{ include "pigeon.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: pigeon
+{{- end }}
+
+{{/* Selector labels of one component: call with (dict "root" $ "component" "silo"). */}}
+{{- define "pigeon.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "pigeon.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* All labels of one component: call with (dict "root" $ "component" "silo"). */}}
+{{- define "pigeon.componentLabels" -}}
+{{ include "pigeon.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "pigeon.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "pigeon.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding the connection string and the token keys. */}}
+{{- define "pigeon.secretName" -}}
+{{- default (include "pigeon.fullname" .) .Values.secrets.existingSecret }}
+{{- end }}
+
+{{- define "pigeon.clusterId" -}}
+{{- default .Release.Name .Values.cluster.clusterId }}
+{{- end }}
+
+{{/* An image reference: call with (dict "root" $ "image" .Values.silo.image). */}}
+{{- define "pigeon.image" -}}
+{{- $tag := default .root.Chart.AppVersion .root.Values.image.tag }}
+{{- if .root.Values.image.registry }}
+{{- printf "%s/%s:%s" (trimSuffix "/" .root.Values.image.registry) .image.repository $tag }}
+{{- else }}
+{{- printf "%s:%s" .image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/* The database connection string, always from the Secret. */}}
+{{- define "pigeon.connectionStringEnv" -}}
+- name: ConnectionStrings__Pigeon
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "pigeon.secretName" . }}
+      key: {{ .Values.secrets.keys.connectionString }}
+{{- end }}
+
+{{/* The volumes every pod mounts: a writable /tmp under a read-only root filesystem. */}}
+{{- define "pigeon.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 256Mi
+{{- end }}
+
+{{- define "pigeon.tmpVolumeMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end }}
+
+{{/* Whole seconds as a .NET TimeSpan (hh:mm:ss). */}}
+{{- define "pigeon.timespan" -}}
+{{- $s := int . }}
+{{- printf "%02d:%02d:%02d" (div $s 3600) (mod (div $s 60) 60) (mod $s 60) }}
+{{- end }}

@@ -1,0 +1,386 @@
+#!/usr/bin/env bash
+# The local stack in one command: a private PostgreSQL, two silos and a gateway on loopback.
+#
+#   scripts/dev.sh up [--no-build]   build (Debug), start PostgreSQL, migrate, start the processes,
+#                                    wait until all are ready, print the gateway URL
+#   scripts/dev.sh down              stop exactly what `up` started, then PostgreSQL
+#   scripts/dev.sh status            say what runs (exit 0 when everything does, 3 otherwise)
+#
+# Everything lives in .dev/local/ (or $PIGEON_DEV_DIR): postgres/ (the data directory, see
+# scripts/postgres.sh), token-signing-key (mode 0600, generated once), ports, and for each process
+# <name>.pid and <name>.log. The processes run in their own sessions (setsid), so closing the
+# terminal leaves them running; `down` stops them by the pids it recorded, after checking that each
+# pid still is the process it started (its command line and a PIGEON_DEV_STACK marker in its
+# environment), SIGTERM first and SIGKILL after a timeout.
+#
+# The apps are built in Debug, the same output `dotnet build Pigeon.sln` and the tests use, and run
+# with `dotnet <App>.dll`. Ports are free loopback ports picked on the first `up` and reused while
+# free; PIGEON_DEV_GATEWAY_PORT fixes the gateway's HTTP port. `up` is idempotent: what already
+# runs is left alone and what does not is started.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly ROOT
+DEV="${PIGEON_DEV_DIR:-$ROOT/.dev/local}"
+mkdir -p "$DEV"
+DEV="$(cd "$DEV" && pwd)"
+readonly DEV
+readonly PG_DATA="$DEV/postgres"
+readonly CONFIGURATION=Debug
+readonly TFM=net10.0
+readonly SILOS=(silo-1 silo-2)
+readonly STOP_TIMEOUT=25
+readonly READY_TIMEOUT=120
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+say() { echo "dev.sh: $*"; }
+die() { echo "dev.sh: $*" >&2; exit 1; }
+
+usage() {
+  sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+app_dll() {
+  case "$1" in
+    silo-*) echo "$ROOT/Pigeon.Silo/bin/$CONFIGURATION/$TFM/Pigeon.Silo.dll" ;;
+    gateway) echo "$ROOT/Pigeon.Gateway/bin/$CONFIGURATION/$TFM/Pigeon.Gateway.dll" ;;
+    client) echo "$ROOT/Pigeon.Client/bin/$CONFIGURATION/$TFM/pigeon.dll" ;;
+  esac
+}
+
+# --- ports ---------------------------------------------------------------------------------------
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+declare -A PORTS=()
+
+load_ports() {
+  local key value
+  [[ -f "$DEV/ports" ]] || return 0
+  while IFS='=' read -r key value; do
+    [[ -n "$key" && "$value" =~ ^[0-9]+$ ]] && PORTS[$key]="$value"
+  done <"$DEV/ports"
+}
+
+save_ports() {
+  local key
+  for key in "${!PORTS[@]}"; do echo "$key=${PORTS[$key]}"; done | sort >"$DEV/ports"
+}
+
+port_taken_by_us() {
+  local key
+  for key in "${!PORTS[@]}"; do [[ "${PORTS[$key]}" == "$1" && "$key" != "$2" ]] && return 0; done
+  return 1
+}
+
+# Keeps the recorded port while it is free (stable URLs between runs), otherwise picks a new one.
+assign_port() {
+  local key="$1" port attempt
+  port="${PORTS[$key]:-}"
+  if [[ -n "$port" ]] && ! port_in_use "$port" && ! port_taken_by_us "$port" "$key"; then return; fi
+  for attempt in $(seq 1 100); do
+    port=$(( 20000 + RANDOM % 40000 ))
+    if ! port_in_use "$port" && ! port_taken_by_us "$port" "$key"; then PORTS[$key]="$port"; return; fi
+  done
+  die "no free TCP port found on 127.0.0.1"
+}
+
+assign_ports() {
+  local silo
+  for silo in "${SILOS[@]}"; do
+    is_running "$silo" && continue
+    assign_port "$silo.silo"; assign_port "$silo.gateway"; assign_port "$silo.http"
+  done
+  is_running gateway && return
+  if [[ -n "${PIGEON_DEV_GATEWAY_PORT:-}" ]]; then
+    [[ "$PIGEON_DEV_GATEWAY_PORT" =~ ^[0-9]+$ ]] || die "PIGEON_DEV_GATEWAY_PORT must be a port number"
+    if port_in_use "$PIGEON_DEV_GATEWAY_PORT"; then
+      die "port $PIGEON_DEV_GATEWAY_PORT (PIGEON_DEV_GATEWAY_PORT) is taken by another program; free it, or pick another port, or unset PIGEON_DEV_GATEWAY_PORT to get a free one"
+    fi
+    PORTS[gateway.http]="$PIGEON_DEV_GATEWAY_PORT"
+  else
+    assign_port gateway.http
+  fi
+}
+
+gateway_url() { echo "http://127.0.0.1:${PORTS[gateway.http]}"; }
+
+http_port_of() {
+  case "$1" in
+    gateway) echo "${PORTS[gateway.http]:-}" ;;
+    *) echo "${PORTS[$1.http]:-}" ;;
+  esac
+}
+
+# --- processes -----------------------------------------------------------------------------------
+
+# Whether <pid> is the process `up` started as <name>: alive, running our assembly, and carrying our
+# marker. A pid reused by an unrelated program fails this and is never signalled.
+is_ours() {
+  local name="$1" pid="$2"
+  [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$(app_dll "$name")" || return 1
+  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "PIGEON_DEV_STACK=$DEV/$name" || return 1
+}
+
+pid_of() { [[ -f "$DEV/$1.pid" ]] && cat "$DEV/$1.pid" 2>/dev/null || true; }
+
+is_running() {
+  local pid
+  pid="$(pid_of "$1")"
+  [[ -n "$pid" ]] && is_ours "$1" "$pid"
+}
+
+# Starts `dotnet <dll>` in a session of its own with the given environment; its pid goes to
+# <name>.pid from inside (exec keeps it), so what is recorded is exactly the app's pid.
+start_process() {
+  local name="$1" dll
+  shift
+  dll="$(app_dll "$name")"
+  : >"$DEV/$name.log"
+  (
+    cd "$(dirname "$dll")"
+    # Production, so errors look exactly as they do when deployed (no developer exception page).
+    export PIGEON_DEV_STACK="$DEV/$name" DOTNET_ENVIRONMENT=Production ASPNETCORE_ENVIRONMENT=Production
+    for assignment in "$@"; do export "${assignment?}"; done
+    setsid bash -c 'echo $$ >"$1"; exec dotnet "$2"' _ "$DEV/$name.pid" "$dll" \
+      </dev/null >>"$DEV/$name.log" 2>&1 &
+  )
+}
+
+wait_ready() {
+  local name="$1" port deadline
+  port="$(http_port_of "$name")"
+  deadline=$(( SECONDS + READY_TIMEOUT ))
+  while (( SECONDS < deadline )); do
+    if ! is_running "$name"; then
+      # The pid file may not be written yet in the first instant.
+      if [[ -s "$DEV/$name.pid" ]]; then
+        tail -n 30 "$DEV/$name.log" >&2 || true
+        die "$name exited during startup (log: $DEV/$name.log)"
+      fi
+    elif curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/health/ready" 2>/dev/null; then
+      return
+    fi
+    sleep 0.5
+  done
+  tail -n 30 "$DEV/$name.log" >&2 || true
+  die "$name was not ready within ${READY_TIMEOUT}s (log: $DEV/$name.log)"
+}
+
+# SIGTERM to every named process that is ours, then SIGKILL whatever is left after the timeout.
+stop_processes() {
+  local name pid deadline left
+  local -a pids=() names=()
+  for name in "$@"; do
+    pid="$(pid_of "$name")"
+    if [[ -z "$pid" ]]; then continue; fi
+    if is_ours "$name" "$pid"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid"); names+=("$name")
+    elif kill -0 "$pid" 2>/dev/null; then
+      say "$name: pid $pid is not the process dev.sh started (reused pid?), leaving it alone"
+      rm -f "$DEV/$name.pid"
+    else
+      rm -f "$DEV/$name.pid"
+    fi
+  done
+  deadline=$(( SECONDS + STOP_TIMEOUT ))
+  while :; do
+    left=0
+    for i in "${!pids[@]}"; do
+      if kill -0 "${pids[$i]}" 2>/dev/null && is_ours "${names[$i]}" "${pids[$i]}"; then left=1; fi
+    done
+    (( left )) || break
+    if (( SECONDS >= deadline )); then
+      for i in "${!pids[@]}"; do
+        if is_ours "${names[$i]}" "${pids[$i]}"; then
+          say "${names[$i]} (pid ${pids[$i]}) did not stop within ${STOP_TIMEOUT}s of SIGTERM; sending SIGKILL"
+          kill -KILL "${pids[$i]}" 2>/dev/null || true
+        fi
+      done
+      sleep 0.5
+      break
+    fi
+    sleep 0.2
+  done
+  for i in "${!names[@]}"; do
+    say "stopped ${names[$i]} (pid ${pids[$i]})"
+    rm -f "$DEV/${names[$i]}.pid"
+  done
+}
+
+# --- commands ------------------------------------------------------------------------------------
+
+require_dotnet() {
+  command -v dotnet >/dev/null 2>&1 \
+    || die "dotnet is not installed or not on PATH: install the .NET 10 SDK (see global.json) and run again"
+  dotnet --list-sdks 2>/dev/null | grep -q '^10\.' \
+    || die "no .NET 10 SDK found (dotnet --list-sdks): install the .NET 10 SDK and run again"
+}
+
+build() {
+  local project
+  say "building the apps ($CONFIGURATION)"
+  for project in Pigeon.Silo Pigeon.Gateway Pigeon.Client; do
+    dotnet build "$ROOT/$project/$project.csproj" -c "$CONFIGURATION" -v quiet -nologo </dev/null >"$DEV/build.log" 2>&1 \
+      || { tail -n 40 "$DEV/build.log" >&2; die "building $project failed (log: $DEV/build.log)"; }
+  done
+}
+
+ensure_token_key() {
+  if [[ ! -s "$DEV/token-signing-key" ]]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 >"$DEV/token-signing-key")
+  fi
+  chmod 0600 "$DEV/token-signing-key"
+}
+
+start_postgres() {
+  local connection
+  connection="$(bash "$ROOT/scripts/postgres.sh" start "$PG_DATA" </dev/null)" \
+    || die "PostgreSQL did not start (see the message above; log: $PG_DATA/postgres.log)"
+  CONNECTION_STRING="$connection"
+}
+
+silo_environment() {
+  local silo="$1"
+  echo "ConnectionStrings__Pigeon=$CONNECTION_STRING"
+  echo "Pigeon__Silo__ServiceId=pigeon"
+  echo "Pigeon__Silo__ClusterId=dev"
+  echo "Pigeon__Silo__AdvertisedAddress=127.0.0.1"
+  echo "Pigeon__Silo__SiloPort=${PORTS[$silo.silo]}"
+  echo "Pigeon__Silo__GatewayPort=${PORTS[$silo.gateway]}"
+  echo "Pigeon__Silo__ShutdownTimeout=00:00:10"
+  echo "Urls=http://127.0.0.1:${PORTS[$silo.http]}"
+}
+
+gateway_environment() {
+  echo "ConnectionStrings__Pigeon=$CONNECTION_STRING"
+  echo "Pigeon__Cluster__ServiceId=pigeon"
+  echo "Pigeon__Cluster__ClusterId=dev"
+  echo "Pigeon__Auth__TokenSigningKey=$(cat "$DEV/token-signing-key")"
+  echo "Orleans__Gateway__GatewayListRefreshPeriod=00:00:05"
+  echo "Urls=http://127.0.0.1:${PORTS[gateway.http]}"
+}
+
+print_usage_hint() {
+  local url
+  url="$(gateway_url)"
+  cat <<EOF
+
+Pigeon runs locally:
+  gateway   $url   (API under /v1, /health/ready, /metrics, /openapi/v1.json)
+  silos     ${SILOS[*]}
+  data      $DEV   (logs: *.log)
+
+Create an identity and register it with this server:
+  pigeon init --server $url --name alice
+or from the checkout:
+  dotnet run --project Pigeon.Client -- init --server $url --name alice
+  dotnet $(app_dll client) init --server $url --name alice
+A second user on the same machine: add --profile bob (or PIGEON_HOME=...).
+
+Stop everything with: scripts/dev.sh down
+EOF
+}
+
+cmd_up() {
+  local build=1 name started=0 line
+  local -a environment
+  for arg in "$@"; do
+    case "$arg" in
+      --no-build) build=0 ;;
+      *) usage ;;
+    esac
+  done
+  require_dotnet
+  load_ports
+
+  if is_running gateway && is_running silo-1 && is_running silo-2 \
+    && bash "$ROOT/scripts/postgres.sh" status "$PG_DATA" >/dev/null 2>&1; then
+    say "already running"
+    print_usage_hint
+    return
+  fi
+
+  (( build )) && build
+  for name in "${SILOS[@]}" gateway; do
+    [[ -f "$(app_dll "$name")" ]] || die "$(app_dll "$name") is not built: run without --no-build"
+  done
+  ensure_token_key
+  say "starting PostgreSQL in $PG_DATA"
+  start_postgres
+  say "applying migrations"
+  ConnectionStrings__Pigeon="$CONNECTION_STRING" dotnet "$(app_dll silo-1)" migrate </dev/null >"$DEV/migrate.log" 2>&1 \
+    || { tail -n 30 "$DEV/migrate.log" >&2; die "migrations failed (log: $DEV/migrate.log)"; }
+
+  assign_ports
+  save_ports
+  for name in "${SILOS[@]}"; do
+    if is_running "$name"; then say "$name already running (pid $(pid_of "$name"))"; continue; fi
+    environment=()
+    while IFS= read -r line; do environment+=("$line"); done < <(silo_environment "$name")
+    say "starting $name (silo port ${PORTS[$name.silo]}, gateway port ${PORTS[$name.gateway]}, http ${PORTS[$name.http]})"
+    start_process "$name" "${environment[@]}"
+    started=1
+  done
+  # The silos start together; the gateway needs one of them up to report ready.
+  for name in "${SILOS[@]}"; do wait_ready "$name"; done
+  if is_running gateway; then
+    say "gateway already running (pid $(pid_of gateway))"
+  else
+    environment=()
+    while IFS= read -r line; do environment+=("$line"); done < <(gateway_environment)
+    say "starting gateway (http ${PORTS[gateway.http]})"
+    start_process gateway "${environment[@]}"
+    started=1
+  fi
+  wait_ready gateway
+  (( started )) && say "all ready"
+  print_usage_hint
+}
+
+cmd_down() {
+  say "stopping the gateway"
+  stop_processes gateway
+  say "stopping the silos"
+  stop_processes "${SILOS[@]}"
+  if [[ -f "$PG_DATA/PG_VERSION" ]]; then
+    say "stopping PostgreSQL"
+    bash "$ROOT/scripts/postgres.sh" stop "$PG_DATA" </dev/null || die "PostgreSQL did not stop (log: $PG_DATA/postgres.log)"
+  fi
+  say "stopped"
+}
+
+cmd_status() {
+  local name all=1 pg
+  load_ports
+  if pg="$(bash "$ROOT/scripts/postgres.sh" status "$PG_DATA" 2>/dev/null)"; then
+    echo "postgres  $pg"
+  else
+    echo "postgres  stopped"; all=0
+  fi
+  for name in "${SILOS[@]}" gateway; do
+    if is_running "$name"; then
+      echo "$(printf '%-9s' "$name") running (pid $(pid_of "$name"), http://127.0.0.1:$(http_port_of "$name"))"
+    else
+      echo "$(printf '%-9s' "$name") stopped"; all=0
+    fi
+  done
+  if (( all )); then
+    echo "gateway URL: $(gateway_url)"
+    return 0
+  fi
+  return 3
+}
+
+[[ $# -ge 1 ]] || usage
+command="$1"
+shift
+case "$command" in
+  up) cmd_up "$@" ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  *) usage ;;
+esac
