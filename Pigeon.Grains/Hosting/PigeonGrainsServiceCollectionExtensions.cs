@@ -25,6 +25,7 @@ public static class PigeonGrainsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AccountOptions>, AccountOptionsValidator>());
 
         services.TryAddKeyedSingleton(PigeonTime.ServiceKey, TimeProvider.System);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncomingGrainCallFilter, DatabaseFailureFilter>());
         services.TryAddSingleton<EnvelopeStore>();
         services.TryAddSingleton<PrekeyStore>();
         services.TryAddSingleton<EnvelopeWriter>();

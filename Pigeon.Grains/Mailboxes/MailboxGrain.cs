@@ -9,7 +9,7 @@ namespace Pigeon.Grains.Mailboxes;
 
 /// <summary>
 /// A recipient's mailbox. Envelopes are rows in PostgreSQL; the grain keeps only counters in memory,
-/// recounted from the table on activation, so its cost per deposit does not depend on queue depth.
+/// counted from the table by its first call, so its cost per deposit does not depend on queue depth.
 /// Reentrant: deposits interleave so they can share a group commit, and a waiting receive does not
 /// block deposits. Every field is touched only on the grain's turn-based scheduler.
 /// </summary>
@@ -30,16 +30,11 @@ internal sealed partial class MailboxGrain(
     private long _reservedBytes;
     private long _lastSequence;
     private int _waitingReceives;
+    private Task? _counting;
 
     private string MailboxId => this.GetPrimaryKeyString();
 
     private MailboxOptions Limits => options.Value;
-
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        var totals = await store.GetTotalsAsync(MailboxId, time.GetUtcNow(), cancellationToken);
-        (_envelopes, _bytes, _lastSequence) = (totals.Envelopes, totals.Bytes, totals.LastSequence);
-    }
 
     public async Task<DepositReceipt> DepositAsync(Guid messageId, byte[] payload)
     {
@@ -49,6 +44,7 @@ internal sealed partial class MailboxGrain(
             throw new ArgumentException($"The payload exceeds {Limits.MaxPayloadBytes} bytes.", nameof(payload));
         }
 
+        await EnsureCountedAsync();
         // A repeat of a deposit still in flight shares its outcome rather than racing it.
         if (_depositsInFlight.TryGetValue(messageId, out var inFlight))
         {
@@ -69,6 +65,7 @@ internal sealed partial class MailboxGrain(
 
     public async Task<ReceiveResult> ReceiveAsync(long after, int max, TimeSpan wait, CancellationToken cancellationToken)
     {
+        await EnsureCountedAsync();
         after = Math.Max(after, 0);
         max = Math.Clamp(max, 1, Limits.MaxReceiveBatch);
         wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait > Limits.MaxWait ? Limits.MaxWait : wait;
@@ -134,6 +131,7 @@ internal sealed partial class MailboxGrain(
             return 0;
         }
 
+        await EnsureCountedAsync();
         var (count, bytes) = await store.AcknowledgeAsync(MailboxId, [.. messageIds.Distinct()], time.GetUtcNow(), CancellationToken.None);
         _envelopes = Math.Max(0, _envelopes - count);
         _bytes = Math.Max(0, _bytes - bytes);
@@ -141,8 +139,34 @@ internal sealed partial class MailboxGrain(
         return (int)count;
     }
 
-    public Task<MailboxStatus> GetStatusAsync() =>
-        Task.FromResult(new MailboxStatus(_envelopes, _bytes, _waitingReceives));
+    public async Task<MailboxStatus> GetStatusAsync()
+    {
+        await EnsureCountedAsync();
+        return new MailboxStatus(_envelopes, _bytes, _waitingReceives);
+    }
+
+    // The counters are read from the table by the first call rather than at activation, so a
+    // database outage fails that call (with a retryable error) instead of the activation.
+    private Task EnsureCountedAsync()
+    {
+        if (_counting is { IsCompletedSuccessfully: true })
+        {
+            return Task.CompletedTask;
+        }
+
+        if (_counting is null || _counting.IsFaulted || _counting.IsCanceled)
+        {
+            _counting = CountAsync();
+        }
+
+        return _counting;
+
+        async Task CountAsync()
+        {
+            var totals = await store.GetTotalsAsync(MailboxId, time.GetUtcNow(), CancellationToken.None);
+            (_envelopes, _bytes, _lastSequence) = (totals.Envelopes, totals.Bytes, totals.LastSequence);
+        }
+    }
 
     private async Task<DepositReceipt> DepositOnceAsync(Guid messageId, byte[] payload)
     {
