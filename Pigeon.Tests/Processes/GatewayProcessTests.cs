@@ -1,0 +1,55 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Pigeon.Gateway.Apis;
+using Pigeon.Tests.Gateway;
+using Pigeon.Tests.Infrastructure;
+
+namespace Pigeon.Tests.Processes;
+
+/// <summary>PostgreSQL, a silo and a gateway as real processes, driven over HTTP on loopback.</summary>
+public sealed class GatewayProcessTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Gateway_OverRealProcesses_CarriesAConversationAndLogsNoSecrets()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Ct);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        var silo = await cluster.StartSiloAsync(Ct);
+        var gateway = await cluster.StartGatewayAsync(Ct, new Dictionary<string, string>
+        {
+            ["Logging__LogLevel__Default"] = "Debug",
+        });
+        using var http = gateway.CreateClient();
+
+        var alice = await ApiClient.RegisterAndLoginAsync(http);
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        await ApiClient.UploadPrekeysAsync(http, bob, 5);
+        var marker = Encoding.UTF8.GetBytes($"wire-marker-{Guid.NewGuid():N}");
+        var payload = marker.Concat(RandomNumberGenerator.GetBytes(100)).ToArray();
+        var messageId = Guid.NewGuid();
+
+        var waiting = ApiClient.ReceiveAsync(http, bob, Ct, wait: 20);
+        await ApiClient.DepositAsync(http, alice, new OutgoingEnvelope(bob.AccountId, messageId, payload));
+        var received = await waiting.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+        Assert.Equal(payload, Assert.Single(received.Envelopes).Payload);
+        Assert.Equal(1, await ApiClient.AckAsync(http, bob, messageId));
+
+        await using (var count = database.DataSource.CreateCommand("SELECT count(*) FROM pigeon.envelopes"))
+        {
+            Assert.Equal(0L, (long)(await count.ExecuteScalarAsync(Ct))!);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready", Ct)).StatusCode);
+        var logs = silo.Process.Output + "\n" + gateway.Process.Output;
+        Assert.Contains(messageId.ToString(), logs, StringComparison.Ordinal);
+        foreach (var secret in new[] { alice.Token!, bob.Token!, Encoding.UTF8.GetString(marker), Convert.ToBase64String(payload), cluster.TokenSigningKey })
+        {
+            Assert.DoesNotContain(secret, logs, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("Password", logs, StringComparison.OrdinalIgnoreCase);
+    }
+}
