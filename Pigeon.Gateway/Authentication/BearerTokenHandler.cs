@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Pigeon.Gateway.Errors;
 
@@ -15,8 +14,7 @@ internal sealed class BearerTokenHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    TokenService tokens,
-    IProblemDetailsService problemDetails) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    TokenService tokens) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     /// <summary>The scheme name.</summary>
     public const string SchemeName = "PigeonBearer";
@@ -59,13 +57,8 @@ internal sealed class BearerTokenHandler(
             TokenRejection.Invalid => (Problems.TokenInvalid, "The bearer token is not valid.", "invalid_token"),
             _ => (Problems.TokenMissing, "A bearer token is required.", "invalid_request"),
         };
-        Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = $"Bearer error=\"{error}\"";
-        await problemDetails.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails = new ProblemDetails { Status = 401, Type = type, Title = title },
-        });
+        await Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, type, title);
     }
 }
 

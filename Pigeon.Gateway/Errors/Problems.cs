@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Pigeon.Gateway.Errors;
 
@@ -80,6 +81,18 @@ public static class Problems
         >= 500 => Internal,
         _ => InvalidRequest,
     };
+
+    /// <summary>Writes a problem as the response, from middleware that has no endpoint result to return.</summary>
+    public static ValueTask WriteAsync(HttpContext context, int status, string type, string title, string? detail = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Response.StatusCode = status;
+        return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails { Status = status, Type = type, Title = title, Detail = detail },
+        });
+    }
 
     /// <summary>A 400 saying what was wrong.</summary>
     public static ProblemHttpResult BadRequest(string detail) =>

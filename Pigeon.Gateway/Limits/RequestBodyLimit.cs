@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Mvc;
 using Pigeon.Gateway.Errors;
 
 namespace Pigeon.Gateway.Limits;
@@ -19,18 +18,8 @@ internal sealed class RequestBodyLimit(RequestDelegate next, long maxBytes)
 
         if (context.Request.ContentLength > maxBytes)
         {
-            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails = new ProblemDetails
-                {
-                    Status = StatusCodes.Status413PayloadTooLarge,
-                    Type = Problems.BodyTooLarge,
-                    Title = "The request body is too large.",
-                    Detail = $"Bodies may be at most {maxBytes} bytes.",
-                },
-            });
+            await Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, Problems.BodyTooLarge,
+                "The request body is too large.", $"Bodies may be at most {maxBytes} bytes.");
             return;
         }
 
