@@ -1,0 +1,56 @@
+namespace Pigeon.Tests.Processes;
+
+/// <summary>A silo or gateway with bad settings refuses to start and names every bad value at once.</summary>
+public sealed class ConfigurationValidationTests
+{
+    [Fact]
+    public async Task Silo_WithBadSettings_ExitsWithEveryProblemNamed()
+    {
+        var (exitCode, output) = await AppProcess.RunAsync(BuiltApps.AssemblyOf("Pigeon.Silo"), new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Pigeon"] = "",
+            ["Pigeon__Silo__SiloPort"] = "0",
+            ["Pigeon__Silo__GatewayPort"] = "70000",
+            ["Pigeon__Silo__AdvertisedAddress"] = "not-an-ip",
+            ["Pigeon__Silo__ClusterId"] = " ",
+        }, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exitCode);
+        foreach (var expected in new[] { "ConnectionStrings:Pigeon", "Pigeon:Silo:SiloPort", "Pigeon:Silo:GatewayPort", "Pigeon:Silo:AdvertisedAddress", "Pigeon:Silo:ClusterId" })
+        {
+            Assert.Contains(expected, output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Silo_MigrateWithoutConnectionString_ExitsWithAMessage()
+    {
+        var (exitCode, output) = await AppProcess.RunAsync(BuiltApps.AssemblyOf("Pigeon.Silo"), new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Pigeon"] = "",
+        }, TimeSpan.FromSeconds(60), "migrate");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("ConnectionStrings:Pigeon is missing", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Gateway_WithBadSettings_ExitsWithEveryProblemNamed()
+    {
+        var (exitCode, output) = await AppProcess.RunAsync(BuiltApps.AssemblyOf("Pigeon.Gateway"), new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Pigeon"] = "",
+            ["Pigeon__Auth__TokenSigningKey"] = "c2hvcnQ=",
+            ["Pigeon__Limits__MaxWaitSeconds"] = "60",
+            ["Pigeon__Limits__MaxEnvelopeBytes"] = "0",
+        }, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exitCode);
+        foreach (var expected in new[] { "ConnectionStrings:Pigeon", "Pigeon:Auth:TokenSigningKey", "Pigeon:Limits:MaxWaitSeconds", "Pigeon:Limits:MaxEnvelopeBytes" })
+        {
+            Assert.Contains(expected, output, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("c2hvcnQ=", output, StringComparison.Ordinal);
+    }
+}
