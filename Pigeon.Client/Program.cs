@@ -1,4 +1,3 @@
-using System.CommandLine;
+using Pigeon.Client.Cli;
 
-var root = new RootCommand("pigeon: end-to-end encrypted messages. The commands arrive with the client issue.");
-return await root.Parse(args).InvokeAsync();
+return await PigeonCli.RunAsync(args, CliContext.FromProcess());
