@@ -1,3 +1,9 @@
 using Pigeon.Client.Cli;
 
-return await PigeonCli.RunAsync(args, CliContext.FromProcess());
+namespace Pigeon.Client;
+
+/// <summary>The <c>pigeon</c> executable: the command tree over the real console, environment and network.</summary>
+internal static class Program
+{
+    private static Task<int> Main(string[] args) => PigeonCli.RunAsync(args, CliContext.FromProcess());
+}
