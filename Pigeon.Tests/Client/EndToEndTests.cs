@@ -87,10 +87,10 @@ public sealed class EndToEndTests
         await using var cluster = new ProcessCluster(database.ConnectionString);
         await cluster.StartSiloAsync(Cancellation);
         var gateway = await cluster.StartGatewayAsync(Cancellation);
-        string aliceId, home;
-        using (var first = new CliHarness())
+        string aliceId;
+        var home = Path.Combine(Path.GetTempPath(), $"pigeon-cli-{Guid.NewGuid():N}");
+        using (var first = new CliHarness(home))
         {
-            home = first.Home;
             (aliceId, var bobId) = await InitBothAsync(first, gateway);
             await first.OkAsync("alice", "invite", bobId);
             await first.OkAsync("bob", "sync", "--wait", "0");
@@ -143,7 +143,10 @@ public sealed class EndToEndTests
         }
         finally
         {
-            Directory.Delete(home, recursive: true);
+            if (Directory.Exists(home))
+            {
+                Directory.Delete(home, recursive: true);
+            }
         }
     }
 
