@@ -53,6 +53,9 @@ public sealed class CliHarness : IDisposable
     /// <summary>Every HTTP request the client sent (method, address, headers and body).</summary>
     public ConcurrentQueue<string> HttpBodies { get; } = new();
 
+    /// <summary>The clock the commands see.</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
     /// <summary>Requests for which this returns true fail as if the connection dropped.</summary>
     public Func<HttpRequestMessage, bool> FailRequest { get; set; } = _ => false;
 
@@ -93,6 +96,7 @@ public sealed class CliHarness : IDisposable
             KdfParameters = new PassphraseKeyParameters(8 * 1024, 1),
             RetryBaseDelay = TimeSpan.FromMilliseconds(20),
             MaxAttempts = 3,
+            Time = Time,
         };
         var exitCode = await PigeonCli.RunAsync(args, context, ct);
         return new CliRun(exitCode, output.ToString(), error.ToString());
@@ -117,4 +121,10 @@ public sealed class CliHarness : IDisposable
             Directory.Delete(Home, recursive: true);
         }
     }
+}
+
+/// <summary>The system clock moved by a fixed offset; its timers stay real.</summary>
+public sealed class ShiftedTime(TimeSpan offset) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + offset;
 }
