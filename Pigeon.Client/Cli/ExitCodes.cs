@@ -21,6 +21,9 @@ public static class ExitCodes
     /// <summary>The passphrase is wrong or missing, or a key or message failed a cryptographic check.</summary>
     public const int CryptoFailure = 5;
 
+    /// <summary>Ctrl-C stopped a command other than <c>chat</c> or <c>sync --watch</c> (for which it is the normal way out, exit 0).</summary>
+    public const int Interrupted = 130;
+
     /// <summary>The lines <c>--help</c> shows.</summary>
     public const string HelpText = """
         Exit codes:
@@ -30,6 +33,7 @@ public static class ExitCodes
           3  server unreachable (after retries)
           4  server refused the request (e.g. unknown account id)
           5  wrong or missing passphrase, or a cryptographic check failed
+        130  interrupted by Ctrl-C (chat and sync --watch exit 0 when left with Ctrl-C)
         """;
 }
 

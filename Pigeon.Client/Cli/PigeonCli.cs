@@ -37,7 +37,7 @@ public static class PigeonCli
         return root;
     }
 
-    /// <summary>Parses and runs a command line; returns the exit code.</summary>
+    /// <summary>Parses and runs a command line; returns the exit code. <paramref name="ct"/> is Ctrl-C.</summary>
     public static Task<int> RunAsync(string[] args, CliContext context, CancellationToken ct = default) =>
-        CreateRootCommand(context).Parse(args).InvokeAsync(new InvocationConfiguration { Output = context.Output, Error = context.Error }, ct);
+        CreateRootCommand(context).Parse(args).InvokeAsync(new InvocationConfiguration { Output = context.Output, Error = context.Error, ProcessTerminationTimeout = null }, ct);
 }

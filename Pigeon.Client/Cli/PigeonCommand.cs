@@ -106,5 +106,10 @@ public abstract class PigeonCommand : Command
             }
             return exception.ExitCode;
         }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            Context.WriteError("pigeon: interrupted.");
+            return ExitCodes.Interrupted;
+        }
     }
 }

@@ -57,7 +57,7 @@ public sealed class HistoryCommand : PigeonCommand
         var me = messenger.Profile.DisplayName;
         foreach (var m in messages)
         {
-            var who = m.Direction == MessageDirection.Out ? $"{Safe(me)} →" : $"{Safe(contact.Label)} ←";
+            var who = m.Direction == MessageDirection.Out ? $"out  {Safe(me)}:" : $"in   {Safe(contact.Label)}:";
             var status = m.Status switch
             {
                 MessageStatus.Queued => " (not sent yet)",
