@@ -68,16 +68,20 @@ public sealed class ChatCommand : PigeonCommand
         {
             // Ctrl-C: leave cleanly below.
         }
-        await leave.CancelAsync();
-        await receiving;
+        finally
+        {
+            // Whatever ended the chat, the receive loop stops before the profile is closed.
+            await leave.CancelAsync();
+            await receiving;
+        }
         if (!json)
         {
             Context.WriteLine("Left the chat.");
         }
-        return ExitCodes.Success;
+        return await receiving;
     }
 
-    private async Task ReceiveLoopAsync(Messenger messenger, string contactId, TimeSpan poll, bool json, CancellationToken ct)
+    private async Task<int> ReceiveLoopAsync(Messenger messenger, string contactId, TimeSpan poll, bool json, CancellationToken ct)
     {
         long after = 0;
         try
@@ -110,6 +114,8 @@ public sealed class ChatCommand : PigeonCommand
         catch (CliException exception)
         {
             Context.WriteError($"pigeon: receiving stopped: {exception.Message}");
+            return exception.ExitCode;
         }
+        return ExitCodes.Success;
     }
 }
