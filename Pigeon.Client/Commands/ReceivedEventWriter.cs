@@ -17,7 +17,7 @@ internal static class ReceivedEventWriter
                 + (received.Body is { } note ? $": {PigeonCommand.Safe(note)}" : "")
                 + $". Answer with 'pigeon accept {received.ContactId}' or 'pigeon decline {received.ContactId}'.",
             ReceivedKind.Accepted => $"{who} ({received.ContactId}) accepted: you are now contacts.",
-            _ => $"warning: a message from {who} {received.Error}; it was recorded in the history and removed from the server.",
+            _ => $"warning: a message from {who} {received.Error}; it was recorded locally and removed from the server.",
         };
     }
 

@@ -86,11 +86,18 @@ public sealed class CliHarness : IDisposable
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
+        var exitCode = await RunAsync(args, new StringReader(input ?? ""), output, error, ct);
+        return new CliRun(exitCode, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Runs <c>pigeon args</c> over the given streams; <paramref name="ct"/> plays Ctrl-C.</summary>
+    public Task<int> RunAsync(string[] args, TextReader input, TextWriter output, TextWriter error, CancellationToken ct)
+    {
         var context = new CliContext
         {
             Output = output,
             Error = error,
-            Input = new StringReader(input ?? ""),
+            Input = input,
             GetEnvironmentVariable = name => _environment.GetValueOrDefault(name),
             CreateHttpHandler = () => new RecordingHandler(HttpBodies, request => FailRequest(request)),
             KdfParameters = new PassphraseKeyParameters(8 * 1024, 1),
@@ -98,8 +105,7 @@ public sealed class CliHarness : IDisposable
             MaxAttempts = 3,
             Time = Time,
         };
-        var exitCode = await PigeonCli.RunAsync(args, context, ct);
-        return new CliRun(exitCode, output.ToString(), error.ToString());
+        return PigeonCli.RunAsync(args, context, ct);
     }
 
     /// <summary>Runs <c>pigeon --profile NAME args</c>.</summary>
@@ -127,4 +133,64 @@ public sealed class CliHarness : IDisposable
 public sealed class ShiftedTime(TimeSpan offset) : TimeProvider
 {
     public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + offset;
+}
+
+/// <summary>A stdin the test types into line by line; it blocks like a terminal until a line or the end comes.</summary>
+public sealed class TypedInput : TextReader
+{
+    private readonly System.Threading.Channels.Channel<string> _lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
+
+    public void Type(string line) => _lines.Writer.TryWrite(line);
+
+    public void End() => _lines.Writer.TryComplete();
+
+    public override async ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken) =>
+        await _lines.Reader.WaitToReadAsync(cancellationToken) && _lines.Reader.TryRead(out var line) ? line : null;
+}
+
+/// <summary>A stdout that a test can watch while a command still writes to it from other threads.</summary>
+public sealed class WatchedOutput : TextWriter
+{
+    private readonly System.Text.StringBuilder _text = new();
+    private readonly Lock _lock = new();
+
+    public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+    public override void Write(char value)
+    {
+        lock (_lock)
+        {
+            _text.Append(value);
+        }
+    }
+
+    public override void Write(string? value)
+    {
+        lock (_lock)
+        {
+            _text.Append(value);
+        }
+    }
+
+    public override string ToString()
+    {
+        lock (_lock)
+        {
+            return _text.ToString();
+        }
+    }
+
+    /// <summary>Waits until the output contains <paramref name="expected"/>.</summary>
+    public async Task WaitForAsync(string expected, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!ToString().Contains(expected, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"'{expected}' did not appear; the output is:\n{this}");
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
+        }
+    }
 }

@@ -176,6 +176,50 @@ public sealed class EndToEndTests
         Assert.Contains("invited", await cli.OkAsync("alice", "contacts"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Chat_ShowsIncomingMessagesWhileTyping_AndCtrlCLeavesCleanly()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Cancellation);
+        var gateway = await cluster.StartGatewayAsync(Cancellation);
+        using var cli = new CliHarness();
+        var (_, bobId) = await InitBothAsync(cli, gateway);
+        await cli.OkAsync("alice", "invite", bobId);
+        await cli.OkAsync("bob", "sync", "--wait", "0");
+        await cli.OkAsync("bob", "accept", "Alice");
+        await cli.OkAsync("alice", "sync", "--wait", "0");
+
+        var input = new TypedInput();
+        var output = new WatchedOutput();
+        using var error = new StringWriter();
+        using var ctrlC = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        var chat = cli.RunAsync(["--profile", "alice", "chat", "Bob", "--poll", "2"], input, output, error, ctrlC.Token);
+        await output.WaitForAsync("Chatting with Bob", TimeSpan.FromSeconds(30), Cancellation);
+
+        // Alice has typed nothing: the receive loop shows Bob's message while her input waits.
+        await cli.OkAsync("bob", "send", "Alice", "are you there?");
+        await output.WaitForAsync("Bob: are you there?", TimeSpan.FromSeconds(30), Cancellation);
+        input.Type("yes, typing now");
+        await WaitUntilAsync(async () => (await cli.OkAsync("bob", "sync", "--wait", "1")).Contains("Alice: yes, typing now", StringComparison.Ordinal));
+
+        await ctrlC.CancelAsync();
+        Assert.Equal(0, await chat.WaitAsync(TimeSpan.FromSeconds(30), Cancellation));
+        Assert.Contains("Left the chat.", output.ToString(), StringComparison.Ordinal);
+        Assert.Equal("", error.ToString());
+        var history = await HistoryAsync(cli, "alice", "Bob");
+        Assert.Equal(["are you there?", "yes, typing now"], history.TakeLast(2).Select(h => h.Body));
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The condition did not hold within 30 s.");
+        }
+    }
+
     private static async Task<(string AliceId, string BobId)> InitBothAsync(CliHarness cli, GatewayHandle gateway)
     {
         var server = gateway.BaseAddress.ToString();
