@@ -211,6 +211,36 @@ public sealed class EndToEndTests
         Assert.Equal(["are you there?", "yes, typing now"], history.TakeLast(2).Select(h => h.Body));
     }
 
+    [Fact]
+    public async Task ReplayedFirstMessage_IsReportedAndAcked_AndDoesNotReplaceTheSession()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Cancellation);
+        var gateway = await cluster.StartGatewayAsync(Cancellation);
+        using var cli = new CliHarness();
+        var (_, bobId) = await InitBothAsync(cli, gateway);
+        await cli.OkAsync("alice", "invite", bobId, "--message", "only once");
+        var deposit = cli.HttpBodies.Last(b => b.StartsWith("POST", StringComparison.Ordinal) && b.Contains("/v1/messages\n", StringComparison.Ordinal));
+        var firstPayload = JsonDocument.Parse(deposit[deposit.IndexOf('{', StringComparison.Ordinal)..]).RootElement
+            .GetProperty("envelopes")[0].GetProperty("payload").GetBytesFromBase64();
+        await cli.OkAsync("bob", "sync", "--wait", "0");
+        await cli.OkAsync("bob", "accept", "Alice");
+        await cli.OkAsync("alice", "sync", "--wait", "0");
+
+        // Someone with access to the server deposits Alice's first message again, under a new id.
+        var client = await cluster.ConnectClientAsync(Cancellation);
+        await client.GetGrain<IMailboxGrain>(bobId).DepositAsync(Guid.NewGuid(), firstPayload);
+        var replayed = await cli.RunAsync("bob", "sync", "--wait", "0");
+
+        Assert.Equal(0, replayed.ExitCode);
+        Assert.Contains("could not be decrypted (DuplicateMessage)", replayed.Error, StringComparison.Ordinal);
+        Assert.Contains("No pending requests", await cli.OkAsync("bob", "requests"), StringComparison.Ordinal);
+        await cli.OkAsync("alice", "send", "Bob", "the session still works");
+        Assert.Contains("Alice: the session still works", await cli.OkAsync("bob", "sync", "--wait", "0"), StringComparison.Ordinal);
+        Assert.Equal(0L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+    }
+
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
