@@ -21,6 +21,9 @@ public static class ExitCodes
     /// <summary>The passphrase is wrong or missing, or a key or message failed a cryptographic check.</summary>
     public const int CryptoFailure = 5;
 
+    /// <summary>The profile's files could not be read or written (disk full, permissions, a damaged or locked database).</summary>
+    public const int StoreFailure = 6;
+
     /// <summary>Ctrl-C stopped a command other than <c>chat</c> or <c>sync --watch</c> (for which it is the normal way out, exit 0).</summary>
     public const int Interrupted = 130;
 
@@ -33,6 +36,7 @@ public static class ExitCodes
           3  server unreachable (after retries)
           4  server refused the request (e.g. unknown account id)
           5  wrong or missing passphrase, or a cryptographic check failed
+          6  the profile could not be read or written (disk, permissions, damaged file)
         130  interrupted by Ctrl-C (chat and sync --watch exit 0 when left with Ctrl-C)
         """;
 }

@@ -88,6 +88,19 @@ public abstract class PigeonCommand : Command
         }
     }
 
+    private int Fail(ParseResult parseResult, CliException exception)
+    {
+        if (IsJson(parseResult))
+        {
+            Context.WriteError(JsonSerializer.Serialize(new { error = exception.Message, exitCode = exception.ExitCode }, OutputJson));
+        }
+        else
+        {
+            Context.WriteError($"pigeon: {exception.Message}");
+        }
+        return exception.ExitCode;
+    }
+
     private async Task<int> RunAsync(ParseResult parseResult, CancellationToken ct)
     {
         try
@@ -96,20 +109,20 @@ public abstract class PigeonCommand : Command
         }
         catch (CliException exception)
         {
-            if (IsJson(parseResult))
-            {
-                Context.WriteError(JsonSerializer.Serialize(new { error = exception.Message, exitCode = exception.ExitCode }, OutputJson));
-            }
-            else
-            {
-                Context.WriteError($"pigeon: {exception.Message}");
-            }
-            return exception.ExitCode;
+            return Fail(parseResult, exception);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             Context.WriteError("pigeon: interrupted.");
             return ExitCodes.Interrupted;
+        }
+        catch (Exception exception) when (exception is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        {
+            return Fail(parseResult, new CliException(ExitCodes.StoreFailure, $"The profile could not be read or written: {exception.Message}", exception));
+        }
+        catch (Protocol.ProtocolException exception)
+        {
+            return Fail(parseResult, new CliException(ExitCodes.CryptoFailure, $"A cryptographic check failed ({exception.Reason}): {exception.Message}", exception));
         }
     }
 }

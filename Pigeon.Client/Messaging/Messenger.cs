@@ -380,12 +380,12 @@ internal sealed class Messenger : IDisposable
                 prekeys.PruneRetired(now, RetiredPrekeyGrace);
                 _store.SetSignedPrekeyRotatedAt(now);
             }
-            List<PrekeyDto> oneTime = counts.OneTimePrekeys < PrekeyLowWatermark
-                ? [.. prekeys.GenerateOneTimePrekeys(PrekeyTarget - counts.OneTimePrekeys).Select(ToDto)]
-                : [];
-            List<PrekeyDto> oneTimeKem = counts.OneTimeKemPrekeys < PrekeyLowWatermark
-                ? [.. prekeys.GenerateMlKemPrekeys(_identity, PrekeyTarget - counts.OneTimeKemPrekeys).Select(ToDto)]
-                : [];
+            // Keys handed out but never used stay in the local store; never grow it past its bound.
+            var room = Math.Max(0, PrekeyStore.MaxStoredPrekeys - 16 - prekeys.OneTimePrekeyCount - prekeys.OneTimeMlKemPrekeyCount);
+            var wantOneTime = counts.OneTimePrekeys < PrekeyLowWatermark ? Math.Min(PrekeyTarget - counts.OneTimePrekeys, room / 2) : 0;
+            var wantKem = counts.OneTimeKemPrekeys < PrekeyLowWatermark ? Math.Min(PrekeyTarget - counts.OneTimeKemPrekeys, room / 2) : 0;
+            List<PrekeyDto> oneTime = [.. prekeys.GenerateOneTimePrekeys(wantOneTime).Select(ToDto)];
+            List<PrekeyDto> oneTimeKem = [.. prekeys.GenerateMlKemPrekeys(_identity, wantKem).Select(ToDto)];
             if (!rotate && oneTime.Count == 0 && oneTimeKem.Count == 0)
             {
                 return null;

@@ -166,6 +166,19 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public async Task DamagedProfile_ExitsSix_WithAMessageNotAStackTrace()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer());
+        await File.WriteAllTextAsync(_cli.DatabasePath("alice"), "this is not a database", TestContext.Current.CancellationToken);
+
+        var run = await _cli.RunAsync("alice", "contacts");
+
+        Assert.Equal(6, run.ExitCode);
+        Assert.Contains("could not be read or written", run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Json_Errors_AreJsonOnStderr()
     {
         OfflineProfiles.Create(_cli, "alice", DeadServer());

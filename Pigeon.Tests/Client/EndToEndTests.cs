@@ -209,6 +209,16 @@ public sealed class EndToEndTests
         Assert.Equal("", error.ToString());
         var history = await HistoryAsync(cli, "alice", "Bob");
         Assert.Equal(["are you there?", "yes, typing now"], history.TakeLast(2).Select(h => h.Body));
+
+        // sync --watch prints each message as it arrives (one JSON object a line) until Ctrl-C.
+        var watched = new WatchedOutput();
+        using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        var watch = cli.RunAsync(["--profile", "alice", "--json", "sync", "--watch"], TextReader.Null, watched, error, stopWatching.Token);
+        await cli.OkAsync("bob", "send", "Alice", "watched");
+        await watched.WaitForAsync("\"body\":\"watched\"", TimeSpan.FromSeconds(30), Cancellation);
+        await stopWatching.CancelAsync();
+        Assert.Equal(0, await watch.WaitAsync(TimeSpan.FromSeconds(30), Cancellation));
+        Assert.Equal("text", JsonDocument.Parse(watched.ToString().Trim()).RootElement.GetProperty("kind").GetString());
     }
 
     [Fact]
