@@ -13,7 +13,7 @@ public sealed class ChatCommand : PigeonCommand
 {
     private readonly Argument<string> _contact = new("contact") { Description = "The contact's name or account id" };
 
-    private readonly Option<int> _wait = new("--poll")
+    private readonly Option<int> _poll = new("--poll")
     {
         Description = "Seconds each receive waits on the server (1-25)",
         HelpName = "SECONDS",
@@ -25,7 +25,7 @@ public sealed class ChatCommand : PigeonCommand
         : base("chat", "Chat with a contact: messages arrive while you type; Ctrl-C leaves.", context, globals)
     {
         Arguments.Add(_contact);
-        Options.Add(_wait);
+        Options.Add(_poll);
     }
 
     /// <inheritdoc/>
@@ -34,7 +34,7 @@ public sealed class ChatCommand : PigeonCommand
         using var messenger = OpenMessenger(parseResult);
         var contact = await messenger.ResolveContactAsync(parseResult.GetRequiredValue(_contact));
         var json = IsJson(parseResult);
-        var poll = TimeSpan.FromSeconds(Math.Clamp(parseResult.GetValue(_wait), 1, 25));
+        var poll = TimeSpan.FromSeconds(Math.Clamp(parseResult.GetValue(_poll), 1, 25));
         await messenger.DeliverOutboxAsync(ct);
         if (!json)
         {
