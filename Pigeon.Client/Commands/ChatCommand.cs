@@ -1,0 +1,121 @@
+using System.CommandLine;
+using Pigeon.Client.Cli;
+using Pigeon.Client.Messaging;
+
+namespace Pigeon.Client.Commands;
+
+/// <summary>
+/// <c>pigeon chat &lt;contact&gt;</c>: an interactive conversation. A background loop long-polls and
+/// prints what arrives while you type; each line you enter is sent. Ctrl-C or end of input leaves,
+/// after the receive loop has stored and acknowledged what it got.
+/// </summary>
+public sealed class ChatCommand : PigeonCommand
+{
+    private readonly Argument<string> _contact = new("contact") { Description = "The contact's name or account id" };
+
+    private readonly Option<int> _poll = new("--poll")
+    {
+        Description = "Seconds each receive waits on the server (1-25)",
+        HelpName = "SECONDS",
+        DefaultValueFactory = _ => 25,
+    };
+
+    /// <summary>Declares the command.</summary>
+    public ChatCommand(CliContext context, GlobalOptions globals)
+        : base("chat", "Chat with a contact: messages arrive while you type; Ctrl-C leaves.", context, globals)
+    {
+        Arguments.Add(_contact);
+        Options.Add(_poll);
+    }
+
+    /// <inheritdoc/>
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
+    {
+        using var messenger = OpenMessenger(parseResult);
+        var contact = await messenger.ResolveContactAsync(parseResult.GetRequiredValue(_contact));
+        var json = IsJson(parseResult);
+        var poll = TimeSpan.FromSeconds(Math.Clamp(parseResult.GetValue(_poll), 1, 25));
+        await messenger.DeliverOutboxAsync(ct);
+        if (!json)
+        {
+            Context.WriteLine($"Chatting with {Safe(contact.Label)} ({contact.AccountId}). Type a message and Enter; Ctrl-C to leave.");
+        }
+        using var leave = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var receiving = ReceiveLoopAsync(messenger, contact.AccountId, poll, json, leave.Token);
+        try
+        {
+            while (true)
+            {
+                var read = Context.Input.ReadLineAsync(leave.Token).AsTask();
+                // A console read may not observe the token: stop waiting for it on Ctrl-C or a receive failure.
+                var finished = await Task.WhenAny(read, receiving);
+                if (finished == receiving || await read is not { } line)
+                {
+                    break;
+                }
+                if (string.IsNullOrWhiteSpace(line))
+                {
+                    continue;
+                }
+                var (_, messageId) = await messenger.SendAsync(contact.AccountId, line, leave.Token);
+                if (json)
+                {
+                    WriteJson(new { kind = "sent", messageId, contactId = contact.AccountId, body = line });
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Ctrl-C: leave cleanly below.
+        }
+        finally
+        {
+            // Whatever ended the chat, the receive loop stops before the profile is closed.
+            await leave.CancelAsync();
+            await receiving;
+        }
+        if (!json)
+        {
+            Context.WriteLine("Left the chat.");
+        }
+        return await receiving;
+    }
+
+    private async Task<int> ReceiveLoopAsync(Messenger messenger, string contactId, TimeSpan poll, bool json, CancellationToken ct)
+    {
+        long after = 0;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var result = await messenger.ReceiveAsync(after, poll, ct);
+                after = result.LastSequence;
+                foreach (var received in result.Events)
+                {
+                    if (json)
+                    {
+                        WriteJson(ReceivedEventWriter.ToJson(received));
+                    }
+                    else if (received.Kind == ReceivedKind.Text && received.ContactId == contactId)
+                    {
+                        Context.WriteLine($"{Safe(received.ContactName)}: {Safe(received.Body)}");
+                    }
+                    else
+                    {
+                        Context.WriteLine(ReceivedEventWriter.Describe(received, t => Time(t)));
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Leaving.
+        }
+        catch (CliException exception)
+        {
+            Context.WriteError($"pigeon: receiving stopped: {exception.Message}");
+            return exception.ExitCode;
+        }
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using Pigeon.Client.Cli;
+using Pigeon.Client.Store;
+
+namespace Pigeon.Client.Commands;
+
+/// <summary><c>pigeon history &lt;contact&gt; [--limit N]</c>: the conversation, oldest first, with direction and time.</summary>
+public sealed class HistoryCommand : PigeonCommand
+{
+    private readonly Argument<string> _contact = new("contact") { Description = "The contact's name or account id" };
+
+    private readonly Option<int> _limit = new("--limit", "-n")
+    {
+        Description = "Show only the last N items",
+        HelpName = "N",
+        DefaultValueFactory = _ => 50,
+    };
+
+    /// <summary>Declares the command.</summary>
+    public HistoryCommand(CliContext context, GlobalOptions globals)
+        : base("history", "Show the conversation with a contact.", context, globals)
+    {
+        Arguments.Add(_contact);
+        Options.Add(_limit);
+        _limit.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 1)
+            {
+                result.AddError("--limit must be at least 1.");
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
+    {
+        using var messenger = OpenMessenger(parseResult);
+        var (contact, messages) = await messenger.HistoryAsync(parseResult.GetRequiredValue(_contact), parseResult.GetValue(_limit));
+        if (IsJson(parseResult))
+        {
+            WriteJson(messages.Select(m => new
+            {
+                direction = m.Direction,
+                kind = m.Kind,
+                status = m.Status,
+                messageId = m.MessageId,
+                body = m.Body,
+                sentAt = m.SentAt,
+                at = m.At,
+            }));
+            return ExitCodes.Success;
+        }
+        if (messages.Count == 0)
+        {
+            Context.WriteLine($"No messages with {Safe(contact.Label)} yet.");
+        }
+        var me = messenger.Profile.DisplayName;
+        foreach (var m in messages)
+        {
+            var who = m.Direction == MessageDirection.Out ? $"out  {Safe(me)}:" : $"in   {Safe(contact.Label)}:";
+            var status = m.Status switch
+            {
+                MessageStatus.Queued => " (not sent yet)",
+                MessageStatus.Failed => " (failed)",
+                _ => "",
+            };
+            var text = m.Kind switch
+            {
+                MessageKind.Request => "[contact request]" + (m.Body is { } note ? " " + Safe(note) : ""),
+                MessageKind.Accepted => "[accepted]",
+                MessageKind.Failed => "[a message that could not be decrypted]",
+                _ => Safe(m.Body),
+            };
+            Context.WriteLine($"{Time(m.SentAt ?? m.At, seconds: true)}  {who} {text}{status}");
+        }
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,75 @@
+using System.CommandLine;
+using Pigeon.Client.Cli;
+using Pigeon.Client.Messaging;
+
+namespace Pigeon.Client.Commands;
+
+/// <summary>
+/// <c>pigeon init --server URL [--name NAME]</c>: creates an identity, registers it, publishes prekeys
+/// and writes the profile (encrypted when a passphrase is given). Prints the account id to share.
+/// </summary>
+public sealed class InitCommand : PigeonCommand
+{
+    private readonly Option<string> _server = new("--server", "-s")
+    {
+        Description = "The gateway's address, e.g. http://127.0.0.1:8080",
+        HelpName = "URL",
+        Required = true,
+    };
+
+    private readonly Option<string?> _name = new("--name", "-n")
+    {
+        Description = "The name your contacts see (default: the profile name or your user name)",
+        HelpName = "NAME",
+    };
+
+    /// <summary>Declares the command.</summary>
+    public InitCommand(CliContext context, GlobalOptions globals)
+        : base("init", "Create your identity, register it with the server and publish your prekeys.", context, globals)
+    {
+        Options.Add(_server);
+        Options.Add(_name);
+    }
+
+    /// <inheritdoc/>
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
+    {
+        var serverText = parseResult.GetRequiredValue(_server);
+        if (!Uri.TryCreate(serverText, UriKind.Absolute, out var server) || server.Scheme is not ("http" or "https"))
+        {
+            throw new CliException(ExitCodes.UsageError, $"'{serverText}' is not an http(s) address, e.g. http://127.0.0.1:8080");
+        }
+        var profile = parseResult.GetValue(Globals.Profile);
+        var name = (parseResult.GetValue(_name) ?? profile ?? Environment.UserName).Trim();
+        if (name.Length is 0 or > InnerMessage.MaxNameLength || name.Any(char.IsControl))
+        {
+            throw new CliException(ExitCodes.UsageError, $"The name must be 1 to {InnerMessage.MaxNameLength} printable characters.");
+        }
+        var passphrase = Context.GetEnvironmentVariable("PIGEON_PASSPHRASE");
+        if (passphrase is null && Context.PromptSecret is { } prompt)
+        {
+            passphrase = prompt("Passphrase to encrypt this profile (empty for none): ");
+            if (!string.IsNullOrEmpty(passphrase) && prompt("Repeat the passphrase: ") != passphrase)
+            {
+                throw new CliException(ExitCodes.UsageError, "The passphrases differ; nothing was created.");
+            }
+        }
+        var created = await Messenger.InitAsync(Context, profile, server, name, passphrase, ct);
+        var directory = Context.ProfileDirectory(profile);
+        if (!created.IsEncrypted)
+        {
+            Context.WriteError($"pigeon: warning: no passphrase, so your private keys and messages are stored unencrypted in {directory} (readable by your user only). Set PIGEON_PASSPHRASE before 'init' to encrypt them.");
+        }
+        if (IsJson(parseResult))
+        {
+            WriteJson(new { accountId = created.AccountId, name = created.DisplayName, server = created.Server, encrypted = created.IsEncrypted, profile = directory });
+        }
+        else
+        {
+            Context.WriteLine($"Created {name}'s identity on {created.Server}.");
+            Context.WriteLine($"Your account id: {created.AccountId}");
+            Context.WriteLine("Give this id to your contacts; they run 'pigeon invite <id>'.");
+        }
+        return ExitCodes.Success;
+    }
+}

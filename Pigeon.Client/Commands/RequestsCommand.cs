@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Pigeon.Client.Cli;
+
+namespace Pigeon.Client.Commands;
+
+/// <summary><c>pigeon requests</c>: the contact requests received and not yet answered.</summary>
+public sealed class RequestsCommand : PigeonCommand
+{
+    /// <summary>Declares the command.</summary>
+    public RequestsCommand(CliContext context, GlobalOptions globals)
+        : base("requests", "List incoming contact requests ('pigeon sync' fetches new ones).", context, globals)
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
+    {
+        using var messenger = OpenMessenger(parseResult);
+        var requests = await messenger.RequestsAsync();
+        if (IsJson(parseResult))
+        {
+            WriteJson(requests.Select(r => new { accountId = r.AccountId, name = r.DisplayName, message = r.Message, receivedAt = r.ReceivedAt }));
+        }
+        else if (requests.Count == 0)
+        {
+            Context.WriteLine("No pending requests.");
+        }
+        else
+        {
+            WriteTable(["NAME", "ID", "RECEIVED", "MESSAGE"],
+                requests.Select(r => (IReadOnlyList<string>)[Safe(r.DisplayName), r.AccountId, Time(r.ReceivedAt), Safe(r.Message)]));
+            Context.WriteLine("Answer with 'pigeon accept <id>' or 'pigeon decline <id>'.");
+        }
+        return ExitCodes.Success;
+    }
+}

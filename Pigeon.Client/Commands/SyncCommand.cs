@@ -1,0 +1,101 @@
+using System.CommandLine;
+using Pigeon.Client.Cli;
+using Pigeon.Client.Messaging;
+
+namespace Pigeon.Client.Commands;
+
+/// <summary>
+/// <c>pigeon sync [--watch] [--wait SECONDS]</c>: sends what is queued, long-polls the mailbox once
+/// (or until Ctrl-C with <c>--watch</c>), decrypts and stores each message, acknowledges it only once
+/// stored, and keeps the server stocked with prekeys.
+/// </summary>
+public sealed class SyncCommand : PigeonCommand
+{
+    private readonly Option<bool> _watch = new("--watch", "-w") { Description = "Keep receiving until Ctrl-C" };
+
+    private readonly Option<int> _wait = new("--wait")
+    {
+        Description = "Seconds to wait for a message when none is there (0-25)",
+        HelpName = "SECONDS",
+        DefaultValueFactory = _ => 5,
+    };
+
+    /// <summary>Declares the command.</summary>
+    public SyncCommand(CliContext context, GlobalOptions globals)
+        : base("sync", "Receive, decrypt and store new messages.", context, globals)
+    {
+        Options.Add(_watch);
+        Options.Add(_wait);
+        _wait.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 0 or > 25)
+            {
+                result.AddError("--wait must be between 0 and 25 seconds.");
+            }
+        });
+    }
+
+    /// <inheritdoc/>
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
+    {
+        var watch = parseResult.GetValue(_watch);
+        var json = IsJson(parseResult);
+        using var messenger = OpenMessenger(parseResult);
+        await messenger.DeliverOutboxAsync(ct);
+        var all = new List<ReceivedEvent>();
+        long after = 0;
+        var wait = TimeSpan.FromSeconds(watch ? 25 : parseResult.GetValue(_wait));
+        try
+        {
+            do
+            {
+                ReceiveResult result;
+                do
+                {
+                    result = await messenger.ReceiveAsync(after, wait, ct);
+                    after = result.LastSequence;
+                    foreach (var received in result.Events)
+                    {
+                        if (watch || !json)
+                        {
+                            Write(received, json);
+                        }
+                        all.Add(received);
+                    }
+                }
+                while (result.HasMore);
+                await messenger.MaintainPrekeysAsync(ct);
+            }
+            while (watch && !ct.IsCancellationRequested);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Ctrl-C ends --watch; everything received so far is stored and acknowledged.
+        }
+        if (json && !watch)
+        {
+            WriteJson(all.Select(ReceivedEventWriter.ToJson));
+        }
+        else if (!json && !watch)
+        {
+            Context.WriteLine(all.Count == 0 ? "No new messages." : $"{all.Count} new.");
+        }
+        return ExitCodes.Success;
+    }
+
+    private void Write(ReceivedEvent received, bool json)
+    {
+        if (json)
+        {
+            WriteJson(ReceivedEventWriter.ToJson(received));
+        }
+        else if (received.Kind == ReceivedKind.Failed)
+        {
+            Context.WriteError("pigeon: " + ReceivedEventWriter.Describe(received, t => Time(t)));
+        }
+        else
+        {
+            Context.WriteLine(ReceivedEventWriter.Describe(received, t => Time(t)));
+        }
+    }
+}

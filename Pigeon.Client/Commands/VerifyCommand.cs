@@ -1,0 +1,52 @@
+using System.CommandLine;
+using Pigeon.Client.Cli;
+using Pigeon.Protocol.Fingerprints;
+
+namespace Pigeon.Client.Commands;
+
+/// <summary>
+/// <c>pigeon verify &lt;contact&gt; [--confirm]</c>: shows the 60-digit safety number, which both of you
+/// see the same; compare it in person or on a call, then confirm to mark the contact verified.
+/// </summary>
+public sealed class VerifyCommand : PigeonCommand
+{
+    private readonly Argument<string> _contact = new("contact") { Description = "The contact's name or account id" };
+
+    private readonly Option<bool> _confirm = new("--confirm") { Description = "Mark the contact verified (after comparing the numbers)" };
+
+    /// <summary>Declares the command.</summary>
+    public VerifyCommand(CliContext context, GlobalOptions globals)
+        : base("verify", "Show the safety number shared with a contact, or confirm it.", context, globals)
+    {
+        Arguments.Add(_contact);
+        Options.Add(_confirm);
+    }
+
+    /// <inheritdoc/>
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
+    {
+        using var messenger = OpenMessenger(parseResult);
+        var (contact, number) = await messenger.SafetyNumberAsync(parseResult.GetRequiredValue(_contact));
+        var confirm = parseResult.GetValue(_confirm);
+        if (confirm)
+        {
+            await messenger.MarkVerifiedAsync(contact);
+        }
+        var verified = confirm || contact.Verified;
+        if (IsJson(parseResult))
+        {
+            WriteJson(new { accountId = contact.AccountId, name = contact.DisplayName, safetyNumber = number, verified });
+            return ExitCodes.Success;
+        }
+        Context.WriteLine($"Safety number with {Safe(contact.Label)}:");
+        var groups = SafetyNumber.Format(number).Split(' ');
+        Context.WriteLine("  " + string.Join(' ', groups.Take(6)));
+        Context.WriteLine("  " + string.Join(' ', groups.Skip(6)));
+        Context.WriteLine(confirm
+            ? $"{Safe(contact.Label)} is now marked verified."
+            : verified
+                ? "Verified."
+                : $"Not verified. If {Safe(contact.Label)} sees the same digits, run 'pigeon verify {contact.AccountId} --confirm'.");
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Pigeon.Client.Messaging;
+
+/// <summary>What an inner message is.</summary>
+public enum InnerMessageType
+{
+    /// <summary>The first message of a session: asks to become a contact.</summary>
+    ContactRequest,
+
+    /// <summary>The answer to a request: the invitee accepted and says their name.</summary>
+    ContactAccepted,
+
+    /// <summary>A text message between contacts.</summary>
+    Text,
+}
+
+/// <summary>
+/// The plaintext inside the Double Ratchet, version 1: a UTF-8 JSON object with short member names,
+/// <code>{"v":1,"t":"text","n":"Alice","b":"hello","at":1764043200000}</code>
+/// <c>v</c> format version (1; others are refused), <c>t</c> type (<c>request</c>, <c>accepted</c>,
+/// <c>text</c>), <c>n</c> sender's display name, <c>b</c> body (optional for a request and an
+/// acceptance), <c>at</c> sent-at in Unix milliseconds (the sender's clock). Unknown members are
+/// ignored so a later version can add some; the ratchet pads the whole to hide its length.
+/// </summary>
+/// <param name="Type">What it is.</param>
+/// <param name="SenderName">The sender's display name (what they call themselves).</param>
+/// <param name="Body">The text, if any.</param>
+/// <param name="SentAt">When the sender wrote it, by the sender's clock.</param>
+public sealed record InnerMessage(InnerMessageType Type, string SenderName, string? Body, DateTimeOffset SentAt)
+{
+    /// <summary>The format version this build writes and reads.</summary>
+    public const int Version = 1;
+
+    /// <summary>Longest display name accepted.</summary>
+    public const int MaxNameLength = 64;
+
+    /// <summary>UTF-8 JSON bytes, to be encrypted.</summary>
+    public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(
+        new Wire(Version, TypeName(Type), SenderName, Body, SentAt.ToUnixTimeMilliseconds()), InnerMessageJson.Default.Wire);
+
+    /// <summary>Parses a decrypted plaintext.</summary>
+    /// <exception cref="FormatException">Not a version-1 inner message.</exception>
+    public static InnerMessage Parse(ReadOnlySpan<byte> plaintext)
+    {
+        Wire? wire;
+        try
+        {
+            wire = JsonSerializer.Deserialize(plaintext, InnerMessageJson.Default.Wire);
+        }
+        catch (JsonException exception)
+        {
+            throw new FormatException("The message is not a Pigeon inner message.", exception);
+        }
+        if (wire is null || wire.V != Version)
+        {
+            throw new FormatException($"Unsupported inner message version {wire?.V}.");
+        }
+        var type = wire.T switch
+        {
+            "request" => InnerMessageType.ContactRequest,
+            "accepted" => InnerMessageType.ContactAccepted,
+            "text" => InnerMessageType.Text,
+            _ => throw new FormatException($"Unknown inner message type '{wire.T}'."),
+        };
+        if (type == InnerMessageType.Text && wire.B is null)
+        {
+            throw new FormatException("A text message has no body.");
+        }
+        var name = (wire.N ?? "").Trim();
+        if (name.Length > MaxNameLength || name.Any(char.IsControl))
+        {
+            throw new FormatException("The sender name is too long or holds control characters.");
+        }
+        return new InnerMessage(type, name, wire.B, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(wire.At, 0, 253402300799999)));
+    }
+
+    private static string TypeName(InnerMessageType type) => type switch
+    {
+        InnerMessageType.ContactRequest => "request",
+        InnerMessageType.ContactAccepted => "accepted",
+        _ => "text",
+    };
+
+    internal sealed record Wire(
+        [property: JsonPropertyName("v")] int V,
+        [property: JsonPropertyName("t")] string? T,
+        [property: JsonPropertyName("n")] string? N,
+        [property: JsonPropertyName("b")] string? B,
+        [property: JsonPropertyName("at")] long At);
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(InnerMessage.Wire))]
+internal sealed partial class InnerMessageJson : JsonSerializerContext;

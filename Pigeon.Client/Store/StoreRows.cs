@@ -1,0 +1,60 @@
+using Pigeon.Protocol.Identity;
+
+namespace Pigeon.Client.Store;
+
+/// <summary>The local identity's public facts (the private ones stay sealed in the store).</summary>
+internal sealed record ProfileRow(
+    string AccountId, string Server, string DisplayName, PublicIdentity PublicIdentity,
+    DateTimeOffset CreatedAt, DateTimeOffset SignedPrekeyRotatedAt, bool IsEncrypted);
+
+/// <summary>Where a contact stands: invited by us and waiting, or accepted by both.</summary>
+internal enum ContactState
+{
+    Invited,
+    Accepted,
+}
+
+/// <summary>A contact: someone we invited or whose request we accepted.</summary>
+internal sealed record ContactRow(
+    string AccountId, string DisplayName, PublicIdentity PublicIdentity, ContactState State,
+    bool Verified, DateTimeOffset CreatedAt, DateTimeOffset? LastMessageAt)
+{
+    /// <summary>The name to show: the display name, or the id while the name is unknown.</summary>
+    public string Label => string.IsNullOrEmpty(DisplayName) ? AccountId : DisplayName;
+}
+
+/// <summary>An incoming contact request not yet accepted or declined.</summary>
+internal sealed record RequestRow(string AccountId, string DisplayName, PublicIdentity PublicIdentity, string? Message, DateTimeOffset ReceivedAt);
+
+/// <summary>One line of history.</summary>
+internal sealed record MessageRow(
+    long Id, string ContactId, MessageDirection Direction, MessageKind Kind, MessageStatus Status,
+    Guid MessageId, string? Body, DateTimeOffset? SentAt, DateTimeOffset At);
+
+/// <summary>Who wrote a history item.</summary>
+internal enum MessageDirection
+{
+    In,
+    Out,
+}
+
+/// <summary>What a history item is.</summary>
+internal enum MessageKind
+{
+    Text,
+    Request,
+    Accepted,
+    Failed,
+}
+
+/// <summary>Where a history item is in its delivery.</summary>
+internal enum MessageStatus
+{
+    Received,
+    Queued,
+    Sent,
+    Failed,
+}
+
+/// <summary>A ciphertext committed locally and not yet accepted by the server.</summary>
+internal sealed record OutboxRow(Guid MessageId, string Recipient, byte[] Payload);

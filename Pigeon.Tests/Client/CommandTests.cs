@@ -1,0 +1,238 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Pigeon.Tests.Processes;
+
+namespace Pigeon.Tests.Client;
+
+/// <summary>The commands parsed and invoked in this process, with captured output and a temporary home; no server.</summary>
+public sealed class CommandTests : IDisposable
+{
+    private readonly CliHarness _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    private static string DeadServer() => $"http://127.0.0.1:{BuiltApps.FreePort()}";
+
+    [Fact]
+    public async Task Help_ListsTheCommandsAndTheExitCodes()
+    {
+        var run = await _cli.RunAsync(["--help"], ct: TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, run.ExitCode);
+        foreach (var command in new[] { "init", "whoami", "invite", "requests", "accept", "decline", "contacts", "send", "sync", "history", "chat", "verify" })
+        {
+            Assert.Contains(command, run.Output, StringComparison.Ordinal);
+        }
+        Assert.Contains("Exit codes", run.Output, StringComparison.Ordinal);
+        Assert.Contains("5  wrong or missing passphrase", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownCommand_IsAUsageError()
+    {
+        var run = await _cli.RunAsync(["fly"], ct: TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, run.ExitCode);
+    }
+
+    [Fact]
+    public async Task Whoami_WithoutAProfile_SaysToInit_AndCreatesNothing()
+    {
+        var run = await _cli.RunAsync("nobody", "whoami");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("pigeon init", run.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_cli.Home));
+    }
+
+    [Fact]
+    public async Task Init_WithAMalformedServerAddress_IsAUsageError()
+    {
+        var run = await _cli.RunAsync("alice", "init", "--server", "not a url");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("not an http(s) address", run.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_cli.Home));
+    }
+
+    [Fact]
+    public async Task Init_WithTheServerDown_ExitsThree_AndCreatesNoProfile()
+    {
+        var run = await _cli.RunAsync("alice", "init", "--server", DeadServer());
+
+        Assert.Equal(3, run.ExitCode);
+        Assert.Contains("Cannot reach the server", run.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_cli.DatabasePath("alice")));
+    }
+
+    [Fact]
+    public async Task Whoami_ShowsIdNameServerAndFingerprint()
+    {
+        var id = OfflineProfiles.Create(_cli, "alice", "http://127.0.0.1:9/");
+
+        var text = await _cli.OkAsync("alice", "whoami");
+        var json = JsonDocument.Parse(await _cli.OkAsync("alice", "--json", "whoami")).RootElement;
+
+        Assert.Contains(id, text, StringComparison.Ordinal);
+        Assert.Contains("Fingerprint:", text, StringComparison.Ordinal);
+        Assert.Equal(id, json.GetProperty("accountId").GetString());
+        Assert.Equal("alice", json.GetProperty("name").GetString());
+        Assert.Matches("^[0-9a-f]{4}( [0-9a-f]{4}){4}$", json.GetProperty("fingerprint").GetString());
+        Assert.False(json.GetProperty("encrypted").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Contacts_AndRequests_WhenEmpty_SaySo()
+    {
+        OfflineProfiles.Create(_cli, "alice", "http://127.0.0.1:9/");
+
+        Assert.Contains("No contacts yet", await _cli.OkAsync("alice", "contacts"), StringComparison.Ordinal);
+        Assert.Contains("No pending requests", await _cli.OkAsync("alice", "requests"), StringComparison.Ordinal);
+        Assert.Equal("[]", (await _cli.OkAsync("alice", "--json", "contacts")).Trim());
+    }
+
+    [Fact]
+    public async Task Invite_WithAMalformedId_IsAUsageError_AndLeavesTheStoreUnchanged()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer());
+        var before = _cli.Checksum("alice");
+
+        var run = await _cli.RunAsync("alice", "invite", "NOT-AN-ID");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("is not an account id", run.Error, StringComparison.Ordinal);
+        Assert.Equal(before, _cli.Checksum("alice"));
+    }
+
+    [Fact]
+    public async Task Invite_WithTheServerDown_ExitsThree_AndLeavesTheStoreUnchanged()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer());
+        using var other = Pigeon.Protocol.Identity.IdentityKeyPair.Generate();
+        var before = _cli.Checksum("alice");
+
+        var run = await _cli.RunAsync("alice", "invite", other.AccountId);
+
+        Assert.Equal(3, run.ExitCode);
+        Assert.Contains("Cannot reach the server", run.Error, StringComparison.Ordinal);
+        Assert.Equal(before, _cli.Checksum("alice"));
+    }
+
+    [Theory]
+    [InlineData("send", "bob", "hello")]
+    [InlineData("history", "bob")]
+    [InlineData("verify", "bob")]
+    [InlineData("chat", "bob")]
+    [InlineData("accept", "bob")]
+    [InlineData("decline", "bob")]
+    public async Task UnknownContact_ExitsTwo_AndLeavesTheStoreUnchanged(params string[] args)
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer());
+        var before = _cli.Checksum("alice");
+
+        var run = await _cli.RunAsync("alice", args);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("bob", run.Error, StringComparison.Ordinal);
+        Assert.Equal(before, _cli.Checksum("alice"));
+    }
+
+    [Fact]
+    public async Task WrongPassphrase_ExitsFive_AndLeavesTheStoreUnchanged()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer(), passphrase: "correct horse");
+        var before = _cli.Checksum("alice");
+        _cli.SetEnvironment("PIGEON_PASSPHRASE", "wrong horse");
+
+        var run = await _cli.RunAsync("alice", "contacts");
+
+        Assert.Equal(5, run.ExitCode);
+        Assert.Contains("Wrong passphrase", run.Error, StringComparison.Ordinal);
+        Assert.Equal(before, _cli.Checksum("alice"));
+
+        _cli.SetEnvironment("PIGEON_PASSPHRASE", "correct horse");
+        Assert.Contains("No contacts yet", await _cli.OkAsync("alice", "contacts"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EncryptedProfile_WithoutAPassphrase_ExitsFive()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer(), passphrase: "correct horse");
+
+        var run = await _cli.RunAsync("alice", "whoami");
+
+        Assert.Equal(5, run.ExitCode);
+        Assert.Contains("PIGEON_PASSPHRASE", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DamagedProfile_ExitsSix_WithAMessageNotAStackTrace()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer());
+        await File.WriteAllTextAsync(_cli.DatabasePath("alice"), "this is not a database", TestContext.Current.CancellationToken);
+
+        var run = await _cli.RunAsync("alice", "contacts");
+
+        Assert.Equal(6, run.ExitCode);
+        Assert.Contains("could not be read or written", run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Json_Errors_AreJsonOnStderr()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer());
+
+        var run = await _cli.RunAsync("alice", "--json", "history", "bob");
+
+        Assert.Equal(2, run.ExitCode);
+        var error = JsonDocument.Parse(run.Error).RootElement;
+        Assert.Equal(2, error.GetProperty("exitCode").GetInt32());
+    }
+
+    [Fact]
+    public async Task Send_EmptyTextFromStdin_IsAUsageError()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer());
+
+        var run = await _cli.RunAsync(["--profile", "alice", "send", "bob", "-"], "\n", TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, run.ExitCode);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Profile_IsReadableByTheOwnerOnly()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer());
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_cli.ProfileDirectory("alice")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_cli.DatabasePath("alice")));
+    }
+
+    [Fact]
+    public void Profile_HasTheCurrentSchemaVersion()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer());
+
+        using var connection = new SqliteConnection($"Data Source={_cli.DatabasePath("alice")};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA user_version";
+        Assert.Equal(1L, command.ExecuteScalar());
+    }
+
+    [Fact]
+    public void EncryptedProfile_DoesNotHoldThePrivateKeysInTheClear()
+    {
+        OfflineProfiles.Create(_cli, "plain", DeadServer());
+        OfflineProfiles.Create(_cli, "sealed", DeadServer(), passphrase: "correct horse");
+
+        var plainKeys = OfflineProfiles.PrivateIdentityBytes(_cli, "plain", null);
+        var sealedKeys = OfflineProfiles.PrivateIdentityBytes(_cli, "sealed", "correct horse");
+
+        // The check works: an unencrypted profile does hold its key bytes as they are.
+        Assert.True(File.ReadAllBytes(_cli.DatabasePath("plain")).AsSpan().IndexOf(plainKeys[5..]) >= 0);
+        Assert.True(File.ReadAllBytes(_cli.DatabasePath("sealed")).AsSpan().IndexOf(sealedKeys[5..]) < 0);
+    }
+}
