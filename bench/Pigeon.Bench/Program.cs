@@ -1,0 +1,39 @@
+using Pigeon.Bench;
+using Pigeon.Bench.Reporting;
+using Pigeon.Bench.Scenarios;
+
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (ArgumentException e)
+{
+    await Console.Error.WriteLineAsync($"Pigeon.Bench: {e.Message}\n\n{BenchOptions.Usage}");
+    return 2;
+}
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+
+try
+{
+    var result = await BenchRunner.RunAsync(options, string.Join(' ', args), cancel.Token);
+    SummaryWriter.Write(result, Console.Out);
+    if (options.OutFile is { } path)
+    {
+        result.WriteJson(path);
+        await Console.Error.WriteLineAsync($"result written to {path}");
+    }
+
+    return result.Phases.All(p => p.Messages.Lost == 0) ? 0 : 1;
+}
+catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+{
+    await Console.Error.WriteLineAsync("Pigeon.Bench: interrupted.");
+    return 130;
+}
