@@ -195,6 +195,18 @@ public sealed record BenchOptions
                 .ToList()
             : [];
 
+        if (values.TryGetValue("--database", out var database))
+        {
+            try
+            {
+                _ = new Npgsql.NpgsqlConnectionStringBuilder(database);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"--database is not a connection string: {e.Message}", e);
+            }
+        }
+
         return new BenchOptions
         {
             Scenario = scenario,

@@ -22,6 +22,9 @@ public sealed record PhaseResult
     /// <summary>Sent, delivered, lost and duplicate messages.</summary>
     public required DeliveryCounts Messages { get; init; }
 
+    /// <summary>Whether the phase reads what it sends (otherwise "lost" means nothing).</summary>
+    public bool ReadsMessages { get; init; } = true;
+
     /// <summary>Envelopes committed (200 to a deposit).</summary>
     public long Committed { get; init; }
 

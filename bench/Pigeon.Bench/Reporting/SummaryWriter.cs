@@ -26,7 +26,8 @@ public static class SummaryWriter
             var m = phase.Messages;
             Line(output, "messages", string.Create(c,
                 $"sent={m.Sent} committed={phase.Committed} delivered={m.Delivered} acked={phase.Acknowledged}"));
-            Line(output, "lost", string.Create(c, $"{m.Lost}  duplicates={m.Duplicates} unexpected={m.Unexpected} failed_deposits={m.FailedDeposits} delivered_after_failure={m.DeliveredAfterFailure}"));
+            Line(output, "lost", phase.ReadsMessages ? string.Create(c, $"{m.Lost}  duplicates={m.Duplicates} unexpected={m.Unexpected} failed_deposits={m.FailedDeposits} delivered_after_failure={m.DeliveredAfterFailure}")
+                : string.Create(c, $"(not read in this phase)  failed_deposits={m.FailedDeposits}"));
             if (phase.Latency is { Count: > 0 } l)
             {
                 Line(output, "latency_e2e", string.Create(c,

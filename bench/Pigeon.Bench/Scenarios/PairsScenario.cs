@@ -54,7 +54,7 @@ public static class PairsScenario
                 var measured = open
                     ? await OpenLoopAsync(run, phase, senders, recipients, channels, cancellationToken)
                     : await ClosedLoopAsync(run, phase, senders, recipients, channels, cancellationToken);
-                await run.WaitUntilAsync(() => phase.Ledger.Outstanding == 0, options.Grace, cancellationToken);
+                await run.WaitUntilAsync(() => phase.Ledger.Outstanding == 0 && phase.Acknowledged >= phase.Ledger.Delivered, options.Grace, cancellationToken);
                 var figures = new SortedDictionary<string, double>(StringComparer.Ordinal)
                 {
                     ["delivered_msg_per_s"] = phase.Latency.Count / options.Duration.TotalSeconds,

@@ -22,7 +22,7 @@ public static class StoreDrainScenario
         var recipients = users[1..];
         var maxSeconds = 3_600;
 
-        var store = new Phase($"store {options.Messages} × {options.PayloadBytes} B for {recipients.Count} offline users", run.Time, maxSeconds);
+        var store = new Phase($"store {options.Messages} × {options.PayloadBytes} B for {recipients.Count} offline users", run.Time, maxSeconds, readsMessages: false);
         TimeSpan stored;
         await using (new ProgressLine(() => $"store: committed={store.Committed}/{options.Messages} errors={store.Errors.Total}", options.Quiet, run.Time))
         {

@@ -7,9 +7,10 @@ namespace Pigeon.Bench.Stats;
 public sealed class Phase
 {
     /// <summary>A phase starting now on <paramref name="time"/>'s clock, timed for at most <paramref name="maxSeconds"/>.</summary>
-    public Phase(string name, TimeProvider time, int maxSeconds)
+    public Phase(string name, TimeProvider time, int maxSeconds, bool readsMessages = true)
     {
         Name = name;
+        ReadsMessages = readsMessages;
         Time = time;
         StartTimestamp = time.GetTimestamp();
         Timeline = new Timeline(time, StartTimestamp, maxSeconds);
@@ -17,6 +18,9 @@ public sealed class Phase
 
     /// <summary>The phase's name in the summary.</summary>
     public string Name { get; }
+
+    /// <summary>Whether the phase reads what it sends; when not, nothing it sends can count as lost.</summary>
+    public bool ReadsMessages { get; }
 
     /// <summary>The clock.</summary>
     public TimeProvider Time { get; }
