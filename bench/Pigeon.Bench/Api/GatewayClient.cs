@@ -93,8 +93,12 @@ public sealed class GatewayClient : IDisposable
         (await SendAsync(HttpMethod.Post, "/v1/messages/ack", user.Token, new AckRequest(messageIds),
             WireJson.Default.AckRequest, WireJson.Default.AckResponse, RequestTimeout, cancellationToken))!.Acknowledged;
 
-    /// <summary>Creates <paramref name="count"/> users and registers and logs them in, <paramref name="parallelism"/> at a time.</summary>
-    public async Task<List<VirtualUser>> CreateUsersAsync(int count, int parallelism, StatusCounter setupErrors, Action<int>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates <paramref name="count"/> users and registers and logs them in, <paramref name="parallelism"/>
+    /// at a time; unless <paramref name="keepIdentities"/>, their private keys are freed once logged in.
+    /// </summary>
+    public async Task<List<VirtualUser>> CreateUsersAsync(int count, int parallelism, StatusCounter setupErrors, Action<int>? progress,
+        bool keepIdentities, CancellationToken cancellationToken)
     {
         var users = new VirtualUser[count];
         var done = 0;
@@ -103,6 +107,11 @@ public sealed class GatewayClient : IDisposable
             {
                 users[i] = new VirtualUser(IdentityKeyPair.Generate());
                 await RegisterAndLoginAsync(users[i], setupErrors, ct);
+                if (!keepIdentities)
+                {
+                    users[i].ForgetIdentity();
+                }
+
                 progress?.Invoke(Interlocked.Increment(ref done));
             });
         return [.. users];

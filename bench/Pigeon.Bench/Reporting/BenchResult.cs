@@ -71,6 +71,9 @@ public sealed record BenchResult
     /// <summary>The phases in order.</summary>
     public required IReadOnlyList<PhaseResult> Phases { get; init; }
 
+    /// <summary>CPU seconds the bench itself used (it shares the machine with the server).</summary>
+    public double BenchCpuSeconds { get; init; }
+
     /// <summary>CPU seconds of the server processes over the whole run.</summary>
     public IReadOnlyList<ProcessCpu> ServerCpu { get; init; } = [];
 

@@ -46,6 +46,7 @@ public static class SummaryWriter
         {
             output.WriteLine();
             Line(output, "server_cpu_seconds", string.Join("  ", result.ServerCpu.Select(p => string.Create(c, $"{p.Name}({p.Pid})={p.CpuSeconds:0.00}"))));
+            Line(output, "bench_cpu_seconds", result.BenchCpuSeconds.ToString("0.00", c));
         }
 
         output.WriteLine();
@@ -54,5 +55,5 @@ public static class SummaryWriter
     private static string Statuses(IReadOnlyDictionary<string, long> counts) => string.Join(" ", counts.Select(p => $"{p.Key}:{p.Value}"));
 
     private static void Line(TextWriter output, string name, string value) =>
-        output.WriteLine($"    {name.PadRight(28, '.')}: {value}");
+        output.WriteLine($"    {name.PadRight(32, '.')}: {value}");
 }

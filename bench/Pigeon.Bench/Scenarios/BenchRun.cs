@@ -9,6 +9,7 @@ public sealed class BenchRun : IDisposable
 {
     private readonly DateTimeOffset _startedAt;
     private readonly double? _loadBefore;
+    private readonly TimeSpan _cpuAtStart = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
     private readonly List<VirtualUser> _users = [];
 
     /// <summary>A run with a connection pool of <paramref name="maxConnections"/> sockets.</summary>
@@ -45,14 +46,15 @@ public sealed class BenchRun : IDisposable
     /// <summary>How long registering the users took.</summary>
     public TimeSpan RegistrationTime { get; private set; }
 
-    /// <summary>Registers and logs in <paramref name="count"/> new users, printing progress.</summary>
+    /// <summary>Registers and logs in <paramref name="count"/> new users, printing progress; only end-to-end mode keeps their private keys.</summary>
     public async Task<List<VirtualUser>> CreateUsersAsync(int count, CancellationToken cancellationToken)
     {
         var start = Time.GetTimestamp();
         var done = 0;
         await using (new ProgressLine(() => $"registering users {Volatile.Read(ref done)}/{count}  retries={SetupErrors.Total}", Options.Quiet, Time))
         {
-            var users = await Client.CreateUsersAsync(count, Options.RegisterConcurrency, SetupErrors, n => Volatile.Write(ref done, n), cancellationToken);
+            var users = await Client.CreateUsersAsync(count, Options.RegisterConcurrency, SetupErrors, n => Volatile.Write(ref done, n),
+                keepIdentities: Options.EndToEnd, cancellationToken);
             _users.AddRange(users);
             RegistrationTime += Time.GetElapsedTime(start);
             return users;
@@ -71,6 +73,7 @@ public sealed class BenchRun : IDisposable
         SetupErrors = SetupErrors.Snapshot(),
         Phases = phases,
         ServerCpu = Servers.CpuSinceStart(),
+        BenchCpuSeconds = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - _cpuAtStart).TotalSeconds,
     };
 
     /// <summary>A phase's result with the common figures filled in.</summary>
