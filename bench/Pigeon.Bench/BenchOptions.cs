@@ -74,6 +74,9 @@ public sealed record BenchOptions
     /// <summary>Where to write the JSON result.</summary>
     public string? OutFile { get; init; }
 
+    /// <summary>Where to draw the timeline as PNG (one file per phase).</summary>
+    public string? PlotFile { get; init; }
+
     /// <summary>Print no progress line.</summary>
     public bool Quiet { get; init; }
 
@@ -101,6 +104,7 @@ public sealed record BenchOptions
           --pids P1,P2            server pids for CPU seconds (default: the dev stack's gateway and silos)
           --dev-dir DIR           the dev stack's folder (default $PIGEON_DEV_DIR or .dev/local)
           --out FILE              write the result as JSON
+          --plot FILE.png         draw throughput and latency per second (one PNG per phase)
           --quiet                 no progress line
         """;
 
@@ -146,7 +150,7 @@ public sealed record BenchOptions
         {
             "--server", "--users", "--pairs", "--rate", "--duration", "--warmup", "--loop", "--size", "--messages", "--batch",
             "--concurrency", "--register-concurrency", "--ramp", "--wait", "--grace", "--database", "--gateway-pid", "--pids",
-            "--dev-dir", "--out",
+            "--dev-dir", "--out", "--plot",
         };
         if (values.Keys.FirstOrDefault(k => !known.Contains(k)) is { } unknown)
         {
@@ -231,6 +235,7 @@ public sealed record BenchOptions
             Pids = pids,
             DevDirectory = values.GetValueOrDefault("--dev-dir"),
             OutFile = values.GetValueOrDefault("--out"),
+            PlotFile = values.GetValueOrDefault("--plot"),
             Quiet = flags.Contains("--quiet"),
         };
     }

@@ -38,6 +38,14 @@ internal static class Program
                 await Console.Error.WriteLineAsync($"result written to {path}");
             }
 
+            if (options.PlotFile is { } plot)
+            {
+                foreach (var file in ResultPlot.Write(result, plot))
+                {
+                    await Console.Error.WriteLineAsync($"plot written to {file}");
+                }
+            }
+
             // Lost messages fail the run, so a script can tell.
             return result.Phases.All(p => p.Messages.Lost == 0) ? 0 : 1;
         }

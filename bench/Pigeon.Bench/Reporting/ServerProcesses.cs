@@ -14,6 +14,8 @@ public sealed class ServerProcesses
     // Linux reports stat times in USER_HZ, which is 100 on every architecture .NET runs on.
     private const double ClockTicksPerSecond = 100;
     private readonly Dictionary<int, (string Name, long Ticks)> _start = [];
+    private readonly int? _postmaster;
+    private readonly Dictionary<int, long> _postgresStart = [];
 
     /// <summary>The gateway's pid, when known.</summary>
     public int? GatewayPid { get; }
@@ -37,6 +39,12 @@ public sealed class ServerProcesses
             }
         }
 
+        if (ReadPidFile(Path.Combine(dev, "postgres", "postmaster.pid")) is { } postmaster && IsAlive(postmaster))
+        {
+            _postmaster = postmaster;
+            _postgresStart = PostgresTicks(postmaster);
+        }
+
         GatewayPid = gatewayPid ?? recorded.Where(p => p.Item2 == "gateway").Select(p => (int?)p.Item1).FirstOrDefault();
         Watched = pids.Count > 0 ? [.. pids.Select(p => (p, NameOf(p)))] : recorded;
         foreach (var (pid, name) in Watched)
@@ -52,8 +60,47 @@ public sealed class ServerProcesses
     public double? GatewayRssMiB() => GatewayPid is { } pid ? RssMiB(pid) : null;
 
     /// <summary>CPU seconds each watched process used since this object was made.</summary>
-    public IReadOnlyList<ProcessCpu> CpuSinceStart() =>
-        [.. _start.Select(p => new ProcessCpu(p.Key, p.Value.Name, ((CpuTicks(p.Key) ?? p.Value.Ticks) - p.Value.Ticks) / ClockTicksPerSecond))];
+    public IReadOnlyList<ProcessCpu> CpuSinceStart()
+    {
+        var result = _start.Select(p => new ProcessCpu(p.Key, p.Value.Name, ((CpuTicks(p.Key) ?? p.Value.Ticks) - p.Value.Ticks) / ClockTicksPerSecond)).ToList();
+        if (_postmaster is { } postmaster)
+        {
+            // Backends started during the run count whole; the pools keep most of them for the run.
+            var ticks = PostgresTicks(postmaster).Sum(p => p.Value - _postgresStart.GetValueOrDefault(p.Key));
+            result.Add(new ProcessCpu(postmaster, "postgres (all backends)", ticks / ClockTicksPerSecond));
+        }
+
+        return result;
+    }
+
+    /// <summary>CPU ticks of the postmaster and each of its children (the backends), by pid.</summary>
+    private static Dictionary<int, long> PostgresTicks(int postmaster)
+    {
+        var ticks = new Dictionary<int, long>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (pid == postmaster || fields[1] == postmaster.ToString(CultureInfo.InvariantCulture))
+                {
+                    ticks[pid] = ParseCpuTicks(stat);
+                }
+            }
+            catch (IOException)
+            {
+                // The process ended between the listing and the read.
+            }
+        }
+
+        return ticks;
+    }
 
     /// <summary>VmRSS of a process in MiB, or null when it cannot be read.</summary>
     public static double? RssMiB(int pid)
@@ -108,7 +155,8 @@ public sealed class ServerProcesses
     {
         try
         {
-            return int.TryParse(File.ReadAllText(path).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+            // postmaster.pid holds more lines after the pid.
+            return int.TryParse(File.ReadLines(path).FirstOrDefault()?.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : null;
         }
         catch (IOException)
         {
