@@ -1,0 +1,48 @@
+using Pigeon.Bench;
+using Pigeon.Bench.Reporting;
+
+namespace Pigeon.Tests.Bench;
+
+public sealed class BenchOptionsTests
+{
+    [Fact]
+    public void Parse_PairsWithOnlyAServer_TakesTheTargetsDefaults()
+    {
+        var options = BenchOptions.Parse(["pairs", "--server", "http://127.0.0.1:8080"]);
+        Assert.Equal(100, options.Pairs);
+        Assert.Equal(1_000, options.Rate);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.Duration);
+        Assert.Equal(TimeSpan.FromSeconds(3), options.Warmup);
+        Assert.Equal("both", options.Loop);
+        Assert.False(options.EndToEnd);
+    }
+
+    [Fact]
+    public void Parse_LongPolls_DefaultsToTenThousandUsersAndATrickle()
+    {
+        var options = BenchOptions.Parse(["longpolls", "--server", "http://127.0.0.1:8080", "--e2e"]);
+        Assert.Equal(10_000, options.Users);
+        Assert.Equal(10, options.Rate);
+        Assert.True(options.EndToEnd);
+    }
+
+    [Theory]
+    [InlineData("pairs")]
+    [InlineData("pairs", "--server", "http://127.0.0.1:1", "--bogus", "1")]
+    [InlineData("sprint", "--server", "http://127.0.0.1:1")]
+    [InlineData("pairs", "--server", "http://127.0.0.1:1", "--rate", "-3")]
+    [InlineData("pairs", "--server", "http://127.0.0.1:1", "--loop", "sideways")]
+    [InlineData("pairs", "--server", "http://127.0.0.1:1", "--wait", "60")]
+    [InlineData("drain", "--server", "http://127.0.0.1:1", "--database", "no such=thing")]
+    public void Parse_WrongCommandLine_IsRefusedWithAReason(params string[] args)
+    {
+        Assert.Throws<ArgumentException>(() => BenchOptions.Parse(args));
+    }
+
+    [Fact]
+    public void ParseCpuTicks_AddsUserAndSystemTime_EvenWhenTheNameHoldsSpacesAndParentheses()
+    {
+        const string stat = "4242 (dotnet (x) y) S 1 4242 4242 0 -1 4194560 1000 0 0 0 1234 567 0 0 20 0 12 0 100 0 0";
+        Assert.Equal(1234 + 567, ServerProcesses.ParseCpuTicks(stat));
+    }
+}

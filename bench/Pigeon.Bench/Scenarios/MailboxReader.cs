@@ -1,0 +1,153 @@
+using Pigeon.Bench.Api;
+using Pigeon.Bench.Stats;
+
+namespace Pigeon.Bench.Scenarios;
+
+/// <summary>
+/// Keeps one long-poll open on each user's mailbox, hands every envelope to the current phase and
+/// acknowledges it, until stopped. The phase can be swapped between loops; the polls stay open.
+/// </summary>
+public sealed class MailboxReader
+{
+    private readonly GatewayClient _client;
+    private readonly int _waitSeconds;
+    private readonly int _max;
+    private readonly bool _awaitAcks;
+    private readonly Func<VirtualUser, IncomingEnvelope, bool>? _open;
+    private long _openPolls;
+    private long _peakOpenPolls;
+    private Phase _phase;
+
+    /// <summary>
+    /// A reader for the given users; <paramref name="open"/>, when given, decrypts a payload and
+    /// says whether it was genuine. With <paramref name="awaitAcks"/> the next poll waits for the
+    /// previous acknowledgement (drain), otherwise acknowledgements run beside the polls.
+    /// </summary>
+    internal MailboxReader(GatewayClient client, Phase phase, int waitSeconds, int max, bool awaitAcks,
+        Func<VirtualUser, IncomingEnvelope, bool>? open = null)
+    {
+        _client = client;
+        _phase = phase;
+        _waitSeconds = waitSeconds;
+        _max = max;
+        _awaitAcks = awaitAcks;
+        _open = open;
+    }
+
+    /// <summary>Long-polls waiting at the gateway right now (sent, not yet answered).</summary>
+    public long OpenPolls => Interlocked.Read(ref _openPolls);
+
+    /// <summary>The most long-polls that were waiting at once.</summary>
+    public long PeakOpenPolls => Interlocked.Read(ref _peakOpenPolls);
+
+    /// <summary>Payloads that failed to decrypt (end-to-end mode).</summary>
+    public long Undecryptable => Interlocked.Read(ref _undecryptable);
+
+    private long _undecryptable;
+
+    /// <summary>The phase receipts are counted in.</summary>
+    public Phase Phase
+    {
+        get => Volatile.Read(ref _phase);
+        set => Volatile.Write(ref _phase, value);
+    }
+
+    /// <summary>Reads <paramref name="user"/>'s mailbox until <paramref name="stop"/> is cancelled.</summary>
+    public async Task RunAsync(VirtualUser user, CancellationToken stop)
+    {
+        var acks = new List<Task>();
+        while (!stop.IsCancellationRequested)
+        {
+            ReceiveResponse response;
+            var opened = Interlocked.Increment(ref _openPolls);
+            UpdatePeak(opened);
+            try
+            {
+                response = await _client.ReceiveAsync(user, _waitSeconds, _max, stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (GatewayRequestException e)
+            {
+                if (stop.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                Phase.Failed(e.Key);
+                await PauseAsync(e.RetryAfter ?? TimeSpan.FromMilliseconds(250), stop);
+                continue;
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _openPolls);
+            }
+
+            var receivedAt = Phase.Time.GetTimestamp();
+            if (response.Envelopes.Count == 0)
+            {
+                continue;
+            }
+
+            var phase = Phase;
+            foreach (var envelope in response.Envelopes)
+            {
+                if (_open is not null && !_open(user, envelope))
+                {
+                    Interlocked.Increment(ref _undecryptable);
+                }
+
+                phase.Received(envelope.MessageId, receivedAt);
+                user.After = Math.Max(user.After, envelope.Sequence);
+            }
+
+            var ack = AckAsync(user, phase, [.. response.Envelopes.Select(e => e.MessageId)]);
+            if (_awaitAcks)
+            {
+                await ack;
+            }
+            else
+            {
+                acks.RemoveAll(t => t.IsCompleted);
+                acks.Add(ack);
+            }
+        }
+
+        await Task.WhenAll(acks);
+    }
+
+    private async Task AckAsync(VirtualUser user, Phase phase, List<Guid> ids)
+    {
+        try
+        {
+            // Not cancelled by the stop: what was received is acknowledged, so the mailbox ends empty.
+            phase.AddAcknowledged(await _client.AckAsync(user, ids, CancellationToken.None));
+        }
+        catch (GatewayRequestException e)
+        {
+            phase.Failed(e.Key);
+        }
+    }
+
+    private void UpdatePeak(long value)
+    {
+        var peak = Interlocked.Read(ref _peakOpenPolls);
+        while (value > peak && Interlocked.CompareExchange(ref _peakOpenPolls, value, peak) != peak)
+        {
+            peak = Interlocked.Read(ref _peakOpenPolls);
+        }
+    }
+
+    private static async Task PauseAsync(TimeSpan delay, CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(delay, stop);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}
