@@ -49,7 +49,20 @@ public static class PigeonSiloHostingExtensions
         builder.Services.AddOptions<PigeonSiloOptions>().BindConfiguration(PigeonSiloOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<PigeonSiloOptions>, PigeonSiloOptionsValidator>();
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = siloOptions.ShutdownTimeout);
-        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString) { Name = "pigeon-silo" }.Build());
+        builder.Services.AddSingleton(_ =>
+        {
+            var dataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "pigeon-silo" };
+            dataSource.ConnectionStringBuilder.MaxPoolSize = siloOptions.DatabasePoolSize;
+            dataSource.ConnectionStringBuilder.ApplicationName = "pigeon-silo";
+            return dataSource.Build();
+        });
+        // Orleans opens its own pool from its connection string; bound it too so that silos × pools
+        // stays below PostgreSQL's max_connections instead of failing deposits with "too many clients".
+        var orleansConnectionString = new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            MaxPoolSize = siloOptions.OrleansDatabasePoolSize,
+            ApplicationName = "pigeon-silo-orleans",
+        }.ConnectionString;
         builder.Services.AddPigeonGrains();
         builder.Services.AddHealthChecks().AddCheck<SiloActiveHealthCheck>("silo-active", tags: [ReadyTag]);
 
@@ -68,12 +81,12 @@ public static class PigeonSiloHostingExtensions
             silo.UseAdoNetClustering(clustering =>
             {
                 clustering.Invariant = "Npgsql";
-                clustering.ConnectionString = connectionString;
+                clustering.ConnectionString = orleansConnectionString;
             });
             silo.AddAdoNetGrainStorage(PigeonStorage.Accounts, storage =>
             {
                 storage.Invariant = "Npgsql";
-                storage.ConnectionString = connectionString;
+                storage.ConnectionString = orleansConnectionString;
             });
             // Failure detection and timeouts are tunable from configuration (Orleans:Membership).
             silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));

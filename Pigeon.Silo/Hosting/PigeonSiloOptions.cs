@@ -37,6 +37,16 @@ public sealed class PigeonSiloOptions
     /// <summary>Listen on every interface rather than only the advertised address (containers). Default false.</summary>
     public bool ListenOnAnyHostAddress { get; set; }
 
+    /// <summary>
+    /// The most connections this silo opens for envelopes and prekeys. Default 32: deposits share
+    /// one group-commit connection and waiting receives hold none, so a few dozen serve thousands.
+    /// Plan PostgreSQL's <c>max_connections</c> as silos × (this + <see cref="OrleansDatabasePoolSize"/>).
+    /// </summary>
+    public int DatabasePoolSize { get; set; } = 32;
+
+    /// <summary>The most connections Orleans' clustering and grain storage open on this silo. Default 16.</summary>
+    public int OrleansDatabasePoolSize { get; set; } = 16;
+
     /// <summary>How long a stopping silo may take to hand its grains over. Default 30 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
@@ -64,6 +74,8 @@ internal sealed class PigeonSiloOptionsValidator : IValidateOptions<PigeonSiloOp
             nameof(options.AdvertisedAddress),
             $"must be an IP address other silos can reach, not '{options.AdvertisedAddress}'.");
         Require(options.ShutdownTimeout > TimeSpan.Zero, nameof(options.ShutdownTimeout), "must be positive.");
+        Require(options.DatabasePoolSize is > 0 and <= 1000, nameof(options.DatabasePoolSize), "must be between 1 and 1000.");
+        Require(options.OrleansDatabasePoolSize is > 0 and <= 1000, nameof(options.OrleansDatabasePoolSize), "must be between 1 and 1000.");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }

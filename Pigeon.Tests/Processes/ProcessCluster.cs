@@ -36,12 +36,17 @@ public sealed class ProcessCluster(string connectionString) : IAsyncDisposable
         ["Orleans__Membership__DeathVoteExpirationTimeout"] = "00:00:10",
     };
 
-    /// <summary>Starts one silo process and waits until it reports ready.</summary>
-    public async Task<SiloHandle> StartSiloAsync(CancellationToken cancellationToken)
+    /// <summary>Starts one silo process (extra settings override the defaults) and waits until it reports ready.</summary>
+    public async Task<SiloHandle> StartSiloAsync(CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
     {
         int siloPort = BuiltApps.FreePort(), gatewayPort = BuiltApps.FreePort(), httpPort = BuiltApps.FreePort();
-        var process = AppProcess.Start(
-            $"silo:{siloPort}", BuiltApps.AssemblyOf("Pigeon.Silo"), Environment(siloPort, gatewayPort, httpPort));
+        var environment = Environment(siloPort, gatewayPort, httpPort);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        var process = AppProcess.Start($"silo:{siloPort}", BuiltApps.AssemblyOf("Pigeon.Silo"), environment);
         _processes.Add(process);
         var silo = new SiloHandle(process, siloPort, gatewayPort, new Uri($"http://127.0.0.1:{httpPort}"));
         await silo.WaitUntilReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);

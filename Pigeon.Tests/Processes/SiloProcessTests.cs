@@ -81,6 +81,50 @@ public sealed class SiloProcessTests
         Assert.Contains((survivor.SiloPort, Active), membership);
     }
 
+    [Fact]
+    public async Task Silo_UnderConcurrentLoad_StaysWithinItsDatabasePools()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Cancellation, new Dictionary<string, string>
+        {
+            ["Pigeon__Silo__DatabasePoolSize"] = "3",
+            ["Pigeon__Silo__OrleansDatabasePoolSize"] = "2",
+        });
+        var client = await cluster.ConnectClientAsync(Cancellation);
+        var mailboxes = Enumerable.Range(0, 40).Select(i => client.GetGrain<IMailboxGrain>($"pool-{i}-{Guid.NewGuid():N}")).ToList();
+        long peakPigeon = 0, peakOrleans = 0;
+
+        var load = Task.WhenAll(mailboxes.Select(async mailbox =>
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await mailbox.DepositAsync(Guid.NewGuid(), [1, 2, 3]);
+                await mailbox.ReceiveAsync(0, 100, TimeSpan.Zero, Cancellation);
+            }
+        }));
+        while (!load.IsCompleted)
+        {
+            await using var command = database.DataSource.CreateCommand("""
+                SELECT count(*) FILTER (WHERE application_name = 'pigeon-silo'),
+                       count(*) FILTER (WHERE application_name = 'pigeon-silo-orleans')
+                FROM pg_stat_activity WHERE datname = current_database()
+                """);
+            await using var reader = await command.ExecuteReaderAsync(Cancellation);
+            await reader.ReadAsync(Cancellation);
+            (peakPigeon, peakOrleans) = (Math.Max(peakPigeon, reader.GetInt64(0)), Math.Max(peakOrleans, reader.GetInt64(1)));
+            await Task.WhenAny(load, Task.Delay(TimeSpan.FromMilliseconds(20), Cancellation));
+        }
+
+        await load;
+        Assert.InRange(peakPigeon, 1, 3);
+        Assert.InRange(peakOrleans, 0, 2);
+        foreach (var mailbox in mailboxes)
+        {
+            Assert.Equal(10, (await mailbox.GetStatusAsync()).Envelopes);
+        }
+    }
+
     private static async Task<Envelope> ReceiveOneAsync(IClusterClient client, string mailboxId)
     {
         // Until the cluster declares a killed silo dead, calls to its grains fail or time out: retry.
