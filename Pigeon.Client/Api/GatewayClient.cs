@@ -6,6 +6,8 @@ using System.Text.Json.Serialization;
 using Pigeon.Client.Cli;
 using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Prekeys;
+using Polly;
+using Polly.Retry;
 
 namespace Pigeon.Client.Api;
 
@@ -21,7 +23,8 @@ public sealed class GatewayProblemException(HttpStatusCode status, string? type,
 
 /// <summary>
 /// The gateway's HTTP API for one account. Transient failures (no connection, timeouts, 429, 502–504)
-/// are retried with exponential backoff, honouring <c>Retry-After</c>. The bearer token lives in memory
+/// are retried by a Polly pipeline with jittered exponential backoff, honouring <c>Retry-After</c>;
+/// every call is safe to repeat (deposits are idempotent on their message id). The bearer token lives in memory
 /// only: fetched by challenge–response on first use and again when the server says it expired.
 /// </summary>
 internal sealed class GatewayClient : IDisposable
@@ -41,6 +44,7 @@ internal sealed class GatewayClient : IDisposable
     private readonly CliContext _context;
     private readonly IdentityKeyPair? _identity;
     private readonly SemaphoreSlim _tokenLock = new(1, 1);
+    private readonly ResiliencePipeline<HttpResponseMessage> _retries;
     private string? _token;
 
     /// <summary>A client for <paramref name="server"/>; <paramref name="identity"/> (not owned) signs in when a call needs it.</summary>
@@ -54,6 +58,29 @@ internal sealed class GatewayClient : IDisposable
             Timeout = Timeout.InfiniteTimeSpan,
         };
         Server = server;
+        _retries = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = context.Time }
+            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                MaxRetryAttempts = Math.Max(0, context.MaxAttempts - 1),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = context.RetryBaseDelay,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
+                {
+                    { Exception: HttpRequestException } => true,
+                    // A per-attempt timeout, not the caller giving up.
+                    { Exception: OperationCanceledException } => !args.Context.CancellationToken.IsCancellationRequested,
+                    { Result: { } response } => IsTransient(response.StatusCode),
+                    _ => false,
+                }),
+                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } response ? RetryAfter(response) : null),
+                OnRetry = args =>
+                {
+                    args.Outcome.Result?.Dispose();
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
     }
 
     /// <summary>The server's base address.</summary>
@@ -141,31 +168,29 @@ internal sealed class GatewayClient : IDisposable
     private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, bool authenticated, TimeSpan serverWait, CancellationToken ct)
     {
         var renewed = false;
-        for (var attempt = 1; ; attempt++)
+        while (true)
         {
-            using var request = new HttpRequestMessage(method, path);
-            if (body is not null)
-            {
-                request.Content = JsonContent.Create(body, body.GetType(), options: Json);
-            }
-            if (authenticated)
-            {
-                request.Headers.Authorization = new("Bearer", await TokenAsync(renew: false, ct));
-            }
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(RequestTimeout + serverWait);
             HttpResponseMessage response;
             try
             {
-                response = await _http.SendAsync(request, timeout.Token);
+                response = await _retries.ExecuteAsync(async token =>
+                {
+                    using var request = new HttpRequestMessage(method, path);
+                    if (body is not null)
+                    {
+                        request.Content = JsonContent.Create(body, body.GetType(), options: Json);
+                    }
+                    if (authenticated)
+                    {
+                        request.Headers.Authorization = new("Bearer", await TokenAsync(renew: false, token));
+                    }
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+                    timeout.CancelAfter(RequestTimeout + serverWait);
+                    return await _http.SendAsync(request, timeout.Token);
+                }, ct);
             }
             catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
             {
-                if (attempt < _context.MaxAttempts)
-                {
-                    await Task.Delay(Backoff(attempt), _context.Time, ct);
-                    continue;
-                }
                 throw new CliException(ExitCodes.ServerUnreachable,
                     $"Cannot reach the server at {Server}: {Describe(exception)}. Check the address and your connection, then try again.", exception);
             }
@@ -182,12 +207,6 @@ internal sealed class GatewayClient : IDisposable
                 {
                     renewed = true;
                     await TokenAsync(renew: true, ct);
-                    attempt--;
-                    continue;
-                }
-                if (IsTransient(response.StatusCode) && attempt < _context.MaxAttempts)
-                {
-                    await Task.Delay(RetryAfter(response) ?? Backoff(attempt), _context.Time, ct);
                     continue;
                 }
                 if (IsTransient(response.StatusCode))
@@ -199,13 +218,6 @@ internal sealed class GatewayClient : IDisposable
                     problem?.Detail ?? problem?.Title ?? $"{(int)response.StatusCode} {response.ReasonPhrase}");
             }
         }
-    }
-
-    private TimeSpan Backoff(int attempt)
-    {
-        var delay = _context.RetryBaseDelay * Math.Pow(2, attempt - 1);
-        // Jitter, so many clients retrying after one outage do not arrive together.
-        return delay * (0.75 + (Random.Shared.NextDouble() / 2));
     }
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response)

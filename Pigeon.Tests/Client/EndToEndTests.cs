@@ -121,6 +121,16 @@ public sealed class EndToEndTests
             Assert.Equal(0L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
             Assert.Single(await HistoryAsync(restarted, "alice", "Bob"), h => h.Body == "acked twice");
 
+            // Transient failures are retried: the first two attempts of a deposit are dropped, the third lands.
+            var depositAttempts = 0;
+            restarted.FailRequest = request => request.Method == HttpMethod.Post
+                && request.RequestUri!.AbsolutePath == "/v1/messages"
+                && Interlocked.Increment(ref depositAttempts) <= 2;
+            await restarted.OkAsync("bob", "send", "Alice", "after two dropped attempts");
+            restarted.FailRequest = _ => false;
+            Assert.Equal(3, depositAttempts);
+            Assert.Contains("Bob: after two dropped attempts", await restarted.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
+
             // Garbage in the mailbox is reported, recorded and acknowledged; it does not block what follows.
             var client = await cluster.ConnectClientAsync(Cancellation);
             await client.GetGrain<IMailboxGrain>(aliceId).DepositAsync(Guid.NewGuid(), Encoding.UTF8.GetBytes("not a pigeon message"));
