@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using Pigeon.Grains.Hosting;
 
 namespace Pigeon.Silo.Hosting;
 
@@ -55,27 +56,19 @@ internal sealed class PigeonSiloOptionsValidator : IValidateOptions<PigeonSiloOp
 {
     public ValidateOptionsResult Validate(string? name, PigeonSiloOptions options)
     {
-        var problems = new List<string>();
-        void Require(bool condition, string key, string message)
-        {
-            if (!condition)
-            {
-                problems.Add($"{PigeonSiloOptions.Section}:{key} {message}");
-            }
-        }
-
-        Require(!string.IsNullOrWhiteSpace(options.ServiceId), nameof(options.ServiceId), "must not be empty.");
-        Require(!string.IsNullOrWhiteSpace(options.ClusterId), nameof(options.ClusterId), "must not be empty.");
-        Require(options.SiloPort is > 0 and <= 65535, nameof(options.SiloPort), $"must be a port between 1 and 65535 (was {options.SiloPort}).");
-        Require(options.GatewayPort is > 0 and <= 65535, nameof(options.GatewayPort), $"must be a port between 1 and 65535 (was {options.GatewayPort}).");
-        Require(options.SiloPort != options.GatewayPort, nameof(options.GatewayPort), "must differ from SiloPort.");
-        Require(
+        var problems = new OptionsProblems(PigeonSiloOptions.Section);
+        problems.Require(!string.IsNullOrWhiteSpace(options.ServiceId), nameof(options.ServiceId), "must not be empty.");
+        problems.Require(!string.IsNullOrWhiteSpace(options.ClusterId), nameof(options.ClusterId), "must not be empty.");
+        problems.Require(options.SiloPort is > 0 and <= 65535, nameof(options.SiloPort), $"must be a port between 1 and 65535 (was {options.SiloPort}).");
+        problems.Require(options.GatewayPort is > 0 and <= 65535, nameof(options.GatewayPort), $"must be a port between 1 and 65535 (was {options.GatewayPort}).");
+        problems.Require(options.SiloPort != options.GatewayPort, nameof(options.GatewayPort), "must differ from SiloPort.");
+        problems.Require(
             IPAddress.TryParse(options.AdvertisedAddress, out var address) && !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any),
             nameof(options.AdvertisedAddress),
             $"must be an IP address other silos can reach, not '{options.AdvertisedAddress}'.");
-        Require(options.ShutdownTimeout > TimeSpan.Zero, nameof(options.ShutdownTimeout), "must be positive.");
-        Require(options.DatabasePoolSize is > 0 and <= 1000, nameof(options.DatabasePoolSize), "must be between 1 and 1000.");
-        Require(options.OrleansDatabasePoolSize is > 0 and <= 1000, nameof(options.OrleansDatabasePoolSize), "must be between 1 and 1000.");
-        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+        problems.Require(options.ShutdownTimeout > TimeSpan.Zero, nameof(options.ShutdownTimeout), "must be positive.");
+        problems.Require(options.DatabasePoolSize is > 0 and <= 1000, nameof(options.DatabasePoolSize), "must be between 1 and 1000.");
+        problems.Require(options.OrleansDatabasePoolSize is > 0 and <= 1000, nameof(options.OrleansDatabasePoolSize), "must be between 1 and 1000.");
+        return problems.Result();
     }
 }
