@@ -25,10 +25,12 @@ public sealed record Envelope(
 /// <summary>The envelopes a receive returns, oldest first; empty when the wait ended with nothing new.</summary>
 /// <param name="Envelopes">The envelopes.</param>
 /// <param name="HasMore">True when more envelopes were pending than <c>max</c> allowed.</param>
+/// <param name="Acknowledged">How many envelopes the call acknowledged before receiving (see <c>AckAndReceiveAsync</c>).</param>
 [GenerateSerializer, Immutable, Alias("pigeon.receive-result")]
 public sealed record ReceiveResult(
     [property: Id(0)] IReadOnlyList<Envelope> Envelopes,
-    [property: Id(1)] bool HasMore)
+    [property: Id(1)] bool HasMore,
+    [property: Id(2)] int Acknowledged = 0)
 {
     /// <summary>A result with no envelopes.</summary>
     public static ReceiveResult Empty { get; } = new([], false);

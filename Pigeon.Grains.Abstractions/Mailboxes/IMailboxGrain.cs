@@ -30,6 +30,16 @@ public interface IMailboxGrain : IGrainWithStringKey
     [Alias("ack")]
     Task<int> AckAsync(IReadOnlyList<Guid> messageIds);
 
+    /// <summary>
+    /// Acknowledges <paramref name="acknowledge"/> as <see cref="AckAsync"/> does, then receives as
+    /// <see cref="ReceiveAsync"/> does: a client that acknowledges on its next poll saves a request per
+    /// batch. The acknowledgement is committed before the receive starts, and its count is reported in
+    /// <see cref="ReceiveResult.Acknowledged"/>.
+    /// </summary>
+    [Alias("ack-and-receive")]
+    Task<ReceiveResult> AckAndReceiveAsync(
+        IReadOnlyList<Guid> acknowledge, long after, int max, TimeSpan wait, CancellationToken cancellationToken = default);
+
     /// <summary>The mailbox's depth, size and how many receives are waiting on it.</summary>
     [Alias("get-status")]
     Task<MailboxStatus> GetStatusAsync();

@@ -139,6 +139,14 @@ internal sealed partial class MailboxGrain(
         return (int)count;
     }
 
+    public async Task<ReceiveResult> AckAndReceiveAsync(
+        IReadOnlyList<Guid> acknowledge, long after, int max, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var acknowledged = await AckAsync(acknowledge);
+        var result = await ReceiveAsync(after, max, wait, cancellationToken);
+        return result with { Acknowledged = acknowledged };
+    }
+
     public async Task<MailboxStatus> GetStatusAsync()
     {
         await EnsureCountedAsync();
