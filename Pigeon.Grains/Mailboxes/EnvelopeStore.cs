@@ -9,6 +9,15 @@ internal readonly record struct EnvelopeToStore(string MailboxId, Guid MessageId
 /// <summary>The outcome of storing one envelope: its receipt, and whether this call inserted it.</summary>
 internal readonly record struct StoredEnvelope(DepositReceipt Receipt, bool Inserted);
 
+/// <summary>Message ids of one mailbox to acknowledge (delete).</summary>
+internal sealed record EnvelopesToAcknowledge(string MailboxId, IReadOnlyList<Guid> MessageIds);
+
+/// <summary>What one acknowledgement deleted.</summary>
+internal readonly record struct AcknowledgedEnvelopes(long Count, long Bytes);
+
+/// <summary>The outcome of one commit: a result per deposit and per acknowledgement, in input order.</summary>
+internal sealed record CommitOutcome(StoredEnvelope[] Stored, AcknowledgedEnvelopes[] Acknowledged);
+
 /// <summary>What a mailbox holds, as counted in the table.</summary>
 internal readonly record struct MailboxTotals(long Envelopes, long Bytes, long LastSequence);
 
@@ -62,18 +71,25 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
         LIMIT @limit
         """;
 
-    private const string AcknowledgeSql = """
-        WITH gone AS (
-            DELETE FROM pigeon.envelopes
-            WHERE mailbox_id = @mailbox_id AND message_id = ANY(@message_ids)
-            RETURNING mailbox_id, message_id, seq, deposited_at, size_bytes
+    // Acknowledgements of many mailboxes in one statement. Each deleted row's id is remembered so a
+    // sender's later retry is recognised; the deleted rows come back so the caller can credit each
+    // acknowledgement with what it removed.
+    private const string AcknowledgeBatchSql = """
+        WITH input AS (
+            SELECT DISTINCT i.mailbox_id, i.message_id
+            FROM unnest(@ack_mailbox_ids::text[], @ack_message_ids::uuid[]) AS i(mailbox_id, message_id)
+        ),
+        gone AS (
+            DELETE FROM pigeon.envelopes e USING input i
+            WHERE e.mailbox_id = i.mailbox_id AND e.message_id = i.message_id
+            RETURNING e.mailbox_id, e.message_id, e.seq, e.deposited_at, e.size_bytes
         ),
         remembered AS (
             INSERT INTO pigeon.acknowledged_envelopes (mailbox_id, message_id, seq, deposited_at, acknowledged_at)
             SELECT mailbox_id, message_id, seq, deposited_at, @now FROM gone
             ON CONFLICT (mailbox_id, message_id) DO NOTHING
         )
-        SELECT count(*), coalesce(sum(size_bytes), 0) FROM gone
+        SELECT mailbox_id, message_id, size_bytes FROM gone
         """;
 
     private const string PurgeExpiredSql = """
@@ -100,54 +116,155 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
 
     /// <summary>Stores a batch of envelopes in one transaction and returns one result per input, in order.</summary>
     public async Task<StoredEnvelope[]> InsertAsync(
-        IReadOnlyList<EnvelopeToStore> batch, DateTimeOffset now, TimeSpan ttl, CancellationToken cancellationToken)
+        IReadOnlyList<EnvelopeToStore> batch, DateTimeOffset now, TimeSpan ttl, CancellationToken cancellationToken) =>
+        (await CommitAsync([], batch, now, ttl, cancellationToken)).Stored;
+
+    /// <summary>Deletes acknowledged envelopes of one mailbox, remembering their ids; returns how many and how many bytes.</summary>
+    public async Task<AcknowledgedEnvelopes> AcknowledgeAsync(
+        string mailboxId, IReadOnlyList<Guid> messageIds, DateTimeOffset now, CancellationToken cancellationToken) =>
+        (await CommitAsync([new EnvelopesToAcknowledge(mailboxId, messageIds)], [], now, TimeSpan.Zero, cancellationToken)).Acknowledged[0];
+
+    /// <summary>
+    /// Applies acknowledgements and stores envelopes, of any mailboxes, in one transaction and one
+    /// round trip. Acknowledgements go first, so a retried deposit of an id acknowledged in the same
+    /// commit is recognised. Results come back one per input, in input order.
+    /// </summary>
+    public async Task<CommitOutcome> CommitAsync(
+        IReadOnlyList<EnvelopesToAcknowledge> acks, IReadOnlyList<EnvelopeToStore> deposits,
+        DateTimeOffset now, TimeSpan ttl, CancellationToken cancellationToken)
     {
-        var mailboxIds = new string[batch.Count];
-        var messageIds = new Guid[batch.Count];
-        var payloads = new byte[batch.Count][];
-        for (var i = 0; i < batch.Count; i++)
+        await using var batch = dataSource.CreateBatch();
+        if (acks.Count > 0)
         {
-            (mailboxIds[i], messageIds[i], payloads[i]) = (batch[i].MailboxId, batch[i].MessageId, batch[i].Payload);
+            batch.BatchCommands.Add(AcknowledgeCommand(acks, now));
         }
 
-        var found = new Dictionary<(string, Guid), StoredEnvelope>(batch.Count);
-        await using (var command = dataSource.CreateCommand(InsertBatchSql))
+        if (deposits.Count > 0)
         {
-            command.Parameters.Add(new NpgsqlParameter<string[]>("mailbox_ids", mailboxIds));
-            command.Parameters.Add(new NpgsqlParameter<Guid[]>("message_ids", messageIds));
-            command.Parameters.Add(new NpgsqlParameter<byte[][]>("payloads", payloads));
-            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
-            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("expires_at", now + ttl));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            batch.BatchCommands.Add(InsertCommand(deposits, now, ttl));
+        }
+
+        if (batch.BatchCommands.Count == 0)
+        {
+            return new CommitOutcome([], []);
+        }
+
+        // A batch of several statements runs as one implicit transaction: all commit or none.
+        var removed = new Dictionary<(string, Guid), int>();
+        var found = new Dictionary<(string, Guid), StoredEnvelope>(deposits.Count);
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            if (acks.Count > 0)
             {
-                var key = (reader.GetString(0), reader.GetGuid(1));
-                var stored = new StoredEnvelope(
-                    new DepositReceipt(key.Item2, reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3)),
-                    reader.GetBoolean(4));
-                // A row inserted now wins over nothing; an earlier row is reported as it was.
-                found.TryAdd(key, stored);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    removed[(reader.GetString(0), reader.GetGuid(1))] = reader.GetInt32(2);
+                }
+
+                await reader.NextResultAsync(cancellationToken);
+            }
+
+            if (deposits.Count > 0)
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var key = (reader.GetString(0), reader.GetGuid(1));
+                    var stored = new StoredEnvelope(
+                        new DepositReceipt(key.Item2, reader.GetInt64(2), reader.GetFieldValue<DateTimeOffset>(3)),
+                        reader.GetBoolean(4));
+                    // A row inserted now wins over nothing; an earlier row is reported as it was.
+                    found.TryAdd(key, stored);
+                }
             }
         }
 
-        var results = new StoredEnvelope[batch.Count];
-        for (var i = 0; i < batch.Count; i++)
+        return new CommitOutcome(await ReceiptsInOrderAsync(deposits, found, cancellationToken), CreditInOrder(acks, removed));
+    }
+
+    private static AcknowledgedEnvelopes[] CreditInOrder(
+        IReadOnlyList<EnvelopesToAcknowledge> acks, Dictionary<(string, Guid), int> removed)
+    {
+        // Two acknowledgements of one id in a commit: the first is credited with the deletion.
+        var credited = new AcknowledgedEnvelopes[acks.Count];
+        for (var i = 0; i < acks.Count; i++)
         {
-            if (found.TryGetValue((mailboxIds[i], messageIds[i]), out var stored))
+            var (count, bytes) = (0L, 0L);
+            foreach (var messageId in acks[i].MessageIds)
+            {
+                if (removed.Remove((acks[i].MailboxId, messageId), out var size))
+                {
+                    count++;
+                    bytes += size;
+                }
+            }
+
+            credited[i] = new AcknowledgedEnvelopes(count, bytes);
+        }
+
+        return credited;
+    }
+
+    private async Task<StoredEnvelope[]> ReceiptsInOrderAsync(
+        IReadOnlyList<EnvelopeToStore> deposits, Dictionary<(string, Guid), StoredEnvelope> found, CancellationToken cancellationToken)
+    {
+        var results = new StoredEnvelope[deposits.Count];
+        for (var i = 0; i < deposits.Count; i++)
+        {
+            var key = (deposits[i].MailboxId, deposits[i].MessageId);
+            if (found.TryGetValue(key, out var stored))
             {
                 results[i] = stored;
                 // The same id twice in one batch: only the first is the insert.
-                found[(mailboxIds[i], messageIds[i])] = stored with { Inserted = false };
+                found[key] = stored with { Inserted = false };
                 continue;
             }
 
             // Another transaction inserted the same id concurrently and committed after our snapshot.
-            var receipt = await FindAsync(mailboxIds[i], messageIds[i], cancellationToken)
+            var receipt = await FindAsync(key.MailboxId, key.MessageId, cancellationToken)
                 ?? throw new InvalidOperationException("An envelope was neither inserted nor found.");
             results[i] = new StoredEnvelope(receipt, Inserted: false);
         }
 
         return results;
+    }
+
+    private static NpgsqlBatchCommand AcknowledgeCommand(IReadOnlyList<EnvelopesToAcknowledge> acks, DateTimeOffset now)
+    {
+        var mailboxIds = new List<string>();
+        var messageIds = new List<Guid>();
+        foreach (var ack in acks)
+        {
+            foreach (var messageId in ack.MessageIds)
+            {
+                mailboxIds.Add(ack.MailboxId);
+                messageIds.Add(messageId);
+            }
+        }
+
+        var command = new NpgsqlBatchCommand(AcknowledgeBatchSql);
+        command.Parameters.Add(new NpgsqlParameter<string[]>("ack_mailbox_ids", [.. mailboxIds]));
+        command.Parameters.Add(new NpgsqlParameter<Guid[]>("ack_message_ids", [.. messageIds]));
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
+        return command;
+    }
+
+    private static NpgsqlBatchCommand InsertCommand(IReadOnlyList<EnvelopeToStore> deposits, DateTimeOffset now, TimeSpan ttl)
+    {
+        var mailboxIds = new string[deposits.Count];
+        var messageIds = new Guid[deposits.Count];
+        var payloads = new byte[deposits.Count][];
+        for (var i = 0; i < deposits.Count; i++)
+        {
+            (mailboxIds[i], messageIds[i], payloads[i]) = (deposits[i].MailboxId, deposits[i].MessageId, deposits[i].Payload);
+        }
+
+        var command = new NpgsqlBatchCommand(InsertBatchSql);
+        command.Parameters.Add(new NpgsqlParameter<string[]>("mailbox_ids", mailboxIds));
+        command.Parameters.Add(new NpgsqlParameter<Guid[]>("message_ids", messageIds));
+        command.Parameters.Add(new NpgsqlParameter<byte[][]>("payloads", payloads));
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("expires_at", now + ttl));
+        return command;
     }
 
     /// <summary>The receipt of an envelope stored or acknowledged before, if any.</summary>
@@ -181,14 +298,6 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
 
         return envelopes;
     }
-
-    /// <summary>Deletes acknowledged envelopes, remembering their ids; returns how many and how many bytes.</summary>
-    public Task<(long Count, long Bytes)> AcknowledgeAsync(
-        string mailboxId, Guid[] messageIds, DateTimeOffset now, CancellationToken cancellationToken) =>
-        CountAndBytesAsync(AcknowledgeSql, cancellationToken,
-            new NpgsqlParameter<string>("mailbox_id", mailboxId),
-            new NpgsqlParameter<Guid[]>("message_ids", messageIds),
-            new NpgsqlParameter<DateTimeOffset>("now", now));
 
     /// <summary>Deletes one mailbox's expired envelopes; returns how many and how many bytes.</summary>
     public Task<(long Count, long Bytes)> PurgeExpiredAsync(string mailboxId, DateTimeOffset now, CancellationToken cancellationToken) =>

@@ -9,10 +9,11 @@ using Pigeon.Grains.Hosting;
 namespace Pigeon.Grains.Mailboxes;
 
 /// <summary>
-/// Commits the deposits of all mailboxes on this silo. With group commit on, deposits that arrive
-/// while a transaction is in flight wait and are written together by the next one, so the number of
-/// round trips and fsyncs stays flat as concurrency grows. A single writer also keeps sequence
-/// numbers in commit order, which receives rely on: a cursor never skips an envelope that commits later.
+/// Commits the deposits and acknowledgements of all mailboxes on this silo. With group commit on,
+/// operations that arrive while a transaction is in flight wait and are written together by the next
+/// one, so the number of round trips and fsyncs stays flat as concurrency grows. A single writer also
+/// keeps sequence numbers in commit order, which receives rely on: a cursor never skips an envelope
+/// that commits later.
 /// </summary>
 internal sealed partial class EnvelopeWriter(
     EnvelopeStore store,
@@ -21,53 +22,59 @@ internal sealed partial class EnvelopeWriter(
     [FromKeyedServices(PigeonTime.ServiceKey)] TimeProvider time,
     ILogger<EnvelopeWriter> logger) : BackgroundService
 {
-    private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(
+    private readonly Channel<PendingOperation> _queue = Channel.CreateUnbounded<PendingOperation>(
         new UnboundedChannelOptions { SingleReader = true });
 
     private long _transactionsCommitted;
 
-    /// <summary>How many transactions have committed envelopes since start: the deposits shared them.</summary>
+    /// <summary>How many transactions have committed deposits or acknowledgements since start.</summary>
     public long TransactionsCommitted => Interlocked.Read(ref _transactionsCommitted);
 
-    /// <summary>Whether deposits are committed in groups; without, callers keep one mailbox's deposits in order.</summary>
+    /// <summary>Whether operations are committed in groups; without, callers keep one mailbox's deposits in order.</summary>
     public bool GroupCommit => storeOptions.Value.GroupCommit;
 
-    /// <summary>Stores one envelope; completes when its transaction has committed.</summary>
-    public async Task<StoredEnvelope> WriteAsync(EnvelopeToStore envelope, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores one envelope. With group commit the returned task completes as the commit is reported,
+    /// before any continuation runs: a caller may check <see cref="Task.IsCompleted"/> to learn that
+    /// the envelope is committed even if its own continuation has not run yet.
+    /// </summary>
+    public Task<StoredEnvelope> WriteAsync(EnvelopeToStore envelope)
     {
-        if (!storeOptions.Value.GroupCommit)
+        if (!GroupCommit)
         {
-            var stored = await store.InsertAsync([envelope], time.GetUtcNow(), mailboxOptions.Value.EnvelopeTtl, cancellationToken);
-            Interlocked.Increment(ref _transactionsCommitted);
-            return stored[0];
+            return WriteAloneAsync(envelope);
         }
 
-        var pending = new PendingWrite(envelope);
-        if (!_queue.Writer.TryWrite(pending))
+        var pending = new PendingDeposit(envelope);
+        return Enqueue(pending) ? pending.Completion.Task : Task.FromException<StoredEnvelope>(ShuttingDown());
+    }
+
+    /// <summary>Deletes one mailbox's acknowledged envelopes; completes when the deletion has committed.</summary>
+    public Task<AcknowledgedEnvelopes> AcknowledgeAsync(EnvelopesToAcknowledge acknowledgement)
+    {
+        if (!GroupCommit)
         {
-            throw new ServiceUnavailableException("The silo is shutting down.");
+            return AcknowledgeAloneAsync(acknowledgement);
         }
 
-        return await pending.Completion.Task.WaitAsync(cancellationToken);
+        var pending = new PendingAcknowledgement(acknowledgement);
+        return Enqueue(pending) ? pending.Completion.Task : Task.FromException<AcknowledgedEnvelopes>(ShuttingDown());
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<PendingWrite>(storeOptions.Value.MaxGroupCommitBatch);
-        var envelopes = new List<EnvelopeToStore>(storeOptions.Value.MaxGroupCommitBatch);
+        var batch = new List<PendingOperation>(storeOptions.Value.MaxGroupCommitBatch);
         try
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
                 batch.Clear();
-                envelopes.Clear();
                 while (batch.Count < storeOptions.Value.MaxGroupCommitBatch && _queue.Reader.TryRead(out var pending))
                 {
                     batch.Add(pending);
-                    envelopes.Add(pending.Envelope);
                 }
 
-                await CommitAsync(batch, envelopes, stoppingToken);
+                await CommitAsync(batch, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -78,44 +85,89 @@ internal sealed partial class EnvelopeWriter(
             _queue.Writer.TryComplete();
             while (_queue.Reader.TryRead(out var pending))
             {
-                pending.Completion.TrySetException(new ServiceUnavailableException("The silo is shutting down."));
+                pending.Fail(ShuttingDown());
             }
         }
     }
 
-    private async Task CommitAsync(List<PendingWrite> batch, List<EnvelopeToStore> envelopes, CancellationToken stoppingToken)
+    private bool Enqueue(PendingOperation pending) => _queue.Writer.TryWrite(pending);
+
+    private static ServiceUnavailableException ShuttingDown() => new("The silo is shutting down.");
+
+    private async Task<StoredEnvelope> WriteAloneAsync(EnvelopeToStore envelope)
     {
+        var stored = await store.InsertAsync([envelope], time.GetUtcNow(), mailboxOptions.Value.EnvelopeTtl, CancellationToken.None);
+        Interlocked.Increment(ref _transactionsCommitted);
+        return stored[0];
+    }
+
+    private async Task<AcknowledgedEnvelopes> AcknowledgeAloneAsync(EnvelopesToAcknowledge acknowledgement)
+    {
+        var acknowledged = await store.AcknowledgeAsync(
+            acknowledgement.MailboxId, acknowledgement.MessageIds, time.GetUtcNow(), CancellationToken.None);
+        Interlocked.Increment(ref _transactionsCommitted);
+        return acknowledged;
+    }
+
+    private async Task CommitAsync(List<PendingOperation> batch, CancellationToken stoppingToken)
+    {
+        var deposits = batch.OfType<PendingDeposit>().ToList();
+        var acks = batch.OfType<PendingAcknowledgement>().ToList();
         try
         {
-            var stored = await store.InsertAsync(envelopes, time.GetUtcNow(), mailboxOptions.Value.EnvelopeTtl, stoppingToken);
+            var outcome = await store.CommitAsync(
+                [.. acks.Select(a => a.Acknowledgement)], [.. deposits.Select(d => d.Envelope)],
+                time.GetUtcNow(), mailboxOptions.Value.EnvelopeTtl, stoppingToken);
             Interlocked.Increment(ref _transactionsCommitted);
-            for (var i = 0; i < batch.Count; i++)
+            for (var i = 0; i < deposits.Count; i++)
             {
-                batch[i].Completion.TrySetResult(stored[i]);
+                deposits[i].Completion.TrySetResult(outcome.Stored[i]);
             }
 
-            LogBatchCommitted(batch.Count);
+            for (var i = 0; i < acks.Count; i++)
+            {
+                acks[i].Completion.TrySetResult(outcome.Acknowledged[i]);
+            }
+
+            LogBatchCommitted(deposits.Count, acks.Count);
         }
         catch (Exception exception)
         {
-            LogBatchFailed(exception, batch.Count);
+            LogBatchFailed(exception, deposits.Count, acks.Count);
             foreach (var pending in batch)
             {
-                pending.Completion.TrySetException(exception);
+                pending.Fail(exception);
             }
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Trace, Message = "Committed {Count} envelopes in one transaction")]
-    private partial void LogBatchCommitted(int count);
+    [LoggerMessage(Level = LogLevel.Trace, Message = "Committed {Deposits} envelopes and {Acknowledgements} acknowledgements in one transaction")]
+    private partial void LogBatchCommitted(int deposits, int acknowledgements);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A group commit of {Count} envelopes failed")]
-    private partial void LogBatchFailed(Exception exception, int count);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A group commit of {Deposits} envelopes and {Acknowledgements} acknowledgements failed")]
+    private partial void LogBatchFailed(Exception exception, int deposits, int acknowledgements);
 
-    private sealed class PendingWrite(EnvelopeToStore envelope)
+    private abstract class PendingOperation
+    {
+        public abstract void Fail(Exception exception);
+    }
+
+    private sealed class PendingDeposit(EnvelopeToStore envelope) : PendingOperation
     {
         public EnvelopeToStore Envelope { get; } = envelope;
 
+        // Continuations run asynchronously so that the writer's loop never runs grain code.
         public TaskCompletionSource<StoredEnvelope> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Fail(Exception exception) => Completion.TrySetException(exception);
+    }
+
+    private sealed class PendingAcknowledgement(EnvelopesToAcknowledge acknowledgement) : PendingOperation
+    {
+        public EnvelopesToAcknowledge Acknowledgement { get; } = acknowledgement;
+
+        public TaskCompletionSource<AcknowledgedEnvelopes> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Fail(Exception exception) => Completion.TrySetException(exception);
     }
 }

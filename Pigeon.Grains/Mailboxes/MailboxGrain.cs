@@ -8,10 +8,11 @@ using Pigeon.Grains.Hosting;
 namespace Pigeon.Grains.Mailboxes;
 
 /// <summary>
-/// A recipient's mailbox. Envelopes are rows in PostgreSQL; the grain keeps only counters in memory,
-/// counted from the table by its first call, so its cost per deposit does not depend on queue depth.
-/// Reentrant: deposits interleave so they can share a group commit, and a waiting receive does not
-/// block deposits. Every field is touched only on the grain's turn-based scheduler.
+/// A recipient's mailbox. Envelopes are rows in PostgreSQL; the grain keeps counters, counted from the
+/// table by its first call, and the newest envelopes it committed (<see cref="RecentEnvelopes"/>), so
+/// neither a deposit nor a receive that keeps up reads the table. Reentrant: deposits and
+/// acknowledgements interleave so they can share a group commit, and a waiting receive does not block
+/// them. Every field is touched only on the grain's turn-based scheduler.
 /// </summary>
 [Reentrant]
 internal sealed partial class MailboxGrain(
@@ -22,7 +23,9 @@ internal sealed partial class MailboxGrain(
     ILogger<MailboxGrain> logger) : Grain, IMailboxGrain
 {
     private readonly Dictionary<Guid, Task<DepositReceipt>> _depositsInFlight = [];
+    private readonly List<CommittingDeposit> _committing = [];
     private readonly SemaphoreSlim _oneDepositAtATime = new(1, 1);
+    private readonly RecentEnvelopes _recent = new(options.Value.RecentEnvelopesHeld, options.Value.RecentEnvelopeBytesHeld);
     private TaskCompletionSource _nextDeposit = NewSignal();
     private long _envelopes;
     private long _bytes;
@@ -75,8 +78,17 @@ internal sealed partial class MailboxGrain(
         var searchedThrough = after;
         while (true)
         {
+            ApplyCommittedDeposits();
             var signal = _nextDeposit;
-            if (_envelopes > 0 && _lastSequence > searchedThrough)
+            if (_recent.TryRead(after, max, time.GetUtcNow(), out var held, out var moreHeld))
+            {
+                if (held.Count > 0)
+                {
+                    LogDelivering(MailboxId, held.Count);
+                    return new ReceiveResult(held, moreHeld);
+                }
+            }
+            else if (_envelopes > 0 && _lastSequence > searchedThrough)
             {
                 var lastBeforeRead = _lastSequence;
                 var found = await store.ReadAsync(MailboxId, after, max + 1, time.GetUtcNow(), cancellationToken);
@@ -132,9 +144,11 @@ internal sealed partial class MailboxGrain(
         }
 
         await EnsureCountedAsync();
-        var (count, bytes) = await store.AcknowledgeAsync(MailboxId, [.. messageIds.Distinct()], time.GetUtcNow(), CancellationToken.None);
+        var distinct = messageIds.ToHashSet();
+        var (count, bytes) = await writer.AcknowledgeAsync(new EnvelopesToAcknowledge(MailboxId, [.. distinct]));
         _envelopes = Math.Max(0, _envelopes - count);
         _bytes = Math.Max(0, _bytes - bytes);
+        _recent.Remove(distinct);
         LogAcknowledged(MailboxId, count);
         return (int)count;
     }
@@ -173,6 +187,8 @@ internal sealed partial class MailboxGrain(
         {
             var totals = await store.GetTotalsAsync(MailboxId, time.GetUtcNow(), CancellationToken.None);
             (_envelopes, _bytes, _lastSequence) = (totals.Envelopes, totals.Bytes, totals.LastSequence);
+            // Whatever commits from now on passes through this grain and is held.
+            _recent.Reset(totals.LastSequence);
         }
     }
 
@@ -200,42 +216,81 @@ internal sealed partial class MailboxGrain(
         // Reserve room first: other deposits interleave while this one awaits its commit.
         _reservedEnvelopes++;
         _reservedBytes += payload.Length;
-        StoredEnvelope stored;
+        var envelope = new EnvelopeToStore(MailboxId, messageId, payload);
+        var deposit = new CommittingDeposit(envelope, WriteInOrderAsync(envelope));
+        _committing.Add(deposit);
         try
         {
-            stored = await WriteInOrderAsync(new EnvelopeToStore(MailboxId, messageId, payload));
+            await deposit.Write;
         }
-        finally
+        catch
         {
             _reservedEnvelopes--;
             _reservedBytes -= payload.Length;
+            throw;
         }
-
-        if (stored.Inserted)
+        finally
         {
-            _envelopes++;
-            _bytes += payload.Length;
-            _lastSequence = Math.Max(_lastSequence, stored.Receipt.Sequence);
-            WakeWaitingReceives();
-            LogDepositCommitted(MailboxId, messageId, payload.Length, stored.Receipt.Sequence);
+            _committing.Remove(deposit);
         }
 
-        return stored.Receipt;
+        Apply(deposit);
+        return deposit.Write.Result.Receipt;
     }
 
-    private async Task<StoredEnvelope> WriteInOrderAsync(EnvelopeToStore envelope)
+    // A receive first applies every deposit whose commit was reported but whose continuation has
+    // not run yet: one commit can hold several of this mailbox's envelopes, and serving a later one
+    // before an earlier one is applied would move the recipient's cursor past it.
+    private void ApplyCommittedDeposits()
     {
-        if (writer.GroupCommit)
+        foreach (var deposit in _committing)
         {
-            return await writer.WriteAsync(envelope, CancellationToken.None);
+            if (deposit.Write.IsCompletedSuccessfully)
+            {
+                Apply(deposit);
+            }
+        }
+    }
+
+    private void Apply(CommittingDeposit deposit)
+    {
+        if (deposit.Applied)
+        {
+            return;
         }
 
-        // Without the single group-commit writer, one mailbox's deposits commit one at a time so
-        // that their sequence numbers follow commit order.
+        deposit.Applied = true;
+        var envelope = deposit.Envelope;
+        _reservedEnvelopes--;
+        _reservedBytes -= envelope.Payload.Length;
+        var stored = deposit.Write.Result;
+        if (!stored.Inserted)
+        {
+            return;
+        }
+
+        var receipt = stored.Receipt;
+        _envelopes++;
+        _bytes += envelope.Payload.Length;
+        _lastSequence = Math.Max(_lastSequence, receipt.Sequence);
+        _recent.Add(new Envelope(receipt.MessageId, receipt.Sequence, envelope.Payload, receipt.DepositedAt), receipt.DepositedAt + Limits.EnvelopeTtl);
+        WakeWaitingReceives();
+        LogDepositCommitted(MailboxId, receipt.MessageId, envelope.Payload.Length, receipt.Sequence);
+    }
+
+    // With group commit the writer's task completes as soon as the commit is reported, which
+    // ApplyCommittedDeposits relies on.
+    private Task<StoredEnvelope> WriteInOrderAsync(EnvelopeToStore envelope) =>
+        writer.GroupCommit ? writer.WriteAsync(envelope) : WriteOneAtATimeAsync(envelope);
+
+    // Without the single group-commit writer, one mailbox's deposits commit one at a time so that
+    // their sequence numbers follow commit order.
+    private async Task<StoredEnvelope> WriteOneAtATimeAsync(EnvelopeToStore envelope)
+    {
         await _oneDepositAtATime.WaitAsync();
         try
         {
-            return await writer.WriteAsync(envelope, CancellationToken.None);
+            return await writer.WriteAsync(envelope);
         }
         finally
         {
@@ -255,6 +310,15 @@ internal sealed partial class MailboxGrain(
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private sealed class CommittingDeposit(EnvelopeToStore envelope, Task<StoredEnvelope> write)
+    {
+        public EnvelopeToStore Envelope { get; } = envelope;
+
+        public Task<StoredEnvelope> Write { get; } = write;
+
+        public bool Applied { get; set; }
+    }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Deposit committed to mailbox {MailboxId}: message {MessageId}, {Size} bytes, sequence {Sequence}")]
     private partial void LogDepositCommitted(string mailboxId, Guid messageId, int size, long sequence);

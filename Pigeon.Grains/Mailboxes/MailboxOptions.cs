@@ -38,6 +38,15 @@ public sealed class MailboxOptions
     /// delivery is recognised and not delivered again. Default 7 days.
     /// </summary>
     public TimeSpan AcknowledgedIdRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// How many of its newest envelopes an active mailbox keeps in memory to serve receives that
+    /// keep up without reading the table; 0 turns this off. Default 64.
+    /// </summary>
+    public int RecentEnvelopesHeld { get; set; } = 64;
+
+    /// <summary>The most payload bytes an active mailbox keeps in memory for those receives. Default 64 KiB.</summary>
+    public long RecentEnvelopeBytesHeld { get; set; } = 64 * 1024;
 }
 
 internal sealed class MailboxOptionsValidator : IValidateOptions<MailboxOptions>
@@ -57,6 +66,8 @@ internal sealed class MailboxOptionsValidator : IValidateOptions<MailboxOptions>
         problems.Require(options.MaxReceiveBatch > 0, nameof(options.MaxReceiveBatch), "must be at least 1.");
         problems.Require(options.MaxAckBatch > 0, nameof(options.MaxAckBatch), "must be at least 1.");
         problems.Require(options.AcknowledgedIdRetention >= TimeSpan.Zero, nameof(options.AcknowledgedIdRetention), "must not be negative.");
+        problems.Require(options.RecentEnvelopesHeld >= 0, nameof(options.RecentEnvelopesHeld), "must not be negative.");
+        problems.Require(options.RecentEnvelopeBytesHeld >= 0, nameof(options.RecentEnvelopeBytesHeld), "must not be negative.");
         return problems.Result();
     }
 }

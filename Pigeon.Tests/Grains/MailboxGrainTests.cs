@@ -129,6 +129,103 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Mailbox_ConcurrentAcknowledgements_AreAppliedInFewerTransactions()
+    {
+        fixture.RequirePostgres();
+        var writer = fixture.SiloService<EnvelopeWriter>();
+        var mailboxes = Enumerable.Range(0, 40).Select(_ => NewMailbox()).ToList();
+        var deposited = await Task.WhenAll(mailboxes.Select(m => m.DepositAsync(Guid.NewGuid(), RandomPayload())));
+        var before = writer.TransactionsCommitted;
+
+        var acknowledged = await Task.WhenAll(mailboxes.Zip(deposited, (m, r) => m.AckAsync([r.MessageId, Guid.NewGuid()])));
+
+        Assert.All(acknowledged, count => Assert.Equal(1, count));
+        Assert.InRange(writer.TransactionsCommitted - before, 1, 39);
+        foreach (var (mailbox, receipt) in mailboxes.Zip(deposited))
+        {
+            Assert.Equal(0, (await mailbox.GetStatusAsync()).Envelopes);
+            Assert.Equal(0L, await CountRowsAsync("pigeon.envelopes", receipt.MessageId));
+            Assert.Equal(1L, await CountRowsAsync("pigeon.acknowledged_envelopes", receipt.MessageId));
+        }
+    }
+
+    [Fact]
+    public async Task Mailbox_AckAndReceive_AcknowledgesThenReturnsWhatFollows()
+    {
+        var mailbox = NewMailbox();
+        var first = await mailbox.DepositAsync(Guid.NewGuid(), RandomPayload());
+        var second = await mailbox.DepositAsync(Guid.NewGuid(), RandomPayload());
+
+        var result = await mailbox.AckAndReceiveAsync([first.MessageId], first.Sequence, 10, NoWait, Ct);
+
+        Assert.Equal(1, result.Acknowledged);
+        Assert.Equal(second.MessageId, Assert.Single(result.Envelopes).MessageId);
+        Assert.Equal(second.MessageId, Assert.Single((await mailbox.ReceiveAsync(0, 10, NoWait, Ct)).Envelopes).MessageId);
+        Assert.Equal(1, (await mailbox.GetStatusAsync()).Envelopes);
+    }
+
+    [Fact]
+    public async Task Mailbox_MoreEnvelopesThanHeldInMemory_AreAllReceivedInOrderByCursor()
+    {
+        var mailbox = NewMailbox();
+        var ids = Enumerable.Range(0, PigeonClusterFixture.RecentEnvelopesHeld * 2 + 5).Select(_ => Guid.NewGuid()).ToList();
+        foreach (var id in ids)
+        {
+            await mailbox.DepositAsync(id, RandomPayload());
+        }
+
+        // Pages that start below what the grain holds come from the table, the rest from memory.
+        var received = new List<Envelope>();
+        var cursor = 0L;
+        while (true)
+        {
+            var page = await mailbox.ReceiveAsync(cursor, 7, NoWait, Ct);
+            received.AddRange(page.Envelopes);
+            if (page.Envelopes.Count == 0)
+            {
+                break;
+            }
+
+            cursor = page.Envelopes[^1].Sequence;
+        }
+
+        Assert.Equal(ids, received.Select(e => e.MessageId));
+    }
+
+    [Fact]
+    public async Task Mailbox_DepositsCommittingWhileARecipientFollows_AreEachReceivedOnceInOrder()
+    {
+        var mailbox = NewMailbox();
+        var sent = new List<Guid>();
+        var received = new List<Envelope>();
+        for (var round = 0; round < 5; round++)
+        {
+            var ids = Enumerable.Range(0, 30).Select(_ => Guid.NewGuid()).ToList();
+            sent.AddRange(ids);
+            var deposits = Task.WhenAll(ids.Select(id => mailbox.DepositAsync(id, RandomPayload())));
+            var cursor = received.Count > 0 ? received[^1].Sequence : 0;
+            var acked = new List<Guid>();
+            // A follower that acknowledges on its next poll, racing the commits: no envelope may be
+            // skipped by its cursor.
+            while (received.Count < sent.Count)
+            {
+                var page = await mailbox.AckAndReceiveAsync(acked, cursor, 4, TimeSpan.FromSeconds(5), Ct);
+                received.AddRange(page.Envelopes);
+                acked = [.. page.Envelopes.Select(e => e.MessageId)];
+                cursor = page.Envelopes.Count > 0 ? page.Envelopes[^1].Sequence : cursor;
+                Assert.NotEmpty(page.Envelopes);
+            }
+
+            await deposits;
+            await mailbox.AckAsync(acked);
+        }
+
+        Assert.Equal(sent.Order(), received.Select(e => e.MessageId).Order());
+        Assert.True(received.Zip(received.Skip(1)).All(pair => pair.First.Sequence < pair.Second.Sequence));
+        Assert.Equal(0, (await mailbox.GetStatusAsync()).Envelopes);
+    }
+
+    [Fact]
     public async Task Mailbox_WaitingReceive_WakesWhenDepositArrives()
     {
         var mailbox = NewMailbox();

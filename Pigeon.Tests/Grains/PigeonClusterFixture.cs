@@ -19,6 +19,9 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
 
     public const long MaxBytes = 1024 * 1024;
 
+    /// <summary>Fewer than <see cref="MaxEnvelopes"/>, so tests reach both the memory and the table paths of receives.</summary>
+    public const int RecentEnvelopesHeld = 16;
+
     public static readonly TimeSpan EnvelopeTtl = TimeSpan.FromDays(30);
 
     // The silo configurator is created by type, so it reads the shared parts from here.
@@ -109,6 +112,7 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
                 options.MaxEnvelopes = MaxEnvelopes;
                 options.MaxBytes = MaxBytes;
                 options.EnvelopeTtl = EnvelopeTtl;
+                options.RecentEnvelopesHeld = RecentEnvelopesHeld;
             });
             siloBuilder.AddAdoNetGrainStorage(PigeonStorage.Accounts, storage =>
             {
