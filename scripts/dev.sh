@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The local stack in one command: a private PostgreSQL, two silos and a gateway on loopback.
 #
-#   scripts/dev.sh up [--no-build]   build (Debug), start PostgreSQL, migrate, start the processes,
+#   scripts/dev.sh up [--no-build]   build (Debug, or $PIGEON_DEV_CONFIGURATION), start PostgreSQL, migrate, start the processes,
 #                                    wait until all are ready, print the gateway URL
 #   scripts/dev.sh down              stop exactly what `up` started, then PostgreSQL
 #   scripts/dev.sh status            say what runs (exit 0 when everything does, 3 otherwise)
@@ -13,7 +13,8 @@
 # pid still is the process it started (its command line and a PIGEON_DEV_STACK marker in its
 # environment), SIGTERM first and SIGKILL after a timeout.
 #
-# The apps are built in Debug, the same output `dotnet build Pigeon.sln` and the tests use, and run
+# The apps are built in Debug by default, the same output `dotnet build Pigeon.sln` and the tests
+# use; PIGEON_DEV_CONFIGURATION=Release builds and runs Release instead (for benchmarks). They run
 # with `dotnet <App>.dll`. Ports are free loopback ports picked on the first `up` and reused while
 # free; PIGEON_DEV_GATEWAY_PORT fixes the gateway's HTTP port. `up` is idempotent: what already
 # runs is left alone and what does not is started.
@@ -26,7 +27,9 @@ mkdir -p "$DEV"
 DEV="$(cd "$DEV" && pwd)"
 readonly DEV
 readonly PG_DATA="$DEV/postgres"
-readonly CONFIGURATION=Debug
+readonly CONFIGURATION="${PIGEON_DEV_CONFIGURATION:-Debug}"
+[[ "$CONFIGURATION" == Debug || "$CONFIGURATION" == Release ]] \
+  || { echo "dev.sh: PIGEON_DEV_CONFIGURATION must be Debug or Release, not '$CONFIGURATION'" >&2; exit 2; }
 readonly TFM=net10.0
 readonly SILOS=(silo-1 silo-2)
 readonly STOP_TIMEOUT=25
