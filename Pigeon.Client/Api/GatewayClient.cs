@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Pigeon.Client.Cli;
@@ -31,6 +32,15 @@ internal sealed class GatewayClient : IDisposable
 {
     /// <summary>The problem type prefix of the gateway.</summary>
     public const string ProblemPrefix = "urn:pigeon:problem:";
+
+    /// <summary>
+    /// The most ids one long-poll carries in <c>ack</c>: the gateway's default receive batch, which is
+    /// also its limit on <c>ack</c>. More go to <c>POST /v1/messages/ack</c>.
+    /// </summary>
+    public const int MaxAcksPerPoll = 100;
+
+    /// <summary>The most ids one <c>POST /v1/messages/ack</c> carries (the gateway's default limit).</summary>
+    public const int MaxAcksPerRequest = 1_000;
 
     /// <summary>The JSON shape of the API: camelCase, nulls left out.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -118,13 +128,21 @@ internal sealed class GatewayClient : IDisposable
     public Task<DepositResponse> DepositAsync(IReadOnlyList<OutgoingEnvelope> envelopes, CancellationToken ct) =>
         SendAsync<DepositResponse>(HttpMethod.Post, "v1/messages", new DepositRequest(envelopes), authenticated: true, TimeSpan.Zero, ct);
 
-    /// <summary>Long-polls our mailbox for envelopes after <paramref name="after"/>, waiting up to <paramref name="wait"/>.</summary>
-    public Task<ReceiveResponse> ReceiveAsync(long after, TimeSpan wait, CancellationToken ct)
+    /// <summary>
+    /// Long-polls our mailbox for envelopes after <paramref name="after"/>, waiting up to <paramref name="wait"/>;
+    /// the server first deletes the envelopes in <paramref name="acknowledge"/> (at most <see cref="MaxAcksPerPoll"/>).
+    /// A retry repeats the acknowledgement, which is harmless: deleting twice deletes nothing more.
+    /// </summary>
+    public Task<ReceiveResponse> ReceiveAsync(long after, TimeSpan wait, IReadOnlyCollection<Guid> acknowledge, CancellationToken ct)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(acknowledge.Count, MaxAcksPerPoll);
         var seconds = (int)Math.Clamp(wait.TotalSeconds, 0, 25);
-        return SendAsync<ReceiveResponse>(HttpMethod.Get,
-            string.Create(CultureInfo.InvariantCulture, $"v1/messages?after={after}&wait={seconds}"), null,
-            authenticated: true, TimeSpan.FromSeconds(seconds), ct);
+        var path = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"v1/messages?after={after}&wait={seconds}"));
+        foreach (var id in acknowledge)
+        {
+            path.Append("&ack=").Append(id.ToString("D"));
+        }
+        return SendAsync<ReceiveResponse>(HttpMethod.Get, path.ToString(), null, authenticated: true, TimeSpan.FromSeconds(seconds), ct);
     }
 
     /// <summary>Deletes received envelopes from our mailbox.</summary>

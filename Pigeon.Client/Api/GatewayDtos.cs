@@ -62,8 +62,8 @@ public sealed record DepositResponse(IReadOnlyList<DepositReceiptDto> Receipts);
 /// <summary>A received envelope.</summary>
 public sealed record IncomingEnvelope(Guid MessageId, long Sequence, byte[] Payload, DateTimeOffset DepositedAt);
 
-/// <summary><c>GET /v1/messages</c> answer.</summary>
-public sealed record ReceiveResponse(IReadOnlyList<IncomingEnvelope> Envelopes, bool HasMore);
+/// <summary><c>GET /v1/messages</c> answer; <see cref="Acknowledged"/> counts the ids of its <c>ack</c> that were deleted.</summary>
+public sealed record ReceiveResponse(IReadOnlyList<IncomingEnvelope> Envelopes, bool HasMore, int Acknowledged = 0);
 
 /// <summary><c>POST /v1/messages/ack</c> body.</summary>
 public sealed record AckRequest(IReadOnlyList<Guid> MessageIds);

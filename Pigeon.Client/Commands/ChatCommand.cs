@@ -6,8 +6,9 @@ namespace Pigeon.Client.Commands;
 
 /// <summary>
 /// <c>pigeon chat &lt;contact&gt;</c>: an interactive conversation. A background loop long-polls and
-/// prints what arrives while you type; each line you enter is sent. Ctrl-C or end of input leaves,
-/// after the receive loop has stored and acknowledged what it got.
+/// prints what arrives while you type; each line you enter is sent. Each poll acknowledges what the
+/// previous one brought and was stored. Ctrl-C or end of input leaves, after the receive loop has
+/// acknowledged the rest of what it stored.
 /// </summary>
 public sealed class ChatCommand : PigeonCommand
 {
@@ -88,7 +89,7 @@ public sealed class ChatCommand : PigeonCommand
         {
             while (!ct.IsCancellationRequested)
             {
-                var result = await messenger.ReceiveAsync(after, poll, ct);
+                var result = await messenger.PollAsync(after, poll, ct);
                 after = result.LastSequence;
                 foreach (var received in result.Events)
                 {
@@ -114,6 +115,16 @@ public sealed class ChatCommand : PigeonCommand
         catch (CliException exception)
         {
             Context.WriteError($"pigeon: receiving stopped: {exception.Message}");
+            return exception.ExitCode;
+        }
+        try
+        {
+            // The last batch was stored but no poll has carried its acknowledgement.
+            await messenger.AcknowledgeBeforeLeavingAsync();
+        }
+        catch (CliException exception)
+        {
+            Context.WriteError($"pigeon: {exception.Message}");
             return exception.ExitCode;
         }
         return ExitCodes.Success;

@@ -7,7 +7,8 @@ namespace Pigeon.Client.Commands;
 /// <summary>
 /// <c>pigeon sync [--watch] [--wait SECONDS]</c>: sends what is queued, long-polls the mailbox once
 /// (or until Ctrl-C with <c>--watch</c>), decrypts and stores each message, acknowledges it only once
-/// stored, and keeps the server stocked with prekeys.
+/// stored (on the next poll, and what remains before the command ends), and keeps the server stocked
+/// with prekeys.
 /// </summary>
 public sealed class SyncCommand : PigeonCommand
 {
@@ -52,7 +53,7 @@ public sealed class SyncCommand : PigeonCommand
                 ReceiveResult result;
                 do
                 {
-                    result = await messenger.ReceiveAsync(after, wait, ct);
+                    result = await messenger.PollAsync(after, wait, ct);
                     after = result.LastSequence;
                     foreach (var received in result.Events)
                     {
@@ -70,7 +71,16 @@ public sealed class SyncCommand : PigeonCommand
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            // Ctrl-C ends --watch; everything received so far is stored and acknowledged.
+            // Ctrl-C ends --watch; everything received so far is stored, and acknowledged below.
+        }
+        // The last batch was stored but no poll has carried its acknowledgement.
+        if (ct.IsCancellationRequested)
+        {
+            await messenger.AcknowledgeBeforeLeavingAsync();
+        }
+        else
+        {
+            await messenger.AcknowledgeAsync(ct);
         }
         if (json && !watch)
         {

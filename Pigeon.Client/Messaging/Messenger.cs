@@ -28,7 +28,7 @@ public enum ReceivedKind
 /// <summary>One received item, as <c>sync</c> and <c>chat</c> report it.</summary>
 public sealed record ReceivedEvent(ReceivedKind Kind, Guid MessageId, string? ContactId, string? ContactName, string? Body, DateTimeOffset? SentAt, DateTimeOffset ReceivedAt, string? Error = null);
 
-/// <summary>What a <see cref="Messenger.ReceiveAsync"/> call brought.</summary>
+/// <summary>What a <see cref="Messenger.PollAsync"/> call brought.</summary>
 public sealed record ReceiveResult(IReadOnlyList<ReceivedEvent> Events, int Duplicates, long LastSequence, bool HasMore);
 
 /// <summary>
@@ -52,12 +52,18 @@ internal sealed class Messenger : IDisposable
     /// <summary>How long a replaced signed prekey still answers late session setups.</summary>
     public static readonly TimeSpan RetiredPrekeyGrace = TimeSpan.FromDays(14);
 
+    /// <summary>How long a receive loop that is ending may spend acknowledging what it stored.</summary>
+    public static readonly TimeSpan AcknowledgeOnLeaveTimeout = TimeSpan.FromSeconds(10);
+
     private static readonly TimeSpan ProcessedIdRetention = TimeSpan.FromDays(30);
     private readonly CliContext _context;
     private readonly ProfileStore _store;
     private readonly IdentityKeyPair _identity;
     private readonly GatewayClient _gateway;
     private readonly SemaphoreSlim _storeLock = new(1, 1);
+    private readonly Lock _pendingLock = new();
+    // Ids of envelopes committed locally whose deletion the server has not confirmed yet, oldest first.
+    private readonly List<Guid> _pendingAcknowledgements = [];
 
     private Messenger(CliContext context, ProfileStore store, IdentityKeyPair identity, ProfileRow profile)
     {
@@ -289,19 +295,33 @@ internal sealed class Messenger : IDisposable
         }));
 
     /// <summary>
-    /// Receives once (waiting up to <paramref name="wait"/> when nothing is there), decrypts and commits
-    /// each envelope, then acknowledges them all.
+    /// Receives once (waiting up to <paramref name="wait"/> when nothing is there) and decrypts and
+    /// commits each envelope. The poll carries the acknowledgements still pending, so a loop acknowledges
+    /// each batch on its next poll rather than with a request of its own; this batch's ids stay pending
+    /// until then, or until <see cref="AcknowledgeAsync"/>, which a command runs before it ends. An id
+    /// becomes pending only once its envelope is committed locally. One receive loop at a time.
     /// </summary>
-    public async Task<ReceiveResult> ReceiveAsync(long after, TimeSpan wait, CancellationToken ct)
+    public async Task<ReceiveResult> PollAsync(long after, TimeSpan wait, CancellationToken ct)
     {
-        var response = await RefusalsAsCliErrors(() => _gateway.ReceiveAsync(after, wait, ct), null);
+        var carried = PendingAcknowledgements();
+        if (carried.Length > GatewayClient.MaxAcksPerPoll)
+        {
+            await AcknowledgeAsync(ct);
+            carried = [];
+        }
+        var response = await RefusalsAsCliErrors(() => _gateway.ReceiveAsync(after, wait, carried, ct), null);
+        // The server commits the deletion before it starts to wait, so an answer confirms it. When the
+        // poll fails the ids stay pending: a repeated acknowledgement deletes nothing more.
+        ForgetPending(carried);
         var events = new List<ReceivedEvent>();
-        var acknowledge = new List<Guid>();
         var duplicates = 0;
         foreach (var envelope in response.Envelopes)
         {
             var received = await WithStoreAsync(() => _store.InTransaction(() => Process(envelope)));
-            acknowledge.Add(envelope.MessageId);
+            lock (_pendingLock)
+            {
+                _pendingAcknowledgements.Add(envelope.MessageId);
+            }
             if (received is null)
             {
                 duplicates++;
@@ -311,12 +331,42 @@ internal sealed class Messenger : IDisposable
                 events.Add(received);
             }
         }
-        if (acknowledge.Count > 0)
-        {
-            await RefusalsAsCliErrors(() => _gateway.AckAsync(acknowledge, ct), null);
-        }
         var last = response.Envelopes.Count > 0 ? response.Envelopes.Max(e => e.Sequence) : after;
         return new ReceiveResult(events, duplicates, last, response.HasMore);
+    }
+
+    /// <summary>
+    /// Acknowledges every pending id with <c>POST /v1/messages/ack</c>; returns how many envelopes the
+    /// server deleted (fewer than were pending when a poll had already carried some before it failed).
+    /// </summary>
+    public async Task<int> AcknowledgeAsync(CancellationToken ct)
+    {
+        var deleted = 0;
+        foreach (var chunk in PendingAcknowledgements().Chunk(GatewayClient.MaxAcksPerRequest))
+        {
+            deleted += (await RefusalsAsCliErrors(() => _gateway.AckAsync(chunk, ct), null)).Acknowledged;
+            ForgetPending(chunk);
+        }
+        return deleted;
+    }
+
+    /// <summary>
+    /// <see cref="AcknowledgeAsync"/> for a receive loop that is ending, usually because Ctrl-C cancelled
+    /// its token: it runs regardless, for at most <see cref="AcknowledgeOnLeaveTimeout"/>.
+    /// </summary>
+    public async Task AcknowledgeBeforeLeavingAsync()
+    {
+        using var timeout = new CancellationTokenSource(AcknowledgeOnLeaveTimeout, _context.Time);
+        try
+        {
+            await AcknowledgeAsync(timeout.Token);
+        }
+        catch (OperationCanceledException exception) when (timeout.IsCancellationRequested)
+        {
+            throw new CliException(ExitCodes.ServerUnreachable,
+                $"The server did not confirm within {AcknowledgeOnLeaveTimeout.TotalSeconds:0} s that it may delete {PendingAcknowledgements().Length} received message(s). "
+                + "They are stored here; the server will deliver them again, and they will be recognised and not shown twice.", exception);
+        }
     }
 
     /// <summary>Deposits every queued ciphertext; a recipient the server refuses is marked failed.</summary>
@@ -544,6 +594,27 @@ internal sealed class Messenger : IDisposable
             _store.AddOutbox(new OutboxRow(messageId, accountId, payload), now);
         }));
         return messageId;
+    }
+
+    private Guid[] PendingAcknowledgements()
+    {
+        lock (_pendingLock)
+        {
+            return [.. _pendingAcknowledgements];
+        }
+    }
+
+    private void ForgetPending(IReadOnlyCollection<Guid> acknowledged)
+    {
+        if (acknowledged.Count == 0)
+        {
+            return;
+        }
+        var done = acknowledged.ToHashSet();
+        lock (_pendingLock)
+        {
+            _pendingAcknowledgements.RemoveAll(done.Contains);
+        }
     }
 
     private Task<RequestRow> FindRequestAsync(string reference) => WithStoreAsync(() =>

@@ -30,7 +30,10 @@ public sealed record DepositResponse(IReadOnlyList<DepositReceiptDto> Receipts);
 public sealed record IncomingEnvelope(Guid MessageId, long Sequence, byte[] Payload, DateTimeOffset DepositedAt);
 
 /// <summary>Envelopes oldest first; empty when the wait ended with nothing new.</summary>
-public sealed record ReceiveResponse(IReadOnlyList<IncomingEnvelope> Envelopes, bool HasMore);
+/// <param name="Envelopes">The envelopes, oldest first.</param>
+/// <param name="HasMore">True when more envelopes were pending than <c>max</c> allowed.</param>
+/// <param name="Acknowledged">How many of the ids in the request's <c>ack</c> were deleted before receiving (0 without <c>ack</c>).</param>
+public sealed record ReceiveResponse(IReadOnlyList<IncomingEnvelope> Envelopes, bool HasMore, int Acknowledged);
 
 /// <summary>Message ids to acknowledge (delete).</summary>
 public sealed record AckRequest(IReadOnlyList<Guid> MessageIds);
@@ -46,7 +49,11 @@ public static class MessagesApi
     {
         var group = app.MapGroup("/v1/messages").WithTags("Messages").RequireAuthorization().RequireRateLimiting(RateLimits.Account);
         group.MapPost("", DepositAsync).WithSummary("Deposit envelopes; 200 means committed.");
-        group.MapGet("", ReceiveAsync).WithSummary("Long-poll own mailbox for envelopes after a sequence number.");
+        group.MapGet("", ReceiveAsync)
+            .WithSummary("Long-poll own mailbox for envelopes after a sequence number; ids in ack are deleted first.")
+            .WithDescription(
+                "Repeat ack (at most as many ids as one receive returns) to acknowledge the previous batch on this poll: "
+                + "those envelopes are deleted before the receive starts, and acknowledged counts them. Larger acknowledgements go to POST /v1/messages/ack.");
         group.MapPost("/ack", AckAsync).WithSummary("Delete received envelopes from own mailbox.");
         return group;
     }
@@ -112,11 +119,15 @@ public static class MessagesApi
 
     /// <summary>
     /// Returns the caller's envelopes after <paramref name="after"/>, waiting up to <paramref name="wait"/>
-    /// seconds for one to arrive. Closing the request ends the wait.
+    /// seconds for one to arrive. Closing the request ends the wait. The ids in <paramref name="ack"/>
+    /// (repeated query parameter, at most <see cref="LimitsOptions.MaxReceiveEnvelopes"/> of them, each
+    /// a non-empty GUID) are deleted from the caller's own mailbox first, as <c>POST /v1/messages/ack</c>
+    /// would, so a client can acknowledge a batch on its next poll; ids of other mailboxes have no effect.
+    /// The deletion is committed before the wait starts, even when the request is closed during it.
     /// </summary>
     public static async Task<Results<Ok<ReceiveResponse>, ProblemHttpResult>> ReceiveAsync(
         ClaimsPrincipal user, IGrainFactory grains, LongPollLimiter longPolls, IOptions<LimitsOptions> limits,
-        HttpContext httpContext, long after = 0, int wait = 0, int? max = null)
+        HttpContext httpContext, long after = 0, int wait = 0, int? max = null, Guid[]? ack = null)
     {
         if (after < 0)
         {
@@ -134,6 +145,18 @@ public static class MessagesApi
             return Problems.BadRequest($"max must be between 1 and {limits.Value.MaxReceiveEnvelopes}.");
         }
 
+        ack ??= [];
+        if (ack.Length > limits.Value.MaxReceiveEnvelopes)
+        {
+            return Problems.BadRequest(
+                $"ack may repeat at most {limits.Value.MaxReceiveEnvelopes} times, to keep the address short; acknowledge more with POST /v1/messages/ack.");
+        }
+
+        if (Array.IndexOf(ack, Guid.Empty) is var empty and >= 0)
+        {
+            return Problems.BadRequest($"ack[{empty}] must not be the empty GUID.");
+        }
+
         var accountId = user.AccountId();
         using var slot = longPolls.TryEnter(accountId);
         if (slot is null)
@@ -146,12 +169,15 @@ public static class MessagesApi
         GatewayMetrics.OpenLongPolls.Inc();
         try
         {
-            var result = await grains.GetGrain<IMailboxGrain>(accountId)
-                .ReceiveAsync(after, limit, TimeSpan.FromSeconds(wait), httpContext.RequestAborted);
+            var mailbox = grains.GetGrain<IMailboxGrain>(accountId);
+            var result = ack.Length > 0
+                ? await mailbox.AckAndReceiveAsync(ack, after, limit, TimeSpan.FromSeconds(wait), httpContext.RequestAborted)
+                : await mailbox.ReceiveAsync(after, limit, TimeSpan.FromSeconds(wait), httpContext.RequestAborted);
+            GatewayMetrics.EnvelopesAcknowledged.Inc(result.Acknowledged);
             GatewayMetrics.EnvelopesDelivered.Inc(result.Envelopes.Count);
             return TypedResults.Ok(new ReceiveResponse(
                 [.. result.Envelopes.Select(e => new IncomingEnvelope(e.MessageId, e.Sequence, e.Payload, e.DepositedAt))],
-                result.HasMore));
+                result.HasMore, result.Acknowledged));
         }
         finally
         {

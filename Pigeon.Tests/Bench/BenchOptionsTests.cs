@@ -15,6 +15,17 @@ public sealed class BenchOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(3), options.Warmup);
         Assert.Equal("both", options.Loop);
         Assert.False(options.EndToEnd);
+        Assert.Equal("poll", options.AckMode);
+        Assert.True(options.AckOnPoll);
+    }
+
+    [Fact]
+    public void Parse_AckModeSeparate_AcknowledgesWithRequestsOfTheirOwn()
+    {
+        var options = BenchOptions.Parse(["drain", "--server", "http://127.0.0.1:8080", "--ack-mode", "separate"]);
+        Assert.Equal("separate", options.AckMode);
+        Assert.False(options.AckOnPoll);
+        Assert.Contains("--ack-mode poll|separate", BenchOptions.Usage, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -34,6 +45,7 @@ public sealed class BenchOptionsTests
     [InlineData("pairs", "--server", "http://127.0.0.1:1", "--loop", "sideways")]
     [InlineData("pairs", "--server", "http://127.0.0.1:1", "--wait", "60")]
     [InlineData("drain", "--server", "http://127.0.0.1:1", "--database", "no such=thing")]
+    [InlineData("drain", "--server", "http://127.0.0.1:1", "--ack-mode", "never")]
     public void Parse_WrongCommandLine_IsRefusedWithAReason(params string[] args)
     {
         Assert.Throws<ArgumentException>(() => BenchOptions.Parse(args));

@@ -49,6 +49,8 @@ public sealed class BenchSmokeTests
             AssertClean(phase);
             Assert.True(phase.Latency!.Count > 0, $"{phase.Name}: no latency measured");
             Assert.Equal(0, phase.Figures["undecryptable"]);
+            // Acknowledged on the next poll, or posted when the readers stopped; each exactly once.
+            Assert.Equal(phase.Messages.Delivered, phase.Acknowledged);
         }
 
         Assert.Equal(50, pairs.Phases[0].Messages.Sent);
@@ -61,16 +63,26 @@ public sealed class BenchSmokeTests
         AssertClean(held);
         Assert.Equal(20, held.Figures["connections_peak"]);
         Assert.Equal(20, held.Figures["connections_min_while_holding"]);
+        Assert.Equal(held.Messages.Delivered, held.Acknowledged);
 
+        // More than one receive per user, so acknowledgements ride on polls that return at once too.
         var drain = await BenchRunner.RunAsync(Options("drain") with
         {
-            Users = 3, Messages = 60, Batch = 10, Concurrency = 2, Database = database.ConnectionString,
+            Users = 2, Messages = 250, Batch = 50, Concurrency = 2, Database = database.ConnectionString,
         }, "drain (test)", Ct);
         Assert.Equal(2, drain.Phases.Count);
-        Assert.Equal(60, drain.Phases[0].Committed);
+        Assert.Equal(250, drain.Phases[0].Committed);
         AssertClean(drain.Phases[1]);
-        Assert.Equal(60, drain.Phases[1].Acknowledged);
+        Assert.Equal(250, drain.Phases[1].Acknowledged);
         Assert.True(drain.Phases[1].Figures.ContainsKey("envelope_rows_gone_after_s"));
+
+        var separate = await BenchRunner.RunAsync(Options("drain") with
+        {
+            Users = 3, Messages = 60, Batch = 10, Concurrency = 2, Database = database.ConnectionString, AckMode = "separate",
+        }, "drain --ack-mode separate (test)", Ct);
+        AssertClean(separate.Phases[1]);
+        Assert.Equal(60, separate.Phases[1].Acknowledged);
+        Assert.True(separate.Phases[1].Figures.ContainsKey("envelope_rows_gone_after_s"));
     }
 
     private static void AssertClean(PhaseResult phase)

@@ -232,6 +232,75 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public async Task ChatAndSyncWatch_AcknowledgeOnTheNextPoll_AndLeaveNothingUnacknowledged()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Cancellation);
+        // Receives of up to 150 envelopes: more than one poll may carry the acknowledgements of.
+        var gateway = await cluster.StartGatewayAsync(Cancellation, new Dictionary<string, string> { ["Pigeon__Limits__MaxReceiveEnvelopes"] = "150" });
+        using var cli = new CliHarness();
+        var (aliceId, bobId) = await InitBothAsync(cli, gateway);
+        await cli.OkAsync("alice", "invite", bobId);
+        await cli.OkAsync("bob", "sync", "--wait", "0");
+        await cli.OkAsync("bob", "accept", "Alice");
+        await cli.OkAsync("alice", "sync", "--wait", "0");
+
+        // chat: each poll carries what the previous one brought and was stored; leaving posts the last.
+        cli.HttpBodies.Clear();
+        using var error = new StringWriter();
+        var output = new WatchedOutput();
+        using (var ctrlC = CancellationTokenSource.CreateLinkedTokenSource(Cancellation))
+        {
+            var chat = cli.RunAsync(["--profile", "alice", "--json", "chat", "Bob", "--poll", "25"], new TypedInput(), output, error, ctrlC.Token);
+            var chatIds = new List<Guid>();
+            foreach (var text in new[] { "one", "two", "three" })
+            {
+                await cli.OkAsync("bob", "send", "Alice", text);
+                chatIds.Add(await ReceivedIdAsync(output, text));
+            }
+
+            await ctrlC.CancelAsync();
+            Assert.Equal(0, await chat.WaitAsync(TimeSpan.FromSeconds(30), Cancellation));
+            AssertAcknowledged(cli, carried: chatIds[..2], posted: chatIds[2..]);
+        }
+        Assert.Equal(0L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+
+        // sync --watch the same way.
+        cli.HttpBodies.Clear();
+        var watched = new WatchedOutput();
+        using (var ctrlC = CancellationTokenSource.CreateLinkedTokenSource(Cancellation))
+        {
+            var watch = cli.RunAsync(["--profile", "alice", "--json", "sync", "--watch"], TextReader.Null, watched, error, ctrlC.Token);
+            var watchIds = new List<Guid>();
+            foreach (var text in new[] { "four", "five" })
+            {
+                await cli.OkAsync("bob", "send", "Alice", text);
+                watchIds.Add(await ReceivedIdAsync(watched, text));
+            }
+
+            await ctrlC.CancelAsync();
+            Assert.Equal(0, await watch.WaitAsync(TimeSpan.FromSeconds(30), Cancellation));
+            AssertAcknowledged(cli, carried: watchIds[..1], posted: watchIds[1..]);
+        }
+        Assert.Equal(0L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+        Assert.Equal("", error.ToString());
+
+        // A batch of 150 is more than a poll may carry: it is posted before the next poll.
+        var client = await cluster.ConnectClientAsync(Cancellation);
+        var mailbox = client.GetGrain<IMailboxGrain>(aliceId);
+        await Task.WhenAll(Enumerable.Range(0, 250).Select(i => mailbox.DepositAsync(Guid.NewGuid(), Encoding.UTF8.GetBytes($"not a pigeon message {i}"))));
+        cli.HttpBodies.Clear();
+        var sync = await cli.RunAsync("alice", "sync", "--wait", "0");
+        Assert.True(sync.ExitCode == 0, sync.ToString());
+        var polls = Requests(cli, "GET", "/v1/messages?");
+        Assert.Equal(2, polls.Count);
+        Assert.All(polls, p => Assert.DoesNotContain("ack=", p, StringComparison.Ordinal));
+        Assert.Equal(2, Requests(cli, "POST", "/v1/messages/ack\n").Count);
+        Assert.Equal(0L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+    }
+
+    [Fact]
     public async Task ReplayedFirstMessage_IsReportedAndAcked_AndDoesNotReplaceTheSession()
     {
         await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
@@ -259,6 +328,38 @@ public sealed class EndToEndTests
         await cli.OkAsync("alice", "send", "Bob", "the session still works");
         Assert.Contains("Alice: the session still works", await cli.OkAsync("bob", "sync", "--wait", "0"), StringComparison.Ordinal);
         Assert.Equal(0L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+    }
+
+    /// <summary>Waits for a received text in JSON output and returns its message id.</summary>
+    private static async Task<Guid> ReceivedIdAsync(WatchedOutput output, string body)
+    {
+        await output.WaitForAsync($"\"body\":\"{body}\"", TimeSpan.FromSeconds(30), Cancellation);
+        var line = output.ToString().Split('\n').Single(l => l.Contains($"\"body\":\"{body}\"", StringComparison.Ordinal));
+        return JsonDocument.Parse(line).RootElement.GetProperty("messageId").GetGuid();
+    }
+
+    /// <summary>The requests the client sent to a path, each as its method, address, headers and body.</summary>
+    private static List<string> Requests(CliHarness cli, string method, string path) =>
+        [.. cli.HttpBodies.Where(b => b.StartsWith(method + " ", StringComparison.Ordinal) && b.Contains(path, StringComparison.Ordinal))];
+
+    /// <summary>
+    /// <paramref name="carried"/> were acknowledged by a poll only; <paramref name="posted"/> by a POST
+    /// when the command left (a poll may have carried them too, and been cancelled).
+    /// </summary>
+    private static void AssertAcknowledged(CliHarness cli, IEnumerable<Guid> carried, IEnumerable<Guid> posted)
+    {
+        var polls = Requests(cli, "GET", "/v1/messages?").Select(r => r[..r.IndexOf('\n', StringComparison.Ordinal)]).ToList();
+        var acks = Requests(cli, "POST", "/v1/messages/ack\n");
+        foreach (var id in carried)
+        {
+            Assert.Contains(polls, p => p.Contains($"ack={id}", StringComparison.Ordinal));
+            Assert.DoesNotContain(acks, a => a.Contains(id.ToString(), StringComparison.Ordinal));
+        }
+        foreach (var id in posted)
+        {
+            Assert.Contains(acks, a => a.Contains(id.ToString(), StringComparison.Ordinal));
+        }
+        Assert.Single(acks);
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)

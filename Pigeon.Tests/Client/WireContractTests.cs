@@ -48,10 +48,12 @@ public sealed class WireContractTests
         Assert.True(bundle.KemPrekeyIsLastResort);
         Assert.Null(bundle.OneTimePrekey);
 
-        var received = RoundTrip<ReceiveResponse>(new Gw.ReceiveResponse([new Gw.IncomingEnvelope(id, 7, key, now)], true));
+        var received = RoundTrip<ReceiveResponse>(new Gw.ReceiveResponse([new Gw.IncomingEnvelope(id, 7, key, now)], true, 4));
         Assert.Equal(id, received.Envelopes[0].MessageId);
         Assert.Equal(7, received.Envelopes[0].Sequence);
         Assert.True(received.HasMore);
+        Assert.Equal(4, received.Acknowledged);
+        AssertSameShape(new ReceiveResponse([new IncomingEnvelope(id, 7, key, now)], false, 2), new Gw.ReceiveResponse([new Gw.IncomingEnvelope(id, 7, key, now)], false, 2));
 
         Assert.Equal(now, RoundTrip<TokenResponse>(new Gw.TokenResponse("t", now)).ExpiresAt);
         Assert.Equal(5, RoundTrip<PrekeyCountsResponse>(new Gw.PrekeyCountsResponse(5, 6, true, true)).OneTimePrekeys);

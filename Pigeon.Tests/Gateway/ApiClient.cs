@@ -71,10 +71,12 @@ public static class ApiClient
         return (await response.Content.ReadFromJsonAsync<DepositResponse>(Json, Ct))!;
     }
 
-    /// <summary>Long-polls the user's mailbox.</summary>
-    public static async Task<ReceiveResponse> ReceiveAsync(HttpClient http, TestUser user, CancellationToken cancellationToken, long after = 0, int wait = 0)
+    /// <summary>Long-polls the user's mailbox, acknowledging <paramref name="ack"/> first.</summary>
+    public static async Task<ReceiveResponse> ReceiveAsync(
+        HttpClient http, TestUser user, CancellationToken cancellationToken, long after = 0, int wait = 0, IReadOnlyList<Guid>? ack = null)
     {
-        using var message = Authorized(HttpMethod.Get, $"/v1/messages?after={after}&wait={wait}", user);
+        var acks = string.Concat((ack ?? []).Select(id => $"&ack={id}"));
+        using var message = Authorized(HttpMethod.Get, $"/v1/messages?after={after}&wait={wait}{acks}", user);
         using var response = await http.SendAsync(message, cancellationToken);
         await EnsureAsync(response);
         return (await response.Content.ReadFromJsonAsync<ReceiveResponse>(Json, Ct))!;

@@ -28,6 +28,7 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
             $$"""{"recipient":"{{recipient}}","messageId":{{messageId}},"payload":{{body}}}""";
         var tooManyEnvelopes = string.Join(',', Enumerable.Range(0, 101).Select(i => $$"""{"recipient":"{bob}","messageId":"{{Guid.NewGuid()}}","payload":"{{payload}}"}"""));
         var tooManyIds = string.Join(',', Enumerable.Range(0, 1001).Select(_ => $"\"{Guid.NewGuid()}\""));
+        var tooManyAcks = string.Concat(Enumerable.Range(0, 100).Select(_ => $"&ack={Guid.NewGuid()}"));
         var tooManyPrekeys = string.Join(',', Enumerable.Range(0, 201).Select(i => $$"""{"id":{{i}},"publicKey":"{{key32}}"}"""));
 
         return new TheoryData<string, string, string, string?, string, bool, int>
@@ -81,6 +82,14 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
             { "receive: huge after", "GET", "/v1/messages?after=99999999999999999999999", null, Json, true, 400 },
             { "receive: max zero", "GET", "/v1/messages?max=0", null, Json, true, 400 },
             { "receive: max too large", "GET", "/v1/messages?max=100000", null, Json, true, 400 },
+            { "receive: ack not a GUID", "GET", "/v1/messages?ack=seven", null, Json, true, 400 },
+            { "receive: ack a number", "GET", "/v1/messages?ack=7", null, Json, true, 400 },
+            { "receive: ack without a value", "GET", "/v1/messages?ack=", null, Json, true, 400 },
+            { "receive: stored id beside a malformed ack", "GET", "/v1/messages?ack={stored}&ack=%00", null, Json, true, 400 },
+            { "receive: stored id beside the empty GUID", "GET", "/v1/messages?ack={stored}&ack=00000000-0000-0000-0000-000000000000", null, Json, true, 400 },
+            { "receive: stored id and 100 more acks", "GET", "/v1/messages?ack={stored}" + tooManyAcks, null, Json, true, 400 },
+            { "receive: stored id acked with a bad wait", "GET", "/v1/messages?wait=soon&ack={stored}", null, Json, true, 400 },
+            { "receive: stored id acked without token", "GET", "/v1/messages?ack={stored}", null, Json, false, 401 },
             { "ack: malformed JSON", "POST", "/v1/messages/ack", "{\"messageIds\":", Json, true, 400 },
             { "ack: empty list", "POST", "/v1/messages/ack", """{"messageIds":[]}""", Json, true, 400 },
             { "ack: not GUIDs", "POST", "/v1/messages/ack", """{"messageIds":["a","b"]}""", Json, true, 400 },
@@ -100,7 +109,8 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
         var stored = new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [1, 2, 3, 4]);
         await ApiClient.DepositAsync(http, alice, stored);
 
-        using var request = new HttpRequestMessage(new HttpMethod(method), path.Replace("{bob}", bob.AccountId, StringComparison.Ordinal));
+        using var request = new HttpRequestMessage(new HttpMethod(method),
+            path.Replace("{bob}", bob.AccountId, StringComparison.Ordinal).Replace("{stored}", stored.MessageId.ToString(), StringComparison.Ordinal));
         if (body is not null)
         {
             request.Content = new StringContent(body.Replace("{bob}", bob.AccountId, StringComparison.Ordinal), Encoding.UTF8, contentType);

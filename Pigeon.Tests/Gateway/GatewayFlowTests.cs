@@ -55,6 +55,62 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Gateway_PollCarryingAcks_DeletesThemFirst_CountsThem_AndTouchesNoOtherMailbox()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(http);
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var carol = await ApiClient.RegisterAndLoginAsync(http);
+        var forBob = Enumerable.Range(0, 3).Select(_ => new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), RandomNumberGenerator.GetBytes(20))).ToArray();
+        var forCarol = new OutgoingEnvelope(carol.AccountId, Guid.NewGuid(), [9, 9]);
+        await ApiClient.DepositAsync(http, alice, [.. forBob, forCarol]);
+        var first = await ApiClient.ReceiveAsync(http, bob, Ct);
+        // One batch is deposited in parallel, so its order in the mailbox is not the request's.
+        var ids = first.Envelopes.Select(e => e.MessageId).ToList();
+        Assert.Equal(forBob.Select(e => e.MessageId).Order(), ids.Order());
+        Assert.Equal(0, first.Acknowledged);
+        var acknowledgedBefore = await MetricAsync(http, "pigeon_envelopes_acknowledged_total");
+
+        // Two of Bob's, one of Carol's and one nobody has: only Bob's two are his to delete.
+        var next = await ApiClient.ReceiveAsync(http, bob, Ct, after: first.Envelopes[^1].Sequence,
+            ack: [ids[0], ids[1], forCarol.MessageId, Guid.NewGuid()]);
+
+        Assert.Empty(next.Envelopes);
+        Assert.False(next.HasMore);
+        Assert.Equal(2, next.Acknowledged);
+        Assert.Equal(ids[2], Assert.Single((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes).MessageId);
+        Assert.Equal(forCarol.MessageId, Assert.Single((await ApiClient.ReceiveAsync(http, carol, Ct)).Envelopes).MessageId);
+        // The counter is the process's, shared with tests running beside this one.
+        Assert.True(await MetricAsync(http, "pigeon_envelopes_acknowledged_total") >= acknowledgedBefore + 2);
+
+        // Carrying the same acknowledgement again (a retried poll) deletes nothing more.
+        var again = await ApiClient.ReceiveAsync(http, bob, Ct, after: 0, ack: [ids[0], ids[1]]);
+        Assert.Equal(0, again.Acknowledged);
+        Assert.Equal(ids[2], Assert.Single(again.Envelopes).MessageId);
+    }
+
+    [Fact]
+    public async Task Gateway_PollCarryingAcks_DeletesThemBeforeItWaits_AndReportsTheCountWithTheNextEnvelope()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(http);
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var first = new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [1]);
+        await ApiClient.DepositAsync(http, alice, first);
+        var received = Assert.Single((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes);
+
+        var waiting = ApiClient.ReceiveAsync(http, bob, Ct, after: received.Sequence, wait: 20, ack: [first.MessageId]);
+        await WaitForWaitingReceiveAsync(bob.AccountId);
+        Assert.Equal(0, (await fixture.Grains.GetGrain<IMailboxGrain>(bob.AccountId).GetStatusAsync()).Envelopes);
+
+        var second = new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [2]);
+        await ApiClient.DepositAsync(http, alice, second);
+        var result = await waiting.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Equal(second.MessageId, Assert.Single(result.Envelopes).MessageId);
+        Assert.Equal(1, result.Acknowledged);
+    }
+
+    [Fact]
     public async Task Gateway_RepeatedDepositOfOneMessageId_ReturnsTheSameReceipt()
     {
         using var http = fixture.Gateway.CreateClient();
@@ -133,6 +189,18 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
         {
             Assert.True(paths.TryGetProperty(path, out _), $"OpenAPI lacks {path}");
         }
+
+        var receive = paths.GetProperty("/v1/messages").GetProperty("get");
+        var ack = Assert.Single(receive.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "ack");
+        Assert.Equal("query", ack.GetProperty("in").GetString());
+        Assert.Contains("\"uuid\"", ack.GetProperty("schema").GetRawText(), StringComparison.Ordinal);
+        Assert.Contains("POST /v1/messages/ack", receive.GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
+    private static async Task<double> MetricAsync(HttpClient http, string name)
+    {
+        var line = (await http.GetStringAsync("/metrics", Ct)).Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        return double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private async Task WaitForWaitingReceiveAsync(string accountId, int expected = 1)

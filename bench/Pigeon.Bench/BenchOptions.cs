@@ -59,6 +59,15 @@ public sealed record BenchOptions
     /// <summary>How long to wait for the last messages after the sending stops.</summary>
     public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// poll: a reader acknowledges each batch on its next long-poll (<c>GET /v1/messages?ack=…</c>) and
+    /// posts what is left when it stops; separate: with <c>POST /v1/messages/ack</c> after each batch.
+    /// </summary>
+    public string AckMode { get; init; } = "poll";
+
+    /// <summary>Whether readers carry acknowledgements on their polls (<see cref="AckMode"/> poll).</summary>
+    public bool AckOnPoll => AckMode == "poll";
+
     /// <summary>PostgreSQL connection string, to watch the envelope table empty in <c>drain</c>.</summary>
     public string? Database { get; init; }
 
@@ -99,6 +108,8 @@ public sealed record BenchOptions
           --ramp R                long-polls opened per second (longpolls, default 1000)
           --wait S                long-poll wait seconds, at most 25 (default 25)
           --grace S               seconds to wait for stragglers after sending (default 10)
+          --ack-mode poll|separate  acknowledge each batch on the next long-poll, posting what is left at the end
+                                  (default poll), or with POST /v1/messages/ack after each batch (separate)
           --database CONN         PostgreSQL connection string (drain: wait until pigeon.envelopes is empty)
           --gateway-pid PID       gateway pid for its memory (default: from the dev stack's pid file)
           --pids P1,P2            server pids for CPU seconds (default: the dev stack's gateway and silos)
@@ -149,7 +160,7 @@ public sealed record BenchOptions
         var known = new HashSet<string>(StringComparer.Ordinal)
         {
             "--server", "--users", "--pairs", "--rate", "--duration", "--warmup", "--loop", "--size", "--messages", "--batch",
-            "--concurrency", "--register-concurrency", "--ramp", "--wait", "--grace", "--database", "--gateway-pid", "--pids",
+            "--concurrency", "--register-concurrency", "--ramp", "--wait", "--grace", "--ack-mode", "--database", "--gateway-pid", "--pids",
             "--dev-dir", "--out", "--plot",
         };
         if (values.Keys.FirstOrDefault(k => !known.Contains(k)) is { } unknown)
@@ -192,6 +203,12 @@ public sealed record BenchOptions
             throw new ArgumentException("--loop must be open, closed or both.");
         }
 
+        var ackMode = values.GetValueOrDefault("--ack-mode", "poll");
+        if (ackMode is not ("poll" or "separate"))
+        {
+            throw new ArgumentException("--ack-mode must be poll or separate.");
+        }
+
         var pids = values.TryGetValue("--pids", out var pidList)
             ? pidList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) && pid > 0
@@ -230,6 +247,7 @@ public sealed record BenchOptions
             RampPerSecond = Number("--ramp", 1_000, 1, 100_000),
             WaitSeconds = Int("--wait", 25, 0, 25),
             Grace = TimeSpan.FromSeconds(Number("--grace", 10, 0, 600)),
+            AckMode = ackMode,
             Database = values.GetValueOrDefault("--database"),
             GatewayPid = values.ContainsKey("--gateway-pid") ? Int("--gateway-pid", 0, 1, int.MaxValue) : null,
             Pids = pids,

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.Json.Serialization.Metadata;
 using Pigeon.Bench.Stats;
 using Pigeon.Protocol.Identity;
@@ -82,11 +83,22 @@ public sealed class GatewayClient : IDisposable
         (await SendAsync(HttpMethod.Post, "/v1/messages", sender.Token, new DepositRequest(envelopes),
             WireJson.Default.DepositRequest, WireJson.Default.DepositResponse, RequestTimeout, cancellationToken))!;
 
-    /// <summary>Long-polls the user's mailbox after its cursor, waiting up to <paramref name="waitSeconds"/>.</summary>
-    internal async Task<ReceiveResponse> ReceiveAsync(VirtualUser user, int waitSeconds, int max, CancellationToken cancellationToken) =>
-        (await SendAsync<object, ReceiveResponse>(HttpMethod.Get,
-            string.Create(CultureInfo.InvariantCulture, $"/v1/messages?after={user.After}&wait={waitSeconds}&max={max}"), user.Token, null,
+    /// <summary>
+    /// Long-polls the user's mailbox after its cursor, waiting up to <paramref name="waitSeconds"/>; the
+    /// gateway first deletes the envelopes in <paramref name="acknowledge"/> (at most <paramref name="max"/>).
+    /// </summary>
+    internal async Task<ReceiveResponse> ReceiveAsync(VirtualUser user, int waitSeconds, int max, IReadOnlyList<Guid> acknowledge,
+        CancellationToken cancellationToken)
+    {
+        var path = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"/v1/messages?after={user.After}&wait={waitSeconds}&max={max}"));
+        foreach (var id in acknowledge)
+        {
+            path.Append("&ack=").Append(id.ToString("D"));
+        }
+
+        return (await SendAsync<object, ReceiveResponse>(HttpMethod.Get, path.ToString(), user.Token, null,
             null, WireJson.Default.ReceiveResponse, TimeSpan.FromSeconds(waitSeconds) + RequestTimeout, cancellationToken))!;
+    }
 
     /// <summary>Acknowledges (deletes) received envelopes.</summary>
     internal async Task<int> AckAsync(VirtualUser user, IReadOnlyList<Guid> messageIds, CancellationToken cancellationToken) =>

@@ -22,7 +22,7 @@ internal sealed record DepositResponse(IReadOnlyList<DepositReceipt> Receipts);
 
 internal sealed record IncomingEnvelope(Guid MessageId, long Sequence, byte[] Payload, DateTimeOffset DepositedAt);
 
-internal sealed record ReceiveResponse(IReadOnlyList<IncomingEnvelope> Envelopes, bool HasMore);
+internal sealed record ReceiveResponse(IReadOnlyList<IncomingEnvelope> Envelopes, bool HasMore, int Acknowledged);
 
 internal sealed record AckRequest(IReadOnlyList<Guid> MessageIds);
 

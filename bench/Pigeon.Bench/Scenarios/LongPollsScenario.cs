@@ -22,7 +22,7 @@ public static class LongPollsScenario
         var rampTime = TimeSpan.FromSeconds(pollers.Count / options.RampPerSecond);
         var maxSeconds = (int)(rampTime + options.Duration + options.Grace).TotalSeconds + 60;
         var phase = new Phase($"{pollers.Count} idle long-polls, trickle {options.Rate:0.#} msg/s", run.Time, maxSeconds);
-        var reader = new MailboxReader(run.Client, phase, options.WaitSeconds, 100, awaitAcks: false);
+        var reader = new MailboxReader(run.Client, phase, options.WaitSeconds, 100, awaitAcks: false, options.AckOnPoll);
         double rssBefore = run.Servers.GatewayRssMiB() ?? 0, rssPeak = rssBefore;
         long minHeld = long.MaxValue;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

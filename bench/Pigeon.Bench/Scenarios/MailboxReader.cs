@@ -5,7 +5,8 @@ namespace Pigeon.Bench.Scenarios;
 
 /// <summary>
 /// Keeps one long-poll open on each user's mailbox, hands every envelope to the current phase and
-/// acknowledges it, until stopped. The phase can be swapped between loops; the polls stay open.
+/// acknowledges it, until stopped: on the next poll (<c>--ack-mode poll</c>) or with a request of its
+/// own (<c>separate</c>). The phase can be swapped between loops; the polls stay open.
 /// </summary>
 public sealed class MailboxReader
 {
@@ -13,6 +14,7 @@ public sealed class MailboxReader
     private readonly int _waitSeconds;
     private readonly int _max;
     private readonly bool _awaitAcks;
+    private readonly bool _ackOnPoll;
     private readonly Func<VirtualUser, IncomingEnvelope, bool>? _open;
     private long _openPolls;
     private long _peakOpenPolls;
@@ -20,10 +22,14 @@ public sealed class MailboxReader
 
     /// <summary>
     /// A reader for the given users; <paramref name="open"/>, when given, decrypts a payload and
-    /// says whether it was genuine. With <paramref name="awaitAcks"/> the next poll waits for the
-    /// previous acknowledgement (drain), otherwise acknowledgements run beside the polls.
+    /// says whether it was genuine. With <paramref name="ackOnPoll"/> each poll carries the previous
+    /// batch's acknowledgements, and what is left is posted when the reader stops; otherwise each batch
+    /// is acknowledged with a request of its own. With <paramref name="awaitAcks"/> (drain) the
+    /// acknowledgement is confirmed before the reader polls on: a separate one is awaited, and a poll
+    /// that carries one does not wait on the server. Otherwise separate acknowledgements run beside the
+    /// polls, and carried ones are confirmed whenever the poll that carries them returns.
     /// </summary>
-    internal MailboxReader(GatewayClient client, Phase phase, int waitSeconds, int max, bool awaitAcks,
+    internal MailboxReader(GatewayClient client, Phase phase, int waitSeconds, int max, bool awaitAcks, bool ackOnPoll,
         Func<VirtualUser, IncomingEnvelope, bool>? open = null)
     {
         _client = client;
@@ -31,6 +37,7 @@ public sealed class MailboxReader
         _waitSeconds = waitSeconds;
         _max = max;
         _awaitAcks = awaitAcks;
+        _ackOnPoll = ackOnPoll;
         _open = open;
     }
 
@@ -56,21 +63,27 @@ public sealed class MailboxReader
     public async Task RunAsync(VirtualUser user, CancellationToken stop)
     {
         var acks = new List<Task>();
+        var backlog = new AckBacklog();
         while (!stop.IsCancellationRequested)
         {
+            // At most one batch, so within max: an answer confirms what its poll carried before its envelopes are held.
+            var carried = backlog.Ids;
+            var wait = _awaitAcks && carried.Count > 0 ? 0 : _waitSeconds;
             ReceiveResponse response;
             var opened = Interlocked.Increment(ref _openPolls);
             UpdatePeak(opened);
             try
             {
-                response = await _client.ReceiveAsync(user, _waitSeconds, _max, stop);
+                response = await _client.ReceiveAsync(user, wait, _max, carried, stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
+                backlog.Failed(carried);
                 break;
             }
             catch (GatewayRequestException e)
             {
+                backlog.Failed(carried);
                 if (stop.IsCancellationRequested)
                 {
                     break;
@@ -86,6 +99,7 @@ public sealed class MailboxReader
             }
 
             var receivedAt = Phase.Time.GetTimestamp();
+            backlog.Confirmed(carried, response.Acknowledged);
             if (response.Envelopes.Count == 0)
             {
                 continue;
@@ -101,6 +115,15 @@ public sealed class MailboxReader
 
                 phase.Received(envelope.MessageId, receivedAt);
                 user.After = Math.Max(user.After, envelope.Sequence);
+                if (_ackOnPoll)
+                {
+                    backlog.Add(envelope.MessageId, phase);
+                }
+            }
+
+            if (_ackOnPoll)
+            {
+                continue;
             }
 
             var ack = AckAsync(user, phase, [.. response.Envelopes.Select(e => e.MessageId)]);
@@ -116,6 +139,10 @@ public sealed class MailboxReader
         }
 
         await Task.WhenAll(acks);
+        if (backlog.Count > 0)
+        {
+            await FlushAsync(user, backlog);
+        }
     }
 
     private async Task AckAsync(VirtualUser user, Phase phase, List<Guid> ids)
@@ -128,6 +155,21 @@ public sealed class MailboxReader
         catch (GatewayRequestException e)
         {
             phase.Failed(e.Key);
+        }
+    }
+
+    private async Task FlushAsync(VirtualUser user, AckBacklog backlog)
+    {
+        var ids = backlog.Ids;
+        try
+        {
+            // Not cancelled by the stop, as above.
+            backlog.Confirmed(ids, await _client.AckAsync(user, ids, CancellationToken.None));
+        }
+        catch (GatewayRequestException e)
+        {
+            backlog.Failed(ids);
+            Phase.Failed(e.Key);
         }
     }
 

@@ -35,14 +35,14 @@ public static class PairsScenario
             phases.Add(new Phase("pairs closed loop", run.Time, maxSeconds));
         }
 
-        var reader = new MailboxReader(run.Client, phases[0], Math.Min(options.WaitSeconds, 25), 100, awaitAcks: false,
+        var reader = new MailboxReader(run.Client, phases[0], Math.Min(options.WaitSeconds, 25), 100, awaitAcks: false, options.AckOnPoll,
             channelOf is null ? null : (user, envelope) => channelOf[user.AccountId].TryDecrypt(envelope.Payload));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var reading = recipients.Select(r => reader.RunAsync(r, stop.Token)).ToList();
         // Every recipient's first long-poll is parked before the first message goes out.
         await run.WaitUntilAsync(() => reader.OpenPolls >= recipients.Count, TimeSpan.FromSeconds(10), cancellationToken);
 
-        var results = new List<PhaseResult>();
+        var results = new List<(Phase Phase, PhaseResult Result)>();
         foreach (var template in phases)
         {
             // A fresh phase so its clock starts now, not when the users were registered.
@@ -54,7 +54,9 @@ public static class PairsScenario
                 var measured = open
                     ? await OpenLoopAsync(run, phase, senders, recipients, channels, cancellationToken)
                     : await ClosedLoopAsync(run, phase, senders, recipients, channels, cancellationToken);
-                await run.WaitUntilAsync(() => phase.Ledger.Outstanding == 0 && phase.Acknowledged >= phase.Ledger.Delivered, options.Grace, cancellationToken);
+                // Acknowledgements held for the next poll are confirmed when that poll returns, or when the readers stop.
+                await run.WaitUntilAsync(() => phase.Ledger.Outstanding == 0 && phase.Acknowledged + phase.AcknowledgementsHeld >= phase.Ledger.Delivered,
+                    options.Grace, cancellationToken);
                 var figures = new SortedDictionary<string, double>(StringComparer.Ordinal)
                 {
                     ["delivered_msg_per_s"] = phase.Latency.Count / options.Duration.TotalSeconds,
@@ -66,14 +68,15 @@ public static class PairsScenario
                     figures["offered_msg_per_s"] = options.Rate;
                 }
 
-                results.Add(BenchRun.Summarize(phase, options.Duration, open ? phase.Latency.Count : measured.Committed,
-                    open ? "measured messages delivered" : "durable deposits (200) in the measured window", withLatency: true, figures));
+                results.Add((phase, BenchRun.Summarize(phase, options.Duration, open ? phase.Latency.Count : measured.Committed,
+                    open ? "measured messages delivered" : "durable deposits (200) in the measured window", withLatency: true, figures)));
             }
         }
 
         await stop.CancelAsync();
         await Task.WhenAll(reading);
-        return results;
+        // Stopping posted the acknowledgements still held; each counts in the phase that received its envelope.
+        return [.. results.Select(r => r.Result with { Acknowledged = r.Phase.Acknowledged })];
     }
 
     private sealed record Measured(long Committed);

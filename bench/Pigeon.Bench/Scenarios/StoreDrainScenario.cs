@@ -49,7 +49,7 @@ public static class StoreDrainScenario
 
         var expected = store.CommittedIds.Count;
         drain.AddCommitted(expected);
-        var reader = new MailboxReader(run.Client, drain, waitSeconds: 1, max: 100, awaitAcks: true);
+        var reader = new MailboxReader(run.Client, drain, waitSeconds: 1, max: 100, awaitAcks: true, options.AckOnPoll);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         TimeSpan drained;
         double? emptyAfter = null;

@@ -46,14 +46,25 @@ public sealed class Phase
     /// <summary>Envelopes acknowledged (deleted) by their recipients.</summary>
     public long Acknowledged => Interlocked.Read(ref _acknowledged);
 
+    /// <summary>
+    /// Envelopes received in this phase whose acknowledgement a reader holds for its next poll (or
+    /// carries on a poll still waiting), not yet confirmed by the server: with acknowledgements carried
+    /// on polls, what the phase will count as acknowledged is <see cref="Acknowledged"/> plus these.
+    /// </summary>
+    public long AcknowledgementsHeld => Interlocked.Read(ref _acknowledgementsHeld);
+
     /// <summary>Deposits answered with a 200, in envelopes.</summary>
     public long Committed => Interlocked.Read(ref _committed);
 
     private long _acknowledged;
+    private long _acknowledgementsHeld;
     private long _committed;
 
     /// <summary>Counts acknowledged envelopes.</summary>
     public void AddAcknowledged(int count) => Interlocked.Add(ref _acknowledged, count);
+
+    /// <summary>Counts acknowledgements held for a later poll (negative: released).</summary>
+    public void HoldAcknowledgements(int count) => Interlocked.Add(ref _acknowledgementsHeld, count);
 
     /// <summary>Counts committed envelopes.</summary>
     public void AddCommitted(int count) => Interlocked.Add(ref _committed, count);
