@@ -31,7 +31,12 @@ readonly CONFIGURATION="${PIGEON_DEV_CONFIGURATION:-Debug}"
 [[ "$CONFIGURATION" == Debug || "$CONFIGURATION" == Release ]] \
   || { echo "dev.sh: PIGEON_DEV_CONFIGURATION must be Debug or Release, not '$CONFIGURATION'" >&2; exit 2; }
 readonly TFM=net10.0
-readonly SILOS=(silo-1 silo-2)
+# PIGEON_DEV_SILOS=1 runs a single silo (the benchmark setup); two by default.
+case "${PIGEON_DEV_SILOS:-2}" in
+  1) readonly SILOS=(silo-1) ;;
+  2) readonly SILOS=(silo-1 silo-2) ;;
+  *) echo "dev.sh: PIGEON_DEV_SILOS must be 1 or 2, not '${PIGEON_DEV_SILOS}'" >&2; exit 2 ;;
+esac
 readonly STOP_TIMEOUT=25
 readonly READY_TIMEOUT=120
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -348,7 +353,8 @@ cmd_down() {
   say "stopping the gateway"
   stop_processes gateway
   say "stopping the silos"
-  stop_processes "${SILOS[@]}"
+  # Both, whatever PIGEON_DEV_SILOS says now: `up` may have run with another value.
+  stop_processes silo-1 silo-2
   if [[ -f "$PG_DATA/PG_VERSION" ]]; then
     say "stopping PostgreSQL"
     bash "$ROOT/scripts/postgres.sh" stop "$PG_DATA" </dev/null || die "PostgreSQL did not stop (log: $PG_DATA/postgres.log)"
