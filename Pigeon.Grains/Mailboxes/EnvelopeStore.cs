@@ -30,7 +30,7 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
     // One statement stores a whole batch. Rows whose id was stored or acknowledged before are not
     // inserted; the statement's snapshot predates its own inserts, so the lookups below see only
     // earlier rows and report the first receipt for repeats.
-    private const string InsertBatchSql = """
+    internal const string InsertBatchSql = """
         WITH input AS (
             SELECT i.mailbox_id, i.message_id, i.payload, i.ord
             FROM unnest(@mailbox_ids::text[], @message_ids::uuid[], @payloads::bytea[])
@@ -74,7 +74,7 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
     // Acknowledgements of many mailboxes in one statement. Each deleted row's id is remembered so a
     // sender's later retry is recognised; the deleted rows come back so the caller can credit each
     // acknowledgement with what it removed.
-    private const string AcknowledgeBatchSql = """
+    internal const string AcknowledgeBatchSql = """
         WITH input AS (
             SELECT DISTINCT i.mailbox_id, i.message_id
             FROM unnest(@ack_mailbox_ids::text[], @ack_message_ids::uuid[]) AS i(mailbox_id, message_id)
