@@ -49,11 +49,13 @@ usage() {
   exit 2
 }
 
+# app_dll NAME [CONFIGURATION]: the dll a process runs, in this run's configuration by default.
 app_dll() {
+  local configuration="${2:-$CONFIGURATION}"
   case "$1" in
-    silo-*) echo "$ROOT/Pigeon.Silo/bin/$CONFIGURATION/$TFM/Pigeon.Silo.dll" ;;
-    gateway) echo "$ROOT/Pigeon.Gateway/bin/$CONFIGURATION/$TFM/Pigeon.Gateway.dll" ;;
-    client) echo "$ROOT/Pigeon.Client/bin/$CONFIGURATION/$TFM/pigeon.dll" ;;
+    silo-*) echo "$ROOT/Pigeon.Silo/bin/$configuration/$TFM/Pigeon.Silo.dll" ;;
+    gateway) echo "$ROOT/Pigeon.Gateway/bin/$configuration/$TFM/Pigeon.Gateway.dll" ;;
+    client) echo "$ROOT/Pigeon.Client/bin/$configuration/$TFM/pigeon.dll" ;;
   esac
 }
 
@@ -128,7 +130,9 @@ http_port_of() {
 is_ours() {
   local name="$1" pid="$2"
   [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/cmdline" ]] || return 1
-  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$(app_dll "$name")" || return 1
+  # Either configuration: `up` may have run with another PIGEON_DEV_CONFIGURATION than `down`.
+  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null \
+    | grep -qxF -e "$(app_dll "$name" Debug)" -e "$(app_dll "$name" Release)" || return 1
   tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "PIGEON_DEV_STACK=$DEV/$name" || return 1
 }
 
