@@ -54,7 +54,7 @@ public static class PigeonSiloHostingExtensions
             var dataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = "pigeon-silo" };
             dataSource.ConnectionStringBuilder.MaxPoolSize = siloOptions.DatabasePoolSize;
             dataSource.ConnectionStringBuilder.ApplicationName = "pigeon-silo";
-            dataSource.ConnectionStringBuilder.KeepToIndexes();
+            dataSource.ConnectionStringBuilder.ApplyPigeonSettings();
             return dataSource.Build();
         });
         // Orleans opens its own pool from its connection string; bound it too so that silos × pools

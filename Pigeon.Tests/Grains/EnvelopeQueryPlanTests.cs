@@ -17,7 +17,7 @@ public sealed class EnvelopeQueryPlanTests(PigeonClusterFixture fixture)
     public async Task GroupCommitStatements_WithTablesAnalysedAsTiny_UseIndexesNotScans()
     {
         fixture.RequirePostgres();
-        var connectionString = new NpgsqlConnectionStringBuilder(fixture.Database.ConnectionString) { Options = "-c enable_seqscan=on" }.KeepToIndexes();
+        var connectionString = new NpgsqlConnectionStringBuilder(fixture.Database.ConnectionString) { Options = "-c enable_seqscan=on" }.ApplyPigeonSettings();
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await using (var analyse = dataSource.CreateCommand("ANALYZE pigeon.envelopes; ANALYZE pigeon.acknowledged_envelopes"))
         {

@@ -105,7 +105,7 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
         {
             var connectionString = s_connectionString!;
             siloBuilder.Services.AddKeyedSingleton<TimeProvider>(PigeonTime.ServiceKey, s_clock!);
-            siloBuilder.Services.AddSingleton(_ => NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString).KeepToIndexes()));
+            siloBuilder.Services.AddSingleton(_ => NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString).ApplyPigeonSettings()));
             siloBuilder.Services.AddPigeonGrains();
             siloBuilder.Services.Configure<MailboxOptions>(options =>
             {

@@ -133,7 +133,7 @@ internal sealed class BenchSilo(IHost host) : IAsyncDisposable
                     storage.Invariant = "Npgsql";
                     storage.ConnectionString = connectionString;
                 });
-                silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString).KeepToIndexes()));
+                silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString).ApplyPigeonSettings()));
                 silo.Services.AddPigeonGrains();
                 silo.Services.Configure<MailboxOptions>(options => options.MaxEnvelopes = int.MaxValue);
                 silo.Services.Configure<EnvelopeStoreOptions>(options => options.GroupCommit = groupCommit);
