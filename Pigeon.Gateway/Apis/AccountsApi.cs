@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Pigeon.Gateway.Errors;
+using Pigeon.Gateway.Hosting;
 using Pigeon.Gateway.Limits;
 using Pigeon.Gateway.Metrics;
 using Pigeon.Grains.Abstractions.Accounts;
@@ -33,7 +34,7 @@ public static class AccountsApi
     /// be signed by the signing key, which proves the caller holds the identity's private signing key.
     /// </summary>
     public static async Task<Results<Created<AccountResponse>, Ok<AccountResponse>, ProblemHttpResult>> RegisterAsync(
-        RegisterAccountRequest request, IGrainFactory grains, RecipientDirectory directory)
+        RegisterAccountRequest request, GrainReferences grains, RecipientDirectory directory)
     {
         var identity = new PublicIdentity(request.SigningKey, request.AgreementKey, request.AgreementKeySignature);
         if (!AccountId.IsWellFormed(request.AccountId))
@@ -52,7 +53,7 @@ public static class AccountsApi
                 "The keys do not match the account id, or the agreement key's signature does not verify.");
         }
 
-        var registration = await grains.GetGrain<IAccountGrain>(request.AccountId)
+        var registration = await grains.Get<IAccountGrain>(request.AccountId)
             .RegisterAsync(new IdentityKeys(request.SigningKey, request.AgreementKey, request.AgreementKeySignature));
         directory.Remember(request.AccountId);
         var response = new AccountResponse(request.AccountId, registration.RegisteredAt);

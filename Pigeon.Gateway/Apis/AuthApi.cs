@@ -40,19 +40,19 @@ public static class AuthApi
 
     /// <summary>Issues a challenge for a registered account.</summary>
     public static async Task<Results<Ok<ChallengeResponse>, ProblemHttpResult>> ChallengeAsync(
-        ChallengeRequest request, IGrainFactory grains, IOptions<AuthOptions> options)
+        ChallengeRequest request, GrainReferences grains, IOptions<AuthOptions> options)
     {
         if (!AccountId.IsWellFormed(request.AccountId))
         {
             return Problems.BadRequest("accountId must be 32 characters of lowercase base32.");
         }
 
-        if (await grains.GetGrain<IAccountGrain>(request.AccountId).GetIdentityAsync() is null)
+        if (await grains.Get<IAccountGrain>(request.AccountId).GetIdentityAsync() is null)
         {
             return Problems.Of(StatusCodes.Status404NotFound, Problems.AccountNotFound, "No account has this id.");
         }
 
-        var issued = await grains.GetGrain<IAuthChallengeGrain>(request.AccountId).IssueAsync(options.Value.ChallengeLifetime);
+        var issued = await grains.Get<IAuthChallengeGrain>(request.AccountId).IssueAsync(options.Value.ChallengeLifetime);
         return TypedResults.Ok(new ChallengeResponse(issued.Challenge, issued.ExpiresAt));
     }
 
@@ -61,7 +61,7 @@ public static class AuthApi
     /// registered signing key; every failure looks the same to the caller.
     /// </summary>
     public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> TokenAsync(
-        TokenRequest request, IGrainFactory grains, TokenService tokens)
+        TokenRequest request, GrainReferences grains, TokenService tokens)
     {
         if (!AccountId.IsWellFormed(request.AccountId))
         {
@@ -73,9 +73,9 @@ public static class AuthApi
             return Problems.BadRequest("challenge must be the issued bytes and signature 64 bytes.");
         }
 
-        var identity = await grains.GetGrain<IAccountGrain>(request.AccountId).GetIdentityAsync();
+        var identity = await grains.Get<IAccountGrain>(request.AccountId).GetIdentityAsync();
         // The challenge is consumed before the signature is checked, so a wrong guess burns it too.
-        var fresh = identity is not null && await grains.GetGrain<IAuthChallengeGrain>(request.AccountId).ConsumeAsync(request.Challenge);
+        var fresh = identity is not null && await grains.Get<IAuthChallengeGrain>(request.AccountId).ConsumeAsync(request.Challenge);
         if (!fresh || !IdentitySignatures.VerifyAuthChallenge(identity!.SigningKey, request.AccountId, request.Challenge, request.Signature))
         {
             return Problems.Of(StatusCodes.Status401Unauthorized, Problems.ChallengeFailed,

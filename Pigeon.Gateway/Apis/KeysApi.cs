@@ -59,7 +59,7 @@ public static class KeysApi
 
     /// <summary>Publishes prekeys of the token's own account after checking every signature and size.</summary>
     public static async Task<Results<Ok<PrekeyCountsResponse>, ProblemHttpResult>> UploadAsync(
-        UploadPrekeysRequest request, ClaimsPrincipal user, IGrainFactory grains, IOptions<LimitsOptions> limits)
+        UploadPrekeysRequest request, ClaimsPrincipal user, GrainReferences grains, IOptions<LimitsOptions> limits)
     {
         var accountId = user.AccountId();
         var oneTime = request.OneTimePrekeys ?? [];
@@ -69,7 +69,7 @@ public static class KeysApi
             return Problems.BadRequest($"At most {limits.Value.MaxPrekeysPerUpload} one-time prekeys of each kind per upload.");
         }
 
-        var account = grains.GetGrain<IAccountGrain>(accountId);
+        var account = grains.Get<IAccountGrain>(accountId);
         var identity = await account.GetIdentityAsync();
         if (identity is null)
         {
@@ -94,18 +94,18 @@ public static class KeysApi
     }
 
     /// <summary>How many prekeys the token's own account has left.</summary>
-    public static async Task<Ok<PrekeyCountsResponse>> CountAsync(ClaimsPrincipal user, IGrainFactory grains) =>
-        TypedResults.Ok(ToResponse(await grains.GetGrain<IAccountGrain>(user.AccountId()).CountPrekeysAsync()));
+    public static async Task<Ok<PrekeyCountsResponse>> CountAsync(ClaimsPrincipal user, GrainReferences grains) =>
+        TypedResults.Ok(ToResponse(await grains.Get<IAccountGrain>(user.AccountId()).CountPrekeysAsync()));
 
     /// <summary>Hands out a bundle of another account; the caller checks it against the id it knows.</summary>
-    public static async Task<Results<Ok<PrekeyBundleResponse>, ProblemHttpResult>> FetchBundleAsync(string accountId, IGrainFactory grains)
+    public static async Task<Results<Ok<PrekeyBundleResponse>, ProblemHttpResult>> FetchBundleAsync(string accountId, GrainReferences grains)
     {
         if (!AccountId.IsWellFormed(accountId))
         {
             return Problems.BadRequest("The account id must be 32 characters of lowercase base32.");
         }
 
-        var bundle = await grains.GetGrain<IAccountGrain>(accountId).FetchBundleAsync();
+        var bundle = await grains.Get<IAccountGrain>(accountId).FetchBundleAsync();
         return TypedResults.Ok(new PrekeyBundleResponse(
             accountId,
             new IdentityDto(bundle.Identity.SigningKey, bundle.Identity.AgreementKey, bundle.Identity.AgreementKeySignature),

@@ -63,7 +63,7 @@ public static class MessagesApi
     /// envelopes already committed stay; retrying the batch with the same message ids is safe.
     /// </summary>
     public static async Task<Results<Ok<DepositResponse>, ProblemHttpResult>> DepositAsync(
-        DepositRequest request, ClaimsPrincipal user, IGrainFactory grains, RecipientDirectory directory,
+        DepositRequest request, ClaimsPrincipal user, GrainReferences grains, RecipientDirectory directory,
         IOptions<LimitsOptions> limits, ILoggerFactory loggers)
     {
         var envelopes = request.Envelopes;
@@ -104,7 +104,7 @@ public static class MessagesApi
             }
         }
 
-        var receipts = await Task.WhenAll(envelopes.Select(e => grains.GetGrain<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload)));
+        var receipts = await Task.WhenAll(envelopes.Select(e => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload)));
         var logger = loggers.CreateLogger(typeof(MessagesApi));
         for (var i = 0; i < envelopes.Count; i++)
         {
@@ -126,7 +126,7 @@ public static class MessagesApi
     /// The deletion is committed before the wait starts, even when the request is closed during it.
     /// </summary>
     public static async Task<Results<Ok<ReceiveResponse>, ProblemHttpResult>> ReceiveAsync(
-        ClaimsPrincipal user, IGrainFactory grains, LongPollLimiter longPolls, IOptions<LimitsOptions> limits,
+        ClaimsPrincipal user, GrainReferences grains, LongPollLimiter longPolls, IOptions<LimitsOptions> limits,
         HttpContext httpContext, long after = 0, int wait = 0, int? max = null, Guid[]? ack = null)
     {
         if (after < 0)
@@ -169,7 +169,7 @@ public static class MessagesApi
         GatewayMetrics.OpenLongPolls.Inc();
         try
         {
-            var mailbox = grains.GetGrain<IMailboxGrain>(accountId);
+            var mailbox = grains.Get<IMailboxGrain>(accountId);
             var result = ack.Length > 0
                 ? await mailbox.AckAndReceiveAsync(ack, after, limit, TimeSpan.FromSeconds(wait), httpContext.RequestAborted)
                 : await mailbox.ReceiveAsync(after, limit, TimeSpan.FromSeconds(wait), httpContext.RequestAborted);
@@ -187,14 +187,14 @@ public static class MessagesApi
 
     /// <summary>Deletes envelopes from the caller's own mailbox; ids of other mailboxes have no effect.</summary>
     public static async Task<Results<Ok<AckResponse>, ProblemHttpResult>> AckAsync(
-        AckRequest request, ClaimsPrincipal user, IGrainFactory grains, IOptions<LimitsOptions> limits)
+        AckRequest request, ClaimsPrincipal user, GrainReferences grains, IOptions<LimitsOptions> limits)
     {
         if (request.MessageIds.Count == 0 || request.MessageIds.Count > limits.Value.MaxAckIds)
         {
             return Problems.BadRequest($"messageIds must hold between 1 and {limits.Value.MaxAckIds} ids.");
         }
 
-        var acknowledged = await grains.GetGrain<IMailboxGrain>(user.AccountId()).AckAsync(request.MessageIds);
+        var acknowledged = await grains.Get<IMailboxGrain>(user.AccountId()).AckAsync(request.MessageIds);
         GatewayMetrics.EnvelopesAcknowledged.Inc(acknowledged);
         return TypedResults.Ok(new AckResponse(acknowledged));
     }

@@ -76,6 +76,7 @@ public static class GatewayHostingExtensions
         services.AddAuthorization();
         services.AddPigeonRateLimits(limits);
         services.AddSingleton<LongPollLimiter>();
+        services.AddSingleton<GrainReferences>();
         services.AddSingleton<RecipientDirectory>();
         services.AddHealthChecks().AddCheck<ClusterReachableHealthCheck>("cluster", tags: [ReadyTag]);
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Pigeon.Gateway.Hosting;
 using Pigeon.Grains.Abstractions.Accounts;
 
 namespace Pigeon.Gateway.Limits;
@@ -7,7 +8,7 @@ namespace Pigeon.Gateway.Limits;
 /// Answers "is this a registered account?" for deposits, remembering positive answers: accounts are
 /// never unregistered, so a yes stays true and saves a grain call per envelope.
 /// </summary>
-public sealed class RecipientDirectory(IGrainFactory grains)
+public sealed class RecipientDirectory(GrainReferences grains)
 {
     private const int MaxRemembered = 100_000;
     private readonly ConcurrentDictionary<string, byte> _known = new(StringComparer.Ordinal);
@@ -20,7 +21,7 @@ public sealed class RecipientDirectory(IGrainFactory grains)
             return true;
         }
 
-        var exists = await grains.GetGrain<IAccountGrain>(accountId).GetIdentityAsync() is not null;
+        var exists = await grains.Get<IAccountGrain>(accountId).GetIdentityAsync() is not null;
         if (exists)
         {
             Remember(accountId);

@@ -28,6 +28,8 @@ public static class PigeonGrainsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncomingGrainCallFilter, DatabaseFailureFilter>());
         services.TryAddSingleton<EnvelopeStore>();
         services.TryAddSingleton<PrekeyStore>();
+        services.AddMetrics();
+        services.TryAddSingleton<MailboxMetrics>();
         services.TryAddSingleton<EnvelopeWriter>();
         services.AddHostedService(provider => provider.GetRequiredService<EnvelopeWriter>());
         services.TryAddSingleton<ExpiredEnvelopeSweeper>();

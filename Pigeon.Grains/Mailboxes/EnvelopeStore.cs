@@ -27,33 +27,39 @@ internal readonly record struct MailboxTotals(long Envelopes, long Bytes, long L
 /// </summary>
 internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
 {
-    // One statement stores a whole batch. Rows whose id was stored or acknowledged before are not
-    // inserted; the statement's snapshot predates its own inserts, so the lookups below see only
-    // earlier rows and report the first receipt for repeats.
+    // One statement stores a whole batch. Each input first looks for an earlier envelope with its id,
+    // stored or acknowledged: one that has one is reported with that first receipt and not inserted.
+    // The statement's snapshot predates its own inserts, so the lookup sees only earlier rows. It is
+    // LATERAL and fenced by LIMIT so that each input probes the two unique indexes: a join the
+    // planner could reorder would, with the queue analysed as nearly empty, scan a whole index of
+    // dead entries instead. ON CONFLICT covers the same id twice in one batch, or a concurrent insert.
     internal const string InsertBatchSql = """
         WITH input AS (
-            SELECT i.mailbox_id, i.message_id, i.payload, i.ord
+            SELECT i.mailbox_id, i.message_id, i.payload, i.ord,
+                   earlier.seq AS earlier_seq, earlier.deposited_at AS earlier_deposited_at
             FROM unnest(@mailbox_ids::text[], @message_ids::uuid[], @payloads::bytea[])
                  WITH ORDINALITY AS i(mailbox_id, message_id, payload, ord)
+            LEFT JOIN LATERAL (
+                SELECT e.seq, e.deposited_at FROM pigeon.envelopes e
+                WHERE e.mailbox_id = i.mailbox_id AND e.message_id = i.message_id
+                UNION ALL
+                SELECT a.seq, a.deposited_at FROM pigeon.acknowledged_envelopes a
+                WHERE a.mailbox_id = i.mailbox_id AND a.message_id = i.message_id
+                LIMIT 1
+            ) earlier ON true
         ),
         inserted AS (
             INSERT INTO pigeon.envelopes (mailbox_id, message_id, payload, size_bytes, deposited_at, expires_at)
             SELECT i.mailbox_id, i.message_id, i.payload, octet_length(i.payload), @now, @expires_at
             FROM input i
-            WHERE NOT EXISTS (
-                SELECT 1 FROM pigeon.acknowledged_envelopes a
-                WHERE a.mailbox_id = i.mailbox_id AND a.message_id = i.message_id)
+            WHERE i.earlier_seq IS NULL
             ORDER BY i.ord
             ON CONFLICT (mailbox_id, message_id) DO NOTHING
             RETURNING mailbox_id, message_id, seq, deposited_at
         )
         SELECT mailbox_id, message_id, seq, deposited_at, true FROM inserted
         UNION ALL
-        SELECT e.mailbox_id, e.message_id, e.seq, e.deposited_at, false
-        FROM pigeon.envelopes e JOIN input i ON e.mailbox_id = i.mailbox_id AND e.message_id = i.message_id
-        UNION ALL
-        SELECT a.mailbox_id, a.message_id, a.seq, a.deposited_at, false
-        FROM pigeon.acknowledged_envelopes a JOIN input i ON a.mailbox_id = i.mailbox_id AND a.message_id = i.message_id
+        SELECT mailbox_id, message_id, earlier_seq, earlier_deposited_at, false FROM input WHERE earlier_seq IS NOT NULL
         """;
 
     private const string FindSql = """
@@ -73,15 +79,24 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
 
     // Acknowledgements of many mailboxes in one statement. Each deleted row's id is remembered so a
     // sender's later retry is recognised; the deleted rows come back so the caller can credit each
-    // acknowledgement with what it removed.
+    // acknowledgement with what it removed. The rows are found by a fenced LATERAL probe of the
+    // unique index per input and deleted by their ctid (rows are never updated, so it is stable
+    // within the statement): a DELETE ... USING join could be reordered into a whole-index scan.
     internal const string AcknowledgeBatchSql = """
         WITH input AS (
             SELECT DISTINCT i.mailbox_id, i.message_id
             FROM unnest(@ack_mailbox_ids::text[], @ack_message_ids::uuid[]) AS i(mailbox_id, message_id)
         ),
         gone AS (
-            DELETE FROM pigeon.envelopes e USING input i
-            WHERE e.mailbox_id = i.mailbox_id AND e.message_id = i.message_id
+            DELETE FROM pigeon.envelopes e
+            WHERE e.ctid = ANY (ARRAY(
+                SELECT found.ctid
+                FROM input i
+                CROSS JOIN LATERAL (
+                    SELECT x.ctid FROM pigeon.envelopes x
+                    WHERE x.mailbox_id = i.mailbox_id AND x.message_id = i.message_id
+                    LIMIT 1
+                ) found))
             RETURNING e.mailbox_id, e.message_id, e.seq, e.deposited_at, e.size_bytes
         ),
         remembered AS (

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -20,6 +21,7 @@ internal sealed partial class EnvelopeWriter(
     IOptions<EnvelopeStoreOptions> storeOptions,
     IOptions<MailboxOptions> mailboxOptions,
     [FromKeyedServices(PigeonTime.ServiceKey)] TimeProvider time,
+    MailboxMetrics metrics,
     ILogger<EnvelopeWriter> logger) : BackgroundService
 {
     private readonly Channel<PendingOperation> _queue = Channel.CreateUnbounded<PendingOperation>(
@@ -113,12 +115,19 @@ internal sealed partial class EnvelopeWriter(
     {
         var deposits = batch.OfType<PendingDeposit>().ToList();
         var acks = batch.OfType<PendingAcknowledgement>().ToList();
+        var startedAt = Stopwatch.GetTimestamp();
+        foreach (var pending in batch)
+        {
+            metrics.Waited(pending.EnqueuedAt, startedAt);
+        }
+
         try
         {
             var outcome = await store.CommitAsync(
                 [.. acks.Select(a => a.Acknowledgement)], [.. deposits.Select(d => d.Envelope)],
                 time.GetUtcNow(), mailboxOptions.Value.EnvelopeTtl, stoppingToken);
             Interlocked.Increment(ref _transactionsCommitted);
+            metrics.Committed(startedAt, batch.Count);
             for (var i = 0; i < deposits.Count; i++)
             {
                 deposits[i].Completion.TrySetResult(outcome.Stored[i]);
@@ -133,6 +142,7 @@ internal sealed partial class EnvelopeWriter(
         }
         catch (Exception exception)
         {
+            metrics.Failed();
             LogBatchFailed(exception, deposits.Count, acks.Count);
             foreach (var pending in batch)
             {
@@ -149,6 +159,8 @@ internal sealed partial class EnvelopeWriter(
 
     private abstract class PendingOperation
     {
+        public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
+
         public abstract void Fail(Exception exception);
     }
 

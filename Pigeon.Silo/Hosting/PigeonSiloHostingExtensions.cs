@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
 using Pigeon.Grains.Hosting;
+using Prometheus;
 
 namespace Pigeon.Silo.Hosting;
 
@@ -97,10 +98,12 @@ public static class PigeonSiloHostingExtensions
 
     /// <summary>
     /// Maps <c>/health/live</c> (the process answers; checks nothing else, so a database outage
-    /// does not get the silo restarted) and <c>/health/ready</c> (this silo is Active in the cluster).
+    /// does not get the silo restarted), <c>/health/ready</c> (this silo is Active in the cluster) and
+    /// <c>/metrics</c> (Prometheus text: the runtime's and .NET meters, Pigeon's group commit among them).
     /// </summary>
     public static WebApplication MapPigeonSiloHealth(this WebApplication app)
     {
+        app.MapMetrics("/metrics");
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
         return app;
