@@ -104,6 +104,9 @@ public static class PigeonSiloHostingExtensions
     public static WebApplication MapPigeonSiloHealth(this WebApplication app)
     {
         app.MapMetrics("/metrics");
+        // prometheus-net starts listening to .NET meters at its first collection; collect once now so
+        // that what the silo measures before the first scrape is counted too.
+        Metrics.DefaultRegistry.CollectAndExportAsTextAsync(Stream.Null).GetAwaiter().GetResult();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
         return app;

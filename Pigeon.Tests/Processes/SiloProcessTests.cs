@@ -26,6 +26,25 @@ public sealed class SiloProcessTests
     }
 
     [Fact]
+    public async Task Silo_AfterDeposits_ReportsItsGroupCommitsAtMetrics()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        var silo = await cluster.StartSiloAsync(Cancellation);
+        var client = await cluster.ConnectClientAsync(Cancellation);
+        var mailbox = client.GetGrain<IMailboxGrain>($"mailbox-{Guid.NewGuid():N}");
+
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => mailbox.DepositAsync(Guid.NewGuid(), [1, 2, 3])));
+
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(new Uri(silo.Health, "/metrics"), Cancellation);
+        var operations = metrics.Split('\n').Single(line => line.StartsWith("pigeon_mailboxes_pigeon_mailbox_commit_operations_sum ", StringComparison.Ordinal));
+        Assert.True(double.Parse(operations.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) >= 20, operations);
+        Assert.Contains("pigeon_mailboxes_pigeon_mailbox_commit_duration_count", metrics);
+        Assert.Contains("pigeon_mailboxes_pigeon_mailbox_commit_queue_wait_count", metrics);
+    }
+
+    [Fact]
     public async Task Silo_StoppedGracefully_LeavesTheClusterAsDead()
     {
         await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
