@@ -167,8 +167,9 @@ wait_ready() {
   deadline=$(( SECONDS + READY_TIMEOUT ))
   while (( SECONDS < deadline )); do
     if ! is_running "$name"; then
-      # The pid file may not be written yet in the first instant.
-      if [[ -s "$DEV/$name.pid" ]]; then
+      # In the first instant the pid file may not be written yet, or its pid may still be the bash
+      # that is about to exec dotnet: only a pid that is gone means the app exited.
+      if [[ -s "$DEV/$name.pid" ]] && ! kill -0 "$(pid_of "$name")" 2>/dev/null; then
         tail -n 30 "$DEV/$name.log" >&2 || true
         die "$name exited during startup (log: $DEV/$name.log)"
       fi
