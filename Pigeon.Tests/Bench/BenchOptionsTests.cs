@@ -13,10 +13,24 @@ public sealed class BenchOptionsTests
         Assert.Equal(1_000, options.Rate);
         Assert.Equal(TimeSpan.FromSeconds(30), options.Duration);
         Assert.Equal(TimeSpan.FromSeconds(3), options.Warmup);
+        Assert.Equal(TimeSpan.Zero, options.RampUp);
+        Assert.Equal(TimeSpan.Zero, options.RampDown);
         Assert.Equal("both", options.Loop);
         Assert.False(options.EndToEnd);
         Assert.Equal("poll", options.AckMode);
         Assert.True(options.AckOnPoll);
+    }
+
+    [Fact]
+    public void Parse_Stages_MeasureBetweenTheWarmUpAndTheRampDown()
+    {
+        var options = BenchOptions.Parse(["pairs", "--server", "http://127.0.0.1:8080", "--ramp-up", "10", "--warmup", "2", "--duration", "20", "--ramp-down", "5"]);
+        Assert.Equal(TimeSpan.FromSeconds(10), options.RampUp);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.RampDown);
+        Assert.Equal(TimeSpan.FromSeconds(12), options.MeasuredFrom);
+        Assert.Equal(TimeSpan.FromSeconds(32), options.MeasuredUntil);
+        Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["pairs", "--server", "http://127.0.0.1:8080", "--ramp-up", "-1"]));
+        Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["pairs", "--server", "http://127.0.0.1:8080", "--ramp-down", "soon"]));
     }
 
     [Fact]

@@ -55,6 +55,23 @@ public sealed class BenchSmokeTests
 
         Assert.Equal(50, pairs.Phases[0].Messages.Sent);
 
+        // In stages: 20 msg/s reached over 1 s, held 0.5 s warm-up + 1 s measured, left over 1 s.
+        var staged = await BenchRunner.RunAsync(Options("pairs") with
+        {
+            Pairs = 3, Rate = 20, RampUp = TimeSpan.FromSeconds(1), Warmup = TimeSpan.FromSeconds(0.5), Duration = TimeSpan.FromSeconds(1),
+            RampDown = TimeSpan.FromSeconds(1), WaitSeconds = 10,
+        }, "pairs in stages (test)", Ct);
+        Assert.Equal(2, staged.Phases.Count);
+        foreach (var phase in staged.Phases)
+        {
+            AssertClean(phase);
+            Assert.True(phase.Latency!.Count > 0, $"{phase.Name}: no latency measured");
+            Assert.Equal(phase.Messages.Delivered, phase.Acknowledged);
+        }
+
+        Assert.Equal(10 + 30 + 10, staged.Phases[0].Messages.Sent);
+        Assert.Equal(20, staged.Phases[0].Latency!.Count);
+
         var longPolls = await BenchRunner.RunAsync(Options("longpolls") with
         {
             Users = 20, Rate = 5, RampPerSecond = 100, Duration = TimeSpan.FromSeconds(2), WaitSeconds = 5,

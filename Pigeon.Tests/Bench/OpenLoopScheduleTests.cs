@@ -51,4 +51,49 @@ public sealed class OpenLoopScheduleTests
         var schedule = new OpenLoopSchedule(100, TimeSpan.FromSeconds(10));
         Assert.Equal(301, schedule.DueBy(TimeSpan.FromSeconds(3)));
     }
+
+    [Fact]
+    public void Stages_OfferHalfALoadOnEachRamp_AndTheFullRateBetween()
+    {
+        // 100 msg/s: ramp-up 2 s (100), steady 3 s (300), ramp-down 4 s (200).
+        var schedule = new OpenLoopSchedule(100, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(4));
+
+        Assert.Equal(600, schedule.Total);
+        Assert.Equal(TimeSpan.FromSeconds(9), schedule.Duration);
+        var tick = TimeSpan.FromTicks(1);
+        Assert.Equal(25, schedule.DueBy(TimeSpan.FromSeconds(1) - tick));   // 100 × 1² / (2 × 2)
+        Assert.Equal(100, schedule.DueBy(TimeSpan.FromSeconds(2) - tick));
+        Assert.Equal(400, schedule.DueBy(TimeSpan.FromSeconds(5) - tick));
+        Assert.Equal(550, schedule.DueBy(TimeSpan.FromSeconds(7) - tick));  // 400 + 100 × (2 − 2² / 8)
+        Assert.Equal(600, schedule.DueBy(TimeSpan.FromSeconds(9)));
+        Assert.Equal(TimeSpan.FromSeconds(2), schedule.DueAt(100));
+        Assert.Equal(TimeSpan.FromMilliseconds(2_010), schedule.DueAt(101));
+    }
+
+    [Fact]
+    public void Stages_RateRisesDuringTheRampUpAndFallsDuringTheRampDown()
+    {
+        var schedule = new OpenLoopSchedule(1_000, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4));
+        var perSecond = Enumerable.Range(0, 10)
+            .Select(second => schedule.DueBy(TimeSpan.FromSeconds(second + 1) - TimeSpan.FromTicks(1)) - schedule.DueBy(TimeSpan.FromSeconds(second) - TimeSpan.FromTicks(1)))
+            .ToArray();
+
+        Assert.Equal([125, 375, 625, 875, 1_000, 1_000, 875, 625, 375, 125], perSecond);
+    }
+
+    [Fact]
+    public void Stages_DueTimesNeverGoBackwards_AndDueByAgreesWithThem()
+    {
+        var schedule = new OpenLoopSchedule(333.3, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2.5));
+        var previous = TimeSpan.MinValue;
+        for (long i = 0; i < schedule.Total; i++)
+        {
+            var due = schedule.DueAt(i);
+            Assert.True(due >= previous, $"message {i} is due before message {i - 1}");
+            Assert.True(due < schedule.Duration, $"message {i} is due after the end");
+            Assert.True(schedule.DueBy(due) > i);
+            Assert.True(schedule.DueBy(due - TimeSpan.FromTicks(1)) <= i);
+            previous = due;
+        }
+    }
 }

@@ -29,6 +29,24 @@ public sealed record BenchOptions
     /// <summary>Unmeasured warm-up before the measured duration.</summary>
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// Unmeasured stage before the warm-up in <c>pairs</c>: the open loop's rate rises linearly from 0
+    /// to <see cref="Rate"/>, the closed loop's pairs start one after another.
+    /// </summary>
+    public TimeSpan RampUp { get; init; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Unmeasured stage after the measured duration in <c>pairs</c>: the open loop's rate falls
+    /// linearly to 0, the closed loop's pairs stop one after another.
+    /// </summary>
+    public TimeSpan RampDown { get; init; } = TimeSpan.Zero;
+
+    /// <summary>When the measured window starts, after the ramp-up and the warm-up.</summary>
+    public TimeSpan MeasuredFrom => RampUp + Warmup;
+
+    /// <summary>When the measured window ends and the ramp-down starts.</summary>
+    public TimeSpan MeasuredUntil => RampUp + Warmup + Duration;
+
     /// <summary>open, closed or both (<c>pairs</c>).</summary>
     public string Loop { get; init; } = "both";
 
@@ -98,6 +116,8 @@ public sealed record BenchOptions
           --rate R                messages/s: open-loop rate (pairs, default 1000) or trickle (longpolls, default 10)
           --duration S            measured seconds (default 30)
           --warmup S              unmeasured seconds first (default 3)
+          --ramp-up S             pairs: unmeasured seconds before the warm-up, rising from 0 to the load (default 0)
+          --ramp-down S           pairs: unmeasured seconds after the measured ones, falling back to 0 (default 0)
           --loop open|closed|both pairs: which loops to run (default both)
           --size B                payload bytes (default 256)
           --e2e                   real Double Ratchet ciphertext instead of random bytes (pairs)
@@ -159,7 +179,7 @@ public sealed record BenchOptions
 
         var known = new HashSet<string>(StringComparer.Ordinal)
         {
-            "--server", "--users", "--pairs", "--rate", "--duration", "--warmup", "--loop", "--size", "--messages", "--batch",
+            "--server", "--users", "--pairs", "--rate", "--duration", "--warmup", "--ramp-up", "--ramp-down", "--loop", "--size", "--messages", "--batch",
             "--concurrency", "--register-concurrency", "--ramp", "--wait", "--grace", "--ack-mode", "--database", "--gateway-pid", "--pids",
             "--dev-dir", "--out", "--plot",
         };
@@ -237,6 +257,8 @@ public sealed record BenchOptions
             Rate = Number("--rate", scenario == "longpolls" ? 10 : 1_000, 0.1, 1_000_000),
             Duration = TimeSpan.FromSeconds(Number("--duration", 30, 0.5, 3_600)),
             Warmup = TimeSpan.FromSeconds(Number("--warmup", 3, 0, 600)),
+            RampUp = TimeSpan.FromSeconds(Number("--ramp-up", 0, 0, 600)),
+            RampDown = TimeSpan.FromSeconds(Number("--ramp-down", 0, 0, 600)),
             Loop = loop,
             PayloadBytes = Int("--size", 256, 1, 1 << 20),
             EndToEnd = flags.Contains("--e2e"),

@@ -8,6 +8,9 @@ namespace Pigeon.Bench.Scenarios;
 /// (c) Online pairs: each sender deposits to its own recipient, whose long-poll returns the message;
 /// latency runs from the send's start (its scheduled start in the open loop) to the receipt. The open
 /// loop offers a fixed total rate from the clock; the closed loop keeps one message in flight per pair.
+/// Each loop runs in stages: a ramp-up (the open loop's rate rises linearly, the closed loop's pairs
+/// start one by one), the warm-up and the measured window at full load, and a ramp-down. Only the
+/// measured window's latencies are recorded; every message of every stage is accounted for by id.
 /// </summary>
 public static class PairsScenario
 {
@@ -23,7 +26,7 @@ public static class PairsScenario
             : null;
         var channelOf = channels?.Zip(recipients).ToDictionary(p => p.Second.AccountId, p => p.First, StringComparer.Ordinal);
 
-        var maxSeconds = (int)(options.Warmup + options.Duration + options.Grace).TotalSeconds + 30;
+        var maxSeconds = (int)(options.MeasuredUntil + options.RampDown + options.Grace).TotalSeconds + 30;
         var phases = new List<Phase>();
         if (options.Loop is "open" or "both")
         {
@@ -68,6 +71,12 @@ public static class PairsScenario
                     figures["offered_msg_per_s"] = options.Rate;
                 }
 
+                if (options.RampUp > TimeSpan.Zero || options.RampDown > TimeSpan.Zero)
+                {
+                    figures["ramp_up_s"] = options.RampUp.TotalSeconds;
+                    figures["ramp_down_s"] = options.RampDown.TotalSeconds;
+                }
+
                 results.Add((phase, BenchRun.Summarize(phase, options.Duration, open ? phase.Latency.Count : measured.Committed,
                     open ? "measured messages delivered" : "durable deposits (200) in the measured window", withLatency: true, figures)));
             }
@@ -85,7 +94,7 @@ public static class PairsScenario
         EndToEndChannel[]? channels, CancellationToken cancellationToken)
     {
         var options = run.Options;
-        var schedule = new OpenLoopSchedule(options.Rate, options.Warmup + options.Duration);
+        var schedule = new OpenLoopSchedule(options.Rate, options.RampUp, options.Warmup + options.Duration, options.RampDown);
         var sends = new List<Task>((int)Math.Min(schedule.Total, 1_000_000));
         long measuredCommitted = 0;
         long next = 0;
@@ -96,7 +105,7 @@ public static class PairsScenario
             {
                 var index = next;
                 var dueAt = schedule.DueAt(index);
-                var measured = dueAt >= options.Warmup;
+                var measured = dueAt >= options.MeasuredFrom && dueAt < options.MeasuredUntil;
                 var pair = (int)(index % senders.Count);
                 sends.Add(Task.Run(async () =>
                 {
@@ -125,17 +134,25 @@ public static class PairsScenario
         EndToEndChannel[]? channels, CancellationToken cancellationToken)
     {
         var options = run.Options;
-        var end = options.Warmup + options.Duration;
         long measuredCommitted = 0;
         await Task.WhenAll(Enumerable.Range(0, senders.Count).Select(pair => Task.Run(async () =>
         {
-            while (phase.Elapsed < end && !cancellationToken.IsCancellationRequested)
+            // Pairs join evenly over the ramp-up and leave evenly over the ramp-down, the first to join
+            // being the last to leave, so the number in flight rises and falls linearly.
+            var start = options.RampUp * pair / senders.Count;
+            var stop = options.MeasuredUntil + options.RampDown * (senders.Count - 1 - pair) / senders.Count;
+            if (start > phase.Elapsed)
             {
-                var measured = phase.Elapsed >= options.Warmup;
+                await Task.Delay(start - phase.Elapsed, run.Time, cancellationToken);
+            }
+
+            while (phase.Elapsed < stop && !cancellationToken.IsCancellationRequested)
+            {
+                var measured = phase.Elapsed >= options.MeasuredFrom && phase.Elapsed < options.MeasuredUntil;
                 var receipt = new TaskCompletionSource<Task>();
                 if (await SendOneAsync(run, phase, senders[pair], recipients[pair], channels?[pair], run.Time.GetTimestamp(), measured, receipt, cancellationToken))
                 {
-                    if (measured && phase.Elapsed < end)
+                    if (measured && phase.Elapsed < options.MeasuredUntil)
                     {
                         Interlocked.Increment(ref measuredCommitted);
                     }
