@@ -50,7 +50,7 @@ public sealed partial class DockerfileTests
             Assert.Contains($"{needed}/packages.lock.json", copiedBeforeRestore, StringComparison.Ordinal);
         }
 
-        foreach (var shared in new[] { "Directory.Build.props", "Directory.Packages.props", "global.json" })
+        foreach (var shared in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props", "global.json" })
         {
             Assert.Contains(shared, copiedBeforeRestore, StringComparison.Ordinal);
         }

@@ -6,7 +6,7 @@
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 # Restore first, from the project files and lock files only (see silo.Dockerfile).
-COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY global.json Directory.Build.props Directory.Build.targets Directory.Packages.props .editorconfig ./
 COPY Pigeon.Protocol/Pigeon.Protocol.csproj Pigeon.Protocol/packages.lock.json Pigeon.Protocol/
 COPY Pigeon.Client/Pigeon.Client.csproj Pigeon.Client/packages.lock.json Pigeon.Client/
 RUN dotnet restore Pigeon.Client/Pigeon.Client.csproj --locked-mode
