@@ -196,7 +196,11 @@ internal sealed class GatewayClient : IDisposable
                     using var request = new HttpRequestMessage(method, path);
                     if (body is not null)
                     {
-                        request.Content = JsonContent.Create(body, body.GetType(), options: Json);
+                        // Serialised up front so the request carries a Content-Length rather than a chunked body.
+                        request.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), Json))
+                        {
+                            Headers = { ContentType = new("application/json") { CharSet = "utf-8" } },
+                        };
                     }
                     if (authenticated)
                     {

@@ -28,19 +28,44 @@ public static class GatewayHostingExtensions
     {
         var validator = new GatewayOptionsValidator();
         var cluster = configuration.GetSection(GatewayClusterOptions.Section).Get<GatewayClusterOptions>() ?? new GatewayClusterOptions();
+        var metrics = configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions();
         var results = new[]
         {
             validator.Validate(null, configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions()),
             validator.Validate(null, configuration.GetSection(LimitsOptions.Section).Get<LimitsOptions>() ?? new LimitsOptions()),
             validator.Validate(null, cluster),
+            validator.Validate(null, metrics),
         };
         var problems = results.Where(r => r.Failed).SelectMany(r => r.Failures ?? []).ToList();
+        if (metrics.Port is > 0 and <= 65535 && !ListensOn(configuration, metrics.Port))
+        {
+            problems.Add($"{MetricsOptions.Section}:Port {metrics.Port} is not a port of the addresses in Urls (\"{configuration[WebHostDefaults.ServerUrlsKey]}\"): add one, e.g. http://+:{metrics.Port}, or /metrics answers nowhere.");
+        }
+
         if (cluster.StaticGateways.Count == 0 && string.IsNullOrWhiteSpace(configuration.GetConnectionString(ConnectionStringName)))
         {
             problems.Add($"ConnectionStrings:{ConnectionStringName} is missing: set the PostgreSQL connection string the silos cluster on (environment ConnectionStrings__{ConnectionStringName}).");
         }
 
         return problems;
+    }
+
+    // Kestrel endpoints configured in a section of their own are not checked: only Urls is.
+    private static bool ListensOn(IConfiguration configuration, int port) =>
+        configuration.GetSection("Kestrel:Endpoints").GetChildren().Any()
+        || (configuration[WebHostDefaults.ServerUrlsKey] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Any(url => TryParsePort(url) == port);
+
+    private static int? TryParsePort(string url)
+    {
+        try
+        {
+            return BindingAddress.Parse(url).Port;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Adds everything the gateway needs to the builder.</summary>
@@ -56,6 +81,8 @@ public static class GatewayHostingExtensions
         services.AddSingleton<IValidateOptions<AuthOptions>, GatewayOptionsValidator>();
         services.AddSingleton<IValidateOptions<LimitsOptions>, GatewayOptionsValidator>();
         services.AddSingleton<IValidateOptions<GatewayClusterOptions>, GatewayOptionsValidator>();
+        services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<MetricsOptions>, GatewayOptionsValidator>();
         services.AddKeyedSingleton(GatewayTime.ServiceKey, TimeProvider.System);
 
         services.ConfigureHttpJsonOptions(json => ConfigureJson(json.SerializerOptions));
@@ -135,12 +162,31 @@ public static class GatewayHostingExtensions
         app.MapKeysApi();
         app.MapMessagesApi();
         app.MapOpenApi();
-        app.MapMetrics("/metrics");
+        var metricsPort = app.Services.GetRequiredService<IOptions<MetricsOptions>>().Value.Port;
+        var metrics = app.MapMetrics("/metrics");
+        if (metricsPort != 0)
+        {
+            metrics.Add(endpoint => endpoint.RequestDelegate = OnlyOnPort(metricsPort, endpoint.RequestDelegate!));
+        }
+
         // Liveness checks nothing beyond the process answering, so an outage elsewhere never restarts gateways.
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
         return app;
     }
+
+    // The local port, not the Host header, decides: a client could name any port in its Host header.
+    // Elsewhere the answer is the same 404 ProblemDetails as for any unknown path.
+    private static RequestDelegate OnlyOnPort(int port, RequestDelegate next) => context =>
+    {
+        if (context.Connection.LocalPort == port)
+        {
+            return next(context);
+        }
+
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+        return Task.CompletedTask;
+    };
 
     /// <summary>The JSON rules of the API: camelCase, base64 bytes, and strict about missing, null and unknown members.</summary>
     public static void ConfigureJson(JsonSerializerOptions options)

@@ -84,8 +84,24 @@ public sealed class LimitsOptions
     public int MaxConcurrentLongPolls { get; set; } = 4;
 }
 
+/// <summary>Where the Prometheus metrics are served, bound from <c>Pigeon:Metrics</c>.</summary>
+public sealed class MetricsOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Pigeon:Metrics";
+
+    /// <summary>
+    /// A port of its own for <c>/metrics</c>, which must also be one of the addresses in <c>Urls</c>.
+    /// When set, <c>/metrics</c> answers only on connections to this port (404 elsewhere), so a
+    /// Service or ingress that publishes the API port does not publish the metrics. Default 0:
+    /// <c>/metrics</c> answers on every address the gateway listens on.
+    /// </summary>
+    public int Port { get; set; }
+}
+
 internal sealed class GatewayOptionsValidator :
-    IValidateOptions<AuthOptions>, IValidateOptions<LimitsOptions>, IValidateOptions<GatewayClusterOptions>
+    IValidateOptions<AuthOptions>, IValidateOptions<LimitsOptions>, IValidateOptions<GatewayClusterOptions>,
+    IValidateOptions<MetricsOptions>
 {
     public ValidateOptionsResult Validate(string? name, AuthOptions options)
     {
@@ -124,6 +140,13 @@ internal sealed class GatewayOptionsValidator :
         problems.Require(!string.IsNullOrWhiteSpace(options.ServiceId), nameof(options.ServiceId), "must not be empty.");
         problems.Require(!string.IsNullOrWhiteSpace(options.ClusterId), nameof(options.ClusterId), "must not be empty.");
         problems.Require(options.StaticGateways.All(g => System.Net.IPEndPoint.TryParse(g, out _)), nameof(options.StaticGateways), "must be ip:port endpoints.");
+        return problems.Result();
+    }
+
+    public ValidateOptionsResult Validate(string? name, MetricsOptions options)
+    {
+        var problems = new Problems(MetricsOptions.Section);
+        problems.Require(options.Port is >= 0 and <= 65535, nameof(options.Port), "must be a TCP port (1-65535), or 0 to serve /metrics on every address.");
         return problems.Result();
     }
 

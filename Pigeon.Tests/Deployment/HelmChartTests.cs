@@ -250,6 +250,86 @@ public sealed partial class HelmChartTests
         Assert.Empty((await RenderAsync("default")).OfKind("Ingress"));
     }
 
+    [Theory]
+    [MemberData(nameof(ValueSets))]
+    public async Task GatewayMetrics_AreServedOnAPortTheServiceLeavesOut(string valueSet)
+    {
+        var chart = await RenderAsync(valueSet);
+        var gateway = chart.Single("Deployment", "-gateway");
+        var ports = ContainerPorts(gateway.Container);
+        var env = Yaml.Env(gateway.Container);
+
+        Assert.Equal([ports["http"], ports["metrics"]], UrlsPorts(env));
+        Assert.Equal(ports["metrics"], int.Parse(Yaml.String(env["Pigeon__Metrics__Port"], "value"), CultureInfo.InvariantCulture));
+        foreach (var servicePort in Yaml.List(chart.Single("Service", "-gateway").Root, "spec.ports"))
+        {
+            var target = Yaml.String(servicePort, "targetPort");
+            Assert.True(target == "http" || target == ports["http"].ToString(CultureInfo.InvariantCulture), $"The gateway Service exposes port {target}.");
+        }
+
+        var podAnnotations = Yaml.Map(gateway.Root, "spec.template.metadata.annotations");
+        Assert.Equal("true", Yaml.StringKey(podAnnotations, "prometheus.io/scrape"));
+        Assert.Equal(ports["metrics"], Yaml.IntKey(podAnnotations, "prometheus.io/port"));
+        Assert.Equal("/metrics", Yaml.StringKey(podAnnotations, "prometheus.io/path"));
+        Assert.Contains("/metrics", MappedPaths("Pigeon.Gateway"));
+
+        var silo = chart.Single("Deployment", "-silo");
+        var siloAnnotations = Yaml.Map(silo.Root, "spec.template.metadata.annotations");
+        Assert.Equal(ContainerPorts(silo.Container)["http"], Yaml.IntKey(siloAnnotations, "prometheus.io/port"));
+        Assert.Contains("/metrics", MappedPaths("Pigeon.Silo"));
+    }
+
+    [Fact]
+    public async Task ScrapeAnnotations_CanBeTurnedOff_AndPodAnnotationsWin()
+    {
+        var off = await RenderAsync("default", "--set", "metrics.scrapeAnnotations=false");
+        foreach (var deployment in off.OfKind("Deployment"))
+        {
+            Assert.Null(Yaml.Find(deployment.Root, "spec.template.metadata.annotations"));
+        }
+
+        var overridden = await RenderAsync("default", "--set-string", "silo.podAnnotations.prometheus\\.io/scrape=false");
+        var annotations = Yaml.Map(overridden.Single("Deployment", "-silo").Root, "spec.template.metadata.annotations");
+        Assert.Equal("false", Yaml.StringKey(annotations, "prometheus.io/scrape"));
+    }
+
+    [Fact]
+    public async Task PodMonitors_WhenEnabled_SelectEachComponentsPodsAndNameAPortTheyHave()
+    {
+        Assert.Empty((await RenderAsync("default")).OfKind("PodMonitor"));
+
+        var chart = await RenderAsync("default", "--set", "metrics.podMonitor.enabled=true", "--set", "metrics.podMonitor.labels.release=prom");
+        var monitors = chart.OfKind("PodMonitor").ToList();
+        Assert.Equal(2, monitors.Count);
+        foreach (var component in new[] { "silo", "gateway" })
+        {
+            var monitor = chart.Single("PodMonitor", $"-{component}");
+            var deployment = chart.Single("Deployment", $"-{component}");
+            var podLabels = Yaml.Map(deployment.Root, "spec.template.metadata.labels");
+            foreach (var (key, value) in Yaml.Map(monitor.Root, "spec.selector.matchLabels"))
+            {
+                Assert.Equal(value, podLabels[key]);
+            }
+
+            Assert.Equal("prom", Yaml.String(monitor.Root, "metadata.labels.release"));
+            var endpoint = Assert.Single(Yaml.List(monitor.Root, "spec.podMetricsEndpoints"));
+            Assert.Equal("/metrics", Yaml.String(endpoint, "path"));
+            var port = Yaml.String(endpoint, "port");
+            Assert.Equal(Yaml.IntKey(Yaml.Map(deployment.Root, "spec.template.metadata.annotations"), "prometheus.io/port"),
+                ContainerPorts(deployment.Container)[port]);
+        }
+    }
+
+    [Fact]
+    public async Task Chart_RefusesAMetricsPortEqualToTheApiPort()
+    {
+        var result = await Scripts.RunAsync("helm.sh",
+            ["template", "--set", "gateway.metricsPort=8080", "--set", "gateway.httpPort=8080"], TimeSpan.FromMinutes(2), Cancellation);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("gateway.metricsPort", result.Error, StringComparison.Ordinal);
+    }
+
     private static void AssertSecretsComeFromSecretRefs(RenderedChart chart, string secretName)
     {
         var sensitive = new[] { "ConnectionStrings__Pigeon", "Pigeon__Auth__TokenSigningKey", "Pigeon__Auth__PreviousTokenSigningKey" };
@@ -277,11 +357,10 @@ public sealed partial class HelmChartTests
     private static Dictionary<string, int> ContainerPorts(Dictionary<object, object> container) =>
         Yaml.List(container, "ports").ToDictionary(p => Yaml.String(p, "name"), p => Yaml.Int(p, "containerPort"), StringComparer.Ordinal);
 
-    private static int UrlsPort(Dictionary<string, Dictionary<object, object>> env)
-    {
-        var urls = Yaml.String(env["Urls"], "value");
-        return int.Parse(urls[(urls.LastIndexOf(':') + 1)..].TrimEnd('/'), CultureInfo.InvariantCulture);
-    }
+    private static int UrlsPort(Dictionary<string, Dictionary<object, object>> env) => Assert.Single(UrlsPorts(env));
+
+    private static int[] UrlsPorts(Dictionary<string, Dictionary<object, object>> env) =>
+        [.. Yaml.String(env["Urls"], "value").Split(';').Select(url => int.Parse(url[(url.LastIndexOf(':') + 1)..].TrimEnd('/'), CultureInfo.InvariantCulture))];
 
     /// <summary>The literal routes an app maps (MapHealthChecks, MapGet, MapMetrics...), read from its source.</summary>
     private static HashSet<string> MappedPaths(string project)

@@ -53,4 +53,23 @@ public sealed class ConfigurationValidationTests
 
         Assert.DoesNotContain("c2hvcnQ=", output, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("70000", "must be a TCP port")]
+    [InlineData("9", "is not a port of the addresses in Urls")]
+    public async Task Gateway_WithAMetricsPortItDoesNotListenOn_ExitsNamingIt(string port, string expected)
+    {
+        var (exitCode, output) = await AppProcess.RunAsync(BuiltApps.AssemblyOf("Pigeon.Gateway"), new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Pigeon"] = "Host=127.0.0.1;Username=nobody",
+            ["Pigeon__Auth__TokenSigningKey"] = Convert.ToBase64String(new byte[32]),
+            ["Urls"] = "http://127.0.0.1:1",
+            ["Pigeon__Metrics__Port"] = port,
+        }, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Pigeon:Metrics:Port", output, StringComparison.Ordinal);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
 }
+

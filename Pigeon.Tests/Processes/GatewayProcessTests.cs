@@ -52,4 +52,38 @@ public sealed class GatewayProcessTests
 
         Assert.DoesNotContain("Password", logs, StringComparison.OrdinalIgnoreCase);
     }
+
+    [Fact]
+    public async Task Gateway_WithAMetricsPort_AnswersMetricsOnlyThere()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Ct);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Ct);
+        var apiPort = BuiltApps.FreePort();
+        var metricsPort = BuiltApps.FreePort();
+        await cluster.StartGatewayAsync(Ct, new Dictionary<string, string>
+        {
+            ["Urls"] = $"http://127.0.0.1:{apiPort};http://127.0.0.1:{metricsPort}",
+            ["Pigeon__Metrics__Port"] = metricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
+        using var metrics = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{metricsPort}") };
+
+        await ApiClient.RegisterAndLoginAsync(api);
+
+        var refused = await api.GetAsync("/metrics", Ct);
+        Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain("pigeon_tokens_issued_total", await refused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+
+        // The Host header names the metrics port, but the connection is to the API port.
+        using var forged = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        forged.Headers.Host = $"127.0.0.1:{metricsPort}";
+        Assert.Equal(HttpStatusCode.NotFound, (await api.SendAsync(forged, Ct)).StatusCode);
+
+        var scraped = await metrics.GetStringAsync("/metrics", Ct);
+        Assert.Contains("pigeon_tokens_issued_total 1", scraped, StringComparison.Ordinal);
+        Assert.Contains("endpoint=\"/v1/auth/token\"", scraped, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/health/ready", Ct)).StatusCode);
+    }
 }

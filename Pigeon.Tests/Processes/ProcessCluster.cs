@@ -56,7 +56,7 @@ public sealed class ProcessCluster(string connectionString) : IAsyncDisposable
     /// <summary>The bearer-token key every gateway of this cluster shares.</summary>
     public string TokenSigningKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
-    /// <summary>Starts one gateway process (extra settings override the defaults) and waits until it reports ready.</summary>
+    /// <summary>Starts one gateway process (extra settings override the defaults) and waits until it reports ready at the first of its Urls.</summary>
     public async Task<GatewayHandle> StartGatewayAsync(CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
     {
         var httpPort = BuiltApps.FreePort();
@@ -76,7 +76,8 @@ public sealed class ProcessCluster(string connectionString) : IAsyncDisposable
 
         var process = AppProcess.Start($"gateway:{httpPort}", BuiltApps.AssemblyOf("Pigeon.Gateway"), environment);
         _processes.Add(process);
-        var gateway = new GatewayHandle(process, new Uri($"http://127.0.0.1:{httpPort}"));
+        // Settings that replace Urls name the address first in their list.
+        var gateway = new GatewayHandle(process, new Uri(environment["Urls"].Split(';')[0]));
         await ReadyProbe.WaitAsync(process, gateway.BaseAddress, TimeSpan.FromSeconds(60), cancellationToken);
         return gateway;
     }

@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Pigeon.Bench.Stats;
 using Pigeon.Protocol.Identity;
@@ -147,6 +148,15 @@ public sealed class GatewayClient : IDisposable
         }
     }
 
+    // Serialised up front so the request carries a Content-Length: JsonContent streams the body
+    // chunked, which costs both ends a chunked encoder and decoder per request.
+    private static ByteArrayContent JsonBody<T>(T body, JsonTypeInfo<T> type)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, type));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return content;
+    }
+
     private async Task<TResponse?> SendAsync<TRequest, TResponse>(
         HttpMethod method, string path, string? token, TRequest? body,
         JsonTypeInfo<TRequest>? requestType, JsonTypeInfo<TResponse> responseType, TimeSpan timeout,
@@ -160,7 +170,7 @@ public sealed class GatewayClient : IDisposable
 
         if (body is not null && requestType is not null)
         {
-            message.Content = JsonContent.Create(body, requestType);
+            message.Content = JsonBody(body, requestType);
         }
 
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -97,3 +97,20 @@ app.kubernetes.io/component: {{ .component }}
 {{- $s := int . }}
 {{- printf "%02d:%02d:%02d" (div $s 3600) (mod (div $s 60) 60) (mod $s 60) }}
 {{- end }}
+
+{{/*
+A pod template's annotations: the Prometheus scrape annotations for the port that serves /metrics
+(when metrics.scrapeAnnotations is on), overridden by the component's own podAnnotations.
+Call with (dict "root" $ "annotations" <podAnnotations> "metricsPort" <port>).
+*/}}
+{{- define "pigeon.podAnnotations" -}}
+{{- $annotations := deepCopy (.annotations | default dict) -}}
+{{- if .root.Values.metrics.scrapeAnnotations -}}
+{{- $scrape := dict "prometheus.io/scrape" "true" "prometheus.io/port" (toString .metricsPort) "prometheus.io/path" "/metrics" -}}
+{{- $annotations = merge $annotations $scrape -}}
+{{- end -}}
+{{- with $annotations -}}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end -}}
+{{- end }}
