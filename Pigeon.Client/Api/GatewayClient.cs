@@ -169,13 +169,25 @@ internal sealed class GatewayClient : IDisposable
                 return current;
             }
             var identity = _identity ?? throw new InvalidOperationException("This client has no identity to sign in with.");
-            var challenge = await SendAsync<ChallengeResponse>(HttpMethod.Post, "v1/auth/challenge", new ChallengeRequest(identity.AccountId),
-                authenticated: false, TimeSpan.Zero, ct);
-            var signature = identity.SignAuthChallenge(identity.AccountId, challenge.Challenge);
-            var token = await SendAsync<TokenResponse>(HttpMethod.Post, "v1/auth/token", new TokenRequest(identity.AccountId, challenge.Challenge, signature),
-                authenticated: false, TimeSpan.Zero, ct);
-            _token = token.Token;
-            return token.Token;
+            for (var attempt = 1; ; attempt++)
+            {
+                var challenge = await SendAsync<ChallengeResponse>(HttpMethod.Post, "v1/auth/challenge", new ChallengeRequest(identity.AccountId),
+                    authenticated: false, TimeSpan.Zero, ct);
+                var signature = identity.SignAuthChallenge(identity.AccountId, challenge.Challenge);
+                try
+                {
+                    var token = await SendAsync<TokenResponse>(HttpMethod.Post, "v1/auth/token", new TokenRequest(identity.AccountId, challenge.Challenge, signature),
+                        authenticated: false, TimeSpan.Zero, ct);
+                    _token = token.Token;
+                    return token.Token;
+                }
+                // A challenge is single-use: when the answer to a token request is lost, its retry
+                // finds the challenge spent, and only a new challenge can succeed. Once, so a
+                // signature the server really refuses is reported rather than retried forever.
+                catch (GatewayProblemException problem) when (attempt == 1 && problem.Type == ProblemPrefix + "challenge-failed")
+                {
+                }
+            }
         }
         finally
         {

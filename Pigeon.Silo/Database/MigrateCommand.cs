@@ -97,6 +97,11 @@ public static partial class MigrateCommand
                 LogUnavailable(logger, exception, target);
                 return ExitDatabaseUnavailable;
             }
+            catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+            {
+                LogNotPrivileged(logger, exception, target, exception.MessageText);
+                return ExitMigrationFailed;
+            }
             catch (PostgresException exception)
             {
                 LogMigrationFailed(logger, exception, target, exception.SqlState, exception.MessageText);
@@ -129,6 +134,12 @@ public static partial class MigrateCommand
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "A migration failed on {Target} and was rolled back: {SqlState} {Error}")]
     private static partial void LogMigrationFailed(ILogger logger, Exception exception, string target, string sqlState, string error);
+
+    // PostgreSQL 15 took CREATE on schema public away from ordinary roles; the database's owner keeps it.
+    [LoggerMessage(Level = LogLevel.Critical, Message = "A migration failed on {Target} and was rolled back: the role lacks a privilege ({Error}). "
+        + "Run the migrations as the owner of the database (CREATE DATABASE pigeon OWNER pigeon, or ALTER DATABASE pigeon OWNER TO pigeon), "
+        + "which may create the schema pigeon and, on PostgreSQL 15 and later too, tables in schema public")]
+    private static partial void LogNotPrivileged(ILogger logger, Exception exception, string target, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Migration of {Target} canceled")]
     private static partial void LogCanceled(ILogger logger, string target);

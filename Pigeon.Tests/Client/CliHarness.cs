@@ -13,9 +13,11 @@ public sealed record CliRun(int ExitCode, string Output, string Error)
 
 /// <summary>
 /// Records every HTTP request the client sends, for tests that look for leaks, and can fail the
-/// requests a test picks (as a lost connection would).
+/// requests a test picks (as a lost connection would): before they reach the server, or after the
+/// server has answered (the answer is lost on the way back).
 /// </summary>
-public sealed class RecordingHandler(ConcurrentQueue<string> bodies, Func<HttpRequestMessage, bool> fail) : DelegatingHandler(new SocketsHttpHandler())
+public sealed class RecordingHandler(
+    ConcurrentQueue<string> bodies, Func<HttpRequestMessage, bool> fail, Func<HttpRequestMessage, bool> loseResponse) : DelegatingHandler(new SocketsHttpHandler())
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -25,7 +27,13 @@ public sealed class RecordingHandler(ConcurrentQueue<string> bodies, Func<HttpRe
         {
             throw new HttpRequestException("The test dropped this request.");
         }
-        return await base.SendAsync(request, cancellationToken);
+        var response = await base.SendAsync(request, cancellationToken);
+        if (loseResponse(request))
+        {
+            response.Dispose();
+            throw new HttpRequestException("The test lost the answer to this request.");
+        }
+        return response;
     }
 }
 
@@ -58,6 +66,9 @@ public sealed class CliHarness : IDisposable
 
     /// <summary>Requests for which this returns true fail as if the connection dropped.</summary>
     public Func<HttpRequestMessage, bool> FailRequest { get; set; } = _ => false;
+
+    /// <summary>Requests for which this returns true reach the server, but their answers are lost.</summary>
+    public Func<HttpRequestMessage, bool> LoseResponse { get; set; } = _ => false;
 
     /// <summary>Sets or clears an environment variable the commands see.</summary>
     public void SetEnvironment(string name, string? value)
@@ -99,7 +110,7 @@ public sealed class CliHarness : IDisposable
             Error = error,
             Input = input,
             GetEnvironmentVariable = name => _environment.GetValueOrDefault(name),
-            CreateHttpHandler = () => new RecordingHandler(HttpBodies, request => FailRequest(request)),
+            CreateHttpHandler = () => new RecordingHandler(HttpBodies, request => FailRequest(request), request => LoseResponse(request)),
             KdfParameters = new PassphraseKeyParameters(8 * 1024, 1),
             RetryBaseDelay = TimeSpan.FromMilliseconds(20),
             MaxAttempts = 3,

@@ -131,6 +131,16 @@ public sealed class EndToEndTests
             Assert.Equal(3, depositAttempts);
             Assert.Contains("Bob: after two dropped attempts", await restarted.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
 
+            // A lost answer to the token request: its retry finds the challenge used, so the client
+            // starts over with a new challenge instead of giving up.
+            var tokenRequests = 0;
+            restarted.LoseResponse = request => request.RequestUri!.AbsolutePath == "/v1/auth/token"
+                && Interlocked.Increment(ref tokenRequests) == 1;
+            await restarted.OkAsync("bob", "send", "Alice", "after a lost token answer");
+            restarted.LoseResponse = _ => false;
+            Assert.Equal(3, tokenRequests);
+            Assert.Contains("Bob: after a lost token answer", await restarted.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
+
             // Garbage in the mailbox is reported, recorded and acknowledged; it does not block what follows.
             var client = await cluster.ConnectClientAsync(Cancellation);
             await client.GetGrain<IMailboxGrain>(aliceId).DepositAsync(Guid.NewGuid(), Encoding.UTF8.GetBytes("not a pigeon message"));

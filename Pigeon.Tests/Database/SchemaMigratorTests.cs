@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Pigeon.Silo.Database;
 using Pigeon.Tests.Infrastructure;
+using Pigeon.Tests.Processes;
 
 namespace Pigeon.Tests.Database;
 
@@ -190,6 +191,52 @@ public sealed class SchemaMigratorTests
         var exitCode = await MigrateCommand.RunAsync("Host=127.0.0.1;Port=1;Username=nobody;Timeout=3", NullLoggerFactory.Instance, Ct);
 
         Assert.Equal(MigrateCommand.ExitDatabaseUnavailable, exitCode);
+    }
+
+    [Fact]
+    public async Task Migrations_AsTheDatabaseOwner_NeedNoSuperuser_AndAnotherRoleIsToldWhatItLacks()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..12];
+        var (owner, stranger) = ($"pigeon_owner_{suffix}", $"pigeon_stranger_{suffix}");
+        var database = await TestDatabase.CreateAsync(migrate: false, Ct);
+        try
+        {
+            await ExecuteAsync(database, $"CREATE ROLE {owner} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE");
+            await ExecuteAsync(database, $"CREATE ROLE {stranger} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE");
+            await ExecuteAsync(database, $"ALTER DATABASE \"{database.Name}\" OWNER TO {owner}");
+
+            var (strangerExit, strangerOutput) = await AppProcess.RunAsync(BuiltApps.AssemblyOf("Pigeon.Silo"), new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Pigeon"] = As(database, stranger),
+            }, TimeSpan.FromSeconds(60), "migrate");
+            Assert.Equal(MigrateCommand.ExitMigrationFailed, strangerExit);
+            Assert.Contains("lacks a privilege", strangerOutput, StringComparison.Ordinal);
+            Assert.Contains("OWNER TO", strangerOutput, StringComparison.Ordinal);
+            Assert.Empty(await QueryAsync(database,
+                "SELECT table_name FROM information_schema.tables WHERE table_schema IN ('public', 'pigeon')", r => r.GetString(0)));
+
+            await using var asOwner = NpgsqlDataSource.Create(As(database, owner));
+            var migrator = Migrator(asOwner);
+            var result = await migrator.MigrateAsync(Ct);
+            Assert.Equal(migrator.Migrations.Select(m => m.Version), result.Applied);
+        }
+        finally
+        {
+            await database.DisposeAsync();
+            await using var connection = new NpgsqlConnection(PostgresRequirement.ConnectionString());
+            await connection.OpenAsync(Ct);
+            await using var drop = new NpgsqlCommand($"DROP ROLE IF EXISTS {owner}; DROP ROLE IF EXISTS {stranger}", connection);
+            await drop.ExecuteNonQueryAsync(Ct);
+        }
+    }
+
+    private static string As(TestDatabase database, string role) =>
+        new NpgsqlConnectionStringBuilder(database.ConnectionString) { Username = role, Password = null }.ConnectionString;
+
+    private static async Task ExecuteAsync(TestDatabase database, string sql)
+    {
+        await using var command = database.DataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync(Ct);
     }
 
     private static async Task<List<(int, string, string, DateTime)>> HistorySnapshotAsync(TestDatabase database) =>
