@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -35,6 +36,7 @@ public static class GatewayHostingExtensions
             validator.Validate(null, configuration.GetSection(LimitsOptions.Section).Get<LimitsOptions>() ?? new LimitsOptions()),
             validator.Validate(null, cluster),
             validator.Validate(null, metrics),
+            validator.Validate(null, configuration.GetSection(ForwardedHeadersSettings.Section).Get<ForwardedHeadersSettings>() ?? new ForwardedHeadersSettings()),
         };
         var problems = results.Where(r => r.Failed).SelectMany(r => r.Failures ?? []).ToList();
         if (metrics.Port is > 0 and <= 65535 && !ListensOn(configuration, metrics.Port))
@@ -83,6 +85,21 @@ public static class GatewayHostingExtensions
         services.AddSingleton<IValidateOptions<GatewayClusterOptions>, GatewayOptionsValidator>();
         services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<MetricsOptions>, GatewayOptionsValidator>();
+        services.AddOptions<ForwardedHeadersSettings>().BindConfiguration(ForwardedHeadersSettings.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ForwardedHeadersSettings>, GatewayOptionsValidator>();
+        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ForwardedHeadersSettings>>((forwarded, settings) =>
+        {
+            // Only the configured proxies: the framework's default would trust loopback.
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor;
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var network in settings.Value.KnownNetworks)
+            {
+                forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+            }
+
+            forwarded.ForwardLimit = settings.Value.ForwardLimit;
+        });
         services.AddKeyedSingleton(GatewayTime.ServiceKey, TimeProvider.System);
 
         services.ConfigureHttpJsonOptions(json => ConfigureJson(json.SerializerOptions));
@@ -149,6 +166,11 @@ public static class GatewayHostingExtensions
     public static WebApplication MapPigeonGateway(this WebApplication app)
     {
         var limits = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        if (app.Services.GetRequiredService<IOptions<ForwardedHeadersSettings>>().Value.KnownNetworks.Count > 0)
+        {
+            app.UseForwardedHeaders();
+        }
+
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<RequestBodyLimit>(limits.MaxRequestBodyBytes);

@@ -99,9 +99,30 @@ public sealed class MetricsOptions
     public int Port { get; set; }
 }
 
+/// <summary>
+/// Which proxies may tell the gateway a client's address (<c>X-Forwarded-For</c>), bound from
+/// <c>Pigeon:ForwardedHeaders</c>. The address keys the per-address limit on registration and
+/// sign-in: behind an ingress every request would otherwise come from the ingress's own address.
+/// </summary>
+public sealed class ForwardedHeadersSettings
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Pigeon:ForwardedHeaders";
+
+    /// <summary>
+    /// Networks (CIDR, e.g. <c>10.0.0.0/8</c>) of the proxies in front of the gateway. Only a request
+    /// arriving from one of them has its <c>X-Forwarded-For</c> honoured. Default none: the header is
+    /// ignored, so a client cannot choose its own address.
+    /// </summary>
+    public List<string> KnownNetworks { get; set; } = [];
+
+    /// <summary>How many trusted proxies in a row to look behind (entries taken from the right of <c>X-Forwarded-For</c>). Default 1.</summary>
+    public int ForwardLimit { get; set; } = 1;
+}
+
 internal sealed class GatewayOptionsValidator :
     IValidateOptions<AuthOptions>, IValidateOptions<LimitsOptions>, IValidateOptions<GatewayClusterOptions>,
-    IValidateOptions<MetricsOptions>
+    IValidateOptions<MetricsOptions>, IValidateOptions<ForwardedHeadersSettings>
 {
     public ValidateOptionsResult Validate(string? name, AuthOptions options)
     {
@@ -147,6 +168,15 @@ internal sealed class GatewayOptionsValidator :
     {
         var problems = new Problems(MetricsOptions.Section);
         problems.Require(options.Port is >= 0 and <= 65535, nameof(options.Port), "must be a TCP port (1-65535), or 0 to serve /metrics on every address.");
+        return problems.Result();
+    }
+
+    public ValidateOptionsResult Validate(string? name, ForwardedHeadersSettings options)
+    {
+        var problems = new Problems(ForwardedHeadersSettings.Section);
+        problems.Require(options.KnownNetworks.All(n => System.Net.IPNetwork.TryParse(n, out _)), nameof(options.KnownNetworks),
+            "must be networks in CIDR notation, e.g. 10.0.0.0/8.");
+        problems.Require(options.ForwardLimit is >= 1 and <= 10, nameof(options.ForwardLimit), "must be between 1 and 10.");
         return problems.Result();
     }
 

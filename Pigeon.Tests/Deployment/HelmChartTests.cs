@@ -321,6 +321,27 @@ public sealed partial class HelmChartTests
     }
 
     [Fact]
+    public async Task TrustedProxies_ReachTheGatewaysForwardedHeaderSettings()
+    {
+        var section = Pigeon.Gateway.Hosting.ForwardedHeadersSettings.Section.Replace(":", "__", StringComparison.Ordinal);
+        var networks = $"{section}__{nameof(Pigeon.Gateway.Hosting.ForwardedHeadersSettings.KnownNetworks)}__";
+        var hops = $"{section}__{nameof(Pigeon.Gateway.Hosting.ForwardedHeadersSettings.ForwardLimit)}";
+
+        var byDefault = Yaml.Env((await RenderAsync("default")).Single("Deployment", "-gateway").Container);
+        Assert.DoesNotContain(byDefault.Keys, name => name.StartsWith(networks, StringComparison.Ordinal));
+        Assert.Equal("1", Yaml.String(byDefault[hops], "value"));
+
+        var chart = await RenderAsync("default", "--set", "gateway.trustedProxyNetworks={10.0.0.0/8,fd00::/8}", "--set", "gateway.trustedProxyHops=2");
+        var env = Yaml.Env(chart.Single("Deployment", "-gateway").Container);
+        Assert.Equal("10.0.0.0/8", Yaml.String(env[networks + "0"], "value"));
+        Assert.Equal("fd00::/8", Yaml.String(env[networks + "1"], "value"));
+        Assert.Equal("2", Yaml.String(env[hops], "value"));
+
+        var production = Yaml.Env((await RenderAsync("production")).Single("Deployment", "-gateway").Container);
+        Assert.True(System.Net.IPNetwork.TryParse(Yaml.String(production[networks + "0"], "value"), out _));
+    }
+
+    [Fact]
     public async Task Chart_RefusesAMetricsPortEqualToTheApiPort()
     {
         var result = await Scripts.RunAsync("helm.sh",

@@ -43,10 +43,11 @@ public sealed class ConfigurationValidationTests
             ["Pigeon__Auth__TokenSigningKey"] = "c2hvcnQ=",
             ["Pigeon__Limits__MaxWaitSeconds"] = "60",
             ["Pigeon__Limits__MaxEnvelopeBytes"] = "0",
+            ["Pigeon__ForwardedHeaders__KnownNetworks__0"] = "10.0.0.0/33",
         }, TimeSpan.FromSeconds(60));
 
         Assert.Equal(2, exitCode);
-        foreach (var expected in new[] { "ConnectionStrings:Pigeon", "Pigeon:Auth:TokenSigningKey", "Pigeon:Limits:MaxWaitSeconds", "Pigeon:Limits:MaxEnvelopeBytes" })
+        foreach (var expected in new[] { "ConnectionStrings:Pigeon", "Pigeon:Auth:TokenSigningKey", "Pigeon:Limits:MaxWaitSeconds", "Pigeon:Limits:MaxEnvelopeBytes", "Pigeon:ForwardedHeaders:KnownNetworks" })
         {
             Assert.Contains(expected, output, StringComparison.Ordinal);
         }

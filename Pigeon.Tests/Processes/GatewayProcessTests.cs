@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using Pigeon.Gateway.Apis;
@@ -85,5 +86,48 @@ public sealed class GatewayProcessTests
         Assert.Contains("pigeon_tokens_issued_total 1", scraped, StringComparison.Ordinal);
         Assert.Contains("endpoint=\"/v1/auth/token\"", scraped, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/health/ready", Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnonymousLimit_KeysOnTheForwardedAddress_OnlyBehindATrustedProxy()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Ct);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Ct);
+        var limit = new Dictionary<string, string> { ["Pigeon__Limits__AnonymousRequestsPerMinute"] = "2" };
+        var behindProxy = await cluster.StartGatewayAsync(Ct, new Dictionary<string, string>(limit)
+        {
+            // The test's loopback connections play the ingress.
+            ["Pigeon__ForwardedHeaders__KnownNetworks__0"] = "127.0.0.0/8",
+        });
+        var direct = await cluster.StartGatewayAsync(Ct, limit);
+
+        using (var http = behindProxy.CreateClient())
+        {
+            Assert.Equal(HttpStatusCode.NotFound, await ChallengeFromAsync(http, "203.0.113.5"));
+            Assert.Equal(HttpStatusCode.NotFound, await ChallengeFromAsync(http, "203.0.113.5"));
+            Assert.Equal(HttpStatusCode.TooManyRequests, await ChallengeFromAsync(http, "203.0.113.5"));
+            // Another client behind the same proxy has a limit of its own; the proxy's entry is the last one.
+            Assert.Equal(HttpStatusCode.NotFound, await ChallengeFromAsync(http, "198.51.100.1, 203.0.113.6"));
+        }
+
+        // Without a trusted proxy the header is the client's own say: ignored, so it cannot dodge the limit.
+        using (var http = direct.CreateClient())
+        {
+            Assert.Equal(HttpStatusCode.NotFound, await ChallengeFromAsync(http, "203.0.113.7"));
+            Assert.Equal(HttpStatusCode.NotFound, await ChallengeFromAsync(http, "203.0.113.8"));
+            Assert.Equal(HttpStatusCode.TooManyRequests, await ChallengeFromAsync(http, "203.0.113.9"));
+        }
+    }
+
+    private static async Task<HttpStatusCode> ChallengeFromAsync(HttpClient http, string forwardedFor)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/auth/challenge")
+        {
+            Content = JsonContent.Create(new ChallengeRequest(new string('a', 32)), options: ApiClient.Json),
+        };
+        request.Headers.Add("X-Forwarded-For", forwardedFor);
+        using var response = await http.SendAsync(request, Ct);
+        return response.StatusCode;
     }
 }
