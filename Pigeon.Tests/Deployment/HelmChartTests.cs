@@ -341,6 +341,54 @@ public sealed partial class HelmChartTests
         Assert.True(System.Net.IPNetwork.TryParse(Yaml.String(production[networks + "0"], "value"), out _));
     }
 
+    [Theory]
+    [MemberData(nameof(ValueSets))]
+    public async Task NetworkPolicies_LetOnlySilosAndGatewaysReachTheOrleansPorts(string valueSet)
+    {
+        var chart = await RenderAsync(valueSet);
+        var silo = chart.Single("Deployment", "-silo");
+        var gateway = chart.Single("Deployment", "-gateway");
+        var siloLabels = Yaml.Map(silo.Root, "spec.template.metadata.labels");
+        var gatewayLabels = Yaml.Map(gateway.Root, "spec.template.metadata.labels");
+        var migrateLabels = Yaml.Map(Assert.Single(chart.OfKind("Job")).Root, "spec.template.metadata.labels");
+
+        var siloPolicy = chart.Single("NetworkPolicy", "-silo");
+        Assert.True(Selects(Yaml.Map(siloPolicy.Root, "spec.podSelector.matchLabels"), siloLabels));
+        Assert.Equal(["Ingress"], Yaml.List(siloPolicy.Root, "spec.policyTypes").Select(Convert.ToString));
+        var siloPorts = ContainerPorts(silo.Container);
+        foreach (var orleansPort in new[] { "silo", "orleans-gw" })
+        {
+            var rule = Assert.Single(Yaml.List(siloPolicy.Root, "spec.ingress"), r => RulePorts(r, siloPorts).Contains(siloPorts[orleansPort]));
+            var peers = Yaml.List(rule, "from").Select(p => Yaml.Map(p, "podSelector.matchLabels")).ToList();
+            Assert.Equal(2, peers.Count);
+            Assert.Contains(peers, p => Selects(p, siloLabels));
+            Assert.Contains(peers, p => Selects(p, gatewayLabels));
+            Assert.DoesNotContain(peers, p => Selects(p, migrateLabels));
+        }
+
+        var gatewayPolicy = chart.Single("NetworkPolicy", "-gateway");
+        Assert.True(Selects(Yaml.Map(gatewayPolicy.Root, "spec.podSelector.matchLabels"), gatewayLabels));
+        var gatewayPorts = ContainerPorts(gateway.Container);
+        var api = Assert.Single(Yaml.List(gatewayPolicy.Root, "spec.ingress"), r => RulePorts(r, gatewayPorts).Contains(gatewayPorts["http"]));
+        Assert.Null(Yaml.Find(api, "from")); // the public API: from anywhere
+
+        var scraper = new[] { "--set", "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=observability" };
+        var restricted = await RenderAsync(valueSet, scraper);
+        var metricsRule = Assert.Single(Yaml.List(restricted.Single("NetworkPolicy", "-gateway").Root, "spec.ingress"),
+            r => RulePorts(r, gatewayPorts).Contains(gatewayPorts["metrics"]));
+        Assert.Equal("observability", Yaml.String(Yaml.List(metricsRule, "from")[0], "namespaceSelector.matchLabels.team"));
+
+        Assert.Empty((await RenderAsync(valueSet, "--set", "networkPolicy.enabled=false")).OfKind("NetworkPolicy"));
+    }
+
+    private static bool Selects(Dictionary<object, object> selector, Dictionary<object, object> podLabels) =>
+        selector.Count > 0 && selector.All(pair => podLabels.TryGetValue(pair.Key, out var value) && Equals(value, pair.Value));
+
+    // A rule's ports as numbers, named ports resolved against the container's.
+    private static HashSet<int> RulePorts(object rule, Dictionary<string, int> containerPorts) =>
+        [.. Yaml.List(rule, "ports").Select(p => Yaml.String(p, "port")).Select(port =>
+            containerPorts.TryGetValue(port, out var number) ? number : int.Parse(port, CultureInfo.InvariantCulture))];
+
     [Fact]
     public async Task Chart_RefusesAMetricsPortEqualToTheApiPort()
     {
