@@ -53,7 +53,8 @@ public static class KeysApi
         var group = app.MapGroup("/v1/keys").WithTags("Keys").RequireAuthorization().RequireRateLimiting(RateLimits.Account);
         group.MapPut("", UploadAsync).WithSummary("Publish own prekeys; signatures are checked against the identity key.");
         group.MapGet("/count", CountAsync).WithSummary("How many of own prekeys remain.");
-        group.MapGet("/{accountId}", FetchBundleAsync).WithSummary("Fetch an account's prekey bundle; consumes one-time prekeys.");
+        group.MapGet("/{accountId}", FetchBundleAsync).WithSummary("Fetch an account's prekey bundle; consumes one-time prekeys.")
+            .RequireRateLimiting(RateLimits.BundleFetch);
         return group;
     }
 

@@ -82,6 +82,12 @@ public sealed class LimitsOptions
 
     /// <summary>Long-polls one account may have open at once on one gateway. Default 4.</summary>
     public int MaxConcurrentLongPolls { get; set; } = 4;
+
+    /// <summary>
+    /// Prekey bundles one account may fetch per minute, on one gateway. Each fetch consumes one of the
+    /// other account's one-time prekeys, so this is far below the general request rate. Default 30.
+    /// </summary>
+    public int BundleFetchesPerMinute { get; set; } = 30;
 }
 
 /// <summary>Where the Prometheus metrics are served, bound from <c>Pigeon:Metrics</c>.</summary>
@@ -152,6 +158,7 @@ internal sealed class GatewayOptionsValidator :
         problems.Require(options.AccountBurst > 0, nameof(options.AccountBurst), "must be at least 1.");
         problems.Require(options.AnonymousRequestsPerMinute > 0, nameof(options.AnonymousRequestsPerMinute), "must be at least 1.");
         problems.Require(options.MaxConcurrentLongPolls > 0, nameof(options.MaxConcurrentLongPolls), "must be at least 1.");
+        problems.Require(options.BundleFetchesPerMinute > 0, nameof(options.BundleFetchesPerMinute), "must be at least 1.");
         return problems.Result();
     }
 

@@ -6,7 +6,7 @@ using Pigeon.Gateway.Hosting;
 
 namespace Pigeon.Gateway.Limits;
 
-/// <summary>The rate-limit policies: per account for authenticated routes, per client address for the rest.</summary>
+/// <summary>The rate-limit policies: per account for authenticated routes (stricter for bundle fetches), per client address for the rest.</summary>
 public static class RateLimits
 {
     /// <summary>Token bucket per authenticated account.</summary>
@@ -15,7 +15,10 @@ public static class RateLimits
     /// <summary>Fixed window per client IP address, for registration and authentication.</summary>
     public const string Anonymous = "per-address";
 
-    /// <summary>Adds both policies, answering rejections with 429, <c>Retry-After</c> and a ProblemDetails.</summary>
+    /// <summary>Fixed window per authenticated account, for prekey bundle fetches (in place of <see cref="Account"/>).</summary>
+    public const string BundleFetch = "per-account-bundles";
+
+    /// <summary>Adds the policies, answering rejections with 429, <c>Retry-After</c> and a ProblemDetails.</summary>
     public static IServiceCollection AddPigeonRateLimits(this IServiceCollection services, LimitsOptions limits)
     {
         ArgumentNullException.ThrowIfNull(limits);
@@ -30,6 +33,14 @@ public static class RateLimits
                     ReplenishmentPeriod = TimeSpan.FromSeconds(1),
                     QueueLimit = 0,
                     AutoReplenishment = true,
+                }));
+            options.AddPolicy(BundleFetch, context => RateLimitPartition.GetFixedWindowLimiter(
+                context.User.FindFirst(BearerTokenHandler.AccountClaim)?.Value ?? "",
+                _ => new FixedWindowRateLimiterOptions
+                {
+                    PermitLimit = limits.BundleFetchesPerMinute,
+                    Window = TimeSpan.FromMinutes(1),
+                    QueueLimit = 0,
                 }));
             options.AddPolicy(Anonymous, context => RateLimitPartition.GetFixedWindowLimiter(
                 context.Connection.RemoteIpAddress?.ToString() ?? "",

@@ -20,6 +20,11 @@ internal sealed partial class AccountGrain(
 {
     private (int X25519, int Kem)? _poolSizes;
 
+    // When this activation handed out one-time prekeys within the last hour, oldest first. Kept in
+    // memory only: after a reactivation the window starts afresh, which bounds a drain all the same.
+    private readonly Queue<DateTimeOffset> _handouts = new();
+    private bool _handoutLimitLogged;
+
     private string AccountId => this.GetPrimaryKeyString();
 
     public async Task<AccountRegistration> RegisterAsync(IdentityKeys keys)
@@ -81,7 +86,24 @@ internal sealed partial class AccountGrain(
             throw new PrekeysUnavailableException();
         }
 
+        if (!HandoutsLeft())
+        {
+            if (!_handoutLimitLogged)
+            {
+                _handoutLimitLogged = true;
+                LogHandoutsLimited(AccountId, options.Value.MaxOneTimePrekeyHandoutsPerHour);
+            }
+
+            return new PrekeyBundle(identity, signedPrekey, null, lastResort, KemPrekeyIsLastResort: true);
+        }
+
         var (x25519, kem) = await prekeys.TakeOneOfEachAsync(AccountId, CancellationToken.None);
+        if (x25519 is not null || kem is not null)
+        {
+            _handouts.Enqueue(time.GetUtcNow());
+            _handoutLimitLogged = false;
+        }
+
         if (_poolSizes is var (x25519Left, kemLeft))
         {
             _poolSizes = (x25519Left - (x25519 is null ? 0 : 1), kemLeft - (kem is null ? 0 : 1));
@@ -97,6 +119,17 @@ internal sealed partial class AccountGrain(
         return Counts(x25519, kem);
     }
 
+    private bool HandoutsLeft()
+    {
+        var hourAgo = time.GetUtcNow() - TimeSpan.FromHours(1);
+        while (_handouts.TryPeek(out var oldest) && oldest <= hourAgo)
+        {
+            _handouts.Dequeue();
+        }
+
+        return _handouts.Count < options.Value.MaxOneTimePrekeyHandoutsPerHour;
+    }
+
     private IdentityKeys EnsureRegistered() => state.State.Identity ?? throw new AccountNotFoundException();
 
     private async Task<(int X25519, int Kem)> GetPoolSizesAsync() =>
@@ -104,6 +137,9 @@ internal sealed partial class AccountGrain(
 
     private PrekeyCounts Counts(int x25519, int kem) =>
         new(x25519, kem, state.State.SignedPrekey is not null, state.State.LastResortKemPrekey is not null);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Account {AccountId} handed out {Limit} bundles with one-time prekeys this hour; handing out bundles without them")]
+    private partial void LogHandoutsLimited(string accountId, int limit);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Registered account {AccountId}")]
     private partial void LogRegistered(string accountId);

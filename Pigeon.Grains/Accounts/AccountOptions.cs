@@ -11,6 +11,13 @@ public sealed class AccountOptions
 
     /// <summary>The most one-time prekeys of each kind an account may hold on the server. Default 500.</summary>
     public int MaxOneTimePrekeysPerKind { get; set; } = 500;
+
+    /// <summary>
+    /// The most bundles with one-time prekeys an account hands out per hour. Beyond it, bundles carry
+    /// the signed and last-resort prekeys only (as with an empty pool), so strangers fetching bundles
+    /// from many accounts cannot drain the pool. Default 60.
+    /// </summary>
+    public int MaxOneTimePrekeyHandoutsPerHour { get; set; } = 60;
 }
 
 internal sealed class AccountOptionsValidator : IValidateOptions<AccountOptions>
@@ -19,6 +26,7 @@ internal sealed class AccountOptionsValidator : IValidateOptions<AccountOptions>
     {
         var problems = new OptionsProblems(AccountOptions.Section);
         problems.Require(options.MaxOneTimePrekeysPerKind > 0, nameof(options.MaxOneTimePrekeysPerKind), "must be at least 1.");
+        problems.Require(options.MaxOneTimePrekeyHandoutsPerHour >= 0, nameof(options.MaxOneTimePrekeyHandoutsPerHour), "must be 0 or more.");
         return problems.Result();
     }
 }

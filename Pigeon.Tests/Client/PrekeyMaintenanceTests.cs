@@ -17,8 +17,13 @@ public sealed class PrekeyMaintenanceTests
     {
         await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
         await using var cluster = new ProcessCluster(database.ConnectionString);
-        await cluster.StartSiloAsync(Cancellation);
-        var gateway = await cluster.StartGatewayAsync(Cancellation, new Dictionary<string, string> { ["Pigeon__Auth__TokenLifetime"] = "00:00:02" });
+        // The stranger below drains faster than the default limits allow.
+        await cluster.StartSiloAsync(Cancellation, new Dictionary<string, string> { ["Pigeon__Accounts__MaxOneTimePrekeyHandoutsPerHour"] = "1000" });
+        var gateway = await cluster.StartGatewayAsync(Cancellation, new Dictionary<string, string>
+        {
+            ["Pigeon__Auth__TokenLifetime"] = "00:00:02",
+            ["Pigeon__Limits__BundleFetchesPerMinute"] = "1000",
+        });
         using var cli = new CliHarness();
         var server = gateway.BaseAddress.ToString();
         await cli.OkAsync("alice", "init", "--server", server, "--name", "Alice");

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Pigeon.Gateway.Apis;
 using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Hosting;
@@ -43,6 +44,47 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         var other = await ApiClient.RegisterAndLoginAsync(http);
         using var otherRequest = ApiClient.Authorized(HttpMethod.Get, "/v1/keys/count", other);
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(otherRequest, Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Account_PastItsBundleFetches_IsAnswered429_AndConsumesNoMorePrekeys()
+    {
+        fixture.RequirePostgres();
+        await using var gateway = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        {
+            [$"{LimitsOptions.Section}:BundleFetchesPerMinute"] = "2",
+        });
+        using var http = gateway.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(http);
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var carol = await ApiClient.RegisterAndLoginAsync(http);
+        await ApiClient.UploadPrekeysAsync(http, bob, 5);
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var fetch = ApiClient.Authorized(HttpMethod.Get, $"/v1/keys/{bob.AccountId}", alice);
+            using var response = await http.SendAsync(fetch, Ct);
+            statuses.Add(response.StatusCode);
+            if (i == 2)
+            {
+                await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.TooManyRequests, Problems.RateLimited);
+                Assert.NotNull(response.Headers.RetryAfter);
+            }
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
+        using (var count = ApiClient.Authorized(HttpMethod.Get, "/v1/keys/count", bob))
+        using (var counted = await http.SendAsync(count, Ct))
+        {
+            Assert.Equal(3, JsonDocument.Parse(await counted.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("oneTimePrekeys").GetInt32());
+        }
+
+        // The limit is the fetcher's: another account still gets a bundle, and Alice's other requests still pass.
+        using var carolFetch = ApiClient.Authorized(HttpMethod.Get, $"/v1/keys/{bob.AccountId}", carol);
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(carolFetch, Ct)).StatusCode);
+        using var aliceCount = ApiClient.Authorized(HttpMethod.Get, "/v1/keys/count", alice);
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(aliceCount, Ct)).StatusCode);
     }
 
     [Fact]

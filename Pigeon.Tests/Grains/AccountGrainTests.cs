@@ -141,4 +141,29 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         Assert.Equal(40, bundles.Count(b => b.KemPrekeyIsLastResort));
         Assert.Equal(new PrekeyCounts(0, 0, true, true), await account.CountPrekeysAsync());
     }
+
+    [Fact]
+    public async Task Account_PastItsHourlyHandouts_GivesBundlesWithoutOneTimePrekeys_AndKeepsThePool()
+    {
+        var account = NewAccount();
+        await account.RegisterAsync(RandomIdentity());
+        await account.UploadPrekeysAsync(FullUpload(70));
+        var limit = new Pigeon.Grains.Accounts.AccountOptions().MaxOneTimePrekeyHandoutsPerHour;
+
+        for (var i = 0; i < limit; i++)
+        {
+            Assert.NotNull((await account.FetchBundleAsync()).OneTimeX25519Prekey);
+        }
+
+        var limited = await account.FetchBundleAsync();
+        Assert.Null(limited.OneTimeX25519Prekey);
+        Assert.True(limited.KemPrekeyIsLastResort);
+        Assert.Equal(new PrekeyCounts(70 - limit, 70 - limit, true, true), await account.CountPrekeysAsync());
+
+        fixture.Clock.Advance(TimeSpan.FromHours(1));
+        var later = await account.FetchBundleAsync();
+        Assert.NotNull(later.OneTimeX25519Prekey);
+        Assert.False(later.KemPrekeyIsLastResort);
+        Assert.Equal(new PrekeyCounts(69 - limit, 69 - limit, true, true), await account.CountPrekeysAsync());
+    }
 }
