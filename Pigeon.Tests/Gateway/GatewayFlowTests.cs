@@ -126,6 +126,50 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
     }
 
     [Fact]
+    public async Task TwoGateways_WithOneKey_ServeOneConversation_WhicheverReplicaEachRequestReaches()
+    {
+        fixture.RequirePostgres();
+        await using var first = new GatewayFactory(fixture.Cluster);
+        await using var second = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        {
+            [$"{Pigeon.Gateway.Hosting.AuthOptions.Section}:TokenSigningKey"] = first.TokenSigningKey,
+        });
+        using var a = first.CreateClient();
+        using var b = second.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(a);
+        var bob = await ApiClient.RegisterAndLoginAsync(b);
+
+        // A challenge issued by one replica is redeemed at the other, and stays single-use there.
+        var challenge = await PostAsync<ChallengeResponse>(a, "/v1/auth/challenge", new ChallengeRequest(alice.AccountId));
+        var answer = new TokenRequest(alice.AccountId, challenge.Challenge, alice.Identity.SignAuthChallenge(alice.AccountId, challenge.Challenge));
+        using (var redeemed = await b.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, redeemed.StatusCode);
+            alice.Token = (await redeemed.Content.ReadFromJsonAsync<TokenResponse>(ApiClient.Json, Ct))!.Token;
+        }
+
+        using (var replayed = await a.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
+        }
+
+        // Alice's token from the second replica deposits at the first; Bob, signed in at the second, receives there.
+        var waiting = ApiClient.ReceiveAsync(b, bob, Ct, wait: 20);
+        var messageId = Guid.NewGuid();
+        await ApiClient.DepositAsync(a, alice, new OutgoingEnvelope(bob.AccountId, messageId, RandomNumberGenerator.GetBytes(64)));
+        var received = await waiting.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+        Assert.Equal(messageId, Assert.Single(received.Envelopes).MessageId);
+        Assert.Equal(1, await ApiClient.AckAsync(a, bob, messageId));
+    }
+
+    private static async Task<T> PostAsync<T>(HttpClient http, string path, object body)
+    {
+        using var response = await http.PostAsJsonAsync(path, body, ApiClient.Json, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<T>(ApiClient.Json, Ct))!;
+    }
+
+    [Fact]
     public async Task Gateway_LongPoll_ReturnsPromptlyAfterADeposit()
     {
         using var http = fixture.Gateway.CreateClient();
