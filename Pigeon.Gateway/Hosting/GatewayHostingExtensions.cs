@@ -6,11 +6,13 @@ using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Connections.Security;
 using Pigeon.Gateway.Apis;
 using Pigeon.Gateway.Authentication;
 using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Limits;
 using Pigeon.Grains.Abstractions.Health;
+using Pigeon.Grains.Abstractions.Transport;
 using Prometheus;
 
 namespace Pigeon.Gateway.Hosting;
@@ -39,6 +41,7 @@ public static class GatewayHostingExtensions
             validator.Validate(null, configuration.GetSection(ForwardedHeadersSettings.Section).Get<ForwardedHeadersSettings>() ?? new ForwardedHeadersSettings()),
         };
         var problems = results.Where(r => r.Failed).SelectMany(r => r.Failures ?? []).ToList();
+        problems.AddRange((configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions()).Validate());
         if (metrics.Port is > 0 and <= 65535 && !ListensOn(configuration, metrics.Port))
         {
             problems.Add($"{MetricsOptions.Section}:Port {metrics.Port} is not a port of the addresses in Urls (\"{configuration[WebHostDefaults.ServerUrlsKey]}\"): add one, e.g. http://+:{metrics.Port}, or /metrics answers nowhere.");
@@ -158,6 +161,18 @@ public static class GatewayHostingExtensions
             }
 
             client.Configure<GatewayOptions>(configuration.GetSection("Orleans:Gateway"));
+            var tls = configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions();
+            if (tls.Enabled)
+            {
+                // The silos require a client certificate of the cluster's authority, and the gateway
+                // accepts only silos that present one.
+                var certificates = ClusterCertificates.Load(tls);
+                client.UseTls(certificates.Certificate, options =>
+                {
+                    options.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
+                    options.RemoteCertificateValidation = (peer, _, _) => certificates.IsIssuedByTheCluster(peer);
+                });
+            }
         });
         return builder;
     }

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
+using Orleans.Connections.Security;
+using Pigeon.Grains.Abstractions.Transport;
 using Pigeon.Grains.Hosting;
 using Prometheus;
 
@@ -33,6 +35,7 @@ public static class PigeonSiloHostingExtensions
             problems.AddRange(result.Failures);
         }
 
+        problems.AddRange((configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions()).Validate());
         return problems;
     }
 
@@ -92,8 +95,23 @@ public static class PigeonSiloHostingExtensions
             });
             // Failure detection and timeouts are tunable from configuration (Orleans:Membership).
             silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
+            var tls = configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions();
+            if (tls.Enabled)
+            {
+                // Loaded once for the process's life; rotating the files takes a restart (a rolling update).
+                var certificates = ClusterCertificates.Load(tls);
+                silo.UseTls(certificates.Certificate, options => RequireClusterPeers(options, certificates));
+            }
         });
         return builder;
+    }
+
+    /// <summary>Mutual TLS among the cluster: silos and gateways alike must present a certificate of its authority.</summary>
+    internal static void RequireClusterPeers(TlsOptions options, ClusterCertificates certificates)
+    {
+        options.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
+        options.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
+        options.RemoteCertificateValidation = (peer, _, _) => certificates.IsIssuedByTheCluster(peer);
     }
 
     /// <summary>

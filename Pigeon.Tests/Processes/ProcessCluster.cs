@@ -59,6 +59,14 @@ public sealed class ProcessCluster(string connectionString) : IAsyncDisposable
     /// <summary>Starts one gateway process (extra settings override the defaults) and waits until it reports ready at the first of its Urls.</summary>
     public async Task<GatewayHandle> StartGatewayAsync(CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
     {
+        var gateway = StartGatewayProcess(settings);
+        await ReadyProbe.WaitAsync(gateway.Process, gateway.BaseAddress, TimeSpan.FromSeconds(60), cancellationToken);
+        return gateway;
+    }
+
+    /// <summary>Starts one gateway process without waiting for it to become ready.</summary>
+    public GatewayHandle StartGatewayProcess(IReadOnlyDictionary<string, string>? settings = null)
+    {
         var httpPort = BuiltApps.FreePort();
         var environment = new Dictionary<string, string>
         {
@@ -77,9 +85,7 @@ public sealed class ProcessCluster(string connectionString) : IAsyncDisposable
         var process = AppProcess.Start($"gateway:{httpPort}", BuiltApps.AssemblyOf("Pigeon.Gateway"), environment);
         _processes.Add(process);
         // Settings that replace Urls name the address first in their list.
-        var gateway = new GatewayHandle(process, new Uri(environment["Urls"].Split(';')[0]));
-        await ReadyProbe.WaitAsync(process, gateway.BaseAddress, TimeSpan.FromSeconds(60), cancellationToken);
-        return gateway;
+        return new GatewayHandle(process, new Uri(environment["Urls"].Split(';')[0]));
     }
 
     /// <summary>An Orleans client of this cluster, finding gateways through the membership table.</summary>
