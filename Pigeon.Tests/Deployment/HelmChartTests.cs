@@ -390,6 +390,44 @@ public sealed partial class HelmChartTests
             containerPorts.TryGetValue(port, out var number) ? number : int.Parse(port, CultureInfo.InvariantCulture))];
 
     [Fact]
+    public async Task ClusterTls_MountsTheSecretIntoSilosAndGateways_AndPointsTheSettingsAtIt()
+    {
+        var section = Pigeon.Grains.Abstractions.Transport.ClusterTlsOptions.Section.Replace(":", "__", StringComparison.Ordinal);
+        string[] keys =
+        [
+            nameof(Pigeon.Grains.Abstractions.Transport.ClusterTlsOptions.CertificatePath),
+            nameof(Pigeon.Grains.Abstractions.Transport.ClusterTlsOptions.KeyPath),
+            nameof(Pigeon.Grains.Abstractions.Transport.ClusterTlsOptions.AuthorityPath),
+        ];
+
+        foreach (var deployment in (await RenderAsync("default")).OfKind("Deployment"))
+        {
+            Assert.DoesNotContain(Yaml.Env(deployment.Container).Keys, name => name.StartsWith(section, StringComparison.Ordinal));
+        }
+
+        var chart = await RenderAsync("default", "--set", "clusterTls.enabled=true", "--set", "clusterTls.secretName=pigeon-cluster-tls");
+        foreach (var component in new[] { "silo", "gateway" })
+        {
+            var deployment = chart.Single("Deployment", $"-{component}");
+            var volume = Assert.Single(Yaml.List(deployment.PodSpec, "volumes"), v => Yaml.Find(v, "secret") is not null);
+            Assert.Equal("pigeon-cluster-tls", Yaml.String(volume, "secret.secretName"));
+            var mount = Assert.Single(Yaml.List(deployment.Container, "volumeMounts"), m => Yaml.String(m, "name") == Yaml.String(volume, "name"));
+            Assert.Equal("true", Yaml.String(mount, "readOnly"), ignoreCase: true);
+            var env = Yaml.Env(deployment.Container);
+            var files = keys.Select(key => Yaml.String(env[$"{section}__{key}"], "value")).ToArray();
+            Assert.All(files, file => Assert.StartsWith(Yaml.String(mount, "mountPath") + "/", file, StringComparison.Ordinal));
+            Assert.Equal(["tls.crt", "tls.key", "ca.crt"], files.Select(Path.GetFileName));
+        }
+
+        var job = Assert.Single(chart.OfKind("Job"));
+        Assert.DoesNotContain(Yaml.Env(job.Container).Keys, name => name.StartsWith(section, StringComparison.Ordinal));
+
+        var missing = await Scripts.RunAsync("helm.sh", ["template", "--set", "clusterTls.enabled=true"], TimeSpan.FromMinutes(2), Cancellation);
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("clusterTls.secretName is required", missing.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Chart_RefusesAMetricsPortEqualToTheApiPort()
     {
         var result = await Scripts.RunAsync("helm.sh",

@@ -114,3 +114,32 @@ annotations:
   {{- toYaml . | nindent 2 }}
 {{- end -}}
 {{- end }}
+
+{{/* The cluster TLS Secret as a volume, its mount, and the settings that point at it (silos and gateways). */}}
+{{- define "pigeon.clusterTlsVolume" -}}
+{{- if .Values.clusterTls.enabled -}}
+- name: cluster-tls
+  secret:
+    secretName: {{ required "clusterTls.secretName is required with clusterTls.enabled" .Values.clusterTls.secretName }}
+    defaultMode: 0440
+{{- end }}
+{{- end }}
+
+{{- define "pigeon.clusterTlsVolumeMount" -}}
+{{- if .Values.clusterTls.enabled -}}
+- name: cluster-tls
+  mountPath: /etc/pigeon/cluster-tls
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "pigeon.clusterTlsEnv" -}}
+{{- if .Values.clusterTls.enabled -}}
+- name: Pigeon__ClusterTls__CertificatePath
+  value: /etc/pigeon/cluster-tls/tls.crt
+- name: Pigeon__ClusterTls__KeyPath
+  value: /etc/pigeon/cluster-tls/tls.key
+- name: Pigeon__ClusterTls__AuthorityPath
+  value: /etc/pigeon/cluster-tls/ca.crt
+{{- end }}
+{{- end }}
