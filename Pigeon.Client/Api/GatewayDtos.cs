@@ -33,7 +33,9 @@ public sealed record UploadPrekeysRequest(
     IReadOnlyList<PrekeyDto>? OneTimeKemPrekeys = null);
 
 /// <summary><c>PUT /v1/keys</c> and <c>GET /v1/keys/count</c> answer.</summary>
-public sealed record PrekeyCountsResponse(int OneTimePrekeys, int OneTimeKemPrekeys, bool HasSignedPrekey, bool HasLastResortKemPrekey);
+public sealed record PrekeyCountsResponse(
+    int OneTimePrekeys, int OneTimeKemPrekeys, bool HasSignedPrekey, bool HasLastResortKemPrekey,
+    uint? LowestOneTimePrekeyId = null, uint? LowestOneTimeKemPrekeyId = null);
 
 /// <summary>An identity's public keys in a bundle.</summary>
 public sealed record IdentityDto(byte[] SigningKey, byte[] AgreementKey, byte[] AgreementKeySignature);

@@ -52,6 +52,12 @@ internal sealed class Messenger : IDisposable
     /// <summary>How long a replaced signed prekey still answers late session setups.</summary>
     public static readonly TimeSpan RetiredPrekeyGrace = TimeSpan.FromDays(14);
 
+    /// <summary>
+    /// How long a one-time prekey the server has handed out keeps its private half: the first message
+    /// that used it may wait in the sender's outbox and then up to the server's envelope TTL (30 days).
+    /// </summary>
+    public static readonly TimeSpan HandedOutPrekeyGrace = TimeSpan.FromDays(60);
+
     /// <summary>How long a receive loop that is ending may spend acknowledging what it stored.</summary>
     public static readonly TimeSpan AcknowledgeOnLeaveTimeout = TimeSpan.FromSeconds(10);
 
@@ -411,15 +417,19 @@ internal sealed class Messenger : IDisposable
     /// <summary>
     /// Keeps the server stocked: uploads one-time prekeys when fewer than <see cref="PrekeyLowWatermark"/>
     /// remain and rotates the signed prekey when it is older than <see cref="SignedPrekeyLifetime"/>. The
-    /// new private keys are committed before their public halves are uploaded.
+    /// new private keys are committed before their public halves are uploaded. One-time prekeys the
+    /// server has handed out are dropped <see cref="HandedOutPrekeyGrace"/> after it no longer holds them.
     /// </summary>
     public async Task<UploadPrekeysRequest?> MaintainPrekeysAsync(CancellationToken ct)
     {
+        var issuedBefore = await WithStoreAsync(() => _store.LoadPrekeys().NextPrekeyId);
         var counts = await RefusalsAsCliErrors(() => _gateway.CountPrekeysAsync(ct), null);
         var now = _context.Time.GetUtcNow();
         var upload = await WithStoreAsync(() => _store.InTransaction(() =>
         {
             var prekeys = _store.LoadPrekeys();
+            var retired = prekeys.MarkHandedOut(counts.LowestOneTimePrekeyId, counts.LowestOneTimeKemPrekeyId, issuedBefore, now)
+                + prekeys.PruneHandedOut(now, HandedOutPrekeyGrace);
             var profile = _store.Profile();
             PrekeyDto? signed = null, lastResort = null;
             var rotate = now - profile.SignedPrekeyRotatedAt >= SignedPrekeyLifetime || !counts.HasSignedPrekey || !counts.HasLastResortKemPrekey;
@@ -438,6 +448,10 @@ internal sealed class Messenger : IDisposable
             List<PrekeyDto> oneTimeKem = [.. prekeys.GenerateMlKemPrekeys(_identity, wantKem).Select(ToDto)];
             if (!rotate && oneTime.Count == 0 && oneTimeKem.Count == 0)
             {
+                if (retired > 0)
+                {
+                    _store.SavePrekeys(prekeys);
+                }
                 return null;
             }
             _store.SavePrekeys(prekeys);

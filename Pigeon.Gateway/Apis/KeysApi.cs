@@ -26,7 +26,15 @@ public sealed record UploadPrekeysRequest(
     IReadOnlyList<PrekeyDto>? OneTimeKemPrekeys = null);
 
 /// <summary>How many prekeys remain on the server.</summary>
-public sealed record PrekeyCountsResponse(int OneTimePrekeys, int OneTimeKemPrekeys, bool HasSignedPrekey, bool HasLastResortKemPrekey);
+/// <param name="OneTimePrekeys">One-time X25519 prekeys left.</param>
+/// <param name="OneTimeKemPrekeys">One-time ML-KEM-1024 prekeys left.</param>
+/// <param name="HasSignedPrekey">Whether a signed prekey is published.</param>
+/// <param name="HasLastResortKemPrekey">Whether a last-resort ML-KEM prekey is published.</param>
+/// <param name="LowestOneTimePrekeyId">The lowest one-time X25519 prekey id still on the server, null when none is: every lower id was handed out.</param>
+/// <param name="LowestOneTimeKemPrekeyId">The same for one-time ML-KEM prekeys.</param>
+public sealed record PrekeyCountsResponse(
+    int OneTimePrekeys, int OneTimeKemPrekeys, bool HasSignedPrekey, bool HasLastResortKemPrekey,
+    uint? LowestOneTimePrekeyId, uint? LowestOneTimeKemPrekeyId);
 
 /// <summary>An identity's public keys.</summary>
 public sealed record IdentityDto(byte[] SigningKey, byte[] AgreementKey, byte[] AgreementKeySignature);
@@ -148,5 +156,6 @@ public static class KeysApi
     private static PrekeyDto? ToDto(Prekey? prekey) => prekey is null ? null : new PrekeyDto(prekey.Id, prekey.PublicKey, prekey.Signature);
 
     private static PrekeyCountsResponse ToResponse(PrekeyCounts counts) =>
-        new(counts.OneTimeX25519, counts.OneTimeKem, counts.HasSignedPrekey, counts.HasLastResortKemPrekey);
+        new(counts.OneTimeX25519, counts.OneTimeKem, counts.HasSignedPrekey, counts.HasLastResortKemPrekey,
+            counts.LowestOneTimeX25519Id, counts.LowestOneTimeKemId);
 }

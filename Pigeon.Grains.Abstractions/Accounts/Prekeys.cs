@@ -46,10 +46,16 @@ public sealed record PrekeyBundle(
     [property: Id(3)] Prekey KemPrekey,
     [property: Id(4)] bool KemPrekeyIsLastResort);
 
-/// <summary>How many prekeys an account has on the server.</summary>
+/// <summary>
+/// How many prekeys an account has on the server, and the lowest one-time prekey id of each pool
+/// (null when the pool is empty). Pools hand out their lowest id first, so every id below it has
+/// left the server: its owner may retire those private keys.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("pigeon.prekey-counts")]
 public sealed record PrekeyCounts(
     [property: Id(0)] int OneTimeX25519,
     [property: Id(1)] int OneTimeKem,
     [property: Id(2)] bool HasSignedPrekey,
-    [property: Id(3)] bool HasLastResortKemPrekey);
+    [property: Id(3)] bool HasLastResortKemPrekey,
+    [property: Id(4)] uint? LowestOneTimeX25519Id = null,
+    [property: Id(5)] uint? LowestOneTimeKemId = null);

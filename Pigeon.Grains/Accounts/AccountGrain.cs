@@ -75,7 +75,7 @@ internal sealed partial class AccountGrain(
         }
 
         LogPrekeysUploaded(AccountId, upload.OneTimeX25519Prekeys.Count, upload.OneTimeKemPrekeys.Count);
-        return Counts(x25519, kem);
+        return await FreshCountsAsync();
     }
 
     public async Task<PrekeyBundle> FetchBundleAsync()
@@ -115,8 +115,16 @@ internal sealed partial class AccountGrain(
     public async Task<PrekeyCounts> CountPrekeysAsync()
     {
         EnsureRegistered();
-        var (x25519, kem) = await GetPoolSizesAsync();
-        return Counts(x25519, kem);
+        return await FreshCountsAsync();
+    }
+
+    // From the table rather than the cached sizes: the lowest ids are what the owner prunes by.
+    private async Task<PrekeyCounts> FreshCountsAsync()
+    {
+        var sizes = await prekeys.CountAsync(AccountId, CancellationToken.None);
+        _poolSizes = (sizes.X25519, sizes.Kem);
+        return new PrekeyCounts(sizes.X25519, sizes.Kem, state.State.SignedPrekey is not null, state.State.LastResortKemPrekey is not null,
+            sizes.LowestX25519, sizes.LowestKem);
     }
 
     private bool HandoutsLeft()
@@ -132,11 +140,16 @@ internal sealed partial class AccountGrain(
 
     private IdentityKeys EnsureRegistered() => state.State.Identity ?? throw new AccountNotFoundException();
 
-    private async Task<(int X25519, int Kem)> GetPoolSizesAsync() =>
-        _poolSizes ??= await prekeys.CountAsync(AccountId, CancellationToken.None);
+    private async Task<(int X25519, int Kem)> GetPoolSizesAsync()
+    {
+        if (_poolSizes is null)
+        {
+            var sizes = await prekeys.CountAsync(AccountId, CancellationToken.None);
+            _poolSizes = (sizes.X25519, sizes.Kem);
+        }
 
-    private PrekeyCounts Counts(int x25519, int kem) =>
-        new(x25519, kem, state.State.SignedPrekey is not null, state.State.LastResortKemPrekey is not null);
+        return _poolSizes.Value;
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Account {AccountId} handed out {Limit} bundles with one-time prekeys this hour; handing out bundles without them")]
     private partial void LogHandoutsLimited(string accountId, int limit);

@@ -30,7 +30,7 @@ internal sealed class PrekeyStore(NpgsqlDataSource dataSource)
         """;
 
     private const string CountSql = """
-        SELECT kind, count(*) FROM pigeon.one_time_prekeys WHERE account_id = @account_id GROUP BY kind
+        SELECT kind, count(*), min(key_id) FROM pigeon.one_time_prekeys WHERE account_id = @account_id GROUP BY kind
         """;
 
     /// <summary>Adds prekeys to one pool, ignoring ids already there; returns how many were added.</summary>
@@ -78,26 +78,25 @@ internal sealed class PrekeyStore(NpgsqlDataSource dataSource)
         return (x25519, kem);
     }
 
-    /// <summary>How many keys each pool holds.</summary>
-    public async Task<(int X25519, int Kem)> CountAsync(string accountId, CancellationToken cancellationToken)
+    /// <summary>How many keys each pool holds, and the lowest id in each (null when empty).</summary>
+    public async Task<PoolSizes> CountAsync(string accountId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(CountSql);
         command.Parameters.Add(new NpgsqlParameter<string>("account_id", accountId));
-        int x25519 = 0, kem = 0;
+        var sizes = new PoolSizes(0, 0, null, null);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             var count = checked((int)reader.GetInt64(1));
-            if ((OneTimePrekeyKind)reader.GetInt16(0) == OneTimePrekeyKind.X25519)
-            {
-                x25519 = count;
-            }
-            else
-            {
-                kem = count;
-            }
+            var lowest = checked((uint)reader.GetInt64(2));
+            sizes = (OneTimePrekeyKind)reader.GetInt16(0) == OneTimePrekeyKind.X25519
+                ? sizes with { X25519 = count, LowestX25519 = lowest }
+                : sizes with { Kem = count, LowestKem = lowest };
         }
 
-        return (x25519, kem);
+        return sizes;
     }
 }
+
+/// <summary>The sizes of an account's two one-time prekey pools and their lowest ids.</summary>
+internal sealed record PoolSizes(int X25519, int Kem, uint? LowestX25519, uint? LowestKem);

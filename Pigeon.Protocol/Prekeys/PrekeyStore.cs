@@ -37,6 +37,13 @@ public sealed class PrekeyStore
     /// <summary>How many one-time ML-KEM prekeys are unused.</summary>
     public int OneTimeMlKemPrekeyCount => _mlKemOneTime.Count;
 
+    /// <summary>The id the next prekey will get; every prekey made so far has a lower one.</summary>
+    public uint NextPrekeyId => _nextId;
+
+    /// <summary>How many one-time prekeys of both kinds are marked as handed out and wait to be pruned.</summary>
+    public int HandedOutOneTimePrekeyCount =>
+        _oneTime.Values.Count(e => e.RetiredAt is not null) + _mlKemOneTime.Values.Count(e => e.RetiredAt is not null);
+
     /// <summary>
     /// Creates a new signed X25519 prekey and retires the current one at <paramref name="now"/>; the
     /// retired one still answers session setups until <see cref="PruneRetired"/> drops it.
@@ -88,6 +95,53 @@ public sealed class PrekeyStore
 
         _signed.RemoveAll(e => e.RetiredAt + gracePeriod <= now);
         _lastResort.RemoveAll(e => e.RetiredAt + gracePeriod <= now);
+    }
+
+    /// <summary>
+    /// Marks as handed out, at <paramref name="now"/>, the one-time prekeys the server no longer holds:
+    /// its pools hand out their lowest id first, so every id below the lowest one it still holds of a
+    /// kind has left it, and all of a kind have when it holds none (a null lowest id). Only prekeys
+    /// with ids below <paramref name="issuedBefore"/> are considered: read it before asking the server,
+    /// so that keys made and uploaded meanwhile are never mistaken for gone. A marked key still answers
+    /// a session setup (a first message may be on its way) until <see cref="PruneHandedOut"/> drops it.
+    /// Returns how many were newly marked.
+    /// </summary>
+    public int MarkHandedOut(uint? lowestHeldX25519, uint? lowestHeldMlKem, uint issuedBefore, DateTimeOffset now)
+    {
+        var marked = 0;
+        foreach (var entry in _oneTime.Values.Where(e => e.RetiredAt is null && e.Id < issuedBefore && e.Id < (lowestHeldX25519 ?? uint.MaxValue)))
+        {
+            entry.RetiredAt = now;
+            marked++;
+        }
+
+        foreach (var entry in _mlKemOneTime.Values.Where(e => e.RetiredAt is null && e.Id < issuedBefore && e.Id < (lowestHeldMlKem ?? uint.MaxValue)))
+        {
+            entry.RetiredAt = now;
+            marked++;
+        }
+
+        return marked;
+    }
+
+    /// <summary>Drops one-time prekeys marked as handed out at least <paramref name="gracePeriod"/> ago; returns how many.</summary>
+    public int PruneHandedOut(DateTimeOffset now, TimeSpan gracePeriod)
+    {
+        var x25519 = _oneTime.Values.Where(e => e.RetiredAt + gracePeriod <= now).ToList();
+        var mlKem = _mlKemOneTime.Values.Where(e => e.RetiredAt + gracePeriod <= now).ToList();
+        foreach (var entry in x25519)
+        {
+            entry.Erase();
+            _oneTime.Remove(entry.Id);
+        }
+
+        foreach (var entry in mlKem)
+        {
+            entry.Erase();
+            _mlKemOneTime.Remove(entry.Id);
+        }
+
+        return x25519.Count + mlKem.Count;
     }
 
     /// <summary>Creates <paramref name="count"/> one-time X25519 prekeys; upload the returned public halves.</summary>

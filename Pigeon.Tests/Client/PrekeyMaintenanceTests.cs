@@ -1,7 +1,9 @@
 using Pigeon.Client.Api;
 using Pigeon.Client.Cli;
+using Pigeon.Client.Messaging;
 using Pigeon.Client.Store;
 using Pigeon.Protocol.Identity;
+using Pigeon.Protocol.Prekeys;
 using Pigeon.Tests.Infrastructure;
 using Pigeon.Tests.Processes;
 
@@ -52,6 +54,8 @@ public sealed class PrekeyMaintenanceTests
         var counts = await aliceClient.CountPrekeysAsync(Cancellation);
         Assert.Equal(100, counts.OneTimePrekeys);
         Assert.True(counts.OneTimeKemPrekeys >= 100);
+        // The 86 of each kind the stranger took are marked as handed out, not yet dropped.
+        Assert.Equal(2 * 86, LoadPrekeys(cli, "alice").HandedOutOneTimePrekeyCount);
         var rotated = await strangerClient.FetchBundleAsync(aliceId, Cancellation);
         Assert.NotEqual(firstBundle.SignedPrekey.Id, rotated.SignedPrekey.Id);
         rotated.Verify(aliceId);
@@ -63,10 +67,25 @@ public sealed class PrekeyMaintenanceTests
         Assert.Contains("Contact request from Bob", await cli.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
         await cli.OkAsync("alice", "accept", bobId);
         Assert.Contains("accepted", await cli.OkAsync("bob", "sync", "--wait", "0"), StringComparison.Ordinal);
+
+        // Past the grace period their private halves are gone; what is left is what the server holds.
+        cli.Time = new ShiftedTime(TimeSpan.FromDays(8) + Messenger.HandedOutPrekeyGrace + TimeSpan.FromDays(1));
+        await cli.OkAsync("alice", "sync", "--wait", "0");
+        var pruned = LoadPrekeys(cli, "alice");
+        var onServer = await aliceClient.CountPrekeysAsync(Cancellation);
+        Assert.Equal(0, pruned.HandedOutOneTimePrekeyCount);
+        Assert.Equal(onServer.OneTimePrekeys, pruned.OneTimePrekeyCount);
+        Assert.Equal(onServer.OneTimeKemPrekeys, pruned.OneTimeMlKemPrekeyCount);
     }
 
     private static string JsonAccountId(string json) =>
         System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("accountId").GetString()!;
+
+    private static PrekeyStore LoadPrekeys(CliHarness cli, string profile)
+    {
+        using var store = ProfileStore.Open(cli.ProfileDirectory(profile), () => null);
+        return store.LoadPrekeys();
+    }
 
     private static IdentityKeyPair LoadIdentity(CliHarness cli, string profile)
     {

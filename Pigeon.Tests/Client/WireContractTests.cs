@@ -56,7 +56,8 @@ public sealed class WireContractTests
         AssertSameShape(new ReceiveResponse([new IncomingEnvelope(id, 7, key, now)], false, 2), new Gw.ReceiveResponse([new Gw.IncomingEnvelope(id, 7, key, now)], false, 2));
 
         Assert.Equal(now, RoundTrip<TokenResponse>(new Gw.TokenResponse("t", now)).ExpiresAt);
-        Assert.Equal(5, RoundTrip<PrekeyCountsResponse>(new Gw.PrekeyCountsResponse(5, 6, true, true)).OneTimePrekeys);
+        var counts = RoundTrip<PrekeyCountsResponse>(new Gw.PrekeyCountsResponse(5, 6, true, true, 9, null));
+        Assert.Equal((5, 9u, (uint?)null), (counts.OneTimePrekeys, counts.LowestOneTimePrekeyId!.Value, counts.LowestOneTimeKemPrekeyId));
         Assert.Equal(3, RoundTrip<AckResponse>(new Gw.AckResponse(3)).Acknowledged);
     }
 

@@ -207,7 +207,7 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, Problems.KeyMismatch);
         using var count = ApiClient.Authorized(HttpMethod.Get, "/v1/keys/count", user);
         var counts = await (await http.SendAsync(count, Ct)).Content.ReadFromJsonAsync<PrekeyCountsResponse>(ApiClient.Json, Ct);
-        Assert.Equal(new PrekeyCountsResponse(0, 0, false, false), counts);
+        Assert.Equal(new PrekeyCountsResponse(0, 0, false, false, null, null), counts);
     }
 
     [Fact]

@@ -65,7 +65,7 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         var account = fixture.Grains.GetGrain<IAccountGrain>(id);
 
         Assert.True((await account.GetIdentityAsync())!.SameAs(keys));
-        Assert.Equal(new PrekeyCounts(3, 3, true, true), await account.CountPrekeysAsync());
+        Assert.Equal(new PrekeyCounts(3, 3, true, true, 1, 1), await account.CountPrekeysAsync());
     }
 
     [Fact]
@@ -94,7 +94,7 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         var identity = RandomIdentity();
         await account.RegisterAsync(identity);
         var upload = FullUpload(2);
-        Assert.Equal(new PrekeyCounts(2, 2, true, true), await account.UploadPrekeysAsync(upload));
+        Assert.Equal(new PrekeyCounts(2, 2, true, true, 1, 1), await account.UploadPrekeysAsync(upload));
 
         var first = await account.FetchBundleAsync();
         var second = await account.FetchBundleAsync();
@@ -158,12 +158,12 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         var limited = await account.FetchBundleAsync();
         Assert.Null(limited.OneTimeX25519Prekey);
         Assert.True(limited.KemPrekeyIsLastResort);
-        Assert.Equal(new PrekeyCounts(70 - limit, 70 - limit, true, true), await account.CountPrekeysAsync());
+        Assert.Equal(new PrekeyCounts(70 - limit, 70 - limit, true, true, (uint)limit + 1, (uint)limit + 1), await account.CountPrekeysAsync());
 
         fixture.Clock.Advance(TimeSpan.FromHours(1));
         var later = await account.FetchBundleAsync();
         Assert.NotNull(later.OneTimeX25519Prekey);
         Assert.False(later.KemPrekeyIsLastResort);
-        Assert.Equal(new PrekeyCounts(69 - limit, 69 - limit, true, true), await account.CountPrekeysAsync());
+        Assert.Equal(new PrekeyCounts(69 - limit, 69 - limit, true, true, (uint)limit + 2, (uint)limit + 2), await account.CountPrekeysAsync());
     }
 }
