@@ -428,7 +428,9 @@ internal sealed class Messenger : IDisposable
         var upload = await WithStoreAsync(() => _store.InTransaction(() =>
         {
             var prekeys = _store.LoadPrekeys();
-            var retired = prekeys.MarkHandedOut(counts.LowestOneTimePrekeyId, counts.LowestOneTimeKemPrekeyId, issuedBefore, now)
+            var retired = prekeys.MarkHandedOut(
+                    HeldFrom(counts.OneTimePrekeys, counts.LowestOneTimePrekeyId), HeldFrom(counts.OneTimeKemPrekeys, counts.LowestOneTimeKemPrekeyId),
+                    issuedBefore, now)
                 + prekeys.PruneHandedOut(now, HandedOutPrekeyGrace);
             var profile = _store.Profile();
             PrekeyDto? signed = null, lastResort = null;
@@ -464,6 +466,10 @@ internal sealed class Messenger : IDisposable
         await WithStoreAsync(() => _store.PruneProcessed(now - ProcessedIdRetention));
         return upload;
     }
+
+    // The lowest id the server may still hold: none when its pool is empty, and, when a server too old
+    // to name it holds some, possibly any (so nothing is taken for gone).
+    private static uint HeldFrom(int count, uint? lowest) => count == 0 ? uint.MaxValue : lowest ?? 0;
 
     public void Dispose()
     {

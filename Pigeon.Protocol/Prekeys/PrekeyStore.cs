@@ -100,28 +100,38 @@ public sealed class PrekeyStore
     /// <summary>
     /// Marks as handed out, at <paramref name="now"/>, the one-time prekeys the server no longer holds:
     /// its pools hand out their lowest id first, so every id below the lowest one it still holds of a
-    /// kind has left it, and all of a kind have when it holds none (a null lowest id). Only prekeys
-    /// with ids below <paramref name="issuedBefore"/> are considered: read it before asking the server,
-    /// so that keys made and uploaded meanwhile are never mistaken for gone. A marked key still answers
-    /// a session setup (a first message may be on its way) until <see cref="PruneHandedOut"/> drops it.
-    /// Returns how many were newly marked.
+    /// kind (<paramref name="x25519HeldFrom"/>, <paramref name="mlKemHeldFrom"/>; <see cref="uint.MaxValue"/>
+    /// when the pool is empty, 0 when unknown) has left it. Keys at or above that bound lose a mark they
+    /// had, since the server may still hold them. Only prekeys with ids below
+    /// <paramref name="issuedBefore"/> are considered: read it before asking the server, so that keys
+    /// made and uploaded meanwhile are never mistaken for gone. A marked key still answers a session
+    /// setup (a first message may be on its way) until <see cref="PruneHandedOut"/> drops it.
+    /// Returns how many marks changed.
     /// </summary>
-    public int MarkHandedOut(uint? lowestHeldX25519, uint? lowestHeldMlKem, uint issuedBefore, DateTimeOffset now)
+    public int MarkHandedOut(uint x25519HeldFrom, uint mlKemHeldFrom, uint issuedBefore, DateTimeOffset now)
     {
-        var marked = 0;
-        foreach (var entry in _oneTime.Values.Where(e => e.RetiredAt is null && e.Id < issuedBefore && e.Id < (lowestHeldX25519 ?? uint.MaxValue)))
+        var changed = 0;
+        foreach (var entry in _oneTime.Values.Where(e => e.Id < issuedBefore))
         {
-            entry.RetiredAt = now;
-            marked++;
+            var gone = entry.Id < x25519HeldFrom;
+            if (gone != entry.RetiredAt.HasValue)
+            {
+                entry.RetiredAt = gone ? now : null;
+                changed++;
+            }
         }
 
-        foreach (var entry in _mlKemOneTime.Values.Where(e => e.RetiredAt is null && e.Id < issuedBefore && e.Id < (lowestHeldMlKem ?? uint.MaxValue)))
+        foreach (var entry in _mlKemOneTime.Values.Where(e => e.Id < issuedBefore))
         {
-            entry.RetiredAt = now;
-            marked++;
+            var gone = entry.Id < mlKemHeldFrom;
+            if (gone != entry.RetiredAt.HasValue)
+            {
+                entry.RetiredAt = gone ? now : null;
+                changed++;
+            }
         }
 
-        return marked;
+        return changed;
     }
 
     /// <summary>Drops one-time prekeys marked as handed out at least <paramref name="gracePeriod"/> ago; returns how many.</summary>
