@@ -67,6 +67,9 @@ internal sealed class Messenger : IDisposable
     private readonly IdentityKeyPair _identity;
     private readonly GatewayClient _gateway;
     private readonly SemaphoreSlim _storeLock = new(1, 1);
+    // The prekey id bound as of this messenger's last prekey maintenance, so that a later one (each
+    // poll of `sync --watch`) need not read the prekey store an extra time to learn it.
+    private uint? _prekeysIssuedBefore;
     private readonly Lock _pendingLock = new();
     // Ids of envelopes committed locally whose deletion the server has not confirmed yet, oldest first.
     private readonly List<Guid> _pendingAcknowledgements = [];
@@ -422,7 +425,8 @@ internal sealed class Messenger : IDisposable
     /// </summary>
     public async Task<UploadPrekeysRequest?> MaintainPrekeysAsync(CancellationToken ct)
     {
-        var issuedBefore = await WithStoreAsync(() => _store.LoadPrekeys().NextPrekeyId);
+        // Keys made from here on, by any process of this profile, have ids at or above this bound.
+        var issuedBefore = _prekeysIssuedBefore ?? await WithStoreAsync(() => _store.LoadPrekeys().NextPrekeyId);
         var counts = await RefusalsAsCliErrors(() => _gateway.CountPrekeysAsync(ct), null);
         var now = _context.Time.GetUtcNow();
         var upload = await WithStoreAsync(() => _store.InTransaction(() =>
@@ -454,9 +458,11 @@ internal sealed class Messenger : IDisposable
                 {
                     _store.SavePrekeys(prekeys);
                 }
+                _prekeysIssuedBefore = prekeys.NextPrekeyId;
                 return null;
             }
             _store.SavePrekeys(prekeys);
+            _prekeysIssuedBefore = prekeys.NextPrekeyId;
             return new UploadPrekeysRequest(signed, lastResort, oneTime.Count > 0 ? oneTime : null, oneTimeKem.Count > 0 ? oneTimeKem : null);
         }));
         if (upload is not null)

@@ -41,7 +41,7 @@ public static class GatewayHostingExtensions
             validator.Validate(null, configuration.GetSection(ForwardedHeadersSettings.Section).Get<ForwardedHeadersSettings>() ?? new ForwardedHeadersSettings()),
         };
         var problems = results.Where(r => r.Failed).SelectMany(r => r.Failures ?? []).ToList();
-        problems.AddRange((configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions()).Validate());
+        problems.AddRange(ClusterTlsOptions.From(configuration).Validate());
         if (metrics.Port is > 0 and <= 65535 && !ListensOn(configuration, metrics.Port))
         {
             problems.Add($"{MetricsOptions.Section}:Port {metrics.Port} is not a port of the addresses in Urls (\"{configuration[WebHostDefaults.ServerUrlsKey]}\"): add one, e.g. http://+:{metrics.Port}, or /metrics answers nowhere.");
@@ -161,7 +161,7 @@ public static class GatewayHostingExtensions
             }
 
             client.Configure<GatewayOptions>(configuration.GetSection("Orleans:Gateway"));
-            var tls = configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions();
+            var tls = ClusterTlsOptions.From(configuration);
             if (tls.Enabled)
             {
                 // The silos require a client certificate of the cluster's authority, and the gateway

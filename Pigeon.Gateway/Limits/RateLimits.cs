@@ -18,6 +18,9 @@ public static class RateLimits
     /// <summary>Fixed window per authenticated account, for prekey bundle fetches (in place of <see cref="Account"/>).</summary>
     public const string BundleFetch = "per-account-bundles";
 
+    private static RateLimitPartition<string> PerMinute(string key, int permits) => RateLimitPartition.GetFixedWindowLimiter(
+        key, _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+
     /// <summary>Adds the policies, answering rejections with 429, <c>Retry-After</c> and a ProblemDetails.</summary>
     public static IServiceCollection AddPigeonRateLimits(this IServiceCollection services, LimitsOptions limits)
     {
@@ -34,22 +37,8 @@ public static class RateLimits
                     QueueLimit = 0,
                     AutoReplenishment = true,
                 }));
-            options.AddPolicy(BundleFetch, context => RateLimitPartition.GetFixedWindowLimiter(
-                context.User.FindFirst(BearerTokenHandler.AccountClaim)?.Value ?? "",
-                _ => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = limits.BundleFetchesPerMinute,
-                    Window = TimeSpan.FromMinutes(1),
-                    QueueLimit = 0,
-                }));
-            options.AddPolicy(Anonymous, context => RateLimitPartition.GetFixedWindowLimiter(
-                context.Connection.RemoteIpAddress?.ToString() ?? "",
-                _ => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = limits.AnonymousRequestsPerMinute,
-                    Window = TimeSpan.FromMinutes(1),
-                    QueueLimit = 0,
-                }));
+            options.AddPolicy(BundleFetch, context => PerMinute(context.User.FindFirst(BearerTokenHandler.AccountClaim)?.Value ?? "", limits.BundleFetchesPerMinute));
+            options.AddPolicy(Anonymous, context => PerMinute(context.Connection.RemoteIpAddress?.ToString() ?? "", limits.AnonymousRequestsPerMinute));
             options.OnRejected = async (context, cancellationToken) =>
             {
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Configuration;
 
 namespace Pigeon.Grains.Abstractions.Transport;
 
@@ -22,6 +23,10 @@ public sealed class ClusterTlsOptions
 
     /// <summary>The authority that issues the cluster's certificates, PEM (<c>ca.crt</c>); peers must chain to it.</summary>
     public string? AuthorityPath { get; set; }
+
+    /// <summary>The settings in <see cref="Section"/> of <paramref name="configuration"/>; off when the section is absent.</summary>
+    public static ClusterTlsOptions From(IConfiguration configuration) =>
+        configuration.GetSection(Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions();
 
     /// <summary>Whether TLS is configured at all.</summary>
     public bool Enabled => !string.IsNullOrWhiteSpace(CertificatePath);

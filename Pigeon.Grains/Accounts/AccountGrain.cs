@@ -18,8 +18,6 @@ internal sealed partial class AccountGrain(
     [FromKeyedServices(PigeonTime.ServiceKey)] TimeProvider time,
     ILogger<AccountGrain> logger) : Grain, IAccountGrain
 {
-    private (int X25519, int Kem)? _poolSizes;
-
     // When this activation handed out one-time prekeys within the last hour, oldest first. Kept in
     // memory only: after a reactivation the window starts afresh, which bounds a drain all the same.
     private readonly Queue<DateTimeOffset> _handouts = new();
@@ -50,22 +48,21 @@ internal sealed partial class AccountGrain(
     {
         ArgumentNullException.ThrowIfNull(upload);
         EnsureRegistered();
-        var (x25519, kem) = await GetPoolSizesAsync();
+        var sizes = await prekeys.CountAsync(AccountId, CancellationToken.None);
         var limit = options.Value.MaxOneTimePrekeysPerKind;
-        if (x25519 + upload.OneTimeX25519Prekeys.Count > limit)
+        if (sizes.X25519 + upload.OneTimeX25519Prekeys.Count > limit)
         {
             throw new PrekeyPoolFullException(OneTimePrekeyKind.X25519, limit);
         }
 
-        if (kem + upload.OneTimeKemPrekeys.Count > limit)
+        if (sizes.Kem + upload.OneTimeKemPrekeys.Count > limit)
         {
             throw new PrekeyPoolFullException(OneTimePrekeyKind.MlKem1024, limit);
         }
 
         var now = time.GetUtcNow();
-        x25519 += await prekeys.AddAsync(AccountId, OneTimePrekeyKind.X25519, upload.OneTimeX25519Prekeys, now, CancellationToken.None);
-        kem += await prekeys.AddAsync(AccountId, OneTimePrekeyKind.MlKem1024, upload.OneTimeKemPrekeys, now, CancellationToken.None);
-        _poolSizes = (x25519, kem);
+        await prekeys.AddAsync(AccountId, OneTimePrekeyKind.X25519, upload.OneTimeX25519Prekeys, now, CancellationToken.None);
+        await prekeys.AddAsync(AccountId, OneTimePrekeyKind.MlKem1024, upload.OneTimeKemPrekeys, now, CancellationToken.None);
 
         if (upload.SignedPrekey is not null || upload.LastResortKemPrekey is not null)
         {
@@ -75,7 +72,7 @@ internal sealed partial class AccountGrain(
         }
 
         LogPrekeysUploaded(AccountId, upload.OneTimeX25519Prekeys.Count, upload.OneTimeKemPrekeys.Count);
-        return await FreshCountsAsync();
+        return await CountsAsync();
     }
 
     public async Task<PrekeyBundle> FetchBundleAsync()
@@ -104,25 +101,18 @@ internal sealed partial class AccountGrain(
             _handoutLimitLogged = false;
         }
 
-        if (_poolSizes is var (x25519Left, kemLeft))
-        {
-            _poolSizes = (x25519Left - (x25519 is null ? 0 : 1), kemLeft - (kem is null ? 0 : 1));
-        }
-
         return new PrekeyBundle(identity, signedPrekey, x25519, kem ?? lastResort, KemPrekeyIsLastResort: kem is null);
     }
 
     public async Task<PrekeyCounts> CountPrekeysAsync()
     {
         EnsureRegistered();
-        return await FreshCountsAsync();
+        return await CountsAsync();
     }
 
-    // From the table rather than the cached sizes: the lowest ids are what the owner prunes by.
-    private async Task<PrekeyCounts> FreshCountsAsync()
+    private async Task<PrekeyCounts> CountsAsync()
     {
         var sizes = await prekeys.CountAsync(AccountId, CancellationToken.None);
-        _poolSizes = (sizes.X25519, sizes.Kem);
         return new PrekeyCounts(sizes.X25519, sizes.Kem, state.State.SignedPrekey is not null, state.State.LastResortKemPrekey is not null,
             sizes.LowestX25519, sizes.LowestKem);
     }
@@ -140,16 +130,6 @@ internal sealed partial class AccountGrain(
 
     private IdentityKeys EnsureRegistered() => state.State.Identity ?? throw new AccountNotFoundException();
 
-    private async Task<(int X25519, int Kem)> GetPoolSizesAsync()
-    {
-        if (_poolSizes is null)
-        {
-            var sizes = await prekeys.CountAsync(AccountId, CancellationToken.None);
-            _poolSizes = (sizes.X25519, sizes.Kem);
-        }
-
-        return _poolSizes.Value;
-    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Account {AccountId} handed out {Limit} bundles with one-time prekeys this hour; handing out bundles without them")]
     private partial void LogHandoutsLimited(string accountId, int limit);

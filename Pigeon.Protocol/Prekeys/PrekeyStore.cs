@@ -41,8 +41,7 @@ public sealed class PrekeyStore
     public uint NextPrekeyId => _nextId;
 
     /// <summary>How many one-time prekeys of both kinds are marked as handed out and wait to be pruned.</summary>
-    public int HandedOutOneTimePrekeyCount =>
-        _oneTime.Values.Count(e => e.RetiredAt is not null) + _mlKemOneTime.Values.Count(e => e.RetiredAt is not null);
+    public int HandedOutOneTimePrekeyCount => OneTimeEntries.Count(e => e.RetiredAt is not null);
 
     /// <summary>
     /// Creates a new signed X25519 prekey and retires the current one at <paramref name="now"/>; the
@@ -111,19 +110,9 @@ public sealed class PrekeyStore
     public int MarkHandedOut(uint x25519HeldFrom, uint mlKemHeldFrom, uint issuedBefore, DateTimeOffset now)
     {
         var changed = 0;
-        foreach (var entry in _oneTime.Values.Where(e => e.Id < issuedBefore))
+        foreach (var entry in OneTimeEntries.Where(e => e.Id < issuedBefore))
         {
-            var gone = entry.Id < x25519HeldFrom;
-            if (gone != entry.RetiredAt.HasValue)
-            {
-                entry.RetiredAt = gone ? now : null;
-                changed++;
-            }
-        }
-
-        foreach (var entry in _mlKemOneTime.Values.Where(e => e.Id < issuedBefore))
-        {
-            var gone = entry.Id < mlKemHeldFrom;
+            var gone = entry.Id < (entry is MlKemEntry ? mlKemHeldFrom : x25519HeldFrom);
             if (gone != entry.RetiredAt.HasValue)
             {
                 entry.RetiredAt = gone ? now : null;
@@ -137,21 +126,16 @@ public sealed class PrekeyStore
     /// <summary>Drops one-time prekeys marked as handed out at least <paramref name="gracePeriod"/> ago; returns how many.</summary>
     public int PruneHandedOut(DateTimeOffset now, TimeSpan gracePeriod)
     {
-        var x25519 = _oneTime.Values.Where(e => e.RetiredAt + gracePeriod <= now).ToList();
-        var mlKem = _mlKemOneTime.Values.Where(e => e.RetiredAt + gracePeriod <= now).ToList();
-        foreach (var entry in x25519)
+        var expired = OneTimeEntries.Where(e => e.RetiredAt + gracePeriod <= now).ToList();
+        foreach (var entry in expired)
         {
             entry.Erase();
+            // Ids are unique across kinds: the key is in one of the two.
             _oneTime.Remove(entry.Id);
-        }
-
-        foreach (var entry in mlKem)
-        {
-            entry.Erase();
             _mlKemOneTime.Remove(entry.Id);
         }
 
-        return x25519.Count + mlKem.Count;
+        return expired.Count;
     }
 
     /// <summary>Creates <paramref name="count"/> one-time X25519 prekeys; upload the returned public halves.</summary>
@@ -246,6 +230,8 @@ public sealed class PrekeyStore
         reader.EnsureEnd();
         return store;
     }
+
+    private IEnumerable<Entry> OneTimeEntries => _oneTime.Values.Concat<Entry>(_mlKemOneTime.Values);
 
     private void EnsureRoom(int adding)
     {
@@ -355,32 +341,38 @@ public sealed class PrekeyStore
         return null;
     }
 
-    private sealed class X25519Entry(uint id, byte[] privateKey, byte[] publicKey, byte[]? signature, DateTimeOffset createdAt, DateTimeOffset? retiredAt)
+    // RetiredAt: when a signed or last-resort key was replaced, or when a one-time key left the server.
+    private abstract class Entry(uint id, DateTimeOffset createdAt, DateTimeOffset? retiredAt)
     {
         public uint Id { get; } = id;
-        public byte[] PrivateKey { get; } = privateKey;
-        public byte[] PublicKey { get; } = publicKey;
-        public byte[]? Signature { get; } = signature;
         public DateTimeOffset CreatedAt { get; } = createdAt;
         public DateTimeOffset? RetiredAt { get; set; } = retiredAt;
 
+        public abstract void Erase();
+    }
+
+    private sealed class X25519Entry(uint id, byte[] privateKey, byte[] publicKey, byte[]? signature, DateTimeOffset createdAt, DateTimeOffset? retiredAt)
+        : Entry(id, createdAt, retiredAt)
+    {
+        public byte[] PrivateKey { get; } = privateKey;
+        public byte[] PublicKey { get; } = publicKey;
+        public byte[]? Signature { get; } = signature;
+
         public SignedPrekey ToSignedPrekey() => new(Id, PublicKey, Signature ?? []);
 
-        public void Erase() => CryptographicOperations.ZeroMemory(PrivateKey);
+        public override void Erase() => CryptographicOperations.ZeroMemory(PrivateKey);
     }
 
     private sealed class MlKemEntry(uint id, byte[] seed, byte[] publicKey, byte[] signature, bool isLastResort, DateTimeOffset createdAt, DateTimeOffset? retiredAt)
+        : Entry(id, createdAt, retiredAt)
     {
-        public uint Id { get; } = id;
         public byte[] Seed { get; } = seed;
         public byte[] PublicKey { get; } = publicKey;
         public byte[] Signature { get; } = signature;
         public bool IsLastResort { get; } = isLastResort;
-        public DateTimeOffset CreatedAt { get; } = createdAt;
-        public DateTimeOffset? RetiredAt { get; set; } = retiredAt;
 
         public MlKemPrekey ToPublic() => new(Id, PublicKey, Signature, IsLastResort);
 
-        public void Erase() => CryptographicOperations.ZeroMemory(Seed);
+        public override void Erase() => CryptographicOperations.ZeroMemory(Seed);
     }
 }

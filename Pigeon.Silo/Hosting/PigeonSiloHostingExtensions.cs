@@ -35,7 +35,7 @@ public static class PigeonSiloHostingExtensions
             problems.AddRange(result.Failures);
         }
 
-        problems.AddRange((configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions()).Validate());
+        problems.AddRange(ClusterTlsOptions.From(configuration).Validate());
         return problems;
     }
 
@@ -95,7 +95,7 @@ public static class PigeonSiloHostingExtensions
             });
             // Failure detection and timeouts are tunable from configuration (Orleans:Membership).
             silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
-            var tls = configuration.GetSection(ClusterTlsOptions.Section).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions();
+            var tls = ClusterTlsOptions.From(configuration);
             if (tls.Enabled)
             {
                 // Loaded once for the process's life; rotating the files takes a restart (a rolling update).
