@@ -13,7 +13,7 @@ namespace Pigeon.Grains.Accounts;
 /// </summary>
 internal sealed partial class AccountGrain(
     [PersistentState("account", PigeonStorage.Accounts)] IPersistentState<AccountState> state,
-    PrekeyStore prekeys,
+    OneTimePrekeyPool prekeys,
     IOptions<AccountOptions> options,
     [FromKeyedServices(PigeonTime.ServiceKey)] TimeProvider time,
     ILogger<AccountGrain> logger) : Grain, IAccountGrain

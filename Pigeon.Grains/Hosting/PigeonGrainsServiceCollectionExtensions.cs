@@ -27,7 +27,7 @@ public static class PigeonGrainsServiceCollectionExtensions
         services.TryAddKeyedSingleton(PigeonTime.ServiceKey, TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncomingGrainCallFilter, DatabaseFailureFilter>());
         services.TryAddSingleton<EnvelopeStore>();
-        services.TryAddSingleton<PrekeyStore>();
+        services.TryAddSingleton<OneTimePrekeyPool>();
         services.AddMetrics();
         services.TryAddSingleton<MailboxMetrics>();
         services.TryAddSingleton<EnvelopeWriter>();
