@@ -7,6 +7,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Connections.Security;
+using Pigeon.Gateway.Accounts;
 using Pigeon.Gateway.Apis;
 using Pigeon.Gateway.Authentication;
 using Pigeon.Gateway.Errors;

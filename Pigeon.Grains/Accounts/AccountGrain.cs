@@ -75,7 +75,7 @@ internal sealed partial class AccountGrain(
         return await CountsAsync();
     }
 
-    public async Task<PrekeyBundle> FetchBundleAsync()
+    public async Task<PrekeyHandout> FetchBundleAsync()
     {
         var identity = EnsureRegistered();
         if (state.State.SignedPrekey is not { } signedPrekey || state.State.LastResortKemPrekey is not { } lastResort)
@@ -91,7 +91,7 @@ internal sealed partial class AccountGrain(
                 LogHandoutsLimited(AccountId, options.Value.MaxOneTimePrekeyHandoutsPerHour);
             }
 
-            return new PrekeyBundle(identity, signedPrekey, null, lastResort, KemPrekeyIsLastResort: true);
+            return new PrekeyHandout(identity, signedPrekey, null, lastResort, KemPrekeyIsLastResort: true);
         }
 
         var (x25519, kem) = await prekeys.TakeOneOfEachAsync(AccountId, CancellationToken.None);
@@ -101,7 +101,7 @@ internal sealed partial class AccountGrain(
             _handoutLimitLogged = false;
         }
 
-        return new PrekeyBundle(identity, signedPrekey, x25519, kem ?? lastResort, KemPrekeyIsLastResort: kem is null);
+        return new PrekeyHandout(identity, signedPrekey, x25519, kem ?? lastResort, KemPrekeyIsLastResort: kem is null);
     }
 
     public async Task<PrekeyCounts> CountPrekeysAsync()

@@ -66,7 +66,7 @@ internal sealed partial class MailboxGrain(
         }
     }
 
-    public async Task<ReceiveResult> ReceiveAsync(long after, int max, TimeSpan wait, CancellationToken cancellationToken)
+    public async Task<MailboxBatch> ReceiveAsync(long after, int max, TimeSpan wait, CancellationToken cancellationToken)
     {
         await EnsureCountedAsync();
         after = Math.Max(after, 0);
@@ -85,7 +85,7 @@ internal sealed partial class MailboxGrain(
                 if (held.Count > 0)
                 {
                     LogDelivering(MailboxId, held.Count);
-                    return new ReceiveResult(held, moreHeld);
+                    return new MailboxBatch(held, moreHeld);
                 }
             }
             else if (_envelopes > 0 && _lastSequence > searchedThrough)
@@ -101,7 +101,7 @@ internal sealed partial class MailboxGrain(
                     }
 
                     LogDelivering(MailboxId, found.Count);
-                    return new ReceiveResult(found, hasMore);
+                    return new MailboxBatch(found, hasMore);
                 }
 
                 searchedThrough = lastBeforeRead;
@@ -111,7 +111,7 @@ internal sealed partial class MailboxGrain(
             var remaining = deadline - time.GetUtcNow();
             if (remaining <= TimeSpan.Zero)
             {
-                return ReceiveResult.Empty;
+                return MailboxBatch.Empty;
             }
 
             _waitingReceives++;
@@ -121,7 +121,7 @@ internal sealed partial class MailboxGrain(
             }
             catch (TimeoutException)
             {
-                return ReceiveResult.Empty;
+                return MailboxBatch.Empty;
             }
             finally
             {
@@ -153,7 +153,7 @@ internal sealed partial class MailboxGrain(
         return (int)count;
     }
 
-    public async Task<ReceiveResult> AckAndReceiveAsync(
+    public async Task<MailboxBatch> AckAndReceiveAsync(
         IReadOnlyList<Guid> acknowledge, long after, int max, TimeSpan wait, CancellationToken cancellationToken)
     {
         var acknowledged = await AckAsync(acknowledge);
