@@ -24,7 +24,6 @@ internal sealed partial class MailboxGrain(
 {
     private readonly Dictionary<Guid, Task<DepositReceipt>> _depositsInFlight = [];
     private readonly List<CommittingDeposit> _committing = [];
-    private readonly SemaphoreSlim _oneDepositAtATime = new(1, 1);
     private readonly RecentEnvelopes _recent = new(options.Value.RecentEnvelopesHeld, options.Value.RecentEnvelopeBytesHeld);
     private TaskCompletionSource _nextDeposit = NewSignal();
     private long _envelopes;
@@ -217,7 +216,9 @@ internal sealed partial class MailboxGrain(
         _reservedEnvelopes++;
         _reservedBytes += payload.Length;
         var envelope = new EnvelopeToStore(MailboxId, messageId, payload);
-        var deposit = new CommittingDeposit(envelope, WriteInOrderAsync(envelope));
+        // The writer's task completes as soon as the commit is reported, before this continuation
+        // runs; ApplyCommittedDeposits relies on that.
+        var deposit = new CommittingDeposit(envelope, writer.WriteAsync(envelope));
         _committing.Add(deposit);
         try
         {
@@ -276,26 +277,6 @@ internal sealed partial class MailboxGrain(
         _recent.Add(new Envelope(receipt.MessageId, receipt.Sequence, envelope.Payload, receipt.DepositedAt), receipt.DepositedAt + Limits.EnvelopeTtl);
         WakeWaitingReceives();
         LogDepositCommitted(MailboxId, receipt.MessageId, envelope.Payload.Length, receipt.Sequence);
-    }
-
-    // With group commit the writer's task completes as soon as the commit is reported, which
-    // ApplyCommittedDeposits relies on.
-    private Task<StoredEnvelope> WriteInOrderAsync(EnvelopeToStore envelope) =>
-        writer.GroupCommit ? writer.WriteAsync(envelope) : WriteOneAtATimeAsync(envelope);
-
-    // Without the single group-commit writer, one mailbox's deposits commit one at a time so that
-    // their sequence numbers follow commit order.
-    private async Task<StoredEnvelope> WriteOneAtATimeAsync(EnvelopeToStore envelope)
-    {
-        await _oneDepositAtATime.WaitAsync();
-        try
-        {
-            return await writer.WriteAsync(envelope);
-        }
-        finally
-        {
-            _oneDepositAtATime.Release();
-        }
     }
 
     private bool WouldExceedQuota(int size) =>
