@@ -259,8 +259,8 @@ start_postgres() {
 silo_environment() {
   local silo="$1"
   echo "ConnectionStrings__Pigeon=$CONNECTION_STRING"
-  echo "Pigeon__Silo__ServiceId=pigeon"
-  echo "Pigeon__Silo__ClusterId=dev"
+  echo "Pigeon__Cluster__ServiceId=pigeon"
+  echo "Pigeon__Cluster__ClusterId=dev"
   echo "Pigeon__Silo__AdvertisedAddress=127.0.0.1"
   echo "Pigeon__Silo__SiloPort=${PORTS[$silo.silo]}"
   echo "Pigeon__Silo__GatewayPort=${PORTS[$silo.gateway]}"

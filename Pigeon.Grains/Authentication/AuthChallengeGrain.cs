@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
 using Pigeon.Grains.Abstractions.Authentication;
-using Pigeon.Grains.Hosting;
+using Pigeon.Hosting;
 
 namespace Pigeon.Grains.Authentication;
 

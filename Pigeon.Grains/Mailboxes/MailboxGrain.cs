@@ -1,9 +1,9 @@
-using Orleans.Concurrency;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
 using Pigeon.Grains.Abstractions.Mailboxes;
-using Pigeon.Grains.Hosting;
+using Pigeon.Hosting;
 
 namespace Pigeon.Grains.Mailboxes;
 

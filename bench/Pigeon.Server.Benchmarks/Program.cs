@@ -157,13 +157,7 @@ internal sealed class BenchSilo(IHost host) : IAsyncDisposable
             .UseOrleans(silo =>
             {
                 silo.UseLocalhostClustering(siloPort: 21111, gatewayPort: 40000, serviceId: "bench", clusterId: $"bench-{Guid.NewGuid():N}");
-                silo.AddAdoNetGrainStorage(PigeonStorage.Accounts, storage =>
-                {
-                    storage.Invariant = "Npgsql";
-                    storage.ConnectionString = connectionString;
-                });
-                silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString).ApplyPigeonSettings()));
-                silo.Services.AddPigeonGrains();
+                silo.AddPigeonGrains(PigeonDatabaseSettings.CreateDataSource(connectionString, "pigeon-bench"));
                 silo.Services.Configure<MailboxOptions>(options => options.MaxEnvelopes = int.MaxValue);
             })
             .Build();
