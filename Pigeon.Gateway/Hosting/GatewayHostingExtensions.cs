@@ -128,7 +128,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<RecipientDirectory>();
         builder.AddPigeonServiceDefaults().AddCheck<ClusterReachableHealthCheck>("cluster", tags: [PigeonServiceDefaults.ReadyTag]);
 
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel(kestrel => RequestHeadLimit.ConfigureKestrel(kestrel, limits));
         builder.UsePigeonOrleansClient();
         return builder;
     }
@@ -160,6 +160,8 @@ public static class GatewayHostingExtensions
     public static WebApplication MapPigeonGateway(this WebApplication app)
     {
         var limits = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        // First: nothing else reads a header before its size and bytes are checked.
+        app.UseMiddleware<RequestHeadLimit>(limits);
         if (app.Services.GetRequiredService<IOptions<ForwardedHeadersSettings>>().Value.KnownNetworks.Count > 0)
         {
             app.UseForwardedHeaders();

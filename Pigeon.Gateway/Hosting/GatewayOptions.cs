@@ -56,6 +56,24 @@ public sealed class LimitsOptions
     /// <summary>The largest request body, in bytes. Default 2 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 2 * 1024 * 1024;
 
+    /// <summary>
+    /// The longest request line (method, target with its query, version), in bytes; longer ones get
+    /// a 414 problem. Kestrel itself refuses lines over twice this, with an empty 414. Default 8 KiB.
+    /// </summary>
+    public int MaxRequestLineBytes { get; set; } = 8 * 1024;
+
+    /// <summary>
+    /// The most bytes of header fields one request may carry; more get a 431 problem. Kestrel itself
+    /// refuses over twice this, with an empty 431. Default 32 KiB.
+    /// </summary>
+    public int MaxRequestHeaderBytes { get; set; } = 32 * 1024;
+
+    /// <summary>
+    /// The most header fields one request may carry; more get a 431 problem. Kestrel itself refuses
+    /// over twice this, with an empty 431. Default 100.
+    /// </summary>
+    public int MaxRequestHeaders { get; set; } = 100;
+
     /// <summary>The most envelopes one receive returns. Default 100.</summary>
     public int MaxReceiveEnvelopes { get; set; } = 100;
 
@@ -147,6 +165,9 @@ internal sealed class GatewayOptionsValidator :
         problems.Require(options.MaxEnvelopeBytes > 0, nameof(options.MaxEnvelopeBytes), "must be at least 1.");
         problems.Require(options.MaxBatchEnvelopes > 0, nameof(options.MaxBatchEnvelopes), "must be at least 1.");
         problems.Require(options.MaxRequestBodyBytes >= 1024, nameof(options.MaxRequestBodyBytes), "must be at least 1024.");
+        problems.Require(options.MaxRequestLineBytes is >= 1024 and <= 1024 * 1024, nameof(options.MaxRequestLineBytes), "must be between 1024 and 1048576.");
+        problems.Require(options.MaxRequestHeaderBytes is >= 1024 and <= 1024 * 1024, nameof(options.MaxRequestHeaderBytes), "must be between 1024 and 1048576.");
+        problems.Require(options.MaxRequestHeaders is >= 10 and <= 10_000, nameof(options.MaxRequestHeaders), "must be between 10 and 10000.");
         problems.Require(options.MaxReceiveEnvelopes > 0, nameof(options.MaxReceiveEnvelopes), "must be at least 1.");
         problems.Require(options.MaxWaitSeconds is >= 0 and <= 25, nameof(options.MaxWaitSeconds), "must be between 0 and 25 (Orleans answers within 30 s).");
         problems.Require(options.MaxAckIds > 0, nameof(options.MaxAckIds), "must be at least 1.");
