@@ -24,17 +24,10 @@ public static class PigeonClusterHostingExtensions
             options.Invariant = "Npgsql";
             options.ConnectionString = MembershipConnectionString(connectionString, membershipPoolSize, applicationName);
         });
-        if (ClusterTlsOptions.From(configuration) is { Enabled: true } tls)
+        if (ClusterCertificatesOf(configuration) is { } certificates)
         {
-            // Loaded once for the process's life; rotating the files takes a restart (a rolling update).
-            var certificates = ClusterCertificates.Load(tls);
-            silo.UseTls(certificates.Certificate, options =>
-            {
-                // Silos and gateways alike must present a certificate of the cluster's authority.
-                options.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
-                options.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
-                options.RemoteCertificateValidation = (peer, _, _) => certificates.IsIssuedByTheCluster(peer);
-            });
+            // Silos and gateways alike must present a certificate of the cluster's authority.
+            silo.UseTls(certificates.Certificate, options => RequirePeersOf(certificates, options, clientsToo: true));
         }
 
         return silo;
@@ -59,19 +52,29 @@ public static class PigeonClusterHostingExtensions
             });
         }
 
-        if (ClusterTlsOptions.From(configuration) is { Enabled: true } tls)
+        if (ClusterCertificatesOf(configuration) is { } certificates)
         {
             // The silos require a client certificate of the cluster's authority, and the client
             // accepts only silos that present one.
-            var certificates = ClusterCertificates.Load(tls);
-            client.UseTls(certificates.Certificate, options =>
-            {
-                options.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
-                options.RemoteCertificateValidation = (peer, _, _) => certificates.IsIssuedByTheCluster(peer);
-            });
+            client.UseTls(certificates.Certificate, options => RequirePeersOf(certificates, options, clientsToo: false));
         }
 
         return client;
+    }
+
+    // Loaded once for the process's life; rotating the files takes a restart (a rolling update).
+    private static ClusterCertificates? ClusterCertificatesOf(IConfiguration configuration) =>
+        ClusterTlsOptions.From(configuration) is { Enabled: true } tls ? ClusterCertificates.Load(tls) : null;
+
+    private static void RequirePeersOf(ClusterCertificates certificates, TlsOptions options, bool clientsToo)
+    {
+        options.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
+        if (clientsToo)
+        {
+            options.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
+        }
+
+        options.RemoteCertificateValidation = (peer, _, _) => certificates.IsIssuedByTheCluster(peer);
     }
 
     private static void ClusterIds(IConfiguration configuration, ClusterOptions options)

@@ -34,15 +34,17 @@ await using (var migrationSource = NpgsqlDataSource.Create(connectionString))
 
 {
     await using var silo = await BenchSilo.StartAsync(connectionString);
-    var rate = await DepositThroughputAsync(silo.Grains, mailboxCount, callers, payloadSize, TimeSpan.FromSeconds(seconds));
+    var payload = RandomNumberGenerator.GetBytes(payloadSize);
+    var duration = TimeSpan.FromSeconds(seconds);
+    var rate = await ThroughputAsync(mailbox => silo.Grains.GetGrain<IMailboxGrain>(mailbox).DepositAsync(Guid.NewGuid(), payload), mailboxCount, callers, duration);
     Console.WriteLine($"throughput grains       mailboxes={mailboxCount} callers={callers} payload={payloadSize}B: {rate,9:N0} deposits/s");
 
     // The same load straight into the writers, so that only the commit strategy differs.
     var writer = silo.Service<EnvelopeWriter>();
-    var grouped = await WriterThroughputAsync(writer.WriteAsync, mailboxCount, callers, payloadSize, TimeSpan.FromSeconds(seconds));
+    var grouped = await ThroughputAsync(mailbox => writer.WriteAsync(new EnvelopeToStore(mailbox, Guid.NewGuid(), payload)), mailboxCount, callers, duration);
     Console.WriteLine($"throughput group-commit mailboxes={mailboxCount} callers={callers} payload={payloadSize}B: {grouped,9:N0} deposits/s");
     var alone = new OneCommitPerDeposit(silo.Service<EnvelopeStore>(), TimeSpan.FromDays(30));
-    var single = await WriterThroughputAsync(alone.WriteAsync, mailboxCount, callers, payloadSize, TimeSpan.FromSeconds(seconds));
+    var single = await ThroughputAsync(mailbox => alone.WriteAsync(new EnvelopeToStore(mailbox, Guid.NewGuid(), payload)), mailboxCount, callers, duration);
     Console.WriteLine($"throughput one-per-tx   mailboxes={mailboxCount} callers={callers} payload={payloadSize}B: {single,9:N0} deposits/s");
 
     // Depth 10 is measured again after the deep mailbox so that warm-up does not favour either.
@@ -57,33 +59,12 @@ await using (var migrationSource = NpgsqlDataSource.Create(connectionString))
 
 return 0;
 
-static async Task<double> DepositThroughputAsync(IGrainFactory grains, int mailboxCount, int callers, int payloadSize, TimeSpan duration)
-{
-    var mailboxes = Enumerable.Range(0, mailboxCount).Select(i => grains.GetGrain<IMailboxGrain>($"bench-{Guid.NewGuid():N}")).ToArray();
-    var payload = RandomNumberGenerator.GetBytes(payloadSize);
-    // Warm-up activates every mailbox so activation is not measured.
-    await Task.WhenAll(mailboxes.Select(m => m.DepositAsync(Guid.NewGuid(), payload)));
-    long completed = 0;
-    using var stop = new CancellationTokenSource(duration);
-    var stopwatch = Stopwatch.StartNew();
-    await Task.WhenAll(Enumerable.Range(0, callers).Select(async caller =>
-    {
-        var mailbox = mailboxes[caller % mailboxes.Length];
-        while (!stop.IsCancellationRequested)
-        {
-            await mailbox.DepositAsync(Guid.NewGuid(), payload);
-            Interlocked.Increment(ref completed);
-        }
-    }));
-    return completed / stopwatch.Elapsed.TotalSeconds;
-}
-
-static async Task<double> WriterThroughputAsync(
-    Func<EnvelopeToStore, Task<StoredEnvelope>> write, int mailboxCount, int callers, int payloadSize, TimeSpan duration)
+// Callers deposit into the mailboxes round-robin, back to back, for the duration; one deposit into
+// each mailbox first, so that activation (for grains) is not measured.
+static async Task<double> ThroughputAsync(Func<string, Task> deposit, int mailboxCount, int callers, TimeSpan duration)
 {
     var mailboxes = Enumerable.Range(0, mailboxCount).Select(_ => $"bench-{Guid.NewGuid():N}").ToArray();
-    var payload = RandomNumberGenerator.GetBytes(payloadSize);
-    await Task.WhenAll(mailboxes.Select(m => write(new EnvelopeToStore(m, Guid.NewGuid(), payload))));
+    await Task.WhenAll(mailboxes.Select(deposit));
     long completed = 0;
     using var stop = new CancellationTokenSource(duration);
     var stopwatch = Stopwatch.StartNew();
@@ -92,7 +73,7 @@ static async Task<double> WriterThroughputAsync(
         var mailbox = mailboxes[caller % mailboxes.Length];
         while (!stop.IsCancellationRequested)
         {
-            await write(new EnvelopeToStore(mailbox, Guid.NewGuid(), payload));
+            await deposit(mailbox);
             Interlocked.Increment(ref completed);
         }
     }));
