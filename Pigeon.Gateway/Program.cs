@@ -1,23 +1,15 @@
 using Pigeon.Gateway.Hosting;
+using Pigeon.Hosting.Configuration;
 
 var builder = WebApplication.CreateBuilder(args);
-var problems = builder.Configuration.ValidatePigeonGatewayConfiguration();
-if (problems.Count > 0)
+return await PigeonStartup.RunAsync("Pigeon.Gateway", builder.Configuration.ValidatePigeonGatewayConfiguration(), async () =>
 {
-    await Console.Error.WriteLineAsync("Pigeon.Gateway cannot start, the configuration has problems:");
-    foreach (var problem in problems)
-    {
-        await Console.Error.WriteLineAsync($"  - {problem}");
-    }
-
-    return 2;
-}
-
-builder.AddPigeonGateway();
-var app = builder.Build();
-app.MapPigeonGateway();
-await app.RunAsync();
-return 0;
+    builder.AddPigeonGateway();
+    var app = builder.Build();
+    app.MapPigeonGateway();
+    await app.RunAsync();
+    return 0;
+});
 
 /// <summary>The gateway's entry point, public so tests can host it with WebApplicationFactory.</summary>
 public partial class Program;

@@ -1,3 +1,5 @@
+using Pigeon.Hosting.Configuration;
+using Pigeon.Hosting.Database;
 using Pigeon.Silo.Database;
 using Pigeon.Silo.Hosting;
 
@@ -12,37 +14,26 @@ internal static class SiloProgram
     public static async Task<int> Main(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args.Where(arg => arg != "migrate").ToArray());
-        var problems = builder.Configuration.ValidatePigeonSiloConfiguration();
         if (args.Contains("migrate"))
         {
-            var connectionString = builder.Configuration.GetConnectionString(PigeonSiloOptions.ConnectionStringName);
-            if (string.IsNullOrWhiteSpace(connectionString))
+            var connectionString = builder.Configuration.ConnectionString();
+            string[] problems = connectionString is null ? [PigeonDatabase.MissingConnectionString("to migrate")] : [];
+            return await PigeonStartup.RunAsync("Pigeon.Silo migrate", problems, async () =>
             {
-                await Console.Error.WriteLineAsync(problems[0]);
-                return 2;
-            }
-
-            using var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole().AddFilter("Npgsql", LogLevel.Warning));
-            using var stopping = new CancellationTokenSource();
-            Console.CancelKeyPress += (_, eventArgs) => { eventArgs.Cancel = true; stopping.Cancel(); };
-            return await MigrateCommand.RunAsync(connectionString, loggerFactory, stopping.Token);
+                using var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole().AddFilter("Npgsql", LogLevel.Warning));
+                using var stopping = new CancellationTokenSource();
+                Console.CancelKeyPress += (_, eventArgs) => { eventArgs.Cancel = true; stopping.Cancel(); };
+                return await MigrateCommand.RunAsync(connectionString!, loggerFactory, stopping.Token);
+            });
         }
 
-        if (problems.Count > 0)
+        return await PigeonStartup.RunAsync("Pigeon.Silo", builder.Configuration.ValidatePigeonSiloConfiguration(), async () =>
         {
-            await Console.Error.WriteLineAsync("Pigeon.Silo cannot start, the configuration has problems:");
-            foreach (var problem in problems)
-            {
-                await Console.Error.WriteLineAsync($"  - {problem}");
-            }
-
-            return 2;
-        }
-
-        builder.UsePigeonSilo();
-        var app = builder.Build();
-        app.MapPigeonSiloHealth();
-        await app.RunAsync();
-        return 0;
+            builder.UsePigeonSilo();
+            var app = builder.Build();
+            app.MapPigeonSiloHealth();
+            await app.RunAsync();
+            return 0;
+        });
     }
 }

@@ -16,7 +16,8 @@
 # The apps are built in Debug by default, the same output `dotnet build Pigeon.sln` and the tests
 # use; PIGEON_DEV_CONFIGURATION=Release builds and runs Release instead (for benchmarks). They run
 # with `dotnet <App>.dll`. Ports are free loopback ports picked on the first `up` and reused while
-# free; PIGEON_DEV_GATEWAY_PORT fixes the gateway's HTTP port. `up` is idempotent: what already
+# free; they come from below Linux's ephemeral port range and are checked by binding them (see
+# scripts/ports.sh). PIGEON_DEV_GATEWAY_PORT fixes the gateway's HTTP port. `up` is idempotent: what already
 # runs is left alone and what does not is started.
 set -euo pipefail
 
@@ -61,7 +62,11 @@ app_dll() {
 
 # --- ports ---------------------------------------------------------------------------------------
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# port_range, port_allowed, port_free, pick_free_port: outside the ephemeral range, checked by binding.
+# shellcheck source=scripts/ports.sh
+source "$ROOT/scripts/ports.sh"
+
+port_in_use() { ! port_free "$1"; }
 
 declare -A PORTS=()
 
@@ -84,14 +89,15 @@ port_taken_by_us() {
   return 1
 }
 
-# Keeps the recorded port while it is free (stable URLs between runs), otherwise picks a new one.
+# Keeps the recorded port while it is free and outside the ephemeral range (stable URLs between
+# runs), otherwise picks a new one.
 assign_port() {
   local key="$1" port attempt
   port="${PORTS[$key]:-}"
-  if [[ -n "$port" ]] && ! port_in_use "$port" && ! port_taken_by_us "$port" "$key"; then return; fi
+  if [[ -n "$port" ]] && port_allowed "$port" && port_free "$port" && ! port_taken_by_us "$port" "$key"; then return; fi
   for attempt in $(seq 1 100); do
-    port=$(( 20000 + RANDOM % 40000 ))
-    if ! port_in_use "$port" && ! port_taken_by_us "$port" "$key"; then PORTS[$key]="$port"; return; fi
+    port="$(pick_free_port)" || die "no free TCP port found on 127.0.0.1"
+    if ! port_taken_by_us "$port" "$key"; then PORTS[$key]="$port"; return; fi
   done
   die "no free TCP port found on 127.0.0.1"
 }
@@ -259,8 +265,8 @@ start_postgres() {
 silo_environment() {
   local silo="$1"
   echo "ConnectionStrings__Pigeon=$CONNECTION_STRING"
-  echo "Pigeon__Silo__ServiceId=pigeon"
-  echo "Pigeon__Silo__ClusterId=dev"
+  echo "Pigeon__Cluster__ServiceId=pigeon"
+  echo "Pigeon__Cluster__ClusterId=dev"
   echo "Pigeon__Silo__AdvertisedAddress=127.0.0.1"
   echo "Pigeon__Silo__SiloPort=${PORTS[$silo.silo]}"
   echo "Pigeon__Silo__GatewayPort=${PORTS[$silo.gateway]}"

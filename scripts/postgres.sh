@@ -72,18 +72,9 @@ grant_traverse() {
   done
 }
 
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-pick_free_port() {
-  local port attempt
-  for attempt in $(seq 1 50); do
-    port=$(( 20000 + RANDOM % 40000 ))
-    if ! port_in_use "$port"; then echo "$port"; return; fi
-  done
-  die "no free TCP port found"
-}
+# port_allowed, port_free, pick_free_port: outside the ephemeral range, checked by binding.
+# shellcheck source=scripts/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 connection_string() {
   echo "Host=127.0.0.1;Port=$1;Username=$PG_USER;Database=postgres"
@@ -164,8 +155,9 @@ cmd_start() {
 
   for attempt in 1 2 3 4 5; do
     port="${requested_port:-$(configured_port)}"
-    if [[ -z "$port" ]] || { [[ -z "$requested_port" ]] && port_in_use "$port"; }; then
-      port="$(pick_free_port)"
+    # A port chosen earlier is kept while it is still free and outside the ephemeral range.
+    if [[ -z "$port" ]] || { [[ -z "$requested_port" ]] && ! { port_allowed "$port" && port_free "$port"; }; }; then
+      port="$(pick_free_port)" || die "no free TCP port found on 127.0.0.1"
     fi
     write_settings "$port"
     if as_owner "$BINDIR/pg_ctl" start -D "$DATADIR" -l "$DATADIR/postgres.log" -w -t 60 -s >/dev/null 2>&1; then

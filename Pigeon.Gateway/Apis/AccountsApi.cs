@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Pigeon.Gateway.Accounts;
 using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Gateway.Limits;

@@ -57,8 +57,8 @@ public static class AuthApi
     }
 
     /// <summary>
-    /// Consumes the challenge (once, before it expires) and checks the signature with the account's
-    /// registered signing key; every failure looks the same to the caller.
+    /// Checks the signature with the account's registered signing key, then redeems the challenge
+    /// (once, before it expires); every failure looks the same to the caller.
     /// </summary>
     public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> TokenAsync(
         TokenRequest request, GrainReferences grains, TokenService tokens)
@@ -74,9 +74,9 @@ public static class AuthApi
         }
 
         var identity = await grains.Get<IAccountGrain>(request.AccountId).GetIdentityAsync();
-        // The challenge is consumed before the signature is checked, so a wrong guess burns it too.
-        var fresh = identity is not null && await grains.Get<IAuthChallengeGrain>(request.AccountId).ConsumeAsync(request.Challenge);
-        if (!fresh || !IdentitySignatures.VerifyAuthChallenge(identity!.SigningKey, request.AccountId, request.Challenge, request.Signature))
+        // Only a challenge the account's key signed is redeemed: someone who saw it cannot spend it.
+        var signed = identity is not null && IdentitySignatures.VerifyAuthChallenge(identity.SigningKey, request.AccountId, request.Challenge, request.Signature);
+        if (!signed || !await grains.Get<IAuthChallengeGrain>(request.AccountId).RedeemAsync(request.Challenge))
         {
             return Problems.Of(StatusCodes.Status401Unauthorized, Problems.ChallengeFailed,
                 "The challenge is unknown, used or expired, or the signature does not verify.");

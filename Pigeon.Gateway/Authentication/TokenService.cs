@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Pigeon.Gateway.Hosting;
+using Pigeon.Hosting;
 using Pigeon.Protocol.Identity;
 
 namespace Pigeon.Gateway.Authentication;
@@ -35,7 +36,7 @@ public sealed class TokenService
     private readonly TimeSpan _lifetime;
     private readonly TimeProvider _time;
 
-    public TokenService(IOptions<AuthOptions> options, [FromKeyedServices(GatewayTime.ServiceKey)] TimeProvider time)
+    public TokenService(IOptions<AuthOptions> options, [FromKeyedServices(PigeonTime.ServiceKey)] TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
         _signingKey = Convert.FromBase64String(options.Value.TokenSigningKey);

@@ -6,6 +6,7 @@ using Orleans.Serialization;
 using Pigeon.Grains.Abstractions;
 using Pigeon.Grains.Abstractions.Accounts;
 using Pigeon.Grains.Abstractions.Mailboxes;
+using Pigeon.Hosting.Database;
 
 namespace Pigeon.Gateway.Errors;
 
@@ -69,10 +70,7 @@ internal sealed partial class ExceptionProblemHandler(IProblemDetailsService pro
     private static bool IsUnavailable(Exception exception) => exception switch
     {
         ServiceUnavailableException or TimeoutException or Orleans.Runtime.OrleansException => true,
-        PostgresException postgres => postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
-            || postgres.SqlState.StartsWith("57P", StringComparison.Ordinal)
-            || postgres.SqlState.StartsWith("53", StringComparison.Ordinal),
-        NpgsqlException => true,
+        NpgsqlException npgsql => PigeonDatabase.IsTransient(npgsql),
         // A database exception that escapes a grain cannot cross the wire (Orleans has no codec for
         // Npgsql's exception types), so the gateway receives only the codec failure, which names it.
         CodecNotFoundException codec => codec.Message.Contains("Npgsql.", StringComparison.Ordinal),

@@ -1,18 +1,20 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
-using Orleans.Connections.Security;
+using Pigeon.Gateway.Accounts;
 using Pigeon.Gateway.Apis;
 using Pigeon.Gateway.Authentication;
 using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Limits;
 using Pigeon.Grains.Abstractions.Health;
-using Pigeon.Grains.Abstractions.Transport;
+using Pigeon.Hosting;
+using Pigeon.Hosting.Cluster;
+using Pigeon.Hosting.Configuration;
+using Pigeon.Hosting.Database;
 using Prometheus;
 
 namespace Pigeon.Gateway.Hosting;
@@ -20,36 +22,36 @@ namespace Pigeon.Gateway.Hosting;
 /// <summary>Composes the gateway: Orleans client, authentication, limits, errors, health, metrics and the API.</summary>
 public static class GatewayHostingExtensions
 {
-    /// <summary>The tag of the health checks that decide readiness.</summary>
-    public const string ReadyTag = "ready";
-
-    /// <summary>The configuration key of the PostgreSQL connection string used for cluster membership.</summary>
-    public const string ConnectionStringName = "Pigeon";
+    /// <summary>The most connections the gateway's view of the membership table opens.</summary>
+    private const int MembershipPoolSize = 4;
 
     /// <summary>Reads and validates every option at once; returns the problems, none when usable.</summary>
     public static IReadOnlyList<string> ValidatePigeonGatewayConfiguration(this IConfiguration configuration)
     {
         var validator = new GatewayOptionsValidator();
-        var cluster = configuration.GetSection(GatewayClusterOptions.Section).Get<GatewayClusterOptions>() ?? new GatewayClusterOptions();
-        var metrics = configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions();
-        var results = new[]
-        {
-            validator.Validate(null, configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions()),
-            validator.Validate(null, configuration.GetSection(LimitsOptions.Section).Get<LimitsOptions>() ?? new LimitsOptions()),
-            validator.Validate(null, cluster),
-            validator.Validate(null, metrics),
-            validator.Validate(null, configuration.GetSection(ForwardedHeadersSettings.Section).Get<ForwardedHeadersSettings>() ?? new ForwardedHeadersSettings()),
-        };
-        var problems = results.Where(r => r.Failed).SelectMany(r => r.Failures ?? []).ToList();
-        problems.AddRange(ClusterTlsOptions.From(configuration).Validate());
-        if (metrics.Port is > 0 and <= 65535 && !ListensOn(configuration, metrics.Port))
+        var problems = new List<string>();
+        problems.AddRange(configuration.Check<AuthOptions>(AuthOptions.Section, validator));
+        problems.AddRange(configuration.Check<LimitsOptions>(LimitsOptions.Section, validator));
+        problems.AddRange(configuration.Check<ForwardedHeadersSettings>(ForwardedHeadersSettings.Section, validator));
+        problems.AddRange(PigeonClusterOptions.Check(configuration));
+
+        // The checks across settings run only on sections that are well formed themselves.
+        var metricsProblems = configuration.Check<MetricsOptions>(MetricsOptions.Section, validator).ToList();
+        problems.AddRange(metricsProblems);
+        var metrics = metricsProblems.Count == 0 ? configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() : null;
+        if (metrics is { Port: not 0 } && !ListensOn(configuration, metrics.Port))
         {
             problems.Add($"{MetricsOptions.Section}:Port {metrics.Port} is not a port of the addresses in Urls (\"{configuration[WebHostDefaults.ServerUrlsKey]}\"): add one, e.g. http://+:{metrics.Port}, or /metrics answers nowhere.");
         }
 
-        if (cluster.StaticGateways.Count == 0 && string.IsNullOrWhiteSpace(configuration.GetConnectionString(ConnectionStringName)))
+        var clusterProblems = configuration.Check<GatewayClusterOptions>(GatewayClusterOptions.Section, validator).ToList();
+        problems.AddRange(clusterProblems);
+        var staticGateways = clusterProblems.Count == 0
+            ? (configuration.GetSection(GatewayClusterOptions.Section).Get<GatewayClusterOptions>() ?? new GatewayClusterOptions()).StaticGateways
+            : [];
+        if (staticGateways.Count == 0 && configuration.ConnectionString() is null)
         {
-            problems.Add($"ConnectionStrings:{ConnectionStringName} is missing: set the PostgreSQL connection string the silos cluster on (environment ConnectionStrings__{ConnectionStringName}).");
+            problems.Add(PigeonDatabase.MissingConnectionString("the silos cluster on"));
         }
 
         return problems;
@@ -103,7 +105,6 @@ public static class GatewayHostingExtensions
 
             forwarded.ForwardLimit = settings.Value.ForwardLimit;
         });
-        services.AddKeyedSingleton(GatewayTime.ServiceKey, TimeProvider.System);
 
         services.ConfigureHttpJsonOptions(json => ConfigureJson(json.SerializerOptions));
         services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
@@ -125,16 +126,17 @@ public static class GatewayHostingExtensions
         services.AddSingleton<LongPollLimiter>();
         services.AddSingleton<GrainReferences>();
         services.AddSingleton<RecipientDirectory>();
-        services.AddHealthChecks().AddCheck<ClusterReachableHealthCheck>("cluster", tags: [ReadyTag]);
+        builder.AddPigeonServiceDefaults().AddCheck<ClusterReachableHealthCheck>("cluster", tags: [PigeonServiceDefaults.ReadyTag]);
 
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel(kestrel => RequestHeadLimit.ConfigureKestrel(kestrel, limits));
         builder.UsePigeonOrleansClient();
         return builder;
     }
 
     /// <summary>
-    /// Makes the gateway an Orleans client of the Pigeon cluster: through the ADO.NET membership table
-    /// on PostgreSQL, or through fixed silo endpoints when <c>Pigeon:Cluster:StaticGateways</c> lists any.
+    /// Makes the gateway an Orleans client of the Pigeon cluster (<c>Pigeon:Cluster</c>): through the
+    /// ADO.NET membership table on PostgreSQL, or through fixed silo endpoints when
+    /// <c>Pigeon:Cluster:StaticGateways</c> lists any.
     /// </summary>
     public static WebApplicationBuilder UsePigeonOrleansClient(this WebApplicationBuilder builder)
     {
@@ -142,37 +144,14 @@ public static class GatewayHostingExtensions
         var cluster = configuration.GetSection(GatewayClusterOptions.Section).Get<GatewayClusterOptions>() ?? new GatewayClusterOptions();
         builder.UseOrleansClient(client =>
         {
-            client.Configure<ClusterOptions>(options =>
-            {
-                options.ServiceId = cluster.ServiceId;
-                options.ClusterId = cluster.ClusterId;
-            });
-            if (cluster.StaticGateways.Count > 0)
+            var membership = cluster.StaticGateways.Count > 0 ? null : configuration.ConnectionString();
+            client.UsePigeonCluster(configuration, membership, MembershipPoolSize, "pigeon-gateway");
+            if (membership is null)
             {
                 client.UseStaticClustering([.. cluster.StaticGateways.Select(IPEndPoint.Parse)]);
             }
-            else
-            {
-                client.UseAdoNetClustering(options =>
-                {
-                    options.Invariant = "Npgsql";
-                    options.ConnectionString = configuration.GetConnectionString(ConnectionStringName);
-                });
-            }
 
             client.Configure<GatewayOptions>(configuration.GetSection("Orleans:Gateway"));
-            var tls = ClusterTlsOptions.From(configuration);
-            if (tls.Enabled)
-            {
-                // The silos require a client certificate of the cluster's authority, and the gateway
-                // accepts only silos that present one.
-                var certificates = ClusterCertificates.Load(tls);
-                client.UseTls(certificates.Certificate, options =>
-                {
-                    options.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
-                    options.RemoteCertificateValidation = (peer, _, _) => certificates.IsIssuedByTheCluster(peer);
-                });
-            }
         });
         return builder;
     }
@@ -181,6 +160,8 @@ public static class GatewayHostingExtensions
     public static WebApplication MapPigeonGateway(this WebApplication app)
     {
         var limits = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        // First: nothing else reads a header before its size and bytes are checked.
+        app.UseMiddleware<RequestHeadLimit>(limits);
         if (app.Services.GetRequiredService<IOptions<ForwardedHeadersSettings>>().Value.KnownNetworks.Count > 0)
         {
             app.UseForwardedHeaders();
@@ -206,9 +187,7 @@ public static class GatewayHostingExtensions
             metrics.Add(endpoint => endpoint.RequestDelegate = OnlyOnPort(metricsPort, endpoint.RequestDelegate!));
         }
 
-        // Liveness checks nothing beyond the process answering, so an outage elsewhere never restarts gateways.
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+        app.MapPigeonHealthEndpoints();
         return app;
     }
 

@@ -1,22 +1,19 @@
 using Microsoft.Extensions.Options;
+using Pigeon.Hosting.Cluster;
+using Pigeon.Hosting.Configuration;
 
 namespace Pigeon.Gateway.Hosting;
 
 /// <summary>
-/// Which Orleans cluster the gateway serves, bound from <c>Pigeon:Cluster</c>. The gateway finds the
-/// silos through the ADO.NET membership table (connection string <c>ConnectionStrings:Pigeon</c>)
-/// unless <see cref="StaticGateways"/> lists silo gateway endpoints.
+/// The gateway's own part of <c>Pigeon:Cluster</c>; the cluster's ids are
+/// <see cref="PigeonClusterOptions"/>, in the same section. The gateway finds the silos through the
+/// ADO.NET membership table (connection string <c>ConnectionStrings:Pigeon</c>) unless
+/// <see cref="StaticGateways"/> lists silo gateway endpoints.
 /// </summary>
 public sealed class GatewayClusterOptions
 {
-    /// <summary>The configuration section.</summary>
-    public const string Section = "Pigeon:Cluster";
-
-    /// <summary>The service id; must match the silos'. Default <c>pigeon</c>.</summary>
-    public string ServiceId { get; set; } = "pigeon";
-
-    /// <summary>The cluster id; must match the silos'. Default <c>local</c>.</summary>
-    public string ClusterId { get; set; } = "local";
+    /// <summary>The configuration section, shared with <see cref="PigeonClusterOptions"/>.</summary>
+    public const string Section = PigeonClusterOptions.Section;
 
     /// <summary>Silo gateway endpoints (<c>host:port</c>) to use instead of the membership table; for tests.</summary>
     public List<string> StaticGateways { get; set; } = [];
@@ -58,6 +55,24 @@ public sealed class LimitsOptions
 
     /// <summary>The largest request body, in bytes. Default 2 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 2 * 1024 * 1024;
+
+    /// <summary>
+    /// The longest request line (method, target with its query, version), in bytes; longer ones get
+    /// a 414 problem. Kestrel itself refuses lines over twice this, with an empty 414. Default 8 KiB.
+    /// </summary>
+    public int MaxRequestLineBytes { get; set; } = 8 * 1024;
+
+    /// <summary>
+    /// The most bytes of header fields one request may carry; more get a 431 problem. Kestrel itself
+    /// refuses over twice this, with an empty 431. Default 32 KiB.
+    /// </summary>
+    public int MaxRequestHeaderBytes { get; set; } = 32 * 1024;
+
+    /// <summary>
+    /// The most header fields one request may carry; more get a 431 problem. Kestrel itself refuses
+    /// over twice this, with an empty 431. Default 100.
+    /// </summary>
+    public int MaxRequestHeaders { get; set; } = 100;
 
     /// <summary>The most envelopes one receive returns. Default 100.</summary>
     public int MaxReceiveEnvelopes { get; set; } = 100;
@@ -132,7 +147,7 @@ internal sealed class GatewayOptionsValidator :
 {
     public ValidateOptionsResult Validate(string? name, AuthOptions options)
     {
-        var problems = new Problems(AuthOptions.Section);
+        var problems = new OptionsProblems(AuthOptions.Section);
         problems.Require(IsKey(options.TokenSigningKey), nameof(options.TokenSigningKey),
             "must be set to a base64 key of at least 32 bytes (e.g. `openssl rand -base64 32`), the same on every gateway.");
         problems.Require(options.PreviousTokenSigningKey is null or "" || IsKey(options.PreviousTokenSigningKey),
@@ -146,10 +161,13 @@ internal sealed class GatewayOptionsValidator :
 
     public ValidateOptionsResult Validate(string? name, LimitsOptions options)
     {
-        var problems = new Problems(LimitsOptions.Section);
+        var problems = new OptionsProblems(LimitsOptions.Section);
         problems.Require(options.MaxEnvelopeBytes > 0, nameof(options.MaxEnvelopeBytes), "must be at least 1.");
         problems.Require(options.MaxBatchEnvelopes > 0, nameof(options.MaxBatchEnvelopes), "must be at least 1.");
         problems.Require(options.MaxRequestBodyBytes >= 1024, nameof(options.MaxRequestBodyBytes), "must be at least 1024.");
+        problems.Require(options.MaxRequestLineBytes is >= 1024 and <= 1024 * 1024, nameof(options.MaxRequestLineBytes), "must be between 1024 and 1048576.");
+        problems.Require(options.MaxRequestHeaderBytes is >= 1024 and <= 1024 * 1024, nameof(options.MaxRequestHeaderBytes), "must be between 1024 and 1048576.");
+        problems.Require(options.MaxRequestHeaders is >= 10 and <= 10_000, nameof(options.MaxRequestHeaders), "must be between 10 and 10000.");
         problems.Require(options.MaxReceiveEnvelopes > 0, nameof(options.MaxReceiveEnvelopes), "must be at least 1.");
         problems.Require(options.MaxWaitSeconds is >= 0 and <= 25, nameof(options.MaxWaitSeconds), "must be between 0 and 25 (Orleans answers within 30 s).");
         problems.Require(options.MaxAckIds > 0, nameof(options.MaxAckIds), "must be at least 1.");
@@ -164,23 +182,21 @@ internal sealed class GatewayOptionsValidator :
 
     public ValidateOptionsResult Validate(string? name, GatewayClusterOptions options)
     {
-        var problems = new Problems(GatewayClusterOptions.Section);
-        problems.Require(!string.IsNullOrWhiteSpace(options.ServiceId), nameof(options.ServiceId), "must not be empty.");
-        problems.Require(!string.IsNullOrWhiteSpace(options.ClusterId), nameof(options.ClusterId), "must not be empty.");
+        var problems = new OptionsProblems(GatewayClusterOptions.Section);
         problems.Require(options.StaticGateways.All(g => System.Net.IPEndPoint.TryParse(g, out _)), nameof(options.StaticGateways), "must be ip:port endpoints.");
         return problems.Result();
     }
 
     public ValidateOptionsResult Validate(string? name, MetricsOptions options)
     {
-        var problems = new Problems(MetricsOptions.Section);
+        var problems = new OptionsProblems(MetricsOptions.Section);
         problems.Require(options.Port is >= 0 and <= 65535, nameof(options.Port), "must be a TCP port (1-65535), or 0 to serve /metrics on every address.");
         return problems.Result();
     }
 
     public ValidateOptionsResult Validate(string? name, ForwardedHeadersSettings options)
     {
-        var problems = new Problems(ForwardedHeadersSettings.Section);
+        var problems = new OptionsProblems(ForwardedHeadersSettings.Section);
         problems.Require(options.KnownNetworks.All(n => System.Net.IPNetwork.TryParse(n, out _)), nameof(options.KnownNetworks),
             "must be networks in CIDR notation, e.g. 10.0.0.0/8.");
         problems.Require(options.ForwardLimit is >= 1 and <= 10, nameof(options.ForwardLimit), "must be between 1 and 10.");
@@ -196,20 +212,5 @@ internal sealed class GatewayOptionsValidator :
 
         var buffer = new byte[value.Length];
         return Convert.TryFromBase64String(value, buffer, out var length) && length >= 32;
-    }
-
-    private sealed class Problems(string section)
-    {
-        private readonly List<string> _failures = [];
-
-        public void Require(bool condition, string key, string message)
-        {
-            if (!condition)
-            {
-                _failures.Add($"{section}:{key} {message}");
-            }
-        }
-
-        public ValidateOptionsResult Result() => _failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(_failures);
     }
 }

@@ -34,7 +34,7 @@ public interface IAccountGrain : IGrainWithStringKey
     /// Raises <see cref="AccountNotFoundException"/> or <see cref="PrekeysUnavailableException"/>.
     /// </summary>
     [Alias("fetch-bundle")]
-    Task<PrekeyBundle> FetchBundleAsync();
+    Task<PrekeyHandout> FetchBundleAsync();
 
     /// <summary>How many one-time prekeys of each kind remain, and whether the signed ones are present.</summary>
     [Alias("count-prekeys")]

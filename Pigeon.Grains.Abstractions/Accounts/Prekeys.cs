@@ -39,7 +39,7 @@ public sealed record PrekeyUpload(
 /// <param name="KemPrekey">A one-time ML-KEM prekey, consumed by this fetch, or the last-resort one when the pool is empty.</param>
 /// <param name="KemPrekeyIsLastResort">True when <paramref name="KemPrekey"/> is the last-resort key.</param>
 [GenerateSerializer, Immutable, Alias("pigeon.prekey-bundle")]
-public sealed record PrekeyBundle(
+public sealed record PrekeyHandout(
     [property: Id(0)] IdentityKeys Identity,
     [property: Id(1)] Prekey SignedPrekey,
     [property: Id(2)] Prekey? OneTimeX25519Prekey,

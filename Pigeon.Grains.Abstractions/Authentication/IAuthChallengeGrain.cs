@@ -1,27 +1,31 @@
 namespace Pigeon.Grains.Abstractions.Authentication;
 
 /// <summary>
-/// The outstanding authentication challenges of one account, keyed by account id. Held in memory
-/// only: a challenge lives for minutes, and one lost with its silo is simply asked for again.
-/// Every gateway replica reaches the same grain, so a challenge issued by one can be answered at another.
+/// Issues and redeems the authentication challenges of one account, keyed by account id. Every
+/// gateway replica reaches the same grain, so a challenge issued by one can be answered at another.
+/// Issuing stores nothing: a challenge carries its own expiry and a MAC under a key this activation
+/// holds in memory, so asking for any number of challenges never pushes out one a client is still
+/// answering. Only redemption is recorded, for as long as the challenge would be valid. A challenge
+/// issued before the activation was lost (with its silo) is refused, and simply asked for again.
 /// </summary>
 [Alias("pigeon.auth-challenge")]
 public interface IAuthChallengeGrain : IGrainWithStringKey
 {
-    /// <summary>Issues a fresh random challenge that expires after <paramref name="lifetime"/>.</summary>
+    /// <summary>Issues a fresh challenge that expires after <paramref name="lifetime"/>.</summary>
     [Alias("issue")]
     Task<AuthChallenge> IssueAsync(TimeSpan lifetime);
 
     /// <summary>
-    /// Consumes a challenge: true exactly once for a challenge this grain issued and that has not
-    /// expired; false for anything else, and every later call with the same bytes.
+    /// Redeems a challenge whose signature by the account's identity key the caller has verified:
+    /// true exactly once for an unexpired challenge this activation issued; false for anything else,
+    /// and for every later call with the same bytes.
     /// </summary>
-    [Alias("consume")]
-    Task<bool> ConsumeAsync(byte[] challenge);
+    [Alias("redeem")]
+    Task<bool> RedeemAsync(byte[] challenge);
 }
 
 /// <summary>A challenge for the account to sign.</summary>
-/// <param name="Challenge">Random bytes.</param>
+/// <param name="Challenge">The bytes to sign: opaque to the client.</param>
 /// <param name="ExpiresAt">When the challenge stops being accepted.</param>
 [GenerateSerializer, Immutable, Alias("pigeon.auth-challenge-issued")]
 public sealed record AuthChallenge(

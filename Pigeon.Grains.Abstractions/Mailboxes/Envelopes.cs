@@ -27,13 +27,13 @@ public sealed record Envelope(
 /// <param name="HasMore">True when more envelopes were pending than <c>max</c> allowed.</param>
 /// <param name="Acknowledged">How many envelopes the call acknowledged before receiving (see <c>AckAndReceiveAsync</c>).</param>
 [GenerateSerializer, Immutable, Alias("pigeon.receive-result")]
-public sealed record ReceiveResult(
+public sealed record MailboxBatch(
     [property: Id(0)] IReadOnlyList<Envelope> Envelopes,
     [property: Id(1)] bool HasMore,
     [property: Id(2)] int Acknowledged = 0)
 {
     /// <summary>A result with no envelopes.</summary>
-    public static ReceiveResult Empty { get; } = new([], false);
+    public static MailboxBatch Empty { get; } = new([], false);
 }
 
 /// <summary>A mailbox's state as counted by its grain.</summary>

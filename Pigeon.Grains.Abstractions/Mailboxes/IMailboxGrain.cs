@@ -24,7 +24,7 @@ public interface IMailboxGrain : IGrainWithStringKey
     /// returns an empty result when the wait ends. Cancelling <paramref name="cancellationToken"/> ends the wait.
     /// </summary>
     [Alias("receive")]
-    Task<ReceiveResult> ReceiveAsync(long after, int max, TimeSpan wait, CancellationToken cancellationToken = default);
+    Task<MailboxBatch> ReceiveAsync(long after, int max, TimeSpan wait, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes the envelopes with these message ids for good; returns how many were deleted.</summary>
     [Alias("ack")]
@@ -34,10 +34,10 @@ public interface IMailboxGrain : IGrainWithStringKey
     /// Acknowledges <paramref name="acknowledge"/> as <see cref="AckAsync"/> does, then receives as
     /// <see cref="ReceiveAsync"/> does: a client that acknowledges on its next poll saves a request per
     /// batch. The acknowledgement is committed before the receive starts, and its count is reported in
-    /// <see cref="ReceiveResult.Acknowledged"/>.
+    /// <see cref="MailboxBatch.Acknowledged"/>.
     /// </summary>
     [Alias("ack-and-receive")]
-    Task<ReceiveResult> AckAndReceiveAsync(
+    Task<MailboxBatch> AckAndReceiveAsync(
         IReadOnlyList<Guid> acknowledge, long after, int max, TimeSpan wait, CancellationToken cancellationToken = default);
 
     /// <summary>The mailbox's depth, size and how many receives are waiting on it.</summary>

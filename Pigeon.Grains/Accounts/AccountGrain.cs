@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pigeon.Grains.Abstractions.Accounts;
 using Pigeon.Grains.Hosting;
+using Pigeon.Hosting;
 
 namespace Pigeon.Grains.Accounts;
 
@@ -13,7 +14,7 @@ namespace Pigeon.Grains.Accounts;
 /// </summary>
 internal sealed partial class AccountGrain(
     [PersistentState("account", PigeonStorage.Accounts)] IPersistentState<AccountState> state,
-    PrekeyStore prekeys,
+    OneTimePrekeyPool prekeys,
     IOptions<AccountOptions> options,
     [FromKeyedServices(PigeonTime.ServiceKey)] TimeProvider time,
     ILogger<AccountGrain> logger) : Grain, IAccountGrain
@@ -75,7 +76,7 @@ internal sealed partial class AccountGrain(
         return await CountsAsync();
     }
 
-    public async Task<PrekeyBundle> FetchBundleAsync()
+    public async Task<PrekeyHandout> FetchBundleAsync()
     {
         var identity = EnsureRegistered();
         if (state.State.SignedPrekey is not { } signedPrekey || state.State.LastResortKemPrekey is not { } lastResort)
@@ -91,7 +92,7 @@ internal sealed partial class AccountGrain(
                 LogHandoutsLimited(AccountId, options.Value.MaxOneTimePrekeyHandoutsPerHour);
             }
 
-            return new PrekeyBundle(identity, signedPrekey, null, lastResort, KemPrekeyIsLastResort: true);
+            return new PrekeyHandout(identity, signedPrekey, null, lastResort, KemPrekeyIsLastResort: true);
         }
 
         var (x25519, kem) = await prekeys.TakeOneOfEachAsync(AccountId, CancellationToken.None);
@@ -101,7 +102,7 @@ internal sealed partial class AccountGrain(
             _handoutLimitLogged = false;
         }
 
-        return new PrekeyBundle(identity, signedPrekey, x25519, kem ?? lastResort, KemPrekeyIsLastResort: kem is null);
+        return new PrekeyHandout(identity, signedPrekey, x25519, kem ?? lastResort, KemPrekeyIsLastResort: kem is null);
     }
 
     public async Task<PrekeyCounts> CountPrekeysAsync()

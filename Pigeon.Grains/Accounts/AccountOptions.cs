@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Pigeon.Grains.Hosting;
+using Pigeon.Hosting.Configuration;
 
 namespace Pigeon.Grains.Accounts;
 

@@ -4,7 +4,7 @@ namespace Pigeon.Grains.Accounts;
 
 /// <summary>
 /// An account's persisted state (Orleans grain storage): small and rarely written. One-time prekeys
-/// are rows of their own (<see cref="PrekeyStore"/>). Persisted: keep the type's name and namespace stable.
+/// are rows of their own (<see cref="OneTimePrekeyPool"/>). Persisted: keep the type's name and namespace stable.
 /// </summary>
 [GenerateSerializer, Alias("pigeon.account-state")]
 public sealed class AccountState

@@ -31,4 +31,22 @@ public static class PigeonDatabaseSettings
         connection.NoResetOnClose = true;
         return connection;
     }
+
+    /// <summary>
+    /// A data source on <paramref name="connectionString"/> with <see cref="ApplyPigeonSettings"/>,
+    /// named <paramref name="applicationName"/> (in <c>pg_stat_activity</c> too) and, when given, a
+    /// pool of at most <paramref name="maxPoolSize"/> connections.
+    /// </summary>
+    public static NpgsqlDataSource CreateDataSource(string connectionString, string applicationName, int? maxPoolSize = null)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString) { Name = applicationName };
+        builder.ConnectionStringBuilder.ApplicationName = applicationName;
+        if (maxPoolSize is { } size)
+        {
+            builder.ConnectionStringBuilder.MaxPoolSize = size;
+        }
+
+        builder.ConnectionStringBuilder.ApplyPigeonSettings();
+        return builder.Build();
+    }
 }

@@ -129,16 +129,6 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
         WHERE ctid = ANY(ARRAY(SELECT ctid FROM pigeon.acknowledged_envelopes WHERE acknowledged_at <= @cutoff LIMIT @limit))
         """;
 
-    /// <summary>Stores a batch of envelopes in one transaction and returns one result per input, in order.</summary>
-    public async Task<StoredEnvelope[]> InsertAsync(
-        IReadOnlyList<EnvelopeToStore> batch, DateTimeOffset now, TimeSpan ttl, CancellationToken cancellationToken) =>
-        (await CommitAsync([], batch, now, ttl, cancellationToken)).Stored;
-
-    /// <summary>Deletes acknowledged envelopes of one mailbox, remembering their ids; returns how many and how many bytes.</summary>
-    public async Task<AcknowledgedEnvelopes> AcknowledgeAsync(
-        string mailboxId, IReadOnlyList<Guid> messageIds, DateTimeOffset now, CancellationToken cancellationToken) =>
-        (await CommitAsync([new EnvelopesToAcknowledge(mailboxId, messageIds)], [], now, TimeSpan.Zero, cancellationToken)).Acknowledged[0];
-
     /// <summary>
     /// Applies acknowledgements and stores envelopes, of any mailboxes, in one transaction and one
     /// round trip. Acknowledgements go first, so a retried deposit of an id acknowledged in the same

@@ -5,12 +5,12 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pigeon.Grains.Abstractions;
-using Pigeon.Grains.Hosting;
+using Pigeon.Hosting;
 
 namespace Pigeon.Grains.Mailboxes;
 
 /// <summary>
-/// Commits the deposits and acknowledgements of all mailboxes on this silo. With group commit on,
+/// Commits the deposits and acknowledgements of all mailboxes on this silo (group commit):
 /// operations that arrive while a transaction is in flight wait and are written together by the next
 /// one, so the number of round trips and fsyncs stays flat as concurrency grows. A single writer also
 /// keeps sequence numbers in commit order, which receives rely on: a cursor never skips an envelope
@@ -27,26 +27,13 @@ internal sealed partial class EnvelopeWriter(
     private readonly Channel<PendingOperation> _queue = Channel.CreateUnbounded<PendingOperation>(
         new UnboundedChannelOptions { SingleReader = true });
 
-    private long _transactionsCommitted;
-
-    /// <summary>How many transactions have committed deposits or acknowledgements since start.</summary>
-    public long TransactionsCommitted => Interlocked.Read(ref _transactionsCommitted);
-
-    /// <summary>Whether operations are committed in groups; without, callers keep one mailbox's deposits in order.</summary>
-    public bool GroupCommit => storeOptions.Value.GroupCommit;
-
     /// <summary>
-    /// Stores one envelope. With group commit the returned task completes as the commit is reported,
-    /// before any continuation runs: a caller may check <see cref="Task.IsCompleted"/> to learn that
+    /// Stores one envelope. The returned task completes as the commit is reported, before any
+    /// continuation runs: a caller may check <see cref="Task.IsCompleted"/> to learn that
     /// the envelope is committed even if its own continuation has not run yet.
     /// </summary>
     public Task<StoredEnvelope> WriteAsync(EnvelopeToStore envelope)
     {
-        if (!GroupCommit)
-        {
-            return WriteAloneAsync(envelope);
-        }
-
         var pending = new PendingDeposit(envelope);
         return Enqueue(pending) ? pending.Completion.Task : Task.FromException<StoredEnvelope>(ShuttingDown());
     }
@@ -54,11 +41,6 @@ internal sealed partial class EnvelopeWriter(
     /// <summary>Deletes one mailbox's acknowledged envelopes; completes when the deletion has committed.</summary>
     public Task<AcknowledgedEnvelopes> AcknowledgeAsync(EnvelopesToAcknowledge acknowledgement)
     {
-        if (!GroupCommit)
-        {
-            return AcknowledgeAloneAsync(acknowledgement);
-        }
-
         var pending = new PendingAcknowledgement(acknowledgement);
         return Enqueue(pending) ? pending.Completion.Task : Task.FromException<AcknowledgedEnvelopes>(ShuttingDown());
     }
@@ -96,21 +78,6 @@ internal sealed partial class EnvelopeWriter(
 
     private static ServiceUnavailableException ShuttingDown() => new("The silo is shutting down.");
 
-    private async Task<StoredEnvelope> WriteAloneAsync(EnvelopeToStore envelope)
-    {
-        var stored = await store.InsertAsync([envelope], time.GetUtcNow(), mailboxOptions.Value.EnvelopeTtl, CancellationToken.None);
-        Interlocked.Increment(ref _transactionsCommitted);
-        return stored[0];
-    }
-
-    private async Task<AcknowledgedEnvelopes> AcknowledgeAloneAsync(EnvelopesToAcknowledge acknowledgement)
-    {
-        var acknowledged = await store.AcknowledgeAsync(
-            acknowledgement.MailboxId, acknowledgement.MessageIds, time.GetUtcNow(), CancellationToken.None);
-        Interlocked.Increment(ref _transactionsCommitted);
-        return acknowledged;
-    }
-
     private async Task CommitAsync(List<PendingOperation> batch, CancellationToken stoppingToken)
     {
         var deposits = batch.OfType<PendingDeposit>().ToList();
@@ -126,7 +93,6 @@ internal sealed partial class EnvelopeWriter(
             var outcome = await store.CommitAsync(
                 [.. acks.Select(a => a.Acknowledgement)], [.. deposits.Select(d => d.Envelope)],
                 time.GetUtcNow(), mailboxOptions.Value.EnvelopeTtl, stoppingToken);
-            Interlocked.Increment(ref _transactionsCommitted);
             metrics.Committed(startedAt, batch.Count);
             for (var i = 0; i < deposits.Count; i++)
             {

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Pigeon.Grains.Hosting;
+using Pigeon.Hosting;
 
 namespace Pigeon.Grains.Mailboxes;
 

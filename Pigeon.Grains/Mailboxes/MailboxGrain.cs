@@ -1,9 +1,9 @@
-using Orleans.Concurrency;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
 using Pigeon.Grains.Abstractions.Mailboxes;
-using Pigeon.Grains.Hosting;
+using Pigeon.Hosting;
 
 namespace Pigeon.Grains.Mailboxes;
 
@@ -24,7 +24,6 @@ internal sealed partial class MailboxGrain(
 {
     private readonly Dictionary<Guid, Task<DepositReceipt>> _depositsInFlight = [];
     private readonly List<CommittingDeposit> _committing = [];
-    private readonly SemaphoreSlim _oneDepositAtATime = new(1, 1);
     private readonly RecentEnvelopes _recent = new(options.Value.RecentEnvelopesHeld, options.Value.RecentEnvelopeBytesHeld);
     private TaskCompletionSource _nextDeposit = NewSignal();
     private long _envelopes;
@@ -66,7 +65,7 @@ internal sealed partial class MailboxGrain(
         }
     }
 
-    public async Task<ReceiveResult> ReceiveAsync(long after, int max, TimeSpan wait, CancellationToken cancellationToken)
+    public async Task<MailboxBatch> ReceiveAsync(long after, int max, TimeSpan wait, CancellationToken cancellationToken)
     {
         await EnsureCountedAsync();
         after = Math.Max(after, 0);
@@ -85,7 +84,7 @@ internal sealed partial class MailboxGrain(
                 if (held.Count > 0)
                 {
                     LogDelivering(MailboxId, held.Count);
-                    return new ReceiveResult(held, moreHeld);
+                    return new MailboxBatch(held, moreHeld);
                 }
             }
             else if (_envelopes > 0 && _lastSequence > searchedThrough)
@@ -101,7 +100,7 @@ internal sealed partial class MailboxGrain(
                     }
 
                     LogDelivering(MailboxId, found.Count);
-                    return new ReceiveResult(found, hasMore);
+                    return new MailboxBatch(found, hasMore);
                 }
 
                 searchedThrough = lastBeforeRead;
@@ -111,7 +110,7 @@ internal sealed partial class MailboxGrain(
             var remaining = deadline - time.GetUtcNow();
             if (remaining <= TimeSpan.Zero)
             {
-                return ReceiveResult.Empty;
+                return MailboxBatch.Empty;
             }
 
             _waitingReceives++;
@@ -121,7 +120,7 @@ internal sealed partial class MailboxGrain(
             }
             catch (TimeoutException)
             {
-                return ReceiveResult.Empty;
+                return MailboxBatch.Empty;
             }
             finally
             {
@@ -153,7 +152,7 @@ internal sealed partial class MailboxGrain(
         return (int)count;
     }
 
-    public async Task<ReceiveResult> AckAndReceiveAsync(
+    public async Task<MailboxBatch> AckAndReceiveAsync(
         IReadOnlyList<Guid> acknowledge, long after, int max, TimeSpan wait, CancellationToken cancellationToken)
     {
         var acknowledged = await AckAsync(acknowledge);
@@ -217,7 +216,9 @@ internal sealed partial class MailboxGrain(
         _reservedEnvelopes++;
         _reservedBytes += payload.Length;
         var envelope = new EnvelopeToStore(MailboxId, messageId, payload);
-        var deposit = new CommittingDeposit(envelope, WriteInOrderAsync(envelope));
+        // The writer's task completes as soon as the commit is reported, before this continuation
+        // runs; ApplyCommittedDeposits relies on that.
+        var deposit = new CommittingDeposit(envelope, writer.WriteAsync(envelope));
         _committing.Add(deposit);
         try
         {
@@ -276,26 +277,6 @@ internal sealed partial class MailboxGrain(
         _recent.Add(new Envelope(receipt.MessageId, receipt.Sequence, envelope.Payload, receipt.DepositedAt), receipt.DepositedAt + Limits.EnvelopeTtl);
         WakeWaitingReceives();
         LogDepositCommitted(MailboxId, receipt.MessageId, envelope.Payload.Length, receipt.Sequence);
-    }
-
-    // With group commit the writer's task completes as soon as the commit is reported, which
-    // ApplyCommittedDeposits relies on.
-    private Task<StoredEnvelope> WriteInOrderAsync(EnvelopeToStore envelope) =>
-        writer.GroupCommit ? writer.WriteAsync(envelope) : WriteOneAtATimeAsync(envelope);
-
-    // Without the single group-commit writer, one mailbox's deposits commit one at a time so that
-    // their sequence numbers follow commit order.
-    private async Task<StoredEnvelope> WriteOneAtATimeAsync(EnvelopeToStore envelope)
-    {
-        await _oneDepositAtATime.WaitAsync();
-        try
-        {
-            return await writer.WriteAsync(envelope);
-        }
-        finally
-        {
-            _oneDepositAtATime.Release();
-        }
     }
 
     private bool WouldExceedQuota(int size) =>

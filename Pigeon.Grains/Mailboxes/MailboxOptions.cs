@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Pigeon.Grains.Hosting;
+using Pigeon.Hosting.Configuration;
 
 namespace Pigeon.Grains.Mailboxes;
 
@@ -77,12 +77,6 @@ public sealed class EnvelopeStoreOptions
 {
     /// <summary>The configuration section.</summary>
     public const string Section = "Pigeon:EnvelopeStore";
-
-    /// <summary>
-    /// When true (the default), concurrent deposits across the silo's mailboxes are committed together
-    /// in one transaction. When false, each deposit is its own transaction (for comparison only).
-    /// </summary>
-    public bool GroupCommit { get; set; } = true;
 
     /// <summary>The most envelopes one group commit writes. Default 512.</summary>
     public int MaxGroupCommitBatch { get; set; } = 512;

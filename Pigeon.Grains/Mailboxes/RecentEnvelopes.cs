@@ -18,9 +18,6 @@ internal sealed class RecentEnvelopes(int maxEnvelopes, long maxBytes)
     /// <summary>Every unacknowledged envelope with a sequence number above this one is held.</summary>
     public long CompleteAfter { get; private set; } = long.MaxValue;
 
-    /// <summary>How many envelopes are held.</summary>
-    public int Count => _held.Count;
-
     /// <summary>Starts over: nothing is held, and the tail is complete above <paramref name="lastSequence"/>.</summary>
     public void Reset(long lastSequence)
     {

@@ -1,27 +1,19 @@
 using System.Net;
 using Microsoft.Extensions.Options;
-using Pigeon.Grains.Hosting;
+using Pigeon.Hosting.Configuration;
 
 namespace Pigeon.Silo.Hosting;
 
 /// <summary>
-/// Where the silo listens and which cluster it joins, bound from configuration section
-/// <c>Pigeon:Silo</c> (environment: <c>Pigeon__Silo__SiloPort</c> and so on). The database
-/// connection string is <c>ConnectionStrings:Pigeon</c>.
+/// Where the silo listens and how many database connections it opens, bound from configuration
+/// section <c>Pigeon:Silo</c> (environment: <c>Pigeon__Silo__SiloPort</c> and so on). Which cluster
+/// it joins is <c>Pigeon:Cluster</c> (<see cref="Pigeon.Hosting.Cluster.PigeonClusterOptions"/>), the
+/// same section the gateways read; the database connection string is <c>ConnectionStrings:Pigeon</c>.
 /// </summary>
 public sealed class PigeonSiloOptions
 {
     /// <summary>The configuration section.</summary>
     public const string Section = "Pigeon:Silo";
-
-    /// <summary>The configuration key of the PostgreSQL connection string.</summary>
-    public const string ConnectionStringName = "Pigeon";
-
-    /// <summary>Identifies the service across deployments; grain state is keyed by it. Default <c>pigeon</c>.</summary>
-    public string ServiceId { get; set; } = "pigeon";
-
-    /// <summary>Identifies this cluster: silos and gateways with the same id find each other. Default <c>local</c>.</summary>
-    public string ClusterId { get; set; } = "local";
 
     /// <summary>The port silos talk to each other on. Default 11111.</summary>
     public int SiloPort { get; set; } = 11111;
@@ -39,14 +31,18 @@ public sealed class PigeonSiloOptions
     public bool ListenOnAnyHostAddress { get; set; }
 
     /// <summary>
-    /// The most connections this silo opens for envelopes and prekeys. Default 32: deposits share
-    /// one group-commit connection and waiting receives hold none, so a few dozen serve thousands.
-    /// Plan PostgreSQL's <c>max_connections</c> as silos × (this + <see cref="OrleansDatabasePoolSize"/>).
+    /// The most connections this silo opens for its grains: envelopes, prekeys and the account
+    /// grains' state (Orleans grain storage shares this pool). Default 32: deposits share one
+    /// group-commit connection and waiting receives hold none, so a few dozen serve thousands.
+    /// Plan PostgreSQL's <c>max_connections</c> as silos × (this + <see cref="MembershipDatabasePoolSize"/>).
     /// </summary>
     public int DatabasePoolSize { get; set; } = 32;
 
-    /// <summary>The most connections Orleans' clustering and grain storage open on this silo. Default 16.</summary>
-    public int OrleansDatabasePoolSize { get; set; } = 16;
+    /// <summary>
+    /// The most connections Orleans' cluster membership opens on this silo, in a pool of its own so
+    /// that a busy silo still renews its membership. Default 8.
+    /// </summary>
+    public int MembershipDatabasePoolSize { get; set; } = 8;
 
     /// <summary>How long a stopping silo may take to hand its grains over. Default 30 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -57,8 +53,6 @@ internal sealed class PigeonSiloOptionsValidator : IValidateOptions<PigeonSiloOp
     public ValidateOptionsResult Validate(string? name, PigeonSiloOptions options)
     {
         var problems = new OptionsProblems(PigeonSiloOptions.Section);
-        problems.Require(!string.IsNullOrWhiteSpace(options.ServiceId), nameof(options.ServiceId), "must not be empty.");
-        problems.Require(!string.IsNullOrWhiteSpace(options.ClusterId), nameof(options.ClusterId), "must not be empty.");
         problems.Require(options.SiloPort is > 0 and <= 65535, nameof(options.SiloPort), $"must be a port between 1 and 65535 (was {options.SiloPort}).");
         problems.Require(options.GatewayPort is > 0 and <= 65535, nameof(options.GatewayPort), $"must be a port between 1 and 65535 (was {options.GatewayPort}).");
         problems.Require(options.SiloPort != options.GatewayPort, nameof(options.GatewayPort), "must differ from SiloPort.");
@@ -68,7 +62,7 @@ internal sealed class PigeonSiloOptionsValidator : IValidateOptions<PigeonSiloOp
             $"must be an IP address other silos can reach, not '{options.AdvertisedAddress}'.");
         problems.Require(options.ShutdownTimeout > TimeSpan.Zero, nameof(options.ShutdownTimeout), "must be positive.");
         problems.Require(options.DatabasePoolSize is > 0 and <= 1000, nameof(options.DatabasePoolSize), "must be between 1 and 1000.");
-        problems.Require(options.OrleansDatabasePoolSize is > 0 and <= 1000, nameof(options.OrleansDatabasePoolSize), "must be between 1 and 1000.");
+        problems.Require(options.MembershipDatabasePoolSize is > 0 and <= 1000, nameof(options.MembershipDatabasePoolSize), "must be between 1 and 1000.");
         return problems.Result();
     }
 }

@@ -1,5 +1,8 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using Orleans.TestingHost;
+using Pigeon.Grains.Hosting;
 using Pigeon.Tests.Infrastructure;
 
 namespace Pigeon.Tests.Database;
@@ -66,23 +69,16 @@ public sealed class OrleansOnPostgresFixture : IAsyncLifetime
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
-            var connectionString = siloBuilder.Configuration[ConnectionStringKey];
+            var connectionString = siloBuilder.Configuration[ConnectionStringKey]!;
             siloBuilder.UseAdoNetClustering(options =>
             {
                 options.Invariant = "Npgsql";
                 options.ConnectionString = connectionString;
             });
-            siloBuilder.AddAdoNetGrainStorage(StorageName, options =>
-            {
-                options.Invariant = "Npgsql";
-                options.ConnectionString = connectionString;
-            });
-            siloBuilder.AddAdoNetGrainStorage(DeletingStorageName, options =>
-            {
-                options.Invariant = "Npgsql";
-                options.ConnectionString = connectionString;
-                options.DeleteStateOnClear = true;
-            });
+            // The probe grains' storage, wired as Pigeon's grains wire theirs.
+            siloBuilder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+            siloBuilder.AddPigeonGrainStorage(StorageName);
+            siloBuilder.AddPigeonGrainStorage(DeletingStorageName, options => options.DeleteStateOnClear = true);
         }
     }
 

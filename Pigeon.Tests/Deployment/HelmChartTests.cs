@@ -39,6 +39,25 @@ public sealed partial class HelmChartTests
 
     [Theory]
     [MemberData(nameof(ValueSets))]
+    public async Task SilosAndGateways_NameTheirClusterInTheOneSectionBothRead(string valueSet)
+    {
+        var chart = await RenderAsync(valueSet);
+        var section = Pigeon.Hosting.Cluster.PigeonClusterOptions.Section.Replace(":", "__", StringComparison.Ordinal);
+        var silo = Yaml.Env(chart.Single("Deployment", "-silo").Container);
+        var gateway = Yaml.Env(chart.Single("Deployment", "-gateway").Container);
+
+        foreach (var key in new[] { "ServiceId", "ClusterId" })
+        {
+            var name = $"{section}__{key}";
+            Assert.True(silo.ContainsKey(name), $"The silo has no {name}.");
+            Assert.Equal(Yaml.String(silo[name], "value"), Yaml.String(gateway[name], "value"));
+        }
+
+        Assert.DoesNotContain(silo.Keys, key => key.StartsWith("Pigeon__Silo__ServiceId", StringComparison.Ordinal) || key.StartsWith("Pigeon__Silo__ClusterId", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(ValueSets))]
     public async Task Deployments_RollWithoutLosingCapacity_AndOutwaitTheShutdownTimeout(string valueSet)
     {
         var chart = await RenderAsync(valueSet);
@@ -392,12 +411,12 @@ public sealed partial class HelmChartTests
     [Fact]
     public async Task ClusterTls_MountsTheSecretIntoSilosAndGateways_AndPointsTheSettingsAtIt()
     {
-        var section = Pigeon.Grains.Abstractions.Transport.ClusterTlsOptions.Section.Replace(":", "__", StringComparison.Ordinal);
+        var section = Pigeon.Hosting.Cluster.ClusterTlsOptions.Section.Replace(":", "__", StringComparison.Ordinal);
         string[] keys =
         [
-            nameof(Pigeon.Grains.Abstractions.Transport.ClusterTlsOptions.CertificatePath),
-            nameof(Pigeon.Grains.Abstractions.Transport.ClusterTlsOptions.KeyPath),
-            nameof(Pigeon.Grains.Abstractions.Transport.ClusterTlsOptions.AuthorityPath),
+            nameof(Pigeon.Hosting.Cluster.ClusterTlsOptions.CertificatePath),
+            nameof(Pigeon.Hosting.Cluster.ClusterTlsOptions.KeyPath),
+            nameof(Pigeon.Hosting.Cluster.ClusterTlsOptions.AuthorityPath),
         ];
 
         foreach (var deployment in (await RenderAsync("default")).OfKind("Deployment"))
@@ -473,7 +492,9 @@ public sealed partial class HelmChartTests
     private static HashSet<string> MappedPaths(string project)
     {
         var paths = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var file in Directory.EnumerateFiles(Scripts.PathOf(project), "*.cs", SearchOption.AllDirectories)
+        // Both apps map the health endpoints through the shared hosting layer.
+        foreach (var file in new[] { project, "Pigeon.Hosting" }
+                     .SelectMany(folder => Directory.EnumerateFiles(Scripts.PathOf(folder), "*.cs", SearchOption.AllDirectories))
                      .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
         {
             foreach (Match match in MapCall().Matches(File.ReadAllText(file)))

@@ -51,6 +51,12 @@ public sealed class LocalStackTests
             var postgresPort = int.Parse(File.ReadAllText(Path.Combine(directory, "postgres", "connection-string")).Split(';')
                 .Single(p => p.StartsWith("Port=", StringComparison.Ordinal))["Port=".Length..], CultureInfo.InvariantCulture);
 
+            // Outside the range the kernel hands out to outgoing connections, so none can take them meanwhile.
+            foreach (var port in ports.Values.Append(postgresPort))
+            {
+                Assert.InRange(port, 10000, PortChoiceTests.EphemeralStart() - 1);
+            }
+
             var down = await DevAsync(environment, "down");
             stopped = true;
             Assert.True(down.ExitCode == 0, $"dev.sh down failed: {down}");

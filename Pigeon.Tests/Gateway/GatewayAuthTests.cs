@@ -145,20 +145,68 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Challenge_SignedByAnotherIdentity_IsRefusedAndBurnt()
+    public async Task Challenge_SignedByAnotherIdentity_IsRefused_AndStaysTheAccountsToAnswerOnce()
     {
         using var http = Gateway.CreateClient();
         var user = await ApiClient.RegisterAndLoginAsync(http);
         using var impostor = IdentityKeyPair.Generate();
         var challenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
+        var genuine = new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge));
 
         using var forged = await http.PostAsJsonAsync("/v1/auth/token",
             new TokenRequest(user.AccountId, challenge.Challenge, impostor.SignAuthChallenge(impostor.AccountId, challenge.Challenge)), ApiClient.Json, Ct);
-        using var genuineAfter = await http.PostAsJsonAsync("/v1/auth/token",
-            new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge)), ApiClient.Json, Ct);
+        using var answered = await http.PostAsJsonAsync("/v1/auth/token", genuine, ApiClient.Json, Ct);
+        using var replayed = await http.PostAsJsonAsync("/v1/auth/token", genuine, ApiClient.Json, Ct);
 
+        // Someone who saw the challenge cannot spend it: only a signature of the account's key redeems it.
         await AssertProblemAsync(forged, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
-        await AssertProblemAsync(genuineAfter, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        await AssertProblemAsync(replayed, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+    }
+
+    [Fact]
+    public async Task PendingLogin_SurvivesFiftyChallengesSomeoneElseAsksForTheAccount()
+    {
+        using var http = Gateway.CreateClient();
+        using var attacker = Gateway.CreateClient();
+        var user = await ApiClient.RegisterAndLoginAsync(http);
+        var pending = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
+
+        for (var i = 0; i < 50; i++)
+        {
+            await PostAsync<ChallengeResponse>(attacker, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
+        }
+
+        var answer = new TokenRequest(user.AccountId, pending.Challenge, user.Identity.SignAuthChallenge(user.AccountId, pending.Challenge));
+        using var login = await http.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct);
+        using var replay = await http.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        await AssertProblemAsync(replay, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+    }
+
+    [Fact]
+    public async Task Challenge_AlteredOrIssuedForAnotherAccount_IsRefusedEvenWhenSignedByTheAccount()
+    {
+        using var http = Gateway.CreateClient();
+        var user = await ApiClient.RegisterAndLoginAsync(http);
+        var other = await ApiClient.RegisterAndLoginAsync(http);
+        var issued = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
+        var othersChallenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(other.AccountId));
+        var altered = (byte[])issued.Challenge.Clone();
+        altered[^1] ^= 1;
+        var madeUp = RandomNumberGenerator.GetBytes(issued.Challenge.Length);
+
+        foreach (var challenge in new[] { altered, madeUp, othersChallenge.Challenge })
+        {
+            using var response = await http.PostAsJsonAsync("/v1/auth/token",
+                new TokenRequest(user.AccountId, challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge)), ApiClient.Json, Ct);
+            await AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+        }
+
+        using var genuine = await http.PostAsJsonAsync("/v1/auth/token",
+            new TokenRequest(user.AccountId, issued.Challenge, user.Identity.SignAuthChallenge(user.AccountId, issued.Challenge)), ApiClient.Json, Ct);
+        Assert.Equal(HttpStatusCode.OK, genuine.StatusCode);
     }
 
     [Fact]

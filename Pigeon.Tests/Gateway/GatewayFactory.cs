@@ -7,6 +7,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.TestingHost;
 using Pigeon.Gateway.Hosting;
+using Pigeon.Hosting;
+using Pigeon.Hosting.Cluster;
 
 namespace Pigeon.Tests.Gateway;
 
@@ -28,8 +30,8 @@ public sealed class GatewayFactory(TestCluster cluster, IReadOnlyDictionary<stri
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
-        builder.UseSetting($"{GatewayClusterOptions.Section}:ClusterId", cluster.Options.ClusterId);
-        builder.UseSetting($"{GatewayClusterOptions.Section}:ServiceId", cluster.Options.ServiceId);
+        builder.UseSetting($"{PigeonClusterOptions.Section}:ClusterId", cluster.Options.ClusterId);
+        builder.UseSetting($"{PigeonClusterOptions.Section}:ServiceId", cluster.Options.ServiceId);
         var gateways = cluster.Silos.Select(s => s.GatewayAddress.Endpoint.ToString()).ToList();
         for (var i = 0; i < gateways.Count; i++)
         {
@@ -46,7 +48,7 @@ public sealed class GatewayFactory(TestCluster cluster, IReadOnlyDictionary<stri
         }
 
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(new CapturingLoggerProvider(Logs)));
-        builder.ConfigureTestServices(services => services.AddKeyedSingleton<TimeProvider>(GatewayTime.ServiceKey, Clock));
+        builder.ConfigureTestServices(services => services.AddKeyedSingleton<TimeProvider>(PigeonTime.ServiceKey, Clock));
     }
 
     private sealed class CapturingLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider

@@ -47,6 +47,37 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
     }
 
     [Fact]
+    public async Task RequestHead_PastItsConfiguredLimits_IsAnswered414Or431Problems()
+    {
+        fixture.RequirePostgres();
+        await using var gateway = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        {
+            [$"{LimitsOptions.Section}:MaxRequestLineBytes"] = "1024",
+            [$"{LimitsOptions.Section}:MaxRequestHeaders"] = "10",
+            [$"{LimitsOptions.Section}:MaxRequestHeaderBytes"] = "2048",
+        });
+        using var http = gateway.CreateClient();
+
+        using var longLine = await http.GetAsync($"/health/live?pad={new string('a', 1100)}", Ct);
+        using var manyFields = new HttpRequestMessage(HttpMethod.Get, "/health/live");
+        for (var i = 0; i < 12; i++)
+        {
+            manyFields.Headers.Add($"X-Pad-{i}", "x");
+        }
+
+        using var tooMany = await http.SendAsync(manyFields, Ct);
+        using var largeFields = new HttpRequestMessage(HttpMethod.Get, "/health/live");
+        largeFields.Headers.Add("X-Pad", new string('b', 2100));
+        using var tooLarge = await http.SendAsync(largeFields, Ct);
+        using var withinAll = await http.GetAsync($"/health/live?pad={new string('a', 900)}", Ct);
+
+        await GatewayAuthTests.AssertProblemAsync(longLine, HttpStatusCode.RequestUriTooLong, Problems.ForStatus(414));
+        await GatewayAuthTests.AssertProblemAsync(tooMany, HttpStatusCode.RequestHeaderFieldsTooLarge, Problems.ForStatus(431));
+        await GatewayAuthTests.AssertProblemAsync(tooLarge, HttpStatusCode.RequestHeaderFieldsTooLarge, Problems.ForStatus(431));
+        Assert.Equal(HttpStatusCode.OK, withinAll.StatusCode);
+    }
+
+    [Fact]
     public async Task Account_PastItsBundleFetches_IsAnswered429_AndConsumesNoMorePrekeys()
     {
         fixture.RequirePostgres();

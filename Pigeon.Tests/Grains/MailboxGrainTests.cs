@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using Npgsql;
 using Pigeon.Grains.Abstractions.Mailboxes;
@@ -111,9 +112,8 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
     public async Task Mailbox_ConcurrentDeposits_AreAllStoredInFewerTransactions()
     {
         fixture.RequirePostgres();
-        var writer = fixture.SiloService<EnvelopeWriter>();
         var mailboxes = Enumerable.Range(0, 10).Select(_ => NewMailbox()).ToList();
-        var before = writer.TransactionsCommitted;
+        using var commits = new CommitCounter(fixture.SiloService<IMeterFactory>());
 
         var deposits = mailboxes.SelectMany(mailbox => Enumerable.Range(0, 20).Select(_ => mailbox.DepositAsync(Guid.NewGuid(), RandomPayload())));
         var receipts = await Task.WhenAll(deposits);
@@ -125,22 +125,21 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
         }
 
         // Group commit: 200 deposits issued at once share transactions.
-        Assert.InRange(writer.TransactionsCommitted - before, 1, 100);
+        Assert.InRange(commits.Commits, 1, 100);
     }
 
     [Fact]
     public async Task Mailbox_ConcurrentAcknowledgements_AreAppliedInFewerTransactions()
     {
         fixture.RequirePostgres();
-        var writer = fixture.SiloService<EnvelopeWriter>();
         var mailboxes = Enumerable.Range(0, 40).Select(_ => NewMailbox()).ToList();
         var deposited = await Task.WhenAll(mailboxes.Select(m => m.DepositAsync(Guid.NewGuid(), RandomPayload())));
-        var before = writer.TransactionsCommitted;
+        using var commits = new CommitCounter(fixture.SiloService<IMeterFactory>());
 
         var acknowledged = await Task.WhenAll(mailboxes.Zip(deposited, (m, r) => m.AckAsync([r.MessageId, Guid.NewGuid()])));
 
         Assert.All(acknowledged, count => Assert.Equal(1, count));
-        Assert.InRange(writer.TransactionsCommitted - before, 1, 39);
+        Assert.InRange(commits.Commits, 1, 39);
         foreach (var (mailbox, receipt) in mailboxes.Zip(deposited))
         {
             Assert.Equal(0, (await mailbox.GetStatusAsync()).Envelopes);

@@ -4,6 +4,7 @@ using Npgsql;
 using Orleans.TestingHost;
 using Pigeon.Grains.Hosting;
 using Pigeon.Grains.Mailboxes;
+using Pigeon.Hosting;
 using Pigeon.Tests.Infrastructure;
 
 namespace Pigeon.Tests.Grains;
@@ -103,21 +104,14 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
-            var connectionString = s_connectionString!;
             siloBuilder.Services.AddKeyedSingleton<TimeProvider>(PigeonTime.ServiceKey, s_clock!);
-            siloBuilder.Services.AddSingleton(_ => NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString).ApplyPigeonSettings()));
-            siloBuilder.Services.AddPigeonGrains();
+            siloBuilder.AddPigeonGrains(PigeonDatabaseSettings.CreateDataSource(s_connectionString!, "pigeon-tests"));
             siloBuilder.Services.Configure<MailboxOptions>(options =>
             {
                 options.MaxEnvelopes = MaxEnvelopes;
                 options.MaxBytes = MaxBytes;
                 options.EnvelopeTtl = EnvelopeTtl;
                 options.RecentEnvelopesHeld = RecentEnvelopesHeld;
-            });
-            siloBuilder.AddAdoNetGrainStorage(PigeonStorage.Accounts, storage =>
-            {
-                storage.Invariant = "Npgsql";
-                storage.ConnectionString = connectionString;
             });
         }
     }

@@ -10,6 +10,10 @@ public sealed class RecentEnvelopesTests
 
     private static Envelope At(long sequence, int size = 10) => new(Guid.NewGuid(), sequence, new byte[size], Now);
 
+    // How many envelopes are held: everything above the complete point is.
+    private static int Held(RecentEnvelopes recent) =>
+        recent.TryRead(recent.CompleteAfter, int.MaxValue, Now, out var found, out _) ? found.Count : 0;
+
     [Fact]
     public void TryRead_BeforeTheFirstReset_SendsTheReaderToTheTable()
     {
@@ -57,7 +61,7 @@ public sealed class RecentEnvelopesTests
         recent.Add(At(2), Later);
         recent.Add(At(3), Later);
 
-        Assert.Equal(2, recent.Count);
+        Assert.Equal(2, Held(recent));
         Assert.Equal(1, recent.CompleteAfter);
         Assert.False(recent.TryRead(0, 10, Now, out _, out _));
         Assert.True(recent.TryRead(1, 10, Now, out var found, out _));
@@ -73,7 +77,7 @@ public sealed class RecentEnvelopesTests
         recent.Add(At(2, size: 10), Later);
         recent.Add(At(3, size: 10), Later);
 
-        Assert.Equal(2, recent.Count);
+        Assert.Equal(2, Held(recent));
         Assert.Equal(1, recent.CompleteAfter);
     }
 
@@ -84,7 +88,7 @@ public sealed class RecentEnvelopesTests
         recent.Reset(5);
         recent.Add(At(5), Later);
 
-        Assert.Equal(0, recent.Count);
+        Assert.Equal(0, Held(recent));
     }
 
     [Fact]
@@ -100,7 +104,7 @@ public sealed class RecentEnvelopesTests
         recent.Add(At(3), Later);
 
         // Had the removed bytes been kept, the third envelope would have pushed the second out.
-        Assert.Equal(2, recent.Count);
+        Assert.Equal(2, Held(recent));
         Assert.Equal(0, recent.CompleteAfter);
         Assert.True(recent.TryRead(0, 10, Now, out var found, out _));
         Assert.Equal([2L, 3L], found.Select(e => e.Sequence));

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Orleans.TestingHost;
 using Pigeon.Grains.Abstractions;
@@ -50,9 +49,8 @@ public sealed class UnreachableDatabaseTests : IAsyncLifetime
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
-            var connectionString = s_connectionString!;
-            siloBuilder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
-            siloBuilder.Services.AddPigeonGrains();
+            // Everything but the grain storage, which would read its queries from the database at start.
+            siloBuilder.Services.AddPigeonGrains(NpgsqlDataSource.Create(s_connectionString!));
             siloBuilder.AddMemoryGrainStorage(PigeonStorage.Accounts);
         }
     }

@@ -12,11 +12,11 @@ public sealed class ConfigurationValidationTests
             ["Pigeon__Silo__SiloPort"] = "0",
             ["Pigeon__Silo__GatewayPort"] = "70000",
             ["Pigeon__Silo__AdvertisedAddress"] = "not-an-ip",
-            ["Pigeon__Silo__ClusterId"] = " ",
+            ["Pigeon__Cluster__ClusterId"] = " ",
         }, TimeSpan.FromSeconds(60));
 
         Assert.Equal(2, exitCode);
-        foreach (var expected in new[] { "ConnectionStrings:Pigeon", "Pigeon:Silo:SiloPort", "Pigeon:Silo:GatewayPort", "Pigeon:Silo:AdvertisedAddress", "Pigeon:Silo:ClusterId" })
+        foreach (var expected in new[] { "ConnectionStrings:Pigeon", "Pigeon:Silo:SiloPort", "Pigeon:Silo:GatewayPort", "Pigeon:Silo:AdvertisedAddress", "Pigeon:Cluster:ClusterId" })
         {
             Assert.Contains(expected, output, StringComparison.Ordinal);
         }

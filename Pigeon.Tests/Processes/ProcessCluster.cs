@@ -22,8 +22,8 @@ public sealed class ProcessCluster(string connectionString) : IAsyncDisposable
     public Dictionary<string, string> Environment(int siloPort, int gatewayPort, int httpPort) => new()
     {
         ["ConnectionStrings__Pigeon"] = connectionString,
-        ["Pigeon__Silo__ClusterId"] = ClusterId,
-        ["Pigeon__Silo__ServiceId"] = "pigeon-tests",
+        ["Pigeon__Cluster__ClusterId"] = ClusterId,
+        ["Pigeon__Cluster__ServiceId"] = "pigeon-tests",
         ["Pigeon__Silo__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Pigeon__Silo__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Pigeon__Silo__AdvertisedAddress"] = "127.0.0.1",

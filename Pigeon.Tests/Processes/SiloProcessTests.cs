@@ -108,11 +108,11 @@ public sealed class SiloProcessTests
         await cluster.StartSiloAsync(Cancellation, new Dictionary<string, string>
         {
             ["Pigeon__Silo__DatabasePoolSize"] = "3",
-            ["Pigeon__Silo__OrleansDatabasePoolSize"] = "2",
+            ["Pigeon__Silo__MembershipDatabasePoolSize"] = "2",
         });
         var client = await cluster.ConnectClientAsync(Cancellation);
         var mailboxes = Enumerable.Range(0, 40).Select(i => client.GetGrain<IMailboxGrain>($"pool-{i}-{Guid.NewGuid():N}")).ToList();
-        long peakPigeon = 0, peakOrleans = 0;
+        long peakPigeon = 0, peakMembership = 0;
 
         var load = Task.WhenAll(mailboxes.Select(async mailbox =>
         {
@@ -126,18 +126,18 @@ public sealed class SiloProcessTests
         {
             await using var command = database.DataSource.CreateCommand("""
                 SELECT count(*) FILTER (WHERE application_name = 'pigeon-silo'),
-                       count(*) FILTER (WHERE application_name = 'pigeon-silo-orleans')
+                       count(*) FILTER (WHERE application_name = 'pigeon-silo-membership')
                 FROM pg_stat_activity WHERE datname = current_database()
                 """);
             await using var reader = await command.ExecuteReaderAsync(Cancellation);
             await reader.ReadAsync(Cancellation);
-            (peakPigeon, peakOrleans) = (Math.Max(peakPigeon, reader.GetInt64(0)), Math.Max(peakOrleans, reader.GetInt64(1)));
+            (peakPigeon, peakMembership) = (Math.Max(peakPigeon, reader.GetInt64(0)), Math.Max(peakMembership, reader.GetInt64(1)));
             await Task.WhenAny(load, Task.Delay(TimeSpan.FromMilliseconds(20), Cancellation));
         }
 
         await load;
         Assert.InRange(peakPigeon, 1, 3);
-        Assert.InRange(peakOrleans, 0, 2);
+        Assert.InRange(peakMembership, 0, 2);
         foreach (var mailbox in mailboxes)
         {
             Assert.Equal(10, (await mailbox.GetStatusAsync()).Envelopes);

@@ -8,11 +8,13 @@ using Npgsql;
 using Pigeon.Grains.Abstractions.Mailboxes;
 using Pigeon.Grains.Hosting;
 using Pigeon.Grains.Mailboxes;
+using Pigeon.Server.Benchmarks;
 using Pigeon.Silo.Database;
 
 // Usage: Pigeon.Server.Benchmarks <connection-string> [seconds=10] [callers=256] [mailboxes=50] [payload=256]
-// Runs an in-process silo on the given (empty or Pigeon-migrated) database and reports
-// deposits per second with and without group commit, and deposit latency at queue depth 10 and 100,000.
+// Runs an in-process silo on the given (empty or Pigeon-migrated) database and reports deposits per
+// second through the mailbox grains; then, below the grains, the silo's group-commit writer against one
+// transaction per deposit; and deposit latency at queue depth 10 and 100,000.
 if (args.Length < 1)
 {
     Console.Error.WriteLine("usage: Pigeon.Server.Benchmarks <connection-string> [seconds] [callers] [mailboxes] [payload-bytes]");
@@ -30,15 +32,21 @@ await using (var migrationSource = NpgsqlDataSource.Create(connectionString))
     await new SchemaMigrator(migrationSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(CancellationToken.None);
 }
 
-foreach (var groupCommit in new[] { true, false })
 {
-    await using var silo = await BenchSilo.StartAsync(connectionString, groupCommit);
-    var rate = await DepositThroughputAsync(silo.Grains, mailboxCount, callers, payloadSize, TimeSpan.FromSeconds(seconds));
-    Console.WriteLine($"throughput group-commit={groupCommit,-5} mailboxes={mailboxCount} callers={callers} payload={payloadSize}B: {rate,9:N0} deposits/s");
-}
+    await using var silo = await BenchSilo.StartAsync(connectionString);
+    var payload = RandomNumberGenerator.GetBytes(payloadSize);
+    var duration = TimeSpan.FromSeconds(seconds);
+    var rate = await ThroughputAsync(mailbox => silo.Grains.GetGrain<IMailboxGrain>(mailbox).DepositAsync(Guid.NewGuid(), payload), mailboxCount, callers, duration);
+    Console.WriteLine($"throughput grains       mailboxes={mailboxCount} callers={callers} payload={payloadSize}B: {rate,9:N0} deposits/s");
 
-{
-    await using var silo = await BenchSilo.StartAsync(connectionString, groupCommit: true);
+    // The same load straight into the writers, so that only the commit strategy differs.
+    var writer = silo.Service<EnvelopeWriter>();
+    var grouped = await ThroughputAsync(mailbox => writer.WriteAsync(new EnvelopeToStore(mailbox, Guid.NewGuid(), payload)), mailboxCount, callers, duration);
+    Console.WriteLine($"throughput group-commit mailboxes={mailboxCount} callers={callers} payload={payloadSize}B: {grouped,9:N0} deposits/s");
+    var alone = new OneCommitPerDeposit(silo.Service<EnvelopeStore>(), TimeSpan.FromDays(30));
+    var single = await ThroughputAsync(mailbox => alone.WriteAsync(new EnvelopeToStore(mailbox, Guid.NewGuid(), payload)), mailboxCount, callers, duration);
+    Console.WriteLine($"throughput one-per-tx   mailboxes={mailboxCount} callers={callers} payload={payloadSize}B: {single,9:N0} deposits/s");
+
     // Depth 10 is measured again after the deep mailbox so that warm-up does not favour either.
     foreach (var depth in new[] { 10, 100_000, 10 })
     {
@@ -51,12 +59,12 @@ foreach (var groupCommit in new[] { true, false })
 
 return 0;
 
-static async Task<double> DepositThroughputAsync(IGrainFactory grains, int mailboxCount, int callers, int payloadSize, TimeSpan duration)
+// Callers deposit into the mailboxes round-robin, back to back, for the duration; one deposit into
+// each mailbox first, so that activation (for grains) is not measured.
+static async Task<double> ThroughputAsync(Func<string, Task> deposit, int mailboxCount, int callers, TimeSpan duration)
 {
-    var mailboxes = Enumerable.Range(0, mailboxCount).Select(i => grains.GetGrain<IMailboxGrain>($"bench-{Guid.NewGuid():N}")).ToArray();
-    var payload = RandomNumberGenerator.GetBytes(payloadSize);
-    // Warm-up activates every mailbox so activation is not measured.
-    await Task.WhenAll(mailboxes.Select(m => m.DepositAsync(Guid.NewGuid(), payload)));
+    var mailboxes = Enumerable.Range(0, mailboxCount).Select(_ => $"bench-{Guid.NewGuid():N}").ToArray();
+    await Task.WhenAll(mailboxes.Select(deposit));
     long completed = 0;
     using var stop = new CancellationTokenSource(duration);
     var stopwatch = Stopwatch.StartNew();
@@ -65,7 +73,7 @@ static async Task<double> DepositThroughputAsync(IGrainFactory grains, int mailb
         var mailbox = mailboxes[caller % mailboxes.Length];
         while (!stop.IsCancellationRequested)
         {
-            await mailbox.DepositAsync(Guid.NewGuid(), payload);
+            await deposit(mailbox);
             Interlocked.Increment(ref completed);
         }
     }));
@@ -121,22 +129,17 @@ internal sealed class BenchSilo(IHost host) : IAsyncDisposable
 {
     public IGrainFactory Grains => host.Services.GetRequiredService<IGrainFactory>();
 
-    public static async Task<BenchSilo> StartAsync(string connectionString, bool groupCommit)
+    public T Service<T>() where T : notnull => host.Services.GetRequiredService<T>();
+
+    public static async Task<BenchSilo> StartAsync(string connectionString)
     {
         var host = new HostBuilder()
             .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning).AddConsole())
             .UseOrleans(silo =>
             {
                 silo.UseLocalhostClustering(siloPort: 21111, gatewayPort: 40000, serviceId: "bench", clusterId: $"bench-{Guid.NewGuid():N}");
-                silo.AddAdoNetGrainStorage(PigeonStorage.Accounts, storage =>
-                {
-                    storage.Invariant = "Npgsql";
-                    storage.ConnectionString = connectionString;
-                });
-                silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString).ApplyPigeonSettings()));
-                silo.Services.AddPigeonGrains();
+                silo.AddPigeonGrains(PigeonDatabaseSettings.CreateDataSource(connectionString, "pigeon-bench"));
                 silo.Services.Configure<MailboxOptions>(options => options.MaxEnvelopes = int.MaxValue);
-                silo.Services.Configure<EnvelopeStoreOptions>(options => options.GroupCommit = groupCommit);
             })
             .Build();
         await host.StartAsync();

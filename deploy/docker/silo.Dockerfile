@@ -9,12 +9,14 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Build.targets Directory.Packages.props .editorconfig ./
 COPY Pigeon.Protocol/Pigeon.Protocol.csproj Pigeon.Protocol/packages.lock.json Pigeon.Protocol/
 COPY Pigeon.Grains.Abstractions/Pigeon.Grains.Abstractions.csproj Pigeon.Grains.Abstractions/packages.lock.json Pigeon.Grains.Abstractions/
+COPY Pigeon.Hosting/Pigeon.Hosting.csproj Pigeon.Hosting/packages.lock.json Pigeon.Hosting/
 COPY Pigeon.Grains/Pigeon.Grains.csproj Pigeon.Grains/packages.lock.json Pigeon.Grains/
 COPY Pigeon.Silo/Pigeon.Silo.csproj Pigeon.Silo/packages.lock.json Pigeon.Silo/
 RUN dotnet restore Pigeon.Silo/Pigeon.Silo.csproj --locked-mode
 COPY sql/ sql/
 COPY Pigeon.Protocol/ Pigeon.Protocol/
 COPY Pigeon.Grains.Abstractions/ Pigeon.Grains.Abstractions/
+COPY Pigeon.Hosting/ Pigeon.Hosting/
 COPY Pigeon.Grains/ Pigeon.Grains/
 COPY Pigeon.Silo/ Pigeon.Silo/
 RUN dotnet publish Pigeon.Silo/Pigeon.Silo.csproj -c Release --no-restore -o /app /p:UseAppHost=false

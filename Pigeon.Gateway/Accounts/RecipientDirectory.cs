@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Grains.Abstractions.Accounts;
 
-namespace Pigeon.Gateway.Limits;
+namespace Pigeon.Gateway.Accounts;
 
 /// <summary>
 /// Answers "is this a registered account?" for deposits, remembering positive answers: accounts are

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
 
-namespace Pigeon.Grains.Abstractions.Transport;
+namespace Pigeon.Hosting.Cluster;
 
 /// <summary>
 /// Mutual TLS between silos and gateways, bound from <c>Pigeon:ClusterTls</c> on both. Off unless a

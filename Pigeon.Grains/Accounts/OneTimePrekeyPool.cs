@@ -4,7 +4,7 @@ using Pigeon.Grains.Abstractions.Accounts;
 namespace Pigeon.Grains.Accounts;
 
 /// <summary>The pools of one-time prekeys, one row per key (sql/0004).</summary>
-internal sealed class PrekeyStore(NpgsqlDataSource dataSource)
+internal sealed class OneTimePrekeyPool(NpgsqlDataSource dataSource)
 {
     private const string InsertSql = """
         INSERT INTO pigeon.one_time_prekeys (account_id, kind, key_id, public_key, signature, uploaded_at)

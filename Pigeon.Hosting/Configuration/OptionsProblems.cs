@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Pigeon.Grains.Hosting;
+namespace Pigeon.Hosting.Configuration;
 
 /// <summary>Collects every bad value of an options object so start-up reports them all at once.</summary>
 /// <param name="section">The configuration section, prefixed to every problem.</param>
