@@ -51,9 +51,9 @@ public sealed record PrekeyBundleResponse(
 /// <summary>Prekey publication (own account) and bundle fetches (any account).</summary>
 public static class KeysApi
 {
-    private const int X25519KeyBytes = 32;
-    private const int MlKem1024KeyBytes = 1568;
-    private const int SignatureBytes = 64;
+    private const int X25519KeyBytes = PrekeySizes.X25519PublicKey;
+    private const int MlKem1024KeyBytes = PrekeySizes.MlKem1024PublicKey;
+    private const int SignatureBytes = PrekeySizes.Signature;
 
     /// <summary>Maps the keys routes.</summary>
     public static RouteGroupBuilder MapKeysApi(this IEndpointRouteBuilder app)
@@ -87,8 +87,8 @@ public static class KeysApi
 
         var problem = Check(request.SignedPrekey, "signedPrekey", X25519KeyBytes, ProtocolPrekeyKind.SignedX25519, identity)
             ?? Check(request.LastResortKemPrekey, "lastResortKemPrekey", MlKem1024KeyBytes, ProtocolPrekeyKind.MlKem1024LastResort, identity)
-            ?? oneTime.Select((p, i) => Check(p, $"oneTimePrekeys[{i}]", X25519KeyBytes, null, identity)).FirstOrDefault(p => p is not null)
-            ?? oneTimeKem.Select((p, i) => Check(p, $"oneTimeKemPrekeys[{i}]", MlKem1024KeyBytes, ProtocolPrekeyKind.MlKem1024, identity)).FirstOrDefault(p => p is not null);
+            ?? oneTime.Select((p, i) => CheckItem(p, $"oneTimePrekeys[{i}]", X25519KeyBytes, null, identity)).FirstOrDefault(p => p is not null)
+            ?? oneTimeKem.Select((p, i) => CheckItem(p, $"oneTimeKemPrekeys[{i}]", MlKem1024KeyBytes, ProtocolPrekeyKind.MlKem1024, identity)).FirstOrDefault(p => p is not null);
         if (problem is not null)
         {
             return problem;
@@ -123,6 +123,10 @@ public static class KeysApi
             ToDto(bundle.KemPrekey)!,
             bundle.KemPrekeyIsLastResort));
     }
+
+    // JSON's null annotations stop at a list's items, so a null item is refused here, before anything is stored.
+    private static ProblemHttpResult? CheckItem(PrekeyDto? prekey, string field, int keyBytes, ProtocolPrekeyKind? signedAs, IdentityKeys identity) =>
+        prekey is null ? Problems.BadRequest($"{field} must not be null.") : Check(prekey, field, keyBytes, signedAs, identity);
 
     private static ProblemHttpResult? Check(PrekeyDto? prekey, string field, int keyBytes, ProtocolPrekeyKind? signedAs, IdentityKeys identity)
     {

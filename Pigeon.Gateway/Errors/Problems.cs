@@ -62,8 +62,17 @@ public static class Problems
     /// <summary>The method is not allowed on this route.</summary>
     public const string MethodNotAllowed = Prefix + "method-not-allowed";
 
-    /// <summary>The body is not JSON (<c>Content-Type: application/json</c>).</summary>
+    /// <summary>The body is not JSON (<c>Content-Type: application/json</c>), or not in UTF-8.</summary>
     public const string UnsupportedMediaType = Prefix + "unsupported-media-type";
+
+    /// <summary>The request (its head or its body) did not arrive in time.</summary>
+    public const string RequestTimeout = Prefix + "request-timeout";
+
+    /// <summary>The request line is longer than allowed.</summary>
+    public const string RequestLineTooLong = Prefix + "request-line-too-long";
+
+    /// <summary>The request's header fields are too many or too large.</summary>
+    public const string HeadersTooLarge = Prefix + "headers-too-large";
 
     /// <summary>
     /// The stable type for a problem the framework raised with only a status code (routing, content
@@ -74,8 +83,11 @@ public static class Problems
         StatusCodes.Status401Unauthorized => TokenMissing,
         StatusCodes.Status404NotFound => NotFound,
         StatusCodes.Status405MethodNotAllowed => MethodNotAllowed,
+        StatusCodes.Status408RequestTimeout => RequestTimeout,
         StatusCodes.Status413PayloadTooLarge => BodyTooLarge,
+        StatusCodes.Status414RequestUriTooLong => RequestLineTooLong,
         StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
+        StatusCodes.Status431RequestHeaderFieldsTooLarge => HeadersTooLarge,
         StatusCodes.Status429TooManyRequests => RateLimited,
         StatusCodes.Status503ServiceUnavailable => Unavailable,
         >= 500 => Internal,

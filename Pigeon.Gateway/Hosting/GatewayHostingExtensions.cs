@@ -170,6 +170,7 @@ public static class GatewayHostingExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<RequestBodyLimit>(limits.MaxRequestBodyBytes);
+        app.UseMiddleware<JsonCharset>();
         app.UseHttpMetrics();
         app.UseAuthentication();
         app.UseRateLimiter();

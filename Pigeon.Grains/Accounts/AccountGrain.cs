@@ -49,6 +49,7 @@ internal sealed partial class AccountGrain(
     {
         ArgumentNullException.ThrowIfNull(upload);
         EnsureRegistered();
+        CheckShape(upload);
         var sizes = await prekeys.CountAsync(AccountId, CancellationToken.None);
         var limit = options.Value.MaxOneTimePrekeysPerKind;
         if (sizes.X25519 + upload.OneTimeX25519Prekeys.Count > limit)
@@ -62,8 +63,7 @@ internal sealed partial class AccountGrain(
         }
 
         var now = time.GetUtcNow();
-        await prekeys.AddAsync(AccountId, OneTimePrekeyKind.X25519, upload.OneTimeX25519Prekeys, now, CancellationToken.None);
-        await prekeys.AddAsync(AccountId, OneTimePrekeyKind.MlKem1024, upload.OneTimeKemPrekeys, now, CancellationToken.None);
+        await prekeys.AddAsync(AccountId, upload.OneTimeX25519Prekeys, upload.OneTimeKemPrekeys, now, CancellationToken.None);
 
         if (upload.SignedPrekey is not null || upload.LastResortKemPrekey is not null)
         {
@@ -74,6 +74,53 @@ internal sealed partial class AccountGrain(
 
         LogPrekeysUploaded(AccountId, upload.OneTimeX25519Prekeys.Count, upload.OneTimeKemPrekeys.Count);
         return await CountsAsync();
+    }
+
+    // The gateway checks the same and the signatures; a grain still refuses a malformed upload whole,
+    // whoever calls it, so that nothing of it is stored.
+    private static void CheckShape(PrekeyUpload upload)
+    {
+        if (upload.OneTimeX25519Prekeys is null || upload.OneTimeKemPrekeys is null)
+        {
+            throw new ArgumentException("The one-time prekey lists must not be null.", nameof(upload));
+        }
+
+        Check(upload.SignedPrekey, "signed prekey", PrekeySizes.X25519PublicKey, signed: true);
+        Check(upload.LastResortKemPrekey, "last-resort ML-KEM prekey", PrekeySizes.MlKem1024PublicKey, signed: true);
+        CheckAll(upload.OneTimeX25519Prekeys, "one-time X25519 prekey", PrekeySizes.X25519PublicKey, signed: false);
+        CheckAll(upload.OneTimeKemPrekeys, "one-time ML-KEM prekey", PrekeySizes.MlKem1024PublicKey, signed: true);
+
+        static void CheckAll(IReadOnlyList<Prekey> prekeys, string what, int keyBytes, bool signed)
+        {
+            for (var i = 0; i < prekeys.Count; i++)
+            {
+                Check(prekeys[i] ?? throw new ArgumentException($"{what} {i} is null.", nameof(upload)), $"{what} {i}", keyBytes, signed);
+            }
+
+            if (prekeys.Select(p => p.Id).Distinct().Count() != prekeys.Count)
+            {
+                throw new ArgumentException($"Each {what} id may appear once per upload.", nameof(upload));
+            }
+        }
+
+        static void Check(Prekey? prekey, string what, int keyBytes, bool signed)
+        {
+            if (prekey is null)
+            {
+                return;
+            }
+
+            if (prekey.PublicKey is null || prekey.PublicKey.Length != keyBytes)
+            {
+                throw new ArgumentException($"The {what} must have a {keyBytes}-byte public key.", nameof(upload));
+            }
+
+            if (signed ? prekey.Signature is not { Length: PrekeySizes.Signature } : prekey.Signature is not null)
+            {
+                throw new ArgumentException(
+                    signed ? $"The {what} must have a {PrekeySizes.Signature}-byte signature." : $"The {what} is not a signed kind.", nameof(upload));
+            }
+        }
     }
 
     public async Task<PrekeyHandout> FetchBundleAsync()

@@ -6,10 +6,11 @@ namespace Pigeon.Grains.Accounts;
 /// <summary>The pools of one-time prekeys, one row per key (sql/0004).</summary>
 internal sealed class OneTimePrekeyPool(NpgsqlDataSource dataSource)
 {
+    // One statement for both pools, so that an upload is stored whole or not at all.
     private const string InsertSql = """
         INSERT INTO pigeon.one_time_prekeys (account_id, kind, key_id, public_key, signature, uploaded_at)
-        SELECT @account_id, @kind, k.key_id, k.public_key, k.signature, @now
-        FROM unnest(@key_ids::bigint[], @public_keys::bytea[], @signatures::bytea[]) AS k(key_id, public_key, signature)
+        SELECT @account_id, k.kind, k.key_id, k.public_key, k.signature, @now
+        FROM unnest(@kinds::smallint[], @key_ids::bigint[], @public_keys::bytea[], @signatures::bytea[]) AS k(kind, key_id, public_key, signature)
         ON CONFLICT (account_id, kind, key_id) DO NOTHING
         """;
 
@@ -33,21 +34,23 @@ internal sealed class OneTimePrekeyPool(NpgsqlDataSource dataSource)
         SELECT kind, count(*), min(key_id) FROM pigeon.one_time_prekeys WHERE account_id = @account_id GROUP BY kind
         """;
 
-    /// <summary>Adds prekeys to one pool, ignoring ids already there; returns how many were added.</summary>
+    /// <summary>Adds prekeys to both pools in one statement, ignoring ids already there; returns how many were added.</summary>
     public async Task<int> AddAsync(
-        string accountId, OneTimePrekeyKind kind, IReadOnlyList<Prekey> prekeys, DateTimeOffset now, CancellationToken cancellationToken)
+        string accountId, IReadOnlyList<Prekey> x25519, IReadOnlyList<Prekey> kem, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (prekeys.Count == 0)
+        if (x25519.Count + kem.Count == 0)
         {
             return 0;
         }
 
+        IEnumerable<(OneTimePrekeyKind Kind, Prekey Key)> keys =
+            [.. x25519.Select(p => (OneTimePrekeyKind.X25519, p)), .. kem.Select(p => (OneTimePrekeyKind.MlKem1024, p))];
         await using var command = dataSource.CreateCommand(InsertSql);
         command.Parameters.Add(new NpgsqlParameter<string>("account_id", accountId));
-        command.Parameters.Add(new NpgsqlParameter<short>("kind", (short)kind));
-        command.Parameters.Add(new NpgsqlParameter<long[]>("key_ids", [.. prekeys.Select(p => (long)p.Id)]));
-        command.Parameters.Add(new NpgsqlParameter<byte[][]>("public_keys", [.. prekeys.Select(p => p.PublicKey)]));
-        command.Parameters.Add(new NpgsqlParameter<byte[]?[]>("signatures", [.. prekeys.Select(p => p.Signature)]));
+        command.Parameters.Add(new NpgsqlParameter<short[]>("kinds", [.. keys.Select(k => (short)k.Kind)]));
+        command.Parameters.Add(new NpgsqlParameter<long[]>("key_ids", [.. keys.Select(k => (long)k.Key.Id)]));
+        command.Parameters.Add(new NpgsqlParameter<byte[][]>("public_keys", [.. keys.Select(k => k.Key.PublicKey)]));
+        command.Parameters.Add(new NpgsqlParameter<byte[]?[]>("signatures", [.. keys.Select(k => k.Key.Signature)]));
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text;
+using System.Net.Http.Json;
 using Pigeon.Gateway.Apis;
+using Pigeon.Gateway.Errors;
 using Pigeon.Tests.Grains;
 
 namespace Pigeon.Tests.Gateway;
@@ -54,6 +56,8 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
             { "keys: negative id", "PUT", "/v1/keys", $$"""{"oneTimePrekeys":[{"id":-1,"publicKey":"{{key32}}"}]}""", Json, true, 400 },
             { "keys: wrong key length", "PUT", "/v1/keys", """{"oneTimePrekeys":[{"id":1,"publicKey":"AAAA"}]}""", Json, true, 400 },
             { "keys: signature on an unsigned kind", "PUT", "/v1/keys", $$"""{"oneTimePrekeys":[{"id":1,"publicKey":"{{key32}}","signature":"{{sig64}}"}]}""", Json, true, 400 },
+            { "keys: null one-time prekey", "PUT", "/v1/keys", """{"oneTimePrekeys":[null]}""", Json, true, 400 },
+            { "keys: null one-time ML-KEM prekey", "PUT", "/v1/keys", """{"oneTimeKemPrekeys":[null]}""", Json, true, 400 },
             { "keys: too many in one upload", "PUT", "/v1/keys", $$"""{"oneTimePrekeys":[{{tooManyPrekeys}}]}""", Json, true, 400 },
             { "keys: without token", "PUT", "/v1/keys", "{}", Json, false, 401 },
             { "bundle: malformed id", "GET", "/v1/keys/NOT-AN-ID", null, Json, true, 400 },
@@ -135,6 +139,74 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
         var envelope = Assert.Single(after.Envelopes);
         Assert.Equal(stored.MessageId, envelope.MessageId);
         Assert.Equal(stored.Payload, envelope.Payload);
+    }
+
+    [Theory]
+    [InlineData("oneTimePrekeys")]
+    [InlineData("oneTimeKemPrekeys")]
+    public async Task Gateway_PrekeyUploadWithANullItem_IsRefusedAndStoresNothingOfIt(string list)
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var before = await ApiClient.UploadPrekeysAsync(http, bob, oneTimeCount: 2);
+        var store = new Pigeon.Protocol.Prekeys.PrekeyStore();
+        var signed = store.RotateSignedPrekey(bob.Identity, DateTimeOffset.UtcNow);
+        // Ids past the two already uploaded, so that storing them would change the counts.
+        var oneTime = store.GenerateOneTimePrekeys(3).Last();
+        var kem = store.GenerateMlKemPrekeys(bob.Identity, 3).Last();
+        var node = System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(new UploadPrekeysRequest(
+            new PrekeyDto(signed.Id, signed.PublicKey, signed.Signature),
+            OneTimePrekeys: [new PrekeyDto(oneTime.Id, oneTime.PublicKey)],
+            OneTimeKemPrekeys: [new PrekeyDto(kem.Id, kem.PublicKey, kem.Signature)]), ApiClient.Json))!;
+        node[list]!.AsArray().Add(null);
+
+        using var request = ApiClient.Authorized(HttpMethod.Put, "/v1/keys", bob);
+        request.Content = new StringContent(node.ToJsonString(), Encoding.UTF8, Json);
+        using var response = await http.SendAsync(request, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains($"{list}[1] must not be null", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        using var count = ApiClient.Authorized(HttpMethod.Get, "/v1/keys/count", bob);
+        using var counted = await http.SendAsync(count, Ct);
+        var after = await counted.Content.ReadFromJsonAsync<PrekeyCountsResponse>(ApiClient.Json, Ct);
+        Assert.Equal(before, after);
+        using var fetch = ApiClient.Authorized(HttpMethod.Get, $"/v1/keys/{bob.AccountId}", bob);
+        using var fetched = await http.SendAsync(fetch, Ct);
+        var bundle = await fetched.Content.ReadFromJsonAsync<PrekeyBundleResponse>(ApiClient.Json, Ct);
+        Assert.NotEqual(signed.PublicKey, bundle!.SignedPrekey.PublicKey);
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=\"utf-8\"", 200)]
+    [InlineData("application/json; charset=UTF-8", 200)]
+    [InlineData("application/json;charset=\"UTF-8\"", 200)]
+    [InlineData("application/json; Charset=utf-8", 200)]
+    [InlineData("application/json; charset=", 400)]
+    [InlineData("application/json; charset=\"utf-8", 400)]
+    [InlineData("application/json; charset=\"\"", 415)]
+    [InlineData("application/json; charset=bogus", 415)]
+    [InlineData("application/json; charset=iso-8859-1", 415)]
+    [InlineData("application/json; charset=utf-16", 415)]
+    public async Task Gateway_JsonCharset_IsReadAsHttpDefinesIt(string contentType, int status)
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/auth/challenge")
+        {
+            Content = new ByteArrayContent(Encoding.UTF8.GetBytes($$"""{"accountId":"{{bob.AccountId}}"}""")),
+        };
+        Assert.True(request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType));
+
+        using var response = await http.SendAsync(request, Ct);
+
+        var text = await response.Content.ReadAsStringAsync(Ct);
+        Assert.True(status == (int)response.StatusCode, $"{contentType}: expected {status}, got {(int)response.StatusCode}: {text}");
+        if (status != 200)
+        {
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            using var problem = System.Text.Json.JsonDocument.Parse(text);
+            Assert.Equal(status == 415 ? Problems.UnsupportedMediaType : Problems.InvalidRequest, problem.RootElement.GetProperty("type").GetString());
+        }
     }
 
     [Fact]

@@ -71,9 +71,9 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         using var tooLarge = await http.SendAsync(largeFields, Ct);
         using var withinAll = await http.GetAsync($"/health/live?pad={new string('a', 900)}", Ct);
 
-        await GatewayAuthTests.AssertProblemAsync(longLine, HttpStatusCode.RequestUriTooLong, Problems.ForStatus(414));
-        await GatewayAuthTests.AssertProblemAsync(tooMany, HttpStatusCode.RequestHeaderFieldsTooLarge, Problems.ForStatus(431));
-        await GatewayAuthTests.AssertProblemAsync(tooLarge, HttpStatusCode.RequestHeaderFieldsTooLarge, Problems.ForStatus(431));
+        await GatewayAuthTests.AssertProblemAsync(longLine, HttpStatusCode.RequestUriTooLong, Problems.RequestLineTooLong);
+        await GatewayAuthTests.AssertProblemAsync(tooMany, HttpStatusCode.RequestHeaderFieldsTooLarge, Problems.HeadersTooLarge);
+        await GatewayAuthTests.AssertProblemAsync(tooLarge, HttpStatusCode.RequestHeaderFieldsTooLarge, Problems.HeadersTooLarge);
         Assert.Equal(HttpStatusCode.OK, withinAll.StatusCode);
     }
 

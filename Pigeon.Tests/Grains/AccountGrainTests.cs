@@ -111,6 +111,48 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         Assert.Equal(new PrekeyCounts(0, 0, true, true), await account.CountPrekeysAsync());
     }
 
+    public static TheoryData<string> MalformedUploads() =>
+        ["null one-time X25519 prekey", "null one-time ML-KEM prekey", "short one-time ML-KEM key", "unsigned one-time ML-KEM prekey",
+         "signed one-time X25519 prekey", "short signed prekey", "unsigned last-resort prekey", "null public key", "repeated one-time id",
+         "null one-time list"];
+
+    private static PrekeyUpload Malformed(string name)
+    {
+        var upload = FullUpload(2, firstId: 10);
+        IReadOnlyList<Prekey> With(IReadOnlyList<Prekey> keys, Prekey bad) => [.. keys, bad];
+        return name switch
+        {
+            "null one-time X25519 prekey" => upload with { OneTimeX25519Prekeys = With(upload.OneTimeX25519Prekeys, null!) },
+            "null one-time ML-KEM prekey" => upload with { OneTimeKemPrekeys = With(upload.OneTimeKemPrekeys, null!) },
+            "short one-time ML-KEM key" => upload with { OneTimeKemPrekeys = With(upload.OneTimeKemPrekeys, RandomPrekey(99, 32, signed: true)) },
+            "unsigned one-time ML-KEM prekey" => upload with { OneTimeKemPrekeys = With(upload.OneTimeKemPrekeys, RandomPrekey(99, 1568)) },
+            "signed one-time X25519 prekey" => upload with { OneTimeX25519Prekeys = With(upload.OneTimeX25519Prekeys, RandomPrekey(99, signed: true)) },
+            "short signed prekey" => upload with { SignedPrekey = RandomPrekey(7, 31, signed: true) },
+            "unsigned last-resort prekey" => upload with { LastResortKemPrekey = RandomPrekey(8, 1568) },
+            "null public key" => upload with { OneTimeX25519Prekeys = With(upload.OneTimeX25519Prekeys, new Prekey(99, null!, null)) },
+            "repeated one-time id" => upload with { OneTimeX25519Prekeys = With(upload.OneTimeX25519Prekeys, RandomPrekey(10)) },
+            "null one-time list" => upload with { OneTimeKemPrekeys = null! },
+            _ => throw new ArgumentOutOfRangeException(nameof(name)),
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(MalformedUploads))]
+    public async Task Account_MalformedUpload_IsRefusedWholeAndChangesNothing(string name)
+    {
+        var account = NewAccount();
+        await account.RegisterAsync(RandomIdentity());
+        var before = FullUpload(1);
+        await account.UploadPrekeysAsync(before);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => account.UploadPrekeysAsync(Malformed(name)));
+
+        Assert.Equal(new PrekeyCounts(1, 1, true, true, 1, 1), await account.CountPrekeysAsync());
+        var bundle = await account.FetchBundleAsync();
+        Assert.Equal(before.SignedPrekey!.PublicKey, bundle.SignedPrekey.PublicKey);
+        Assert.Equal(before.OneTimeX25519Prekeys[0].PublicKey, bundle.OneTimeX25519Prekey!.PublicKey);
+    }
+
     [Fact]
     public async Task Account_UploadPastPoolLimit_IsRefusedAndStoresNothing()
     {

@@ -74,7 +74,7 @@ public sealed class KestrelErrorTests(GatewayProcessFixture fixture) : IClassFix
     {
         var response = await SendAsync($"GET /health/live?pad={new string('a', 9 * 1024)} HTTP/1.1\r\n{Host}\r\n");
 
-        AssertProblem(response, 414);
+        AssertProblem(response, 414, "request-line-too-long");
     }
 
     [Fact]
@@ -84,7 +84,7 @@ public sealed class KestrelErrorTests(GatewayProcessFixture fixture) : IClassFix
 
         var response = await SendAsync($"GET /health/live HTTP/1.1\r\n{Host}{headers}\r\n");
 
-        AssertProblem(response, 431);
+        AssertProblem(response, 431, "headers-too-large");
     }
 
     [Fact]
@@ -94,7 +94,7 @@ public sealed class KestrelErrorTests(GatewayProcessFixture fixture) : IClassFix
 
         var response = await SendAsync($"GET /health/live HTTP/1.1\r\n{Host}{headers}\r\n");
 
-        AssertProblem(response, 431);
+        AssertProblem(response, 431, "headers-too-large");
     }
 
     [Theory]
@@ -104,7 +104,17 @@ public sealed class KestrelErrorTests(GatewayProcessFixture fixture) : IClassFix
     {
         var response = await SendAsync($"GET /health/live HTTP/1.1\r\n{Host}{header}\r\n");
 
-        AssertProblem(response, 400);
+        AssertProblem(response, 400, "invalid-request");
+    }
+
+    [Fact]
+    public async Task RequestBody_ThatStopsArriving_Gets408Problem()
+    {
+        // Kestrel's minimum body data rate (240 bytes/s after a 5 s grace period) ends the wait.
+        var response = await SendAsync(
+            $"POST /v1/auth/challenge HTTP/1.1\r\n{Host}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"accountId\":");
+
+        AssertProblem(response, 408, "request-timeout");
     }
 
     [Theory]
@@ -138,13 +148,13 @@ public sealed class KestrelErrorTests(GatewayProcessFixture fixture) : IClassFix
         AssertKestrelAlone(response, 431);
     }
 
-    private static void AssertProblem(RawResponse response, int status)
+    private static void AssertProblem(RawResponse response, int status, string type)
     {
         Assert.Equal(status, response.Status);
         Assert.Equal("application/problem+json", response.Header("Content-Type")?.Split(';')[0]);
         using var problem = JsonDocument.Parse(response.Body);
         Assert.Equal(status, problem.RootElement.GetProperty("status").GetInt32());
-        Assert.StartsWith("urn:pigeon:problem:", problem.RootElement.GetProperty("type").GetString(), StringComparison.Ordinal);
+        Assert.Equal("urn:pigeon:problem:" + type, problem.RootElement.GetProperty("type").GetString());
     }
 
     private static void AssertKestrelAlone(RawResponse response, int status)
