@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using Pigeon.Tests.Processes;
+using Pigeon.Tests.Testing;
 
 namespace Pigeon.Tests.Client;
 

@@ -1,0 +1,296 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using Pigeon.Gateway.Apis;
+using Pigeon.Gateway.Authentication;
+using Pigeon.Gateway.Errors;
+using Pigeon.Gateway.Hosting;
+using Pigeon.Protocol.Identity;
+using Pigeon.Protocol.Prekeys;
+using Pigeon.Tests.Grains;
+using Pigeon.Tests.Testing;
+
+namespace Pigeon.Tests.Gateway;
+
+/// <summary>Every way to be refused: only the holder of an account's identity key gets its tokens and its mailbox.</summary>
+[Collection(PigeonClusterCollection.Name)]
+public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private GatewayFactory Gateway => fixture.Gateway;
+
+    [Fact]
+    public async Task Mailbox_WithoutToken_IsRefusedAsTokenMissing()
+    {
+        using var http = Gateway.CreateClient();
+
+        using var response = await http.GetAsync("/v1/messages", Ct);
+
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.TokenMissing);
+        Assert.Contains("Bearer", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Bearer not-a-token")]
+    [InlineData("Bearer v1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.99999999999.AAAA")]
+    [InlineData("Bearer v2.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.99999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData("Basic dXNlcjpwYXNz")]
+    [InlineData("Bearer ")]
+    public async Task Mailbox_WithMalformedToken_IsRefusedAsTokenInvalid(string authorization)
+    {
+        using var http = Gateway.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/messages");
+        request.Headers.TryAddWithoutValidation("Authorization", authorization);
+
+        using var response = await http.SendAsync(request, Ct);
+
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.TokenInvalid);
+    }
+
+    [Fact]
+    public async Task Mailbox_WithExpiredToken_IsRefusedAsTokenExpired()
+    {
+        await using var gateway = new GatewayFactory(fixture.Cluster);
+        using var http = gateway.CreateClient();
+        var user = await ApiClient.RegisterAndLoginAsync(http);
+        Assert.Empty((await ApiClient.ReceiveAsync(http, user, Ct)).Envelopes);
+
+        gateway.Clock.Advance(TimeSpan.FromHours(1));
+        using var request = ApiClient.Authorized(HttpMethod.Get, "/v1/messages", user);
+        using var response = await http.SendAsync(request, Ct);
+
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.TokenExpired);
+    }
+
+    [Fact]
+    public async Task Mailbox_WithTokenSignedByAnotherKey_IsRefused()
+    {
+        using var http = Gateway.CreateClient();
+        var user = await ApiClient.RegisterAndLoginAsync(http);
+        var forger = new TokenService(
+            Options.Create(new AuthOptions { TokenSigningKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) }),
+            TimeProvider.System);
+        user.Token = forger.Issue(user.AccountId).Token;
+
+        using var request = ApiClient.Authorized(HttpMethod.Get, "/v1/messages", user);
+        using var response = await http.SendAsync(request, Ct);
+
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.TokenInvalid);
+    }
+
+    [Fact]
+    public async Task Token_SignedWithThePreviousKey_IsStillAcceptedAfterRotation()
+    {
+        using var http = Gateway.CreateClient();
+        var user = await ApiClient.RegisterAndLoginAsync(http);
+        await using var rotated = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        {
+            [$"{AuthOptions.Section}:PreviousTokenSigningKey"] = Gateway.TokenSigningKey,
+        });
+        using var rotatedHttp = rotated.CreateClient();
+
+        Assert.Empty((await ApiClient.ReceiveAsync(rotatedHttp, user, Ct)).Envelopes);
+    }
+
+    [Fact]
+    public async Task Mailbox_OfAnotherAccount_CannotBeReadOrAcknowledgedWithOwnToken()
+    {
+        using var http = Gateway.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(http);
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var mallory = await ApiClient.RegisterAndLoginAsync(http);
+        var messageId = Guid.NewGuid();
+        await ApiClient.DepositAsync(http, alice, new OutgoingEnvelope(bob.AccountId, messageId, [7, 7, 7]));
+
+        // Mallory's token only ever names Mallory's own mailbox.
+        Assert.Empty((await ApiClient.ReceiveAsync(http, mallory, Ct)).Envelopes);
+        Assert.Equal(0, await ApiClient.AckAsync(http, mallory, messageId));
+        // Bob's token with Mallory's id pasted in is no longer a valid token.
+        var tampered = new TestUser(bob.Identity) { Token = bob.Token!.Replace(bob.AccountId, mallory.AccountId, StringComparison.Ordinal) };
+        using var request = ApiClient.Authorized(HttpMethod.Get, "/v1/messages", tampered);
+        await AssertProblemAsync(await http.SendAsync(request, Ct), HttpStatusCode.Unauthorized, Problems.TokenInvalid);
+
+        Assert.Equal(messageId, Assert.Single((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes).MessageId);
+    }
+
+    [Fact]
+    public async Task Challenge_AnsweredTwice_IsRefusedTheSecondTime()
+    {
+        using var http = Gateway.CreateClient();
+        var user = await ApiClient.RegisterAndLoginAsync(http);
+        var challenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
+        var answer = new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge));
+
+        using var first = await http.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct);
+        using var replay = await http.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        await AssertProblemAsync(replay, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+    }
+
+    [Fact]
+    public async Task Challenge_AnsweredAfterItExpired_IsRefused()
+    {
+        await using var gateway = new GatewayFactory(fixture.Cluster);
+        using var http = gateway.CreateClient();
+        var user = await ApiClient.RegisterAndLoginAsync(http);
+        var challenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
+
+        fixture.Clock.Advance(TimeSpan.FromMinutes(3));
+        using var response = await http.PostAsJsonAsync("/v1/auth/token",
+            new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge)), ApiClient.Json, Ct);
+
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+    }
+
+    [Fact]
+    public async Task Challenge_SignedByAnotherIdentity_IsRefused_AndStaysTheAccountsToAnswerOnce()
+    {
+        using var http = Gateway.CreateClient();
+        var user = await ApiClient.RegisterAndLoginAsync(http);
+        using var impostor = IdentityKeyPair.Generate();
+        var challenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
+        var genuine = new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge));
+
+        using var forged = await http.PostAsJsonAsync("/v1/auth/token",
+            new TokenRequest(user.AccountId, challenge.Challenge, impostor.SignAuthChallenge(impostor.AccountId, challenge.Challenge)), ApiClient.Json, Ct);
+        using var answered = await http.PostAsJsonAsync("/v1/auth/token", genuine, ApiClient.Json, Ct);
+        using var replayed = await http.PostAsJsonAsync("/v1/auth/token", genuine, ApiClient.Json, Ct);
+
+        // Someone who saw the challenge cannot spend it: only a signature of the account's key redeems it.
+        await AssertProblemAsync(forged, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        await AssertProblemAsync(replayed, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+    }
+
+    [Fact]
+    public async Task PendingLogin_SurvivesFiftyChallengesSomeoneElseAsksForTheAccount()
+    {
+        using var http = Gateway.CreateClient();
+        using var attacker = Gateway.CreateClient();
+        var user = await ApiClient.RegisterAndLoginAsync(http);
+        var pending = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
+
+        for (var i = 0; i < 50; i++)
+        {
+            await PostAsync<ChallengeResponse>(attacker, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
+        }
+
+        var answer = new TokenRequest(user.AccountId, pending.Challenge, user.Identity.SignAuthChallenge(user.AccountId, pending.Challenge));
+        using var login = await http.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct);
+        using var replay = await http.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        await AssertProblemAsync(replay, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+    }
+
+    [Fact]
+    public async Task Challenge_AlteredOrIssuedForAnotherAccount_IsRefusedEvenWhenSignedByTheAccount()
+    {
+        using var http = Gateway.CreateClient();
+        var user = await ApiClient.RegisterAndLoginAsync(http);
+        var other = await ApiClient.RegisterAndLoginAsync(http);
+        var issued = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
+        var othersChallenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(other.AccountId));
+        var altered = (byte[])issued.Challenge.Clone();
+        altered[^1] ^= 1;
+        var madeUp = RandomNumberGenerator.GetBytes(issued.Challenge.Length);
+
+        foreach (var challenge in new[] { altered, madeUp, othersChallenge.Challenge })
+        {
+            using var response = await http.PostAsJsonAsync("/v1/auth/token",
+                new TokenRequest(user.AccountId, challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge)), ApiClient.Json, Ct);
+            await AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+        }
+
+        using var genuine = await http.PostAsJsonAsync("/v1/auth/token",
+            new TokenRequest(user.AccountId, issued.Challenge, user.Identity.SignAuthChallenge(user.AccountId, issued.Challenge)), ApiClient.Json, Ct);
+        Assert.Equal(HttpStatusCode.OK, genuine.StatusCode);
+    }
+
+    [Fact]
+    public async Task Registration_WithIdThatDoesNotMatchTheKeys_IsRefused()
+    {
+        using var http = Gateway.CreateClient();
+        using var identity = IdentityKeyPair.Generate();
+        using var other = IdentityKeyPair.Generate();
+        var keys = identity.PublicIdentity;
+
+        using var response = await http.PostAsJsonAsync("/v1/accounts",
+            new RegisterAccountRequest(other.AccountId, keys.SigningKey, keys.AgreementKey, keys.AgreementKeySignature), ApiClient.Json, Ct);
+
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, Problems.KeyMismatch);
+    }
+
+    [Fact]
+    public async Task Registration_WithAgreementKeyNotSignedByTheSigningKey_IsRefused()
+    {
+        using var http = Gateway.CreateClient();
+        using var identity = IdentityKeyPair.Generate();
+        using var other = IdentityKeyPair.Generate();
+        var keys = identity.PublicIdentity;
+        // Another identity's signature: the id matches the keys, but the binding signature does not verify.
+        using var response = await http.PostAsJsonAsync("/v1/accounts",
+            new RegisterAccountRequest(identity.AccountId, keys.SigningKey, keys.AgreementKey, other.PublicIdentity.AgreementKeySignature), ApiClient.Json, Ct);
+
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, Problems.KeyMismatch);
+    }
+
+    [Fact]
+    public async Task Prekeys_WithABadSignature_AreRefusedAndNothingIsStored()
+    {
+        using var http = Gateway.CreateClient();
+        var user = await ApiClient.RegisterAndLoginAsync(http);
+        using var impostor = IdentityKeyPair.Generate();
+        var store = new PrekeyStore();
+        var signedByImpostor = store.RotateSignedPrekey(impostor, DateTimeOffset.UtcNow);
+        var lastResort = store.RotateLastResortMlKemPrekey(user.Identity, DateTimeOffset.UtcNow);
+
+        using var request = ApiClient.Authorized(HttpMethod.Put, "/v1/keys", user, new UploadPrekeysRequest(
+            new PrekeyDto(signedByImpostor.Id, signedByImpostor.PublicKey, signedByImpostor.Signature),
+            new PrekeyDto(lastResort.Id, lastResort.PublicKey, lastResort.Signature)));
+        using var response = await http.SendAsync(request, Ct);
+
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, Problems.KeyMismatch);
+        using var count = ApiClient.Authorized(HttpMethod.Get, "/v1/keys/count", user);
+        var counts = await (await http.SendAsync(count, Ct)).Content.ReadFromJsonAsync<PrekeyCountsResponse>(ApiClient.Json, Ct);
+        Assert.Equal(new PrekeyCountsResponse(0, 0, false, false, null, null), counts);
+    }
+
+    [Fact]
+    public async Task Prekeys_SignedForAnotherKindOrId_AreRefused()
+    {
+        using var http = Gateway.CreateClient();
+        var user = await ApiClient.RegisterAndLoginAsync(http);
+        var store = new PrekeyStore();
+        var kem = store.GenerateMlKemPrekeys(user.Identity, 1)[0];
+
+        // A one-time ML-KEM key's signature presented as the last-resort key's, and under another id.
+        using var asLastResort = ApiClient.Authorized(HttpMethod.Put, "/v1/keys", user,
+            new UploadPrekeysRequest(LastResortKemPrekey: new PrekeyDto(kem.Id, kem.PublicKey, kem.Signature)));
+        using var otherId = ApiClient.Authorized(HttpMethod.Put, "/v1/keys", user,
+            new UploadPrekeysRequest(OneTimeKemPrekeys: [new PrekeyDto(kem.Id + 1, kem.PublicKey, kem.Signature)]));
+
+        await AssertProblemAsync(await http.SendAsync(asLastResort, Ct), HttpStatusCode.BadRequest, Problems.KeyMismatch);
+        await AssertProblemAsync(await http.SendAsync(otherId, Ct), HttpStatusCode.BadRequest, Problems.KeyMismatch);
+    }
+
+    internal static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string type)
+    {
+        var body = await response.Content.ReadAsStringAsync(Ct);
+        Assert.True(status == response.StatusCode, $"Expected {(int)status}, got {(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = System.Text.Json.JsonDocument.Parse(body);
+        Assert.Equal(type, problem.RootElement.GetProperty("type").GetString());
+        Assert.DoesNotContain("   at ", body, StringComparison.Ordinal);
+    }
+
+    private static async Task<T> PostAsync<T>(HttpClient http, string path, object body)
+    {
+        using var response = await http.PostAsync(path, JsonContent.Create(body, body.GetType(), options: ApiClient.Json), Ct);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<T>(ApiClient.Json, Ct))!;
+    }
+}

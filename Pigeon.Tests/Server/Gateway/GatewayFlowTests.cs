@@ -1,0 +1,263 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Pigeon.Gateway.Apis;
+using Pigeon.Grains.Abstractions.Mailboxes;
+using Pigeon.Tests.Grains;
+using Pigeon.Tests.Testing;
+
+namespace Pigeon.Tests.Gateway;
+
+[Collection(PigeonClusterCollection.Name)]
+public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Gateway_RegisterLoginPublishDepositReceiveAck_RoundTrips()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(http);
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var counts = await ApiClient.UploadPrekeysAsync(http, bob, oneTimeCount: 3);
+        // Ids run across kinds in upload order: the signed and last-resort keys are 1 and 2, then X25519 3-5, then ML-KEM 6-8.
+        Assert.Equal(new PrekeyCountsResponse(3, 3, true, true, 3, 6), counts);
+
+        using (var fetch = ApiClient.Authorized(HttpMethod.Get, $"/v1/keys/{bob.AccountId}", alice))
+        using (var response = await http.SendAsync(fetch, Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var bundle = (await response.Content.ReadFromJsonAsync<PrekeyBundleResponse>(ApiClient.Json, Ct))!;
+            Assert.Equal(bob.AccountId, bundle.AccountId);
+            Assert.Equal(bob.Identity.PublicIdentity.SigningKey, bundle.Identity.SigningKey);
+            Assert.NotNull(bundle.OneTimePrekey);
+            Assert.False(bundle.KemPrekeyIsLastResort);
+        }
+
+        using (var count = ApiClient.Authorized(HttpMethod.Get, "/v1/keys/count", bob))
+        using (var response = await http.SendAsync(count, Ct))
+        {
+            // The fetch took the lowest of each pool.
+            Assert.Equal(new PrekeyCountsResponse(2, 2, true, true, 4, 7), await response.Content.ReadFromJsonAsync<PrekeyCountsResponse>(ApiClient.Json, Ct));
+        }
+
+        var payload = RandomNumberGenerator.GetBytes(500);
+        var messageId = Guid.NewGuid();
+        var receipt = Assert.Single((await ApiClient.DepositAsync(http, alice, new OutgoingEnvelope(bob.AccountId, messageId, payload))).Receipts);
+        Assert.Equal(bob.AccountId, receipt.Recipient);
+
+        var received = await ApiClient.ReceiveAsync(http, bob, Ct);
+        var envelope = Assert.Single(received.Envelopes);
+        Assert.Equal(messageId, envelope.MessageId);
+        Assert.Equal(payload, envelope.Payload);
+        Assert.Equal(receipt.Sequence, envelope.Sequence);
+
+        Assert.Equal(1, await ApiClient.AckAsync(http, bob, messageId));
+        Assert.Empty((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes);
+    }
+
+    [Fact]
+    public async Task Gateway_PollCarryingAcks_DeletesThemFirst_CountsThem_AndTouchesNoOtherMailbox()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(http);
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var carol = await ApiClient.RegisterAndLoginAsync(http);
+        var forBob = Enumerable.Range(0, 3).Select(_ => new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), RandomNumberGenerator.GetBytes(20))).ToArray();
+        var forCarol = new OutgoingEnvelope(carol.AccountId, Guid.NewGuid(), [9, 9]);
+        await ApiClient.DepositAsync(http, alice, [.. forBob, forCarol]);
+        var first = await ApiClient.ReceiveAsync(http, bob, Ct);
+        // One batch is deposited in parallel, so its order in the mailbox is not the request's.
+        var ids = first.Envelopes.Select(e => e.MessageId).ToList();
+        Assert.Equal(forBob.Select(e => e.MessageId).Order(), ids.Order());
+        Assert.Equal(0, first.Acknowledged);
+        var acknowledgedBefore = await MetricAsync(http, "pigeon_envelopes_acknowledged_total");
+
+        // Two of Bob's, one of Carol's and one nobody has: only Bob's two are his to delete.
+        var next = await ApiClient.ReceiveAsync(http, bob, Ct, after: first.Envelopes[^1].Sequence,
+            ack: [ids[0], ids[1], forCarol.MessageId, Guid.NewGuid()]);
+
+        Assert.Empty(next.Envelopes);
+        Assert.False(next.HasMore);
+        Assert.Equal(2, next.Acknowledged);
+        Assert.Equal(ids[2], Assert.Single((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes).MessageId);
+        Assert.Equal(forCarol.MessageId, Assert.Single((await ApiClient.ReceiveAsync(http, carol, Ct)).Envelopes).MessageId);
+        // The counter is the process's, shared with tests running beside this one.
+        Assert.True(await MetricAsync(http, "pigeon_envelopes_acknowledged_total") >= acknowledgedBefore + 2);
+
+        // Carrying the same acknowledgement again (a retried poll) deletes nothing more.
+        var again = await ApiClient.ReceiveAsync(http, bob, Ct, after: 0, ack: [ids[0], ids[1]]);
+        Assert.Equal(0, again.Acknowledged);
+        Assert.Equal(ids[2], Assert.Single(again.Envelopes).MessageId);
+    }
+
+    [Fact]
+    public async Task Gateway_PollCarryingAcks_DeletesThemBeforeItWaits_AndReportsTheCountWithTheNextEnvelope()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(http);
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var first = new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [1]);
+        await ApiClient.DepositAsync(http, alice, first);
+        var received = Assert.Single((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes);
+
+        var waiting = ApiClient.ReceiveAsync(http, bob, Ct, after: received.Sequence, wait: 20, ack: [first.MessageId]);
+        await WaitForWaitingReceiveAsync(bob.AccountId);
+        Assert.Equal(0, (await fixture.Grains.GetGrain<IMailboxGrain>(bob.AccountId).GetStatusAsync()).Envelopes);
+
+        var second = new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [2]);
+        await ApiClient.DepositAsync(http, alice, second);
+        var result = await waiting.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Equal(second.MessageId, Assert.Single(result.Envelopes).MessageId);
+        Assert.Equal(1, result.Acknowledged);
+    }
+
+    [Fact]
+    public async Task Gateway_RepeatedDepositOfOneMessageId_ReturnsTheSameReceipt()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(http);
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var envelope = new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), RandomNumberGenerator.GetBytes(10));
+
+        var first = await ApiClient.DepositAsync(http, alice, envelope);
+        var again = await ApiClient.DepositAsync(http, alice, envelope);
+
+        Assert.Equal(first.Receipts, again.Receipts);
+        Assert.Single((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes);
+    }
+
+    [Fact]
+    public async Task TwoGateways_WithOneKey_ServeOneConversation_WhicheverReplicaEachRequestReaches()
+    {
+        fixture.RequirePostgres();
+        await using var first = new GatewayFactory(fixture.Cluster);
+        await using var second = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        {
+            [$"{Pigeon.Gateway.Hosting.AuthOptions.Section}:TokenSigningKey"] = first.TokenSigningKey,
+        });
+        using var a = first.CreateClient();
+        using var b = second.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(a);
+        var bob = await ApiClient.RegisterAndLoginAsync(b);
+
+        // A challenge issued by one replica is redeemed at the other, and stays single-use there.
+        var challenge = await PostAsync<ChallengeResponse>(a, "/v1/auth/challenge", new ChallengeRequest(alice.AccountId));
+        var answer = new TokenRequest(alice.AccountId, challenge.Challenge, alice.Identity.SignAuthChallenge(alice.AccountId, challenge.Challenge));
+        using (var redeemed = await b.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, redeemed.StatusCode);
+            alice.Token = (await redeemed.Content.ReadFromJsonAsync<TokenResponse>(ApiClient.Json, Ct))!.Token;
+        }
+
+        using (var replayed = await a.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
+        }
+
+        // Alice's token from the second replica deposits at the first; Bob, signed in at the second, receives there.
+        var waiting = ApiClient.ReceiveAsync(b, bob, Ct, wait: 20);
+        var messageId = Guid.NewGuid();
+        await ApiClient.DepositAsync(a, alice, new OutgoingEnvelope(bob.AccountId, messageId, RandomNumberGenerator.GetBytes(64)));
+        var received = await waiting.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+        Assert.Equal(messageId, Assert.Single(received.Envelopes).MessageId);
+        Assert.Equal(1, await ApiClient.AckAsync(a, bob, messageId));
+    }
+
+    private static async Task<T> PostAsync<T>(HttpClient http, string path, object body)
+    {
+        using var response = await http.PostAsJsonAsync(path, body, ApiClient.Json, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<T>(ApiClient.Json, Ct))!;
+    }
+
+    [Fact]
+    public async Task Gateway_LongPoll_ReturnsPromptlyAfterADeposit()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(http);
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var waiting = ApiClient.ReceiveAsync(http, bob, Ct, wait: 20);
+        await WaitForWaitingReceiveAsync(bob.AccountId);
+
+        var messageId = Guid.NewGuid();
+        await ApiClient.DepositAsync(http, alice, new OutgoingEnvelope(bob.AccountId, messageId, [1, 2, 3]));
+
+        // The grains' clock is fake and never moves here: only the deposit can end this wait.
+        var result = await waiting.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Equal(messageId, Assert.Single(result.Envelopes).MessageId);
+    }
+
+    [Fact]
+    public async Task Gateway_LongPoll_ReturnsEmptyWhenTheWaitEnds()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var waiting = ApiClient.ReceiveAsync(http, bob, Ct, wait: 10);
+        await WaitForWaitingReceiveAsync(bob.AccountId);
+
+        fixture.Clock.Advance(TimeSpan.FromSeconds(10));
+
+        var result = await waiting.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Empty(result.Envelopes);
+        Assert.False(result.HasMore);
+    }
+
+    [Fact]
+    public async Task Gateway_LongPoll_IsCancelledWhenTheClientGoesAway()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var waiting = ApiClient.ReceiveAsync(http, bob, abandon.Token, wait: 20);
+        await WaitForWaitingReceiveAsync(bob.AccountId);
+
+        await abandon.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        await WaitForWaitingReceiveAsync(bob.AccountId, expected: 0);
+    }
+
+    [Fact]
+    public async Task Gateway_HealthMetricsAndOpenApi_Answer()
+    {
+        using var http = fixture.Gateway.CreateClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready", Ct)).StatusCode);
+        var metrics = await http.GetStringAsync("/metrics", Ct);
+        Assert.Contains("pigeon_envelopes_deposited_total", metrics, StringComparison.Ordinal);
+        Assert.Contains("pigeon_long_polls_open", metrics, StringComparison.Ordinal);
+        Assert.Contains("http_request_duration_seconds", metrics, StringComparison.Ordinal);
+        using var openApi = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json", Ct));
+        var paths = openApi.RootElement.GetProperty("paths");
+        foreach (var path in new[] { "/v1/accounts", "/v1/auth/challenge", "/v1/auth/token", "/v1/keys", "/v1/keys/{accountId}", "/v1/messages", "/v1/messages/ack" })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), $"OpenAPI lacks {path}");
+        }
+
+        var receive = paths.GetProperty("/v1/messages").GetProperty("get");
+        var ack = Assert.Single(receive.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "ack");
+        Assert.Equal("query", ack.GetProperty("in").GetString());
+        Assert.Contains("\"uuid\"", ack.GetProperty("schema").GetRawText(), StringComparison.Ordinal);
+        Assert.Contains("POST /v1/messages/ack", receive.GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
+    private static async Task<double> MetricAsync(HttpClient http, string name)
+    {
+        var line = (await http.GetStringAsync("/metrics", Ct)).Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        return double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private async Task WaitForWaitingReceiveAsync(string accountId, int expected = 1)
+    {
+        var mailbox = fixture.Grains.GetGrain<IMailboxGrain>(accountId);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while ((await mailbox.GetStatusAsync()).WaitingReceives != expected)
+        {
+            timeout.Token.ThrowIfCancellationRequested();
+            await Task.Yield();
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+using Orleans.TestingHost;
+using Pigeon.Grains.Hosting;
+using Pigeon.Grains.Mailboxes;
+using Pigeon.Hosting;
+using Pigeon.Tests.Testing;
+
+namespace Pigeon.Tests.Grains;
+
+/// <summary>
+/// One in-memory Orleans TestCluster for the grain tests, with Pigeon's grains on a real, freshly
+/// migrated PostgreSQL database and a fake clock for everything the grains time.
+/// </summary>
+public sealed class PigeonClusterFixture : IAsyncLifetime
+{
+    /// <summary>Mailbox limits small enough for tests to reach.</summary>
+    public const int MaxEnvelopes = 50;
+
+    public const long MaxBytes = 1024 * 1024;
+
+    /// <summary>Fewer than <see cref="MaxEnvelopes"/>, so tests reach both the memory and the table paths of receives.</summary>
+    public const int RecentEnvelopesHeld = 16;
+
+    public static readonly TimeSpan EnvelopeTtl = TimeSpan.FromDays(30);
+
+    // The silo configurator is created by type, so it reads the shared parts from here.
+    private static string? s_connectionString;
+    private static FakeTimeProvider? s_clock;
+
+    private TestDatabase? _database;
+
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero));
+
+    public NpgsqlDataSource DataSource => Database.DataSource;
+
+    public TestDatabase Database => _database ?? throw new InvalidOperationException("No database: PIGEON_TEST_POSTGRES is not set.");
+
+    public IGrainFactory Grains => Cluster.GrainFactory;
+
+    private Pigeon.Tests.Gateway.GatewayFactory? _gateway;
+
+    /// <summary>The gateway with default settings, in memory, as a client of this cluster.</summary>
+    public Pigeon.Tests.Gateway.GatewayFactory Gateway
+    {
+        get
+        {
+            RequirePostgres();
+            return _gateway ??= new Pigeon.Tests.Gateway.GatewayFactory(Cluster);
+        }
+    }
+
+    /// <summary>Skips (locally) or fails (in CI) a test when there is no PostgreSQL to run on.</summary>
+    public void RequirePostgres()
+    {
+        PostgresRequirement.ConnectionString();
+        _ = Database;
+    }
+
+    public T SiloService<T>() where T : notnull =>
+        ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<T>();
+
+    public async ValueTask InitializeAsync()
+    {
+        if (!PostgresRequirement.IsConfigured)
+        {
+            return;
+        }
+
+        _database = await TestDatabase.CreateAsync();
+        s_connectionString = _database.ConnectionString;
+        s_clock = Clock;
+        var builder = new TestClusterBuilder(1);
+        // Real sockets, so the in-memory gateway connects as an ordinary Orleans client would.
+        builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_gateway is not null)
+        {
+            await _gateway.DisposeAsync();
+        }
+
+        if (Cluster is not null)
+        {
+            await Cluster.StopAllSilosAsync();
+            await Cluster.DisposeAsync();
+        }
+
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+    }
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            siloBuilder.Services.AddKeyedSingleton<TimeProvider>(PigeonTime.ServiceKey, s_clock!);
+            siloBuilder.AddPigeonGrains(PigeonDatabaseSettings.CreateDataSource(s_connectionString!, "pigeon-tests"));
+            siloBuilder.Services.Configure<MailboxOptions>(options =>
+            {
+                options.MaxEnvelopes = MaxEnvelopes;
+                options.MaxBytes = MaxBytes;
+                options.EnvelopeTtl = EnvelopeTtl;
+                options.RecentEnvelopesHeld = RecentEnvelopesHeld;
+            });
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PigeonClusterCollection : ICollectionFixture<PigeonClusterFixture>
+{
+    public const string Name = "Pigeon cluster";
+}
