@@ -59,3 +59,30 @@ public sealed class PrekeyPoolFullException : Exception
     [Id(1)]
     public int Limit { get; init; }
 }
+
+/// <summary>An account would deposit on the identified route to more new recipients within an hour than allowed.</summary>
+[GenerateSerializer, Alias("pigeon.new-recipient-limit")]
+public sealed class NewRecipientLimitException : Exception
+{
+    public NewRecipientLimitException() : base("Too many new recipients within an hour.") { }
+
+    public NewRecipientLimitException(string message) : base(message) { }
+
+    public NewRecipientLimitException(string message, Exception innerException) : base(message, innerException) { }
+
+    /// <summary>Creates the exception for a limit and the time until a recipient leaves the window.</summary>
+    public NewRecipientLimitException(int limit, TimeSpan retryAfter)
+        : base($"At most {limit} new recipients within an hour on the identified route.")
+    {
+        Limit = limit;
+        RetryAfter = retryAfter;
+    }
+
+    /// <summary>The hourly limit.</summary>
+    [Id(0)]
+    public int Limit { get; init; }
+
+    /// <summary>When the oldest recipient in the window leaves it.</summary>
+    [Id(1)]
+    public TimeSpan RetryAfter { get; init; }
+}

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Pigeon.Grains.Abstractions.Accounts;
 
 /// <summary>
@@ -39,4 +41,29 @@ public interface IAccountGrain : IGrainWithStringKey
     /// <summary>How many one-time prekeys of each kind remain, and whether the signed ones are present.</summary>
     [Alias("count-prekeys")]
     Task<PrekeyCounts> CountPrekeysAsync();
+
+    /// <summary>
+    /// Replaces the account's delivery key: the secret its contacts present to deposit sealed
+    /// envelopes without naming themselves. Only a one-way verifier of it is kept, so whoever reads the
+    /// grain state cannot deposit. A new key revokes the old one at once. Raises
+    /// <see cref="AccountNotFoundException"/> for an unregistered account.
+    /// </summary>
+    [Alias("set-delivery-key")]
+    Task SetDeliveryKeyAsync(byte[] deliveryKey);
+
+    /// <summary>
+    /// Whether <paramref name="deliveryKey"/> is the account's current delivery key, compared in
+    /// constant time. False alike for a wrong key, an account without one and an unregistered account,
+    /// so that the answer tells nothing about which accounts exist.
+    /// </summary>
+    [Alias("accepts-delivery-key"), ReadOnly]
+    Task<bool> AcceptsDeliveryKeyAsync(byte[] deliveryKey);
+
+    /// <summary>
+    /// Notes that this account deposits on the identified route to <paramref name="recipients"/>; raises
+    /// <see cref="NewRecipientLimitException"/>, noting none of them, when that would make more new
+    /// recipients within the last hour than the configured limit. A recipient counts once per hour.
+    /// </summary>
+    [Alias("note-identified-recipients")]
+    Task NoteIdentifiedRecipientsAsync(IReadOnlyList<string> recipients);
 }

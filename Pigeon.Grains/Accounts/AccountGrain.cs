@@ -24,6 +24,10 @@ internal sealed partial class AccountGrain(
     private readonly Queue<DateTimeOffset> _handouts = new();
     private bool _handoutLimitLogged;
 
+    // The recipients this account deposited to on the identified route within the last hour, with
+    // when each was first noted; in memory, like the handouts.
+    private readonly Dictionary<string, DateTimeOffset> _identifiedRecipients = new(StringComparer.Ordinal);
+
     private string AccountId => this.GetPrimaryKeyString();
 
     public async Task<AccountRegistration> RegisterAsync(IdentityKeys keys)
@@ -123,6 +127,55 @@ internal sealed partial class AccountGrain(
         }
     }
 
+    public async Task SetDeliveryKeyAsync(byte[] deliveryKey)
+    {
+        ArgumentNullException.ThrowIfNull(deliveryKey);
+        EnsureRegistered();
+        if (deliveryKey.Length != DeliveryKeys.KeyBytes)
+        {
+            throw new ArgumentException($"A delivery key is {DeliveryKeys.KeyBytes} bytes.", nameof(deliveryKey));
+        }
+
+        state.State.DeliveryKeyVerifier = DeliveryKeys.Verifier(deliveryKey);
+        await state.WriteStateAsync();
+    }
+
+    public Task<bool> AcceptsDeliveryKeyAsync(byte[] deliveryKey)
+    {
+        ArgumentNullException.ThrowIfNull(deliveryKey);
+        // An unregistered account has no verifier: the same false as a wrong key, after the same work.
+        return Task.FromResult(DeliveryKeys.Matches(state.State.DeliveryKeyVerifier, deliveryKey));
+    }
+
+    public Task NoteIdentifiedRecipientsAsync(IReadOnlyList<string> recipients)
+    {
+        ArgumentNullException.ThrowIfNull(recipients);
+        var now = time.GetUtcNow();
+        foreach (var (recipient, since) in _identifiedRecipients.ToList())
+        {
+            if (now - since >= TimeSpan.FromHours(1))
+            {
+                _identifiedRecipients.Remove(recipient);
+            }
+        }
+
+        var added = recipients.Distinct(StringComparer.Ordinal).Where(r => !_identifiedRecipients.ContainsKey(r)).ToList();
+        var limit = options.Value.MaxNewRecipientsPerHour;
+        if (_identifiedRecipients.Count + added.Count > limit)
+        {
+            var oldest = _identifiedRecipients.Count == 0 ? now : _identifiedRecipients.Values.Min();
+            LogNewRecipientsLimited(AccountId, limit);
+            throw new NewRecipientLimitException(limit, oldest + TimeSpan.FromHours(1) - now);
+        }
+
+        foreach (var recipient in added)
+        {
+            _identifiedRecipients[recipient] = now;
+        }
+
+        return Task.CompletedTask;
+    }
+
     public async Task<PrekeyHandout> FetchBundleAsync()
     {
         var identity = EnsureRegistered();
@@ -181,6 +234,9 @@ internal sealed partial class AccountGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Account {AccountId} handed out {Limit} bundles with one-time prekeys this hour; handing out bundles without them")]
     private partial void LogHandoutsLimited(string accountId, int limit);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Account {AccountId} reached its limit of {Limit} new recipients per hour")]
+    private partial void LogNewRecipientsLimited(string accountId, int limit);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Registered account {AccountId}")]
     private partial void LogRegistered(string accountId);

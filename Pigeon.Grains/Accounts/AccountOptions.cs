@@ -18,6 +18,12 @@ public sealed class AccountOptions
     /// from many accounts cannot drain the pool. Default 60.
     /// </summary>
     public int MaxOneTimePrekeyHandoutsPerHour { get; set; } = 60;
+
+    /// <summary>
+    /// The most distinct recipients an account may deposit to on the identified route within an hour.
+    /// Contacts use the sealed route, so this bounds how many strangers one account can reach. Default 50.
+    /// </summary>
+    public int MaxNewRecipientsPerHour { get; set; } = 50;
 }
 
 internal sealed class AccountOptionsValidator : IValidateOptions<AccountOptions>
@@ -26,6 +32,7 @@ internal sealed class AccountOptionsValidator : IValidateOptions<AccountOptions>
     {
         var problems = new OptionsProblems(AccountOptions.Section);
         problems.Require(options.MaxOneTimePrekeysPerKind > 0, nameof(options.MaxOneTimePrekeysPerKind), "must be at least 1.");
+        problems.Require(options.MaxNewRecipientsPerHour > 0, nameof(options.MaxNewRecipientsPerHour), "must be at least 1.");
         problems.Require(options.MaxOneTimePrekeyHandoutsPerHour >= 0, nameof(options.MaxOneTimePrekeyHandoutsPerHour), "must be 0 or more.");
         return problems.Result();
     }

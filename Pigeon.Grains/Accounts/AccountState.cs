@@ -24,4 +24,8 @@ public sealed class AccountState
     /// <summary>The current signed last-resort ML-KEM-1024 prekey.</summary>
     [Id(3)]
     public Prekey? LastResortKemPrekey { get; set; }
+
+    /// <summary>The one-way verifier of the current delivery key (<see cref="DeliveryKeys"/>); null until one is set.</summary>
+    [Id(4)]
+    public byte[]? DeliveryKeyVerifier { get; set; }
 }

@@ -208,4 +208,85 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         Assert.False(later.KemPrekeyIsLastResort);
         Assert.Equal(new PrekeyCounts(69 - limit, 69 - limit, true, true, (uint)limit + 2, (uint)limit + 2), await account.CountPrekeysAsync());
     }
+
+    [Fact]
+    public async Task Account_DeliveryKey_IsAcceptedOnlyWhileCurrent_AndOnlyItsVerifierIsStored()
+    {
+        var id = $"account-{Guid.NewGuid():N}";
+        fixture.RequirePostgres();
+        var account = fixture.Grains.GetGrain<IAccountGrain>(id);
+        await account.RegisterAsync(RandomIdentity());
+        var first = RandomNumberGenerator.GetBytes(32);
+        var second = RandomNumberGenerator.GetBytes(32);
+
+        Assert.False(await account.AcceptsDeliveryKeyAsync(first));
+        await account.SetDeliveryKeyAsync(first);
+        Assert.True(await account.AcceptsDeliveryKeyAsync(first));
+        Assert.False(await account.AcceptsDeliveryKeyAsync(second));
+        Assert.False(await account.AcceptsDeliveryKeyAsync(first[..31]));
+        Assert.False(await account.AcceptsDeliveryKeyAsync([.. first, 0]));
+
+        await account.SetDeliveryKeyAsync(second);
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, TestContext.Current.CancellationToken);
+        account = fixture.Grains.GetGrain<IAccountGrain>(id);
+
+        Assert.False(await account.AcceptsDeliveryKeyAsync(first));
+        Assert.True(await account.AcceptsDeliveryKeyAsync(second));
+        // Whatever the storage serializer writes, neither key appears in it, raw or as base64.
+        await using var command = fixture.DataSource.CreateCommand("SELECT payloadbinary FROM orleansstorage WHERE payloadbinary IS NOT NULL");
+        await using var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+        var rows = 0;
+        while (await reader.ReadAsync(TestContext.Current.CancellationToken))
+        {
+            var stored = reader.GetFieldValue<byte[]>(0);
+            rows++;
+            foreach (var key in new[] { first, second })
+            {
+                Assert.Equal(-1, stored.AsSpan().IndexOf(key));
+                Assert.Equal(-1, stored.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(Convert.ToBase64String(key))));
+            }
+        }
+
+        Assert.True(rows > 0, "no grain state was read");
+    }
+
+    [Fact]
+    public async Task Account_DeliveryKey_OfAnUnregisteredAccount_IsRefusedLikeAWrongOne()
+    {
+        var account = NewAccount();
+
+        Assert.False(await account.AcceptsDeliveryKeyAsync(RandomNumberGenerator.GetBytes(32)));
+        await Assert.ThrowsAsync<AccountNotFoundException>(() => account.SetDeliveryKeyAsync(RandomNumberGenerator.GetBytes(32)));
+    }
+
+    [Fact]
+    public async Task Account_DeliveryKey_OfTheWrongSize_IsRefusedAndTheCurrentOneStays()
+    {
+        var account = NewAccount();
+        await account.RegisterAsync(RandomIdentity());
+        var key = RandomNumberGenerator.GetBytes(32);
+        await account.SetDeliveryKeyAsync(key);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => account.SetDeliveryKeyAsync(RandomNumberGenerator.GetBytes(16)));
+
+        Assert.True(await account.AcceptsDeliveryKeyAsync(key));
+    }
+
+    [Fact]
+    public async Task Account_IdentifiedRoute_AllowsSoManyNewRecipientsPerHour_AndRefusesABatchPastItWhole()
+    {
+        var account = NewAccount();
+        var limit = new Pigeon.Grains.Accounts.AccountOptions().MaxNewRecipientsPerHour;
+        var recipients = Enumerable.Range(0, limit + 1).Select(i => $"recipient-{i}").ToList();
+
+        await account.NoteIdentifiedRecipientsAsync(recipients[..(limit - 1)]);
+        var refused = await Assert.ThrowsAsync<NewRecipientLimitException>(() => account.NoteIdentifiedRecipientsAsync(recipients[(limit - 1)..]));
+        Assert.Equal(limit, refused.Limit);
+        Assert.InRange(refused.RetryAfter, TimeSpan.FromMinutes(59), TimeSpan.FromHours(1));
+
+        await account.NoteIdentifiedRecipientsAsync([recipients[limit - 1], recipients[0], recipients[1]]);
+        await Assert.ThrowsAsync<NewRecipientLimitException>(() => account.NoteIdentifiedRecipientsAsync([recipients[limit]]));
+        fixture.Clock.Advance(TimeSpan.FromHours(1));
+        await account.NoteIdentifiedRecipientsAsync([recipients[limit]]);
+    }
 }
