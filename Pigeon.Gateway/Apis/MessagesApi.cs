@@ -7,6 +7,7 @@ using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Gateway.Limits;
 using Pigeon.Gateway.Metrics;
+using Pigeon.Grains.Abstractions.Accounts;
 using Pigeon.Grains.Abstractions.Mailboxes;
 using Pigeon.Protocol.Identity;
 
@@ -68,33 +69,9 @@ public static class MessagesApi
         IOptions<LimitsOptions> limits, ILoggerFactory loggers)
     {
         var envelopes = request.Envelopes;
-        if (envelopes.Count == 0 || envelopes.Count > limits.Value.MaxBatchEnvelopes)
+        if (CheckBatch(envelopes, e => (e.Recipient, e.MessageId, e.Payload), limits.Value) is { } invalid)
         {
-            return Problems.BadRequest($"envelopes must hold between 1 and {limits.Value.MaxBatchEnvelopes} envelopes.");
-        }
-
-        for (var i = 0; i < envelopes.Count; i++)
-        {
-            var envelope = envelopes[i];
-            if (envelope is null)
-            {
-                return Problems.BadRequest($"envelopes[{i}] must not be null.");
-            }
-
-            if (!AccountId.IsWellFormed(envelope.Recipient))
-            {
-                return Problems.BadRequest($"envelopes[{i}].recipient must be an account id (32 characters of lowercase base32).");
-            }
-
-            if (envelope.MessageId == Guid.Empty)
-            {
-                return Problems.BadRequest($"envelopes[{i}].messageId must not be the empty GUID.");
-            }
-
-            if (envelope.Payload.Length is 0 || envelope.Payload.Length > limits.Value.MaxEnvelopeBytes)
-            {
-                return Problems.BadRequest($"envelopes[{i}].payload must be between 1 and {limits.Value.MaxEnvelopeBytes} bytes.");
-            }
+            return invalid;
         }
 
         foreach (var recipient in envelopes.Select(e => e.Recipient).Distinct(StringComparer.Ordinal))
@@ -105,17 +82,54 @@ public static class MessagesApi
             }
         }
 
+        // The identified route is for first messages; contacts deposit sealed. This bounds how many
+        // strangers one account reaches (NewRecipientLimitException answers 429).
+        await grains.Get<IAccountGrain>(user.AccountId()).NoteIdentifiedRecipientsAsync([.. envelopes.Select(e => e.Recipient).Distinct(StringComparer.Ordinal)]);
         var receipts = await Task.WhenAll(envelopes.Select(e => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload)));
-        var logger = loggers.CreateLogger(typeof(MessagesApi));
-        for (var i = 0; i < envelopes.Count; i++)
-        {
-            GatewayLog.Deposited(logger, user.AccountId(), envelopes[i].Recipient, envelopes[i].MessageId, envelopes[i].Payload.Length);
-        }
+        GatewayLog.Deposited(loggers.CreateLogger(typeof(MessagesApi)), user.AccountId(), envelopes.Count, envelopes.Sum(e => e.Payload.Length));
 
         GatewayMetrics.EnvelopesDeposited.Inc(envelopes.Count);
         GatewayMetrics.EnvelopeBytesDeposited.Inc(envelopes.Sum(e => e.Payload.Length));
         return TypedResults.Ok(new DepositResponse(
             [.. envelopes.Zip(receipts, (e, r) => new DepositReceiptDto(e.Recipient, r.MessageId, r.Sequence, r.DepositedAt))]));
+    }
+
+    /// <summary>
+    /// Checks a batch of envelopes of either route before anything is deposited: its size, and each
+    /// envelope's recipient id, message id and payload size. Null when all are well formed.
+    /// </summary>
+    internal static ProblemHttpResult? CheckBatch<T>(IReadOnlyList<T> envelopes, Func<T, (string Recipient, Guid MessageId, byte[] Payload)> parts, LimitsOptions limits)
+    {
+        if (envelopes.Count == 0 || envelopes.Count > limits.MaxBatchEnvelopes)
+        {
+            return Problems.BadRequest($"envelopes must hold between 1 and {limits.MaxBatchEnvelopes} envelopes.");
+        }
+
+        for (var i = 0; i < envelopes.Count; i++)
+        {
+            if (envelopes[i] is not { } envelope)
+            {
+                return Problems.BadRequest($"envelopes[{i}] must not be null.");
+            }
+
+            var (recipient, messageId, payload) = parts(envelope);
+            if (!AccountId.IsWellFormed(recipient))
+            {
+                return Problems.BadRequest($"envelopes[{i}].recipient must be an account id (32 characters of lowercase base32).");
+            }
+
+            if (messageId == Guid.Empty)
+            {
+                return Problems.BadRequest($"envelopes[{i}].messageId must not be the empty GUID.");
+            }
+
+            if (payload.Length is 0 || payload.Length > limits.MaxEnvelopeBytes)
+            {
+                return Problems.BadRequest($"envelopes[{i}].payload must be between 1 and {limits.MaxEnvelopeBytes} bytes.");
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -204,6 +218,7 @@ public static class MessagesApi
 /// <summary>The gateway's log messages: ids, counts and sizes only.</summary>
 internal static partial class GatewayLog
 {
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Account {Sender} deposited message {MessageId} ({Size} bytes) for {Recipient}")]
-    public static partial void Deposited(ILogger logger, string sender, string recipient, Guid messageId, int size);
+    // Never the recipients: no log line names both ends of a deposit.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Account {Sender} deposited {Count} envelopes ({Bytes} bytes)")]
+    public static partial void Deposited(ILogger logger, string sender, int count, int bytes);
 }

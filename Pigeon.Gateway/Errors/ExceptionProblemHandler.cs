@@ -39,6 +39,10 @@ internal sealed partial class ExceptionProblemHandler(IProblemDetailsService pro
         {
             httpContext.Response.Headers.RetryAfter = "5";
         }
+        else if (exception is NewRecipientLimitException limited)
+        {
+            httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(limited.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
 
         httpContext.Response.StatusCode = status;
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext
@@ -61,6 +65,8 @@ internal sealed partial class ExceptionProblemHandler(IProblemDetailsService pro
         AccountConflictException => (409, Problems.AccountConflict, "This account id is registered with other keys.", null),
         PrekeysUnavailableException => (409, Problems.PrekeysUnavailable, "The account has not published prekeys.", null),
         PrekeyPoolFullException full => (409, Problems.PrekeyPoolFull, "The one-time prekey pool is full.", full.Message),
+        NewRecipientLimitException limited => (429, Problems.RateLimited, "Too many new recipients.",
+            $"An account may write to at most {limited.Limit} new recipients an hour without their delivery key."),
         MailboxQuotaExceededException full => (409, Problems.MailboxFull, "The recipient's mailbox is full.", full.Message),
         ArgumentException argument => (400, Problems.InvalidRequest, "The request is invalid.", argument.Message),
         _ when IsUnavailable(exception) => (503, Problems.Unavailable, "The service is temporarily unavailable; try again.", null),

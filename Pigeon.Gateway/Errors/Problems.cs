@@ -41,6 +41,9 @@ public static class Problems
     /// <summary>The account's one-time prekey pool is full.</summary>
     public const string PrekeyPoolFull = Prefix + "prekey-pool-full";
 
+    /// <summary>A sealed deposit's delivery key was not accepted, or its recipient does not exist: the same answer for both.</summary>
+    public const string DeliveryRefused = Prefix + "delivery-refused";
+
     /// <summary>The recipient's mailbox is full.</summary>
     public const string MailboxFull = Prefix + "mailbox-full";
 

@@ -126,6 +126,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<LongPollLimiter>();
         services.AddSingleton<GrainReferences>();
         services.AddSingleton<RecipientDirectory>();
+        services.AddSingleton<SealedDepositLimiter>();
         builder.AddPigeonServiceDefaults().AddCheck<ClusterReachableHealthCheck>("cluster", tags: [PigeonServiceDefaults.ReadyTag]);
 
         builder.WebHost.ConfigureKestrel(kestrel => RequestHeadLimit.ConfigureKestrel(kestrel, limits));
@@ -180,6 +181,7 @@ public static class GatewayHostingExtensions
         app.MapAuthApi();
         app.MapKeysApi();
         app.MapMessagesApi();
+        app.MapSealedApi();
         app.MapOpenApi();
         var metricsPort = app.Services.GetRequiredService<IOptions<MetricsOptions>>().Value.Port;
         var metrics = app.MapMetrics("/metrics");

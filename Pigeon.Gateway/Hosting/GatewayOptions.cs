@@ -103,6 +103,12 @@ public sealed class LimitsOptions
     /// other account's one-time prekeys, so this is far below the general request rate. Default 30.
     /// </summary>
     public int BundleFetchesPerMinute { get; set; } = 30;
+
+    /// <summary>Sealed deposits per second into one recipient's mailbox, per gateway (token bucket; it has no sender to key on). Default 20.</summary>
+    public int SealedDepositsPerSecondPerRecipient { get; set; } = 20;
+
+    /// <summary>The burst of sealed deposits one recipient's mailbox takes, per gateway. Default 200.</summary>
+    public int SealedDepositBurstPerRecipient { get; set; } = 200;
 }
 
 /// <summary>Where the Prometheus metrics are served, bound from <c>Pigeon:Metrics</c>.</summary>
@@ -177,6 +183,8 @@ internal sealed class GatewayOptionsValidator :
         problems.Require(options.AnonymousRequestsPerMinute > 0, nameof(options.AnonymousRequestsPerMinute), "must be at least 1.");
         problems.Require(options.MaxConcurrentLongPolls > 0, nameof(options.MaxConcurrentLongPolls), "must be at least 1.");
         problems.Require(options.BundleFetchesPerMinute > 0, nameof(options.BundleFetchesPerMinute), "must be at least 1.");
+        problems.Require(options.SealedDepositsPerSecondPerRecipient > 0, nameof(options.SealedDepositsPerSecondPerRecipient), "must be at least 1.");
+        problems.Require(options.SealedDepositBurstPerRecipient > 0, nameof(options.SealedDepositBurstPerRecipient), "must be at least 1.");
         return problems.Result();
     }
 

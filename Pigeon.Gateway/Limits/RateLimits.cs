@@ -15,11 +15,24 @@ public static class RateLimits
     /// <summary>Fixed window per client IP address, for registration and authentication.</summary>
     public const string Anonymous = "per-address";
 
+    /// <summary>Token bucket per client IP address at the per-account rates, for sealed deposits, which carry no account.</summary>
+    public const string Sealed = "per-address-sealed";
+
     /// <summary>Fixed window per authenticated account, for prekey bundle fetches (in place of <see cref="Account"/>).</summary>
     public const string BundleFetch = "per-account-bundles";
 
     private static RateLimitPartition<string> PerMinute(string key, int permits) => RateLimitPartition.GetFixedWindowLimiter(
         key, _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 });
+
+    private static RateLimitPartition<string> AccountRate(string key, LimitsOptions limits) => RateLimitPartition.GetTokenBucketLimiter(
+        key, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = limits.AccountBurst,
+            TokensPerPeriod = limits.AccountRequestsPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        });
 
     /// <summary>Adds the policies, answering rejections with 429, <c>Retry-After</c> and a ProblemDetails.</summary>
     public static IServiceCollection AddPigeonRateLimits(this IServiceCollection services, LimitsOptions limits)
@@ -27,16 +40,8 @@ public static class RateLimits
         ArgumentNullException.ThrowIfNull(limits);
         return services.AddRateLimiter(options =>
         {
-            options.AddPolicy(Account, context => RateLimitPartition.GetTokenBucketLimiter(
-                context.User.FindFirst(BearerTokenHandler.AccountClaim)?.Value ?? "",
-                _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = limits.AccountBurst,
-                    TokensPerPeriod = limits.AccountRequestsPerSecond,
-                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                }));
+            options.AddPolicy(Account, context => AccountRate(context.User.FindFirst(BearerTokenHandler.AccountClaim)?.Value ?? "", limits));
+            options.AddPolicy(Sealed, context => AccountRate("sealed " + (context.Connection.RemoteIpAddress?.ToString() ?? ""), limits));
             options.AddPolicy(BundleFetch, context => PerMinute(context.User.FindFirst(BearerTokenHandler.AccountClaim)?.Value ?? "", limits.BundleFetchesPerMinute));
             options.AddPolicy(Anonymous, context => PerMinute(context.Connection.RemoteIpAddress?.ToString() ?? "", limits.AnonymousRequestsPerMinute));
             options.OnRejected = async (context, cancellationToken) =>

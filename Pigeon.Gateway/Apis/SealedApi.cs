@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Pigeon.Gateway.Authentication;
+using Pigeon.Gateway.Errors;
+using Pigeon.Gateway.Hosting;
+using Pigeon.Gateway.Limits;
+using Pigeon.Gateway.Metrics;
+using Pigeon.Grains.Abstractions.Accounts;
+using Pigeon.Grains.Abstractions.Mailboxes;
+
+namespace Pigeon.Gateway.Apis;
+
+/// <summary>The caller's new delivery key (32 random bytes, base64); it replaces and revokes the previous one.</summary>
+public sealed record DeliveryKeyRequest(byte[] DeliveryKey);
+
+/// <summary>One sealed envelope: the recipient, the recipient's delivery key, and the ciphertext.</summary>
+/// <param name="Recipient">The recipient's account id.</param>
+/// <param name="DeliveryKey">The delivery key the recipient gave its contacts inside the encrypted channel.</param>
+/// <param name="MessageId">A client-chosen id, unique per message: a retry with the same id stores nothing new.</param>
+/// <param name="Payload">The sealed envelope (base64).</param>
+public sealed record SealedEnvelope(string Recipient, byte[] DeliveryKey, Guid MessageId, byte[] Payload);
+
+/// <summary>Sealed envelopes to deposit, each into its recipient's mailbox.</summary>
+public sealed record SealedDepositRequest(IReadOnlyList<SealedEnvelope> Envelopes);
+
+/// <summary>
+/// Sealed sender's two routes (docs/adr/0003-sealed-sender.md): an account sets its delivery key, and
+/// anyone holding it deposits without a token, so the server does not learn who wrote.
+/// </summary>
+public static class SealedApi
+{
+    /// <summary>The size of a delivery key.</summary>
+    public const int DeliveryKeyBytes = 32;
+
+    /// <summary>Maps <c>PUT /v1/keys/delivery</c> and <c>POST /v1/messages/sealed</c>.</summary>
+    public static IEndpointRouteBuilder MapSealedApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPut("/v1/keys/delivery", SetDeliveryKeyAsync).WithTags("Keys")
+            .RequireAuthorization().RequireRateLimiting(RateLimits.Account)
+            .WithSummary("Replace own delivery key; contacts holding the old one can no longer deposit sealed envelopes.");
+        app.MapPost("/v1/messages/sealed", DepositAsync).WithTags("Messages")
+            .AllowAnonymous().RequireRateLimiting(RateLimits.Sealed)
+            .WithSummary("Deposit sealed envelopes without a token, each authorised by its recipient's delivery key; 200 means committed.");
+        return app;
+    }
+
+    /// <summary>Replaces the caller's delivery key; the server keeps only its verifier.</summary>
+    public static async Task<Results<NoContent, ProblemHttpResult>> SetDeliveryKeyAsync(
+        DeliveryKeyRequest request, ClaimsPrincipal user, GrainReferences grains)
+    {
+        if (request.DeliveryKey.Length != DeliveryKeyBytes)
+        {
+            return Problems.BadRequest($"deliveryKey must be {DeliveryKeyBytes} bytes.");
+        }
+
+        await grains.Get<IAccountGrain>(user.AccountId()).SetDeliveryKeyAsync(request.DeliveryKey);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// Deposits every envelope of the batch once all are well formed, every delivery key is accepted and
+    /// each recipient's sealed-deposit rate allows them. A wrong key and an unknown recipient get the same
+    /// 401, so the route tells nothing about which accounts exist.
+    /// </summary>
+    public static async Task<Results<Ok<DepositResponse>, ProblemHttpResult>> DepositAsync(
+        SealedDepositRequest request, GrainReferences grains, SealedDepositLimiter recipientLimits,
+        IOptions<LimitsOptions> limits, HttpContext httpContext)
+    {
+        var envelopes = request.Envelopes;
+        if (MessagesApi.CheckBatch(envelopes, e => (e.Recipient, e.MessageId, e.Payload), limits.Value) is { } invalid)
+        {
+            return invalid;
+        }
+
+        for (var i = 0; i < envelopes.Count; i++)
+        {
+            if (envelopes[i].DeliveryKey.Length != DeliveryKeyBytes)
+            {
+                return Problems.BadRequest($"envelopes[{i}].deliveryKey must be {DeliveryKeyBytes} bytes.");
+            }
+        }
+
+        var checks = envelopes
+            .Select(e => (e.Recipient, Key: Convert.ToBase64String(e.DeliveryKey)))
+            .Distinct()
+            .Select(pair => grains.Get<IAccountGrain>(pair.Recipient).AcceptsDeliveryKeyAsync(Convert.FromBase64String(pair.Key)));
+        if ((await Task.WhenAll(checks)).Contains(false))
+        {
+            return Problems.Of(StatusCodes.Status401Unauthorized, Problems.DeliveryRefused,
+                "A delivery key was not accepted.", "Deposit without a valid delivery key on the identified route, POST /v1/messages.");
+        }
+
+        if (recipientLimits.TryAcquire(envelopes.Select(e => e.Recipient)) is { } retryAfter)
+        {
+            httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            return Problems.Of(StatusCodes.Status429TooManyRequests, Problems.RateLimited,
+                "Too many sealed deposits for a recipient.", $"At most {limits.Value.SealedDepositsPerSecondPerRecipient} per second per recipient.");
+        }
+
+        var receipts = await Task.WhenAll(envelopes.Select(e => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload)));
+        GatewayMetrics.EnvelopesDeposited.Inc(envelopes.Count);
+        GatewayMetrics.EnvelopeBytesDeposited.Inc(envelopes.Sum(e => e.Payload.Length));
+        return TypedResults.Ok(new DepositResponse(
+            [.. envelopes.Zip(receipts, (e, r) => new DepositReceiptDto(e.Recipient, r.MessageId, r.Sequence, r.DepositedAt))]));
+    }
+}

@@ -1,0 +1,217 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Pigeon.Gateway.Apis;
+using Pigeon.Gateway.Errors;
+using Pigeon.Gateway.Hosting;
+using Pigeon.Tests.Grains;
+using Pigeon.Tests.Testing;
+
+namespace Pigeon.Tests.Gateway;
+
+/// <summary>
+/// Sealed deposits (docs/adr/0003-sealed-sender.md): without a token, authorised by the recipient's
+/// delivery key, no oracle for which accounts exist; and the identified route's per-sender bounds.
+/// </summary>
+[Collection(PigeonClusterCollection.Name)]
+public sealed class SealedDepositTests(PigeonClusterFixture fixture)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<byte[]> SetDeliveryKeyAsync(HttpClient http, TestUser user)
+    {
+        var key = RandomNumberGenerator.GetBytes(32);
+        using var request = ApiClient.Authorized(HttpMethod.Put, "/v1/keys/delivery", user, new DeliveryKeyRequest(key));
+        using var response = await http.SendAsync(request, Ct);
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        return key;
+    }
+
+    private static async Task<HttpResponseMessage> DepositSealedAsync(HttpClient http, params SealedEnvelope[] envelopes)
+    {
+        using var request = ApiClient.Authorized(HttpMethod.Post, "/v1/messages/sealed", null, new SealedDepositRequest(envelopes));
+        Assert.Null(request.Headers.Authorization);
+        return await http.SendAsync(request, Ct);
+    }
+
+    private static SealedEnvelope Envelope(TestUser recipient, byte[] key, byte fill = 7) =>
+        new(recipient.AccountId, key, Guid.NewGuid(), [fill, fill, fill]);
+
+    [Fact]
+    public async Task Sealed_WithTheRecipientsDeliveryKey_IsDepositedWithoutAToken()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var key = await SetDeliveryKeyAsync(http, bob);
+        var envelope = Envelope(bob, key);
+
+        using var response = await DepositSealedAsync(http, envelope);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var receipt = Assert.Single((await response.Content.ReadFromJsonAsync<DepositResponse>(ApiClient.Json, Ct))!.Receipts);
+        Assert.Equal(envelope.MessageId, receipt.MessageId);
+        var received = Assert.Single((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes);
+        Assert.Equal(envelope.Payload, received.Payload);
+    }
+
+    [Fact]
+    public async Task Sealed_WrongKey_NoKeySet_AndUnknownRecipient_GetTheSameAnswer_AndStoreNothing()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var carol = await ApiClient.RegisterAndLoginAsync(http);
+        var key = await SetDeliveryKeyAsync(http, bob);
+        var stranger = new TestUser(Pigeon.Protocol.Identity.IdentityKeyPair.Generate());
+
+        var answers = new List<string>();
+        foreach (var envelope in new[] { Envelope(bob, RandomNumberGenerator.GetBytes(32)), Envelope(carol, key), Envelope(stranger, key) })
+        {
+            using var response = await DepositSealedAsync(http, envelope);
+            await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.DeliveryRefused);
+            using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+            answers.Add($"{problem.RootElement.GetProperty("title")} {problem.RootElement.GetProperty("detail")}");
+        }
+
+        Assert.Single(answers.Distinct());
+        Assert.Empty((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes);
+        Assert.Empty((await ApiClient.ReceiveAsync(http, carol, Ct)).Envelopes);
+    }
+
+    [Fact]
+    public async Task Sealed_ANewDeliveryKey_RevokesTheOldOne()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var old = await SetDeliveryKeyAsync(http, bob);
+        var current = await SetDeliveryKeyAsync(http, bob);
+
+        using var refused = await DepositSealedAsync(http, Envelope(bob, old));
+        using var accepted = await DepositSealedAsync(http, Envelope(bob, current));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+    }
+
+    [Fact]
+    public async Task Sealed_BatchWithOneRefusedKey_StoresNoneOfIt()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var carol = await ApiClient.RegisterAndLoginAsync(http);
+        var bobKey = await SetDeliveryKeyAsync(http, bob);
+        await SetDeliveryKeyAsync(http, carol);
+
+        using var response = await DepositSealedAsync(http, Envelope(bob, bobKey), Envelope(carol, bobKey));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Empty((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes);
+    }
+
+    [Theory]
+    [InlineData("""{"envelopes":[{"recipient":"{bob}","deliveryKey":"AAAA","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"}]}""")]
+    [InlineData("""{"envelopes":[{"recipient":"{bob}","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"}]}""")]
+    [InlineData("""{"envelopes":[{"recipient":"{bob}","deliveryKey":null,"messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"}]}""")]
+    [InlineData("""{"envelopes":[{"recipient":"{bob}","deliveryKey":"{key}","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":""}]}""")]
+    [InlineData("""{"envelopes":[{"recipient":"{bob}","deliveryKey":"{key}","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"},null]}""")]
+    [InlineData("""{"envelopes":[]}""")]
+    public async Task Sealed_MalformedBatch_Gets400AndStoresNothing(string body)
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var key = await SetDeliveryKeyAsync(http, bob);
+
+        using var response = await http.PostAsync("/v1/messages/sealed", new StringContent(
+            body.Replace("{bob}", bob.AccountId, StringComparison.Ordinal).Replace("{key}", Convert.ToBase64String(key), StringComparison.Ordinal),
+            System.Text.Encoding.UTF8, "application/json"), Ct);
+
+        await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, Problems.InvalidRequest);
+        Assert.Empty((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes);
+    }
+
+    [Fact]
+    public async Task DeliveryKey_OfTheWrongSize_IsRefused()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+
+        using var request = ApiClient.Authorized(HttpMethod.Put, "/v1/keys/delivery", bob, new DeliveryKeyRequest(new byte[16]));
+        using var response = await http.SendAsync(request, Ct);
+
+        await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, Problems.InvalidRequest);
+    }
+
+    [Fact]
+    public async Task Sealed_PastARecipientsRate_IsAnswered429WithRetryAfter_WhileOtherRecipientsAreServed()
+    {
+        fixture.RequirePostgres();
+        await using var gateway = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        {
+            [$"{LimitsOptions.Section}:SealedDepositBurstPerRecipient"] = "3",
+            [$"{LimitsOptions.Section}:SealedDepositsPerSecondPerRecipient"] = "1",
+        });
+        using var http = gateway.CreateClient();
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var carol = await ApiClient.RegisterAndLoginAsync(http);
+        var bobKey = await SetDeliveryKeyAsync(http, bob);
+        var carolKey = await SetDeliveryKeyAsync(http, carol);
+
+        using var burst = await DepositSealedAsync(http, Envelope(bob, bobKey, 1), Envelope(bob, bobKey, 2), Envelope(bob, bobKey, 3));
+        using var refused = await DepositSealedAsync(http, Envelope(bob, bobKey, 4));
+        using var other = await DepositSealedAsync(http, Envelope(carol, carolKey));
+
+        Assert.Equal(HttpStatusCode.OK, burst.StatusCode);
+        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, Problems.RateLimited);
+        Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "Retry-After is missing");
+        Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        Assert.Equal(3, (await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes.Count);
+    }
+
+    [Fact]
+    public async Task Identified_PastTheNewRecipientLimit_IsAnswered429_AndStoresNothing()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(http);
+        var limit = new Pigeon.Grains.Accounts.AccountOptions().MaxNewRecipientsPerHour;
+        var recipients = new List<TestUser>();
+        for (var i = 0; i <= limit; i++)
+        {
+            recipients.Add(await ApiClient.RegisterAndLoginAsync(http));
+        }
+
+        await ApiClient.DepositAsync(http, alice, [.. recipients.Take(limit).Select(r => new OutgoingEnvelope(r.AccountId, Guid.NewGuid(), [1]))]);
+        using var request = ApiClient.Authorized(HttpMethod.Post, "/v1/messages", alice,
+            new DepositRequest([new OutgoingEnvelope(recipients[0].AccountId, Guid.NewGuid(), [2]), new OutgoingEnvelope(recipients[limit].AccountId, Guid.NewGuid(), [2])]));
+        using var refused = await http.SendAsync(request, Ct);
+
+        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, Problems.RateLimited);
+        Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromMinutes(59), "Retry-After is missing");
+        Assert.Single((await ApiClient.ReceiveAsync(http, recipients[0], Ct)).Envelopes);
+        Assert.Empty((await ApiClient.ReceiveAsync(http, recipients[limit], Ct)).Envelopes);
+    }
+
+    [Fact]
+    public async Task Deposits_OnBothRoutes_LogNoLineNamingBothEnds_AtAnyLevel()
+    {
+        fixture.RequirePostgres();
+        await using var gateway = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Trace",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",
+            ["Logging:LogLevel:Orleans"] = "Trace",
+        });
+        using var http = gateway.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(http);
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var key = await SetDeliveryKeyAsync(http, bob);
+        var before = gateway.Logs.Count;
+
+        await ApiClient.DepositAsync(http, alice, new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [1]));
+        using var sealedDeposit = await DepositSealedAsync(http, Envelope(bob, key));
+        await ApiClient.ReceiveAsync(http, bob, Ct);
+
+        var lines = gateway.Logs.Skip(before).ToList();
+        Assert.Contains(lines, line => line.Contains(alice.AccountId, StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, line => line.Contains(alice.AccountId, StringComparison.Ordinal) && line.Contains(bob.AccountId, StringComparison.Ordinal));
+    }
+}
