@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Pigeon.Gateway.Apis;
+using Pigeon.Api;
 using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Tests.Grains;
@@ -37,7 +37,7 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
 
         Assert.All(statuses.Take(3), response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
         var refused = statuses[3];
-        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, Problems.RateLimited);
+        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, ProblemTypes.RateLimited);
         Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "Retry-After is missing");
 
         // Another account has its own bucket.
@@ -99,7 +99,7 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
             statuses.Add(response.StatusCode);
             if (i == 2)
             {
-                await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.TooManyRequests, Problems.RateLimited);
+                await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.TooManyRequests, ProblemTypes.RateLimited);
                 Assert.NotNull(response.Headers.RetryAfter);
             }
         }
@@ -129,13 +129,13 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         using var http = gateway.CreateClient();
         var body = new ChallengeRequest("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 
-        using var first = await http.PostAsJsonAsync("/v1/auth/challenge", body, ApiClient.Json, Ct);
-        using var second = await http.PostAsJsonAsync("/v1/auth/challenge", body, ApiClient.Json, Ct);
-        using var third = await http.PostAsJsonAsync("/v1/auth/challenge", body, ApiClient.Json, Ct);
+        using var first = await http.PostAsJsonAsync("/v1/auth/challenge", body, PigeonJson.Options, Ct);
+        using var second = await http.PostAsJsonAsync("/v1/auth/challenge", body, PigeonJson.Options, Ct);
+        using var third = await http.PostAsJsonAsync("/v1/auth/challenge", body, PigeonJson.Options, Ct);
 
         Assert.Equal(HttpStatusCode.NotFound, first.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, second.StatusCode);
-        await GatewayAuthTests.AssertProblemAsync(third, HttpStatusCode.TooManyRequests, Problems.RateLimited);
+        await GatewayAuthTests.AssertProblemAsync(third, HttpStatusCode.TooManyRequests, ProblemTypes.RateLimited);
         Assert.NotNull(third.Headers.RetryAfter);
     }
 
@@ -160,7 +160,7 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         using var second = ApiClient.Authorized(HttpMethod.Get, "/v1/messages?wait=20", bob);
         using var refused = await http.SendAsync(second, Ct);
 
-        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, Problems.RateLimited);
+        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, ProblemTypes.RateLimited);
         Assert.NotNull(refused.Headers.RetryAfter);
         await ApiClient.DepositAsync(http, alice, new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [1]));
         Assert.Single((await waiting).Envelopes);

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
-using Pigeon.Gateway.Apis;
+using Pigeon.Api;
 using Pigeon.Tests.Gateway;
 using Pigeon.Tests.Infrastructure;
 
@@ -124,7 +124,7 @@ public sealed class GatewayProcessTests
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/auth/challenge")
         {
-            Content = JsonContent.Create(new ChallengeRequest(new string('a', 32)), options: ApiClient.Json),
+            Content = JsonContent.Create(new ChallengeRequest(new string('a', 32)), options: PigeonJson.Options),
         };
         request.Headers.Add("X-Forwarded-For", forwardedFor);
         using var response = await http.SendAsync(request, Ct);
