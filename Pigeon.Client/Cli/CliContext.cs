@@ -1,3 +1,6 @@
+using Pigeon.Api;
+using Pigeon.Client.Api;
+using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Storage;
 
 namespace Pigeon.Client.Cli;
@@ -40,6 +43,19 @@ public sealed class CliContext
 
     /// <summary>Attempts per HTTP request, the first included.</summary>
     public int MaxAttempts { get; init; } = 4;
+
+    /// <summary>
+    /// A client of the API at <paramref name="server"/>: each request goes through
+    /// <see cref="CreateHttpHandler"/> and is tried again as <see cref="MaxAttempts"/> and
+    /// <see cref="RetryBaseDelay"/> say (<see cref="RetryingHandler"/>, which also bounds each attempt);
+    /// <paramref name="identity"/> (the caller's to dispose) signs in when a call needs a token.
+    /// </summary>
+    internal PigeonApiClient CreateApiClient(Uri server, IdentityKeyPair? identity) =>
+        new(new HttpClient(new RetryingHandler(this, CreateHttpHandler()), disposeHandler: true) { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan },
+            identity?.Credentials(), disposeHttpClient: true)
+        {
+            RequestTimeout = Timeout.InfiniteTimeSpan,
+        };
 
     /// <summary>The root of all profiles: <c>PIGEON_HOME</c>, or <c>~/.pigeon</c>.</summary>
     public string HomeDirectory =>

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Pigeon.Api;
 using Pigeon.Client.Cli;
 using Pigeon.Client.Messaging;
 
@@ -16,9 +17,9 @@ public sealed class ChatCommand : PigeonCommand
 
     private readonly Option<int> _poll = new("--poll")
     {
-        Description = "Seconds each receive waits on the server (1-25)",
+        Description = $"Seconds each receive waits on the server (1-{ApiLimits.MaxWaitSeconds})",
         HelpName = "SECONDS",
-        DefaultValueFactory = _ => 25,
+        DefaultValueFactory = _ => ApiLimits.MaxWaitSeconds,
     };
 
     /// <summary>Declares the command.</summary>
@@ -35,7 +36,7 @@ public sealed class ChatCommand : PigeonCommand
         using var messenger = OpenMessenger(parseResult);
         var contact = await messenger.ResolveContactAsync(parseResult.GetRequiredValue(_contact));
         var json = IsJson(parseResult);
-        var poll = TimeSpan.FromSeconds(Math.Clamp(parseResult.GetValue(_poll), 1, 25));
+        var poll = TimeSpan.FromSeconds(Math.Clamp(parseResult.GetValue(_poll), 1, ApiLimits.MaxWaitSeconds));
         await messenger.DeliverOutboxAsync(ct);
         if (!json)
         {

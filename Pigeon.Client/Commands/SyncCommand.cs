@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Pigeon.Api;
 using Pigeon.Client.Cli;
 using Pigeon.Client.Messaging;
 
@@ -16,7 +17,7 @@ public sealed class SyncCommand : PigeonCommand
 
     private readonly Option<int> _wait = new("--wait")
     {
-        Description = "Seconds to wait for a message when none is there (0-25)",
+        Description = $"Seconds to wait for a message when none is there (0-{ApiLimits.MaxWaitSeconds})",
         HelpName = "SECONDS",
         DefaultValueFactory = _ => 5,
     };
@@ -29,9 +30,9 @@ public sealed class SyncCommand : PigeonCommand
         Options.Add(_wait);
         _wait.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() is < 0 or > 25)
+            if (result.GetValueOrDefault<int>() is < 0 or > ApiLimits.MaxWaitSeconds)
             {
-                result.AddError("--wait must be between 0 and 25 seconds.");
+                result.AddError($"--wait must be between 0 and {ApiLimits.MaxWaitSeconds} seconds.");
             }
         });
     }
@@ -45,7 +46,7 @@ public sealed class SyncCommand : PigeonCommand
         await messenger.DeliverOutboxAsync(ct);
         var all = new List<ReceivedEvent>();
         long after = 0;
-        var wait = TimeSpan.FromSeconds(watch ? 25 : parseResult.GetValue(_wait));
+        var wait = TimeSpan.FromSeconds(watch ? ApiLimits.MaxWaitSeconds : parseResult.GetValue(_wait));
         try
         {
             do

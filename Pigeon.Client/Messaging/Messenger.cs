@@ -1,4 +1,5 @@
 using System.Net;
+using Pigeon.Api;
 using Pigeon.Client.Api;
 using Pigeon.Client.Cli;
 using Pigeon.Client.Store;
@@ -65,7 +66,8 @@ internal sealed class Messenger : IDisposable
     private readonly CliContext _context;
     private readonly ProfileStore _store;
     private readonly IdentityKeyPair _identity;
-    private readonly GatewayClient _gateway;
+    private readonly PigeonApiClient _api;
+    private readonly Uri _server;
     private readonly SemaphoreSlim _storeLock = new(1, 1);
     // The prekey id bound as of this messenger's last prekey maintenance, so that a later one (each
     // poll of `sync --watch`) need not read the prekey store an extra time to learn it.
@@ -80,7 +82,8 @@ internal sealed class Messenger : IDisposable
         _store = store;
         _identity = identity;
         Profile = profile;
-        _gateway = new GatewayClient(new Uri(profile.Server), context, identity);
+        _server = new Uri(profile.Server);
+        _api = context.CreateApiClient(_server, identity);
     }
 
     /// <summary>The profile's public facts.</summary>
@@ -121,16 +124,16 @@ internal sealed class Messenger : IDisposable
         using var identity = IdentityKeyPair.Generate();
         var prekeys = new PrekeyStore();
         var upload = new UploadPrekeysRequest(
-            ToDto(prekeys.RotateSignedPrekey(identity, now)),
-            ToDto(prekeys.RotateLastResortMlKemPrekey(identity, now)),
-            [.. prekeys.GenerateOneTimePrekeys(PrekeyTarget).Select(ToDto)],
-            [.. prekeys.GenerateMlKemPrekeys(identity, PrekeyTarget).Select(ToDto)]);
-        using (var gateway = new GatewayClient(server, context, identity))
+            prekeys.RotateSignedPrekey(identity, now).ToDto(),
+            prekeys.RotateLastResortMlKemPrekey(identity, now).ToDto(),
+            [.. prekeys.GenerateOneTimePrekeys(PrekeyTarget).Select(p => p.ToDto())],
+            [.. prekeys.GenerateMlKemPrekeys(identity, PrekeyTarget).Select(p => p.ToDto())]);
+        using (var api = context.CreateApiClient(server, identity))
         {
-            await RefusalsAsCliErrors(async () =>
+            await ServerErrorsAsCliErrors(server, async () =>
             {
-                await gateway.RegisterAsync(identity.PublicIdentity, ct);
-                await gateway.UploadPrekeysAsync(upload, ct);
+                await api.RegisterAsync(identity.PublicIdentity.Registration(), ct);
+                await api.UploadPrekeysAsync(upload, ct);
             }, null);
         }
         var store = ProfileStore.Create(directory);
@@ -215,7 +218,7 @@ internal sealed class Messenger : IDisposable
             }
             return true;
         });
-        var bundle = await RefusalsAsCliErrors(() => _gateway.FetchBundleAsync(accountId, ct), accountId);
+        var bundle = (await ServerErrorsAsCliErrors(_server, () => _api.FetchBundleAsync(accountId, ct), accountId)).ToBundle();
         Session session;
         try
         {
@@ -247,7 +250,7 @@ internal sealed class Messenger : IDisposable
     {
         var request = await FindRequestAsync(reference);
         // Reaching the server first means a server that is down leaves the profile as it was.
-        await RefusalsAsCliErrors(() => _gateway.EnsureTokenAsync(ct), null);
+        await ServerErrorsAsCliErrors(_server, () => _api.SignInAsync(ct), null);
         var contact = new ContactRow(request.AccountId, request.DisplayName, request.PublicIdentity, ContactState.Accepted, false, _context.Time.GetUtcNow(), null);
         await EncryptAndQueueAsync(request.AccountId, InnerMessageType.ContactAccepted, null, MessageKind.Accepted, () =>
         {
@@ -275,7 +278,7 @@ internal sealed class Messenger : IDisposable
     public async Task<(ContactRow Contact, Guid MessageId)> SendAsync(string reference, string text, CancellationToken ct)
     {
         var contact = await ResolveContactAsync(reference);
-        await RefusalsAsCliErrors(() => _gateway.EnsureTokenAsync(ct), null);
+        await ServerErrorsAsCliErrors(_server, () => _api.SignInAsync(ct), null);
         var messageId = await EncryptAndQueueAsync(contact.AccountId, InnerMessageType.Text, text, MessageKind.Text, null);
         try
         {
@@ -313,12 +316,12 @@ internal sealed class Messenger : IDisposable
     public async Task<ReceiveResult> PollAsync(long after, TimeSpan wait, CancellationToken ct)
     {
         var carried = PendingAcknowledgements();
-        if (carried.Length > GatewayClient.MaxAcksPerPoll)
+        if (carried.Length > ApiLimits.MaxReceiveBatch)
         {
             await AcknowledgeAsync(ct);
             carried = [];
         }
-        var response = await RefusalsAsCliErrors(() => _gateway.ReceiveAsync(after, wait, carried, ct), null);
+        var response = await ServerErrorsAsCliErrors(_server, () => _api.ReceiveAsync(after, wait, carried, ct: ct), null);
         // The server commits the deletion before it starts to wait, so an answer confirms it. When the
         // poll fails the ids stay pending: a repeated acknowledgement deletes nothing more.
         ForgetPending(carried);
@@ -351,9 +354,9 @@ internal sealed class Messenger : IDisposable
     public async Task<int> AcknowledgeAsync(CancellationToken ct)
     {
         var deleted = 0;
-        foreach (var chunk in PendingAcknowledgements().Chunk(GatewayClient.MaxAcksPerRequest))
+        foreach (var chunk in PendingAcknowledgements().Chunk(ApiLimits.MaxAckBatch))
         {
-            deleted += (await RefusalsAsCliErrors(() => _gateway.AckAsync(chunk, ct), null)).Acknowledged;
+            deleted += (await ServerErrorsAsCliErrors(_server, () => _api.AckAsync(chunk, ct), null)).Acknowledged;
             ForgetPending(chunk);
         }
         return deleted;
@@ -387,26 +390,28 @@ internal sealed class Messenger : IDisposable
         {
             foreach (var batch in group.Chunk(50))
             {
-                try
+                await ServerErrorsAsCliErrors(_server, async () =>
                 {
-                    await _gateway.DepositAsync([.. batch.Select(q => new OutgoingEnvelope(q.Recipient, q.MessageId, q.Payload))], ct);
-                }
-                catch (GatewayProblemException exception) when (exception.Status is HttpStatusCode.NotFound or HttpStatusCode.BadRequest)
-                {
-                    await WithStoreAsync(() => _store.InTransaction(() =>
+                    try
                     {
-                        foreach (var row in batch)
+                        await _api.DepositAsync([.. batch.Select(q => new OutgoingEnvelope(q.Recipient, q.MessageId, q.Payload))], ct);
+                    }
+                    catch (PigeonApiException exception) when (!exception.IsTransient)
+                    {
+                        if (exception.Status is HttpStatusCode.NotFound or HttpStatusCode.BadRequest)
                         {
-                            _store.SetMessageStatus(row.MessageId, MessageStatus.Failed);
-                            _store.CompleteOutboxAsFailed(row.MessageId);
+                            await WithStoreAsync(() => _store.InTransaction(() =>
+                            {
+                                foreach (var row in batch)
+                                {
+                                    _store.SetMessageStatus(row.MessageId, MessageStatus.Failed);
+                                    _store.CompleteOutboxAsFailed(row.MessageId);
+                                }
+                            }));
                         }
-                    }));
-                    throw new CliException(ExitCodes.ServerRefused, $"The server refused the message for {group.Key}: {exception.Message}", exception);
-                }
-                catch (GatewayProblemException exception)
-                {
-                    throw new CliException(ExitCodes.ServerRefused, $"The server refused the message for {group.Key}: {exception.Message}", exception);
-                }
+                        throw new CliException(ExitCodes.ServerRefused, $"The server refused the message for {group.Key}: {exception.Message}", exception);
+                    }
+                }, null);
                 foreach (var row in batch)
                 {
                     await WithStoreAsync(() => _store.CompleteOutbox(row.MessageId));
@@ -427,7 +432,7 @@ internal sealed class Messenger : IDisposable
     {
         // Keys made from here on, by any process of this profile, have ids at or above this bound.
         var issuedBefore = _prekeysIssuedBefore ?? await WithStoreAsync(() => _store.LoadPrekeys().NextPrekeyId);
-        var counts = await RefusalsAsCliErrors(() => _gateway.CountPrekeysAsync(ct), null);
+        var counts = await ServerErrorsAsCliErrors(_server, () => _api.CountPrekeysAsync(ct), null);
         var now = _context.Time.GetUtcNow();
         var upload = await WithStoreAsync(() => _store.InTransaction(() =>
         {
@@ -441,8 +446,8 @@ internal sealed class Messenger : IDisposable
             var rotate = now - profile.SignedPrekeyRotatedAt >= SignedPrekeyLifetime || !counts.HasSignedPrekey || !counts.HasLastResortKemPrekey;
             if (rotate)
             {
-                signed = ToDto(prekeys.RotateSignedPrekey(_identity, now));
-                lastResort = ToDto(prekeys.RotateLastResortMlKemPrekey(_identity, now));
+                signed = prekeys.RotateSignedPrekey(_identity, now).ToDto();
+                lastResort = prekeys.RotateLastResortMlKemPrekey(_identity, now).ToDto();
                 prekeys.PruneRetired(now, RetiredPrekeyGrace);
                 _store.SetSignedPrekeyRotatedAt(now);
             }
@@ -450,8 +455,8 @@ internal sealed class Messenger : IDisposable
             var room = Math.Max(0, PrekeyStore.MaxStoredPrekeys - 16 - prekeys.OneTimePrekeyCount - prekeys.OneTimeMlKemPrekeyCount);
             var wantOneTime = counts.OneTimePrekeys < PrekeyLowWatermark ? Math.Min(PrekeyTarget - counts.OneTimePrekeys, room / 2) : 0;
             var wantKem = counts.OneTimeKemPrekeys < PrekeyLowWatermark ? Math.Min(PrekeyTarget - counts.OneTimeKemPrekeys, room / 2) : 0;
-            List<PrekeyDto> oneTime = [.. prekeys.GenerateOneTimePrekeys(wantOneTime).Select(ToDto)];
-            List<PrekeyDto> oneTimeKem = [.. prekeys.GenerateMlKemPrekeys(_identity, wantKem).Select(ToDto)];
+            List<PrekeyDto> oneTime = [.. prekeys.GenerateOneTimePrekeys(wantOneTime).Select(p => p.ToDto())];
+            List<PrekeyDto> oneTimeKem = [.. prekeys.GenerateMlKemPrekeys(_identity, wantKem).Select(p => p.ToDto())];
             if (!rotate && oneTime.Count == 0 && oneTimeKem.Count == 0)
             {
                 if (retired > 0)
@@ -467,7 +472,7 @@ internal sealed class Messenger : IDisposable
         }));
         if (upload is not null)
         {
-            await RefusalsAsCliErrors(() => _gateway.UploadPrekeysAsync(upload, ct), null);
+            await ServerErrorsAsCliErrors(_server, () => _api.UploadPrekeysAsync(upload, ct), null);
         }
         await WithStoreAsync(() => _store.PruneProcessed(now - ProcessedIdRetention));
         return upload;
@@ -479,7 +484,7 @@ internal sealed class Messenger : IDisposable
 
     public void Dispose()
     {
-        _gateway.Dispose();
+        _api.Dispose();
         _identity.Dispose();
         _store.Dispose();
         _storeLock.Dispose();
@@ -678,30 +683,40 @@ internal sealed class Messenger : IDisposable
         return true;
     });
 
-    private static async Task RefusalsAsCliErrors(Func<Task> call, string? accountId) =>
-        await RefusalsAsCliErrors(async () =>
+    private static async Task ServerErrorsAsCliErrors(Uri server, Func<Task> call, string? accountId) =>
+        await ServerErrorsAsCliErrors(server, async () =>
         {
             await call();
             return true;
         }, accountId);
 
-    private static async Task<T> RefusalsAsCliErrors<T>(Func<Task<T>> call, string? accountId)
+    private static async Task<T> ServerErrorsAsCliErrors<T>(Uri server, Func<Task<T>> call, string? accountId)
     {
         try
         {
             return await call();
         }
-        catch (GatewayProblemException exception)
+        catch (Exception exception) when (exception is HttpRequestException or TimeoutException)
+        {
+            throw new CliException(ExitCodes.ServerUnreachable,
+                $"Cannot reach the server at {server}: {Describe(exception)}. Check the address and your connection, then try again.", exception);
+        }
+        catch (PigeonApiException exception) when (exception.IsTransient)
+        {
+            throw new CliException(ExitCodes.ServerUnreachable,
+                $"The server at {server} is unavailable ({(int)exception.Status}{(exception.Title is { } title ? ": " + title : "")}). Try again later.", exception);
+        }
+        catch (PigeonApiException exception)
         {
             var message = exception.Type switch
             {
-                GatewayClient.ProblemPrefix + "account-not-found" when accountId is not null =>
+                ProblemTypes.AccountNotFound when accountId is not null =>
                     $"No account has the id {accountId} on this server. Check the id with your contact.",
-                GatewayClient.ProblemPrefix + "account-not-found" =>
+                ProblemTypes.AccountNotFound =>
                     "The server does not know this profile's account (was the server reset?).",
-                GatewayClient.ProblemPrefix + "prekeys-unavailable" =>
+                ProblemTypes.PrekeysUnavailable =>
                     $"{accountId} has no keys published on the server yet; they should run 'pigeon sync'.",
-                GatewayClient.ProblemPrefix + "challenge-failed" =>
+                ProblemTypes.ChallengeFailed =>
                     "The server refused to sign this profile in: its identity is not the one registered.",
                 _ => $"The server refused the request ({(int)exception.Status}): {exception.Message}",
             };
@@ -709,9 +724,10 @@ internal sealed class Messenger : IDisposable
         }
     }
 
-    private static PrekeyDto ToDto(SignedPrekey prekey) => new(prekey.Id, prekey.PublicKey, prekey.Signature);
-
-    private static PrekeyDto ToDto(MlKemPrekey prekey) => new(prekey.Id, prekey.PublicKey, prekey.Signature);
-
-    private static PrekeyDto ToDto(OneTimePrekey prekey) => new(prekey.Id, prekey.PublicKey);
+    private static string Describe(Exception exception) => exception switch
+    {
+        TimeoutException => "the request timed out",
+        HttpRequestException { InnerException: { } inner } => inner.Message,
+        _ => exception.Message,
+    };
 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Pigeon.Api;
 using Pigeon.Gateway.Accounts;
 using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Hosting;
@@ -8,16 +9,6 @@ using Pigeon.Grains.Abstractions.Accounts;
 using Pigeon.Protocol.Identity;
 
 namespace Pigeon.Gateway.Apis;
-
-/// <summary>Registers an identity.</summary>
-/// <param name="AccountId">The account id the keys derive to.</param>
-/// <param name="SigningKey">The Ed25519 identity public key (32 bytes, base64).</param>
-/// <param name="AgreementKey">The X25519 identity public key (32 bytes, base64).</param>
-/// <param name="AgreementKeySignature">The signing key's signature over the agreement key (64 bytes, base64).</param>
-public sealed record RegisterAccountRequest(string AccountId, byte[] SigningKey, byte[] AgreementKey, byte[] AgreementKeySignature);
-
-/// <summary>A registered account.</summary>
-public sealed record AccountResponse(string AccountId, DateTimeOffset RegisteredAt);
 
 /// <summary><c>POST /v1/accounts</c>: registration, open to anyone who holds an identity key.</summary>
 public static class AccountsApi
@@ -43,14 +34,15 @@ public static class AccountsApi
             return Problems.BadRequest("accountId must be 32 characters of lowercase base32.");
         }
 
-        if (request.SigningKey.Length != 32 || request.AgreementKey.Length != 32 || request.AgreementKeySignature.Length != 64)
+        if (request.SigningKey.Length != ApiLimits.PublicKeyBytes || request.AgreementKey.Length != ApiLimits.PublicKeyBytes
+            || request.AgreementKeySignature.Length != ApiLimits.SignatureBytes)
         {
-            return Problems.BadRequest("signingKey and agreementKey must be 32 bytes and agreementKeySignature 64 bytes.");
+            return Problems.BadRequest($"signingKey and agreementKey must be {ApiLimits.PublicKeyBytes} bytes and agreementKeySignature {ApiLimits.SignatureBytes} bytes.");
         }
 
         if (!identity.IsValidFor(request.AccountId))
         {
-            return Problems.Of(StatusCodes.Status400BadRequest, Problems.KeyMismatch,
+            return Problems.Of(StatusCodes.Status400BadRequest, ProblemTypes.KeyMismatch,
                 "The keys do not match the account id, or the agreement key's signature does not verify.");
         }
 

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Pigeon.Api;
 using Pigeon.Gateway.Authentication;
 using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Hosting;
@@ -10,21 +11,6 @@ using Pigeon.Grains.Abstractions.Authentication;
 using Pigeon.Protocol.Identity;
 
 namespace Pigeon.Gateway.Apis;
-
-/// <summary>Asks for a challenge to sign.</summary>
-public sealed record ChallengeRequest(string AccountId);
-
-/// <summary>A challenge to sign with the identity key, answered at <c>POST /v1/auth/token</c>.</summary>
-public sealed record ChallengeResponse(byte[] Challenge, DateTimeOffset ExpiresAt);
-
-/// <summary>A signed challenge.</summary>
-/// <param name="AccountId">The account.</param>
-/// <param name="Challenge">The challenge as issued.</param>
-/// <param name="Signature">The identity key's signature over the challenge (Pigeon.Protocol's auth-challenge message).</param>
-public sealed record TokenRequest(string AccountId, byte[] Challenge, byte[] Signature);
-
-/// <summary>A bearer token for <c>Authorization: Bearer</c>.</summary>
-public sealed record TokenResponse(string Token, DateTimeOffset ExpiresAt);
 
 /// <summary>Ed25519 challenge–response: a single-use challenge, then a short-lived bearer token.</summary>
 public static class AuthApi
@@ -49,7 +35,7 @@ public static class AuthApi
 
         if (await grains.Get<IAccountGrain>(request.AccountId).GetIdentityAsync() is null)
         {
-            return Problems.Of(StatusCodes.Status404NotFound, Problems.AccountNotFound, "No account has this id.");
+            return Problems.Of(StatusCodes.Status404NotFound, ProblemTypes.AccountNotFound, "No account has this id.");
         }
 
         var issued = await grains.Get<IAuthChallengeGrain>(request.AccountId).IssueAsync(options.Value.ChallengeLifetime);
@@ -68,9 +54,9 @@ public static class AuthApi
             return Problems.BadRequest("accountId must be 32 characters of lowercase base32.");
         }
 
-        if (request.Challenge.Length is 0 or > 64 || request.Signature.Length != 64)
+        if (request.Challenge.Length is 0 or > 64 || request.Signature.Length != ApiLimits.SignatureBytes)
         {
-            return Problems.BadRequest("challenge must be the issued bytes and signature 64 bytes.");
+            return Problems.BadRequest($"challenge must be the issued bytes and signature {ApiLimits.SignatureBytes} bytes.");
         }
 
         var identity = await grains.Get<IAccountGrain>(request.AccountId).GetIdentityAsync();
@@ -78,7 +64,7 @@ public static class AuthApi
         var signed = identity is not null && IdentitySignatures.VerifyAuthChallenge(identity.SigningKey, request.AccountId, request.Challenge, request.Signature);
         if (!signed || !await grains.Get<IAuthChallengeGrain>(request.AccountId).RedeemAsync(request.Challenge))
         {
-            return Problems.Of(StatusCodes.Status401Unauthorized, Problems.ChallengeFailed,
+            return Problems.Of(StatusCodes.Status401Unauthorized, ProblemTypes.ChallengeFailed,
                 "The challenge is unknown, used or expired, or the signature does not verify.");
         }
 

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Pigeon.Api;
 using Pigeon.Gateway.Authentication;
 using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Hosting;
@@ -11,49 +12,12 @@ using ProtocolPrekeyKind = Pigeon.Protocol.Prekeys.PrekeyKind;
 
 namespace Pigeon.Gateway.Apis;
 
-/// <summary>One public prekey: the client's id for it, the key, and (for signed kinds) the identity key's signature.</summary>
-public sealed record PrekeyDto(uint Id, byte[] PublicKey, byte[]? Signature = null);
-
-/// <summary>Prekeys to publish; every part is optional.</summary>
-/// <param name="SignedPrekey">A new signed X25519 prekey (replaces the current one).</param>
-/// <param name="LastResortKemPrekey">A new signed last-resort ML-KEM-1024 prekey (replaces the current one).</param>
-/// <param name="OneTimePrekeys">One-time X25519 prekeys to add.</param>
-/// <param name="OneTimeKemPrekeys">Signed one-time ML-KEM-1024 prekeys to add.</param>
-public sealed record UploadPrekeysRequest(
-    PrekeyDto? SignedPrekey = null,
-    PrekeyDto? LastResortKemPrekey = null,
-    IReadOnlyList<PrekeyDto>? OneTimePrekeys = null,
-    IReadOnlyList<PrekeyDto>? OneTimeKemPrekeys = null);
-
-/// <summary>How many prekeys remain on the server.</summary>
-/// <param name="OneTimePrekeys">One-time X25519 prekeys left.</param>
-/// <param name="OneTimeKemPrekeys">One-time ML-KEM-1024 prekeys left.</param>
-/// <param name="HasSignedPrekey">Whether a signed prekey is published.</param>
-/// <param name="HasLastResortKemPrekey">Whether a last-resort ML-KEM prekey is published.</param>
-/// <param name="LowestOneTimePrekeyId">The lowest one-time X25519 prekey id still on the server, null when none is: every lower id was handed out.</param>
-/// <param name="LowestOneTimeKemPrekeyId">The same for one-time ML-KEM prekeys.</param>
-public sealed record PrekeyCountsResponse(
-    int OneTimePrekeys, int OneTimeKemPrekeys, bool HasSignedPrekey, bool HasLastResortKemPrekey,
-    uint? LowestOneTimePrekeyId, uint? LowestOneTimeKemPrekeyId);
-
-/// <summary>An identity's public keys.</summary>
-public sealed record IdentityDto(byte[] SigningKey, byte[] AgreementKey, byte[] AgreementKeySignature);
-
-/// <summary>What starts a session with an account (PQXDH's prekey bundle).</summary>
-public sealed record PrekeyBundleResponse(
-    string AccountId,
-    IdentityDto Identity,
-    PrekeyDto SignedPrekey,
-    PrekeyDto? OneTimePrekey,
-    PrekeyDto KemPrekey,
-    bool KemPrekeyIsLastResort);
-
 /// <summary>Prekey publication (own account) and bundle fetches (any account).</summary>
 public static class KeysApi
 {
-    private const int X25519KeyBytes = PrekeySizes.X25519PublicKey;
-    private const int MlKem1024KeyBytes = PrekeySizes.MlKem1024PublicKey;
-    private const int SignatureBytes = PrekeySizes.Signature;
+    private const int X25519KeyBytes = ApiLimits.PublicKeyBytes;
+    private const int MlKem1024KeyBytes = ApiLimits.KemPublicKeyBytes;
+    private const int SignatureBytes = ApiLimits.SignatureBytes;
 
     /// <summary>Maps the keys routes.</summary>
     public static RouteGroupBuilder MapKeysApi(this IEndpointRouteBuilder app)
@@ -82,7 +46,7 @@ public static class KeysApi
         var identity = await account.GetIdentityAsync();
         if (identity is null)
         {
-            return Problems.Of(StatusCodes.Status404NotFound, Problems.AccountNotFound, "No account has this id.");
+            return Problems.Of(StatusCodes.Status404NotFound, ProblemTypes.AccountNotFound, "No account has this id.");
         }
 
         var problem = Check(request.SignedPrekey, "signedPrekey", X25519KeyBytes, ProtocolPrekeyKind.SignedX25519, identity)
@@ -152,7 +116,7 @@ public static class KeysApi
 
         return IdentitySignatures.VerifyPrekey(identity.SigningKey, kind, prekey.Id, prekey.PublicKey, signature)
             ? null
-            : Problems.Of(StatusCodes.Status400BadRequest, Problems.KeyMismatch, $"The signature of {field} does not verify with the identity key.");
+            : Problems.Of(StatusCodes.Status400BadRequest, ProblemTypes.KeyMismatch, $"The signature of {field} does not verify with the identity key.");
     }
 
     private static Prekey? ToPrekey(PrekeyDto? dto) => dto is null ? null : new Prekey(dto.Id, dto.PublicKey, dto.Signature);

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Pigeon.Api;
 using Pigeon.Gateway.Accounts;
 using Pigeon.Gateway.Authentication;
 using Pigeon.Gateway.Errors;
@@ -12,36 +13,6 @@ using Pigeon.Grains.Abstractions.Mailboxes;
 using Pigeon.Protocol.Identity;
 
 namespace Pigeon.Gateway.Apis;
-
-/// <summary>One envelope to deposit.</summary>
-/// <param name="Recipient">The recipient's account id.</param>
-/// <param name="MessageId">A client-chosen id, unique per message: a retry with the same id stores nothing new.</param>
-/// <param name="Payload">The ciphertext (base64).</param>
-public sealed record OutgoingEnvelope(string Recipient, Guid MessageId, byte[] Payload);
-
-/// <summary>Envelopes to deposit, each into its recipient's mailbox.</summary>
-public sealed record DepositRequest(IReadOnlyList<OutgoingEnvelope> Envelopes);
-
-/// <summary>Proof that an envelope is durably stored.</summary>
-public sealed record DepositReceiptDto(string Recipient, Guid MessageId, long Sequence, DateTimeOffset DepositedAt);
-
-/// <summary>The receipts, in request order. A 200 means every envelope is committed.</summary>
-public sealed record DepositResponse(IReadOnlyList<DepositReceiptDto> Receipts);
-
-/// <summary>An envelope for the caller.</summary>
-public sealed record IncomingEnvelope(Guid MessageId, long Sequence, byte[] Payload, DateTimeOffset DepositedAt);
-
-/// <summary>Envelopes oldest first; empty when the wait ended with nothing new.</summary>
-/// <param name="Envelopes">The envelopes, oldest first.</param>
-/// <param name="HasMore">True when more envelopes were pending than <c>max</c> allowed.</param>
-/// <param name="Acknowledged">How many of the ids in the request's <c>ack</c> were deleted before receiving (0 without <c>ack</c>).</param>
-public sealed record ReceiveResponse(IReadOnlyList<IncomingEnvelope> Envelopes, bool HasMore, int Acknowledged);
-
-/// <summary>Message ids to acknowledge (delete).</summary>
-public sealed record AckRequest(IReadOnlyList<Guid> MessageIds);
-
-/// <summary>How many envelopes the acknowledgement deleted.</summary>
-public sealed record AckResponse(int Acknowledged);
 
 /// <summary>Deposits to anyone; long-poll receive and acknowledgement of the caller's own mailbox.</summary>
 public static class MessagesApi
@@ -78,7 +49,7 @@ public static class MessagesApi
         {
             if (!await directory.ExistsAsync(recipient))
             {
-                return Problems.Of(StatusCodes.Status404NotFound, Problems.AccountNotFound, $"No account has the id {recipient}.");
+                return Problems.Of(StatusCodes.Status404NotFound, ProblemTypes.AccountNotFound, $"No account has the id {recipient}.");
             }
         }
 
@@ -177,7 +148,7 @@ public static class MessagesApi
         if (slot is null)
         {
             httpContext.Response.Headers.RetryAfter = "1";
-            return Problems.Of(StatusCodes.Status429TooManyRequests, Problems.RateLimited,
+            return Problems.Of(StatusCodes.Status429TooManyRequests, ProblemTypes.RateLimited,
                 $"At most {limits.Value.MaxConcurrentLongPolls} receives may wait at once for one account.");
         }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Pigeon.Api;
 using Pigeon.Gateway.Authentication;
 using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Hosting;
@@ -12,28 +13,12 @@ using Pigeon.Grains.Abstractions.Mailboxes;
 
 namespace Pigeon.Gateway.Apis;
 
-/// <summary>The caller's new delivery key (32 random bytes, base64); it replaces and revokes the previous one.</summary>
-public sealed record DeliveryKeyRequest(byte[] DeliveryKey);
-
-/// <summary>One sealed envelope: the recipient, the recipient's delivery key, and the ciphertext.</summary>
-/// <param name="Recipient">The recipient's account id.</param>
-/// <param name="DeliveryKey">The delivery key the recipient gave its contacts inside the encrypted channel.</param>
-/// <param name="MessageId">A client-chosen id, unique per message: a retry with the same id stores nothing new.</param>
-/// <param name="Payload">The sealed envelope (base64).</param>
-public sealed record SealedEnvelope(string Recipient, byte[] DeliveryKey, Guid MessageId, byte[] Payload);
-
-/// <summary>Sealed envelopes to deposit, each into its recipient's mailbox.</summary>
-public sealed record SealedDepositRequest(IReadOnlyList<SealedEnvelope> Envelopes);
-
 /// <summary>
 /// Sealed sender's two routes (docs/adr/0003-sealed-sender.md): an account sets its delivery key, and
 /// anyone holding it deposits without a token, so the server does not learn who wrote.
 /// </summary>
 public static class SealedApi
 {
-    /// <summary>The size of a delivery key.</summary>
-    public const int DeliveryKeyBytes = 32;
-
     /// <summary>Maps <c>PUT /v1/keys/delivery</c> and <c>POST /v1/messages/sealed</c>.</summary>
     public static IEndpointRouteBuilder MapSealedApi(this IEndpointRouteBuilder app)
     {
@@ -50,9 +35,9 @@ public static class SealedApi
     public static async Task<Results<NoContent, ProblemHttpResult>> SetDeliveryKeyAsync(
         DeliveryKeyRequest request, ClaimsPrincipal user, GrainReferences grains)
     {
-        if (request.DeliveryKey.Length != DeliveryKeyBytes)
+        if (request.DeliveryKey.Length != ApiLimits.DeliveryKeyBytes)
         {
-            return Problems.BadRequest($"deliveryKey must be {DeliveryKeyBytes} bytes.");
+            return Problems.BadRequest($"deliveryKey must be {ApiLimits.DeliveryKeyBytes} bytes.");
         }
 
         await grains.Get<IAccountGrain>(user.AccountId()).SetDeliveryKeyAsync(request.DeliveryKey);
@@ -76,9 +61,9 @@ public static class SealedApi
 
         for (var i = 0; i < envelopes.Count; i++)
         {
-            if (envelopes[i].DeliveryKey.Length != DeliveryKeyBytes)
+            if (envelopes[i].DeliveryKey.Length != ApiLimits.DeliveryKeyBytes)
             {
-                return Problems.BadRequest($"envelopes[{i}].deliveryKey must be {DeliveryKeyBytes} bytes.");
+                return Problems.BadRequest($"envelopes[{i}].deliveryKey must be {ApiLimits.DeliveryKeyBytes} bytes.");
             }
         }
 
@@ -88,14 +73,14 @@ public static class SealedApi
             .Select(pair => grains.Get<IAccountGrain>(pair.Recipient).AcceptsDeliveryKeyAsync(Convert.FromBase64String(pair.Key)));
         if ((await Task.WhenAll(checks)).Contains(false))
         {
-            return Problems.Of(StatusCodes.Status401Unauthorized, Problems.DeliveryRefused,
+            return Problems.Of(StatusCodes.Status401Unauthorized, ProblemTypes.DeliveryRefused,
                 "A delivery key was not accepted.", "Deposit without a valid delivery key on the identified route, POST /v1/messages.");
         }
 
         if (recipientLimits.TryAcquire(envelopes.Select(e => e.Recipient)) is { } retryAfter)
         {
             httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            return Problems.Of(StatusCodes.Status429TooManyRequests, Problems.RateLimited,
+            return Problems.Of(StatusCodes.Status429TooManyRequests, ProblemTypes.RateLimited,
                 "Too many sealed deposits for a recipient.", $"At most {limits.Value.SealedDepositsPerSecondPerRecipient} per second per recipient.");
         }
 

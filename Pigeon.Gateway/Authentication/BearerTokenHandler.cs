@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using Pigeon.Api;
 using Pigeon.Gateway.Errors;
 
 namespace Pigeon.Gateway.Authentication;
@@ -53,9 +54,9 @@ internal sealed class BearerTokenHandler(
     {
         var (type, title, error) = Context.Items[RejectionKey] switch
         {
-            TokenRejection.Expired => (Problems.TokenExpired, "The bearer token has expired; get a new one.", "invalid_token"),
-            TokenRejection.Invalid => (Problems.TokenInvalid, "The bearer token is not valid.", "invalid_token"),
-            _ => (Problems.TokenMissing, "A bearer token is required.", "invalid_request"),
+            TokenRejection.Expired => (ProblemTypes.TokenExpired, "The bearer token has expired; get a new one.", "invalid_token"),
+            TokenRejection.Invalid => (ProblemTypes.TokenInvalid, "The bearer token is not valid.", "invalid_token"),
+            _ => (ProblemTypes.TokenMissing, "A bearer token is required.", "invalid_request"),
         };
         Response.Headers.WWWAuthenticate = $"Bearer error=\"{error}\"";
         await Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, type, title);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
 using Orleans.Serialization;
+using Pigeon.Api;
 using Pigeon.Grains.Abstractions;
 using Pigeon.Grains.Abstractions.Accounts;
 using Pigeon.Grains.Abstractions.Mailboxes;
@@ -56,21 +57,21 @@ internal sealed partial class ExceptionProblemHandler(IProblemDetailsService pro
     internal static (int Status, string Type, string Title, string? Detail) Map(Exception exception) => exception switch
     {
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
-            (413, Problems.BodyTooLarge, "The request body is too large.", null),
+            (413, ProblemTypes.BodyTooLarge, "The request body is too large.", null),
         BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } bad =>
-            (415, Problems.UnsupportedMediaType, "The body must be JSON (Content-Type: application/json).", bad.Message),
-        BadHttpRequestException bad => (400, Problems.InvalidRequest, "The request is invalid.", Describe(bad)),
-        JsonException json => (400, Problems.InvalidRequest, "The request is invalid.", JsonDetail(json)),
-        AccountNotFoundException => (404, Problems.AccountNotFound, "No account has this id.", null),
-        AccountConflictException => (409, Problems.AccountConflict, "This account id is registered with other keys.", null),
-        PrekeysUnavailableException => (409, Problems.PrekeysUnavailable, "The account has not published prekeys.", null),
-        PrekeyPoolFullException full => (409, Problems.PrekeyPoolFull, "The one-time prekey pool is full.", full.Message),
-        NewRecipientLimitException limited => (429, Problems.RateLimited, "Too many new recipients.",
+            (415, ProblemTypes.UnsupportedMediaType, "The body must be JSON (Content-Type: application/json).", bad.Message),
+        BadHttpRequestException bad => (400, ProblemTypes.InvalidRequest, "The request is invalid.", Describe(bad)),
+        JsonException json => (400, ProblemTypes.InvalidRequest, "The request is invalid.", JsonDetail(json)),
+        AccountNotFoundException => (404, ProblemTypes.AccountNotFound, "No account has this id.", null),
+        AccountConflictException => (409, ProblemTypes.AccountConflict, "This account id is registered with other keys.", null),
+        PrekeysUnavailableException => (409, ProblemTypes.PrekeysUnavailable, "The account has not published prekeys.", null),
+        PrekeyPoolFullException full => (409, ProblemTypes.PrekeyPoolFull, "The one-time prekey pool is full.", full.Message),
+        NewRecipientLimitException limited => (429, ProblemTypes.RateLimited, "Too many new recipients.",
             $"An account may write to at most {limited.Limit} new recipients an hour without their delivery key."),
-        MailboxQuotaExceededException full => (409, Problems.MailboxFull, "The recipient's mailbox is full.", full.Message),
-        ArgumentException argument => (400, Problems.InvalidRequest, "The request is invalid.", argument.Message),
-        _ when IsUnavailable(exception) => (503, Problems.Unavailable, "The service is temporarily unavailable; try again.", null),
-        _ => (500, Problems.Internal, "An unexpected error occurred.", null),
+        MailboxQuotaExceededException full => (409, ProblemTypes.MailboxFull, "The recipient's mailbox is full.", full.Message),
+        ArgumentException argument => (400, ProblemTypes.InvalidRequest, "The request is invalid.", argument.Message),
+        _ when IsUnavailable(exception) => (503, ProblemTypes.Unavailable, "The service is temporarily unavailable; try again.", null),
+        _ => (500, ProblemTypes.Internal, "An unexpected error occurred.", null),
     };
 
     private static bool IsUnavailable(Exception exception) => exception switch

@@ -1,10 +1,10 @@
 using System.Net;
-using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Pigeon.Api;
 using Pigeon.Gateway.Accounts;
 using Pigeon.Gateway.Apis;
 using Pigeon.Gateway.Authentication;
@@ -106,11 +106,11 @@ public static class GatewayHostingExtensions
             forwarded.ForwardLimit = settings.Value.ForwardLimit;
         });
 
-        services.ConfigureHttpJsonOptions(json => ConfigureJson(json.SerializerOptions));
+        services.ConfigureHttpJsonOptions(json => PigeonJson.Apply(json.SerializerOptions));
         services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
         {
-            if (context.ProblemDetails.Type is null || !context.ProblemDetails.Type.StartsWith("urn:pigeon:", StringComparison.Ordinal))
+            if (context.ProblemDetails.Type is null || !context.ProblemDetails.Type.StartsWith(ProblemTypes.Prefix, StringComparison.Ordinal))
             {
                 context.ProblemDetails.Type = Problems.ForStatus(context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode);
             }
@@ -206,15 +206,6 @@ public static class GatewayHostingExtensions
         context.Response.StatusCode = StatusCodes.Status404NotFound;
         return Task.CompletedTask;
     };
-
-    /// <summary>The JSON rules of the API: camelCase, base64 bytes, and strict about missing, null and unknown members.</summary>
-    public static void ConfigureJson(JsonSerializerOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        options.RespectNullableAnnotations = true;
-        options.RespectRequiredConstructorParameters = true;
-        options.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
-    }
 }
 
 /// <summary>Ready when a silo answers a ping within two seconds.</summary>

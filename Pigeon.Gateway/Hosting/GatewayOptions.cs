@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Pigeon.Api;
 using Pigeon.Hosting.Cluster;
 using Pigeon.Hosting.Configuration;
 
@@ -48,10 +49,10 @@ public sealed class LimitsOptions
     public const string Section = "Pigeon:Limits";
 
     /// <summary>The largest envelope payload, in bytes (before base64). Default 64 KiB.</summary>
-    public int MaxEnvelopeBytes { get; set; } = 64 * 1024;
+    public int MaxEnvelopeBytes { get; set; } = ApiLimits.MaxEnvelopeBytes;
 
     /// <summary>The most envelopes one deposit request may carry. Default 100.</summary>
-    public int MaxBatchEnvelopes { get; set; } = 100;
+    public int MaxBatchEnvelopes { get; set; } = ApiLimits.MaxDepositBatch;
 
     /// <summary>The largest request body, in bytes. Default 2 MiB.</summary>
     public long MaxRequestBodyBytes { get; set; } = 2 * 1024 * 1024;
@@ -75,16 +76,16 @@ public sealed class LimitsOptions
     public int MaxRequestHeaders { get; set; } = 100;
 
     /// <summary>The most envelopes one receive returns. Default 100.</summary>
-    public int MaxReceiveEnvelopes { get; set; } = 100;
+    public int MaxReceiveEnvelopes { get; set; } = ApiLimits.MaxReceiveBatch;
 
-    /// <summary>The longest a receive may wait, in seconds; at most 25. Default 25.</summary>
-    public int MaxWaitSeconds { get; set; } = 25;
+    /// <summary>The longest a receive may wait, in seconds; at most 25 (<see cref="ApiLimits.MaxWaitSeconds"/>). Default 25.</summary>
+    public int MaxWaitSeconds { get; set; } = ApiLimits.MaxWaitSeconds;
 
     /// <summary>The most message ids one acknowledgement may carry. Default 1,000.</summary>
-    public int MaxAckIds { get; set; } = 1_000;
+    public int MaxAckIds { get; set; } = ApiLimits.MaxAckBatch;
 
     /// <summary>The most one-time prekeys of each kind one upload may carry. Default 200.</summary>
-    public int MaxPrekeysPerUpload { get; set; } = 200;
+    public int MaxPrekeysPerUpload { get; set; } = ApiLimits.MaxPrekeysPerUpload;
 
     /// <summary>Requests per second one account may make (token bucket refill). Default 50.</summary>
     public int AccountRequestsPerSecond { get; set; } = 50;
@@ -175,7 +176,8 @@ internal sealed class GatewayOptionsValidator :
         problems.Require(options.MaxRequestHeaderBytes is >= 1024 and <= 1024 * 1024, nameof(options.MaxRequestHeaderBytes), "must be between 1024 and 1048576.");
         problems.Require(options.MaxRequestHeaders is >= 10 and <= 10_000, nameof(options.MaxRequestHeaders), "must be between 10 and 10000.");
         problems.Require(options.MaxReceiveEnvelopes > 0, nameof(options.MaxReceiveEnvelopes), "must be at least 1.");
-        problems.Require(options.MaxWaitSeconds is >= 0 and <= 25, nameof(options.MaxWaitSeconds), "must be between 0 and 25 (Orleans answers within 30 s).");
+        problems.Require(options.MaxWaitSeconds is >= 0 and <= ApiLimits.MaxWaitSeconds, nameof(options.MaxWaitSeconds),
+            $"must be between 0 and {ApiLimits.MaxWaitSeconds} (Orleans answers within 30 s).");
         problems.Require(options.MaxAckIds > 0, nameof(options.MaxAckIds), "must be at least 1.");
         problems.Require(options.MaxPrekeysPerUpload > 0, nameof(options.MaxPrekeysPerUpload), "must be at least 1.");
         problems.Require(options.AccountRequestsPerSecond > 0, nameof(options.AccountRequestsPerSecond), "must be at least 1.");

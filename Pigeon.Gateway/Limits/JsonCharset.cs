@@ -1,4 +1,5 @@
 using Microsoft.Net.Http.Headers;
+using Pigeon.Api;
 using Pigeon.Gateway.Errors;
 
 namespace Pigeon.Gateway.Limits;
@@ -25,7 +26,7 @@ internal sealed class JsonCharset(RequestDelegate next)
         // A parameter value is a token or a quoted string, never empty (RFC 9110 §5.6.6); the parser lets "charset=" through.
         if (!MediaTypeHeaderValue.TryParse(header, out var contentType) || contentType.Charset is { HasValue: true, Length: 0 })
         {
-            await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, Problems.InvalidRequest,
+            await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, ProblemTypes.InvalidRequest,
                 "The request is invalid.", "The Content-Type header is not a media type (RFC 9110 §8.3).");
             return;
         }
@@ -34,7 +35,7 @@ internal sealed class JsonCharset(RequestDelegate next)
         {
             if (!string.Equals(HeaderUtilities.RemoveQuotes(contentType.Charset).Value, "utf-8", StringComparison.OrdinalIgnoreCase))
             {
-                await Problems.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType, Problems.UnsupportedMediaType,
+                await Problems.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType, ProblemTypes.UnsupportedMediaType,
                     "The body must be JSON in UTF-8.", "JSON bodies must be encoded as UTF-8 (RFC 8259 §8.1); send charset=utf-8 or no charset.");
                 return;
             }

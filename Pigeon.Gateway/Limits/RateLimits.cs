@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Pigeon.Api;
 using Pigeon.Gateway.Authentication;
 using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Hosting;
@@ -49,7 +50,7 @@ public static class RateLimits
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
                 var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
                 context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                await Problems.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, Problems.RateLimited,
+                await Problems.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, ProblemTypes.RateLimited,
                     "Too many requests.", $"Try again in {seconds} s.");
             };
         });

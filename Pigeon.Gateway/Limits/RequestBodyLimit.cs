@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Features;
+using Pigeon.Api;
 using Pigeon.Gateway.Errors;
 
 namespace Pigeon.Gateway.Limits;
@@ -18,7 +19,7 @@ internal sealed class RequestBodyLimit(RequestDelegate next, long maxBytes)
 
         if (context.Request.ContentLength > maxBytes)
         {
-            await Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, Problems.BodyTooLarge,
+            await Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, ProblemTypes.BodyTooLarge,
                 "The request body is too large.", $"Bodies may be at most {maxBytes} bytes.");
             return;
         }

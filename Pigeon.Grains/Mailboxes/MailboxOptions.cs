@@ -1,16 +1,20 @@
 using Microsoft.Extensions.Options;
+using Pigeon.Api;
 using Pigeon.Hosting.Configuration;
 
 namespace Pigeon.Grains.Mailboxes;
 
-/// <summary>Limits and lifetimes of mailboxes, bound from configuration section <c>Pigeon:Mailbox</c>.</summary>
+/// <summary>
+/// Limits and lifetimes of mailboxes, bound from configuration section <c>Pigeon:Mailbox</c>. The limits
+/// that the HTTP API states default to <see cref="ApiLimits"/>, like the gateway's own.
+/// </summary>
 public sealed class MailboxOptions
 {
     /// <summary>The configuration section.</summary>
     public const string Section = "Pigeon:Mailbox";
 
     /// <summary>The longest a receive may wait: below Orleans' 30 s response timeout.</summary>
-    public static readonly TimeSpan LongestWait = TimeSpan.FromSeconds(25);
+    public static readonly TimeSpan LongestWait = TimeSpan.FromSeconds(ApiLimits.MaxWaitSeconds);
 
     /// <summary>How long an envelope waits for its recipient before it expires. Default 30 days.</summary>
     public TimeSpan EnvelopeTtl { get; set; } = TimeSpan.FromDays(30);
@@ -22,16 +26,16 @@ public sealed class MailboxOptions
     public long MaxBytes { get; set; } = 100L * 1024 * 1024;
 
     /// <summary>The largest payload one envelope may carry. Default 64 KiB.</summary>
-    public int MaxPayloadBytes { get; set; } = 64 * 1024;
+    public int MaxPayloadBytes { get; set; } = ApiLimits.MaxEnvelopeBytes;
 
     /// <summary>The longest a receive waits for a deposit; at most 25 s. Default 25 s.</summary>
     public TimeSpan MaxWait { get; set; } = LongestWait;
 
-    /// <summary>The most envelopes one receive returns. Default 500.</summary>
-    public int MaxReceiveBatch { get; set; } = 500;
+    /// <summary>The most envelopes one receive returns. Default 100, as the gateway's <c>Pigeon:Limits:MaxReceiveEnvelopes</c>: raise both together.</summary>
+    public int MaxReceiveBatch { get; set; } = ApiLimits.MaxReceiveBatch;
 
     /// <summary>The most message ids one acknowledgement may carry. Default 1,000.</summary>
-    public int MaxAckBatch { get; set; } = 1_000;
+    public int MaxAckBatch { get; set; } = ApiLimits.MaxAckBatch;
 
     /// <summary>
     /// How long the ids of acknowledged envelopes are remembered, so that a sender's retry after

@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json;
-using Pigeon.Gateway.Apis;
+using Pigeon.Api;
+using Pigeon.Client.Api;
 using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Prekeys;
 
@@ -17,82 +17,82 @@ public sealed class TestUser(IdentityKeyPair identity)
     public string? Token { get; set; }
 }
 
-/// <summary>Drives the gateway's HTTP API the way a client does, for tests.</summary>
+/// <summary>
+/// The gateway's HTTP API for tests, through <see cref="PigeonApiClient"/> (the one client of the API)
+/// as the given user over the given connection; <see cref="Authorized"/> builds raw requests for the
+/// tests that send what no client would.
+/// </summary>
 public static class ApiClient
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>Registers a new identity and logs it in.</summary>
     public static async Task<TestUser> RegisterAndLoginAsync(HttpClient http)
     {
         var user = new TestUser(IdentityKeyPair.Generate());
-        var identity = user.Identity.PublicIdentity;
-        using var registered = await http.PostAsJsonAsync("/v1/accounts",
-            new RegisterAccountRequest(user.AccountId, identity.SigningKey, identity.AgreementKey, identity.AgreementKeySignature), Json, Ct);
-        await EnsureAsync(registered);
-        user.Token = await LoginAsync(http, user);
+        using var api = new PigeonApiClient(http, user.Identity.Credentials());
+        await api.RegisterAsync(user.Identity.PublicIdentity.Registration(), Ct);
+        await api.SignInAsync(Ct);
+        user.Token = api.Token;
         return user;
     }
 
     /// <summary>Answers a fresh challenge and returns the token.</summary>
     public static async Task<string> LoginAsync(HttpClient http, TestUser user)
     {
-        var challenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
-        var token = await PostAsync<TokenResponse>(http, "/v1/auth/token",
-            new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge)));
-        return token.Token;
+        using var api = new PigeonApiClient(http, user.Identity.Credentials());
+        await api.SignInAsync(Ct);
+        return api.Token!;
     }
+
+    /// <summary>The API as <paramref name="user"/> with the token it holds (it does not sign in again).</summary>
+    public static PigeonApiClient As(HttpClient http, TestUser user) => new(http) { Token = user.Token };
 
     /// <summary>Publishes a signed prekey, a last-resort ML-KEM prekey and some one-time prekeys.</summary>
     public static async Task<PrekeyCountsResponse> UploadPrekeysAsync(HttpClient http, TestUser user, int oneTimeCount)
     {
         var store = new PrekeyStore();
-        var signed = store.RotateSignedPrekey(user.Identity, DateTimeOffset.UtcNow);
-        var lastResort = store.RotateLastResortMlKemPrekey(user.Identity, DateTimeOffset.UtcNow);
         var request = new UploadPrekeysRequest(
-            new PrekeyDto(signed.Id, signed.PublicKey, signed.Signature),
-            new PrekeyDto(lastResort.Id, lastResort.PublicKey, lastResort.Signature),
-            [.. store.GenerateOneTimePrekeys(oneTimeCount).Select(p => new PrekeyDto(p.Id, p.PublicKey))],
-            [.. store.GenerateMlKemPrekeys(user.Identity, oneTimeCount).Select(p => new PrekeyDto(p.Id, p.PublicKey, p.Signature))]);
-        using var message = Authorized(HttpMethod.Put, "/v1/keys", user, request);
-        using var response = await http.SendAsync(message, Ct);
-        await EnsureAsync(response);
-        return (await response.Content.ReadFromJsonAsync<PrekeyCountsResponse>(Json, Ct))!;
+            store.RotateSignedPrekey(user.Identity, DateTimeOffset.UtcNow).ToDto(),
+            store.RotateLastResortMlKemPrekey(user.Identity, DateTimeOffset.UtcNow).ToDto(),
+            [.. store.GenerateOneTimePrekeys(oneTimeCount).Select(p => p.ToDto())],
+            [.. store.GenerateMlKemPrekeys(user.Identity, oneTimeCount).Select(p => p.ToDto())]);
+        using var api = As(http, user);
+        return await api.UploadPrekeysAsync(request, Ct);
     }
 
     /// <summary>Deposits envelopes and returns the receipts.</summary>
     public static async Task<DepositResponse> DepositAsync(HttpClient http, TestUser sender, params OutgoingEnvelope[] envelopes)
     {
-        using var message = Authorized(HttpMethod.Post, "/v1/messages", sender, new DepositRequest(envelopes));
-        using var response = await http.SendAsync(message, Ct);
-        await EnsureAsync(response);
-        return (await response.Content.ReadFromJsonAsync<DepositResponse>(Json, Ct))!;
+        using var api = As(http, sender);
+        return await api.DepositAsync(envelopes, Ct);
     }
 
     /// <summary>Long-polls the user's mailbox, acknowledging <paramref name="ack"/> first.</summary>
     public static async Task<ReceiveResponse> ReceiveAsync(
         HttpClient http, TestUser user, CancellationToken cancellationToken, long after = 0, int wait = 0, IReadOnlyList<Guid>? ack = null)
     {
-        var acks = string.Concat((ack ?? []).Select(id => $"&ack={id}"));
-        using var message = Authorized(HttpMethod.Get, $"/v1/messages?after={after}&wait={wait}{acks}", user);
-        using var response = await http.SendAsync(message, cancellationToken);
-        await EnsureAsync(response);
-        return (await response.Content.ReadFromJsonAsync<ReceiveResponse>(Json, Ct))!;
+        using var api = As(http, user);
+        return await api.ReceiveAsync(after, TimeSpan.FromSeconds(wait), ack, ct: cancellationToken);
     }
 
     /// <summary>Acknowledges message ids.</summary>
     public static async Task<int> AckAsync(HttpClient http, TestUser user, params Guid[] messageIds)
     {
-        using var message = Authorized(HttpMethod.Post, "/v1/messages/ack", user, new AckRequest(messageIds));
-        using var response = await http.SendAsync(message, Ct);
-        await EnsureAsync(response);
-        return (await response.Content.ReadFromJsonAsync<AckResponse>(Json, Ct))!.Acknowledged;
+        using var api = As(http, user);
+        return (await api.AckAsync(messageIds, Ct)).Acknowledged;
     }
 
-    /// <summary>A request carrying the user's token and, when given, a JSON body.</summary>
-    public static HttpRequestMessage Authorized(HttpMethod method, string path, TestUser? user, object? body = null)
+    /// <summary>A raw request carrying the user's token and, when given, one of the API's records as its body.</summary>
+    public static HttpRequestMessage Authorized<T>(HttpMethod method, string path, TestUser? user, T body)
+    {
+        var message = Authorized(method, path, user);
+        message.Content = JsonContent.Create(body, PigeonJson.TypeInfo<T>());
+        return message;
+    }
+
+    /// <summary>A raw request carrying the user's token.</summary>
+    public static HttpRequestMessage Authorized(HttpMethod method, string path, TestUser? user)
     {
         var message = new HttpRequestMessage(method, path);
         if (user?.Token is { } token)
@@ -100,28 +100,6 @@ public static class ApiClient
             message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
 
-        if (body is not null)
-        {
-            message.Content = JsonContent.Create(body, body.GetType(), options: Json);
-        }
-
         return message;
-    }
-
-    private static async Task<T> PostAsync<T>(HttpClient http, string path, object body)
-    {
-        using var response = await http.PostAsync(path, JsonContent.Create(body, body.GetType(), options: Json), Ct);
-        await EnsureAsync(response);
-        return (await response.Content.ReadFromJsonAsync<T>(Json, Ct))!;
-    }
-
-    private static async Task EnsureAsync(HttpResponseMessage response)
-    {
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new HttpRequestException(
-                $"{(int)response.StatusCode} {response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {await response.Content.ReadAsStringAsync(Ct)}",
-                null, response.StatusCode);
-        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Pigeon.Api;
 
 namespace Pigeon.Bench;
 
@@ -60,7 +61,7 @@ public sealed record BenchOptions
     public int Messages { get; init; } = 5_000;
 
     /// <summary>Envelopes per deposit request in <c>store</c>.</summary>
-    public int Batch { get; init; } = 100;
+    public int Batch { get; init; } = ApiLimits.MaxDepositBatch;
 
     /// <summary>Deposit requests in flight at once in <c>store</c>.</summary>
     public int Concurrency { get; init; } = 8;
@@ -72,7 +73,7 @@ public sealed record BenchOptions
     public double RampPerSecond { get; init; } = 1_000;
 
     /// <summary>Long-poll wait in seconds (at most 25).</summary>
-    public int WaitSeconds { get; init; } = 25;
+    public int WaitSeconds { get; init; } = ApiLimits.MaxWaitSeconds;
 
     /// <summary>How long to wait for the last messages after the sending stops.</summary>
     public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(10);
@@ -263,11 +264,11 @@ public sealed record BenchOptions
             PayloadBytes = Int("--size", 256, 1, 1 << 20),
             EndToEnd = flags.Contains("--e2e"),
             Messages = Int("--messages", 5_000, 1, 10_000_000),
-            Batch = Int("--batch", 100, 1, 10_000),
+            Batch = Int("--batch", ApiLimits.MaxDepositBatch, 1, 10_000),
             Concurrency = Int("--concurrency", 8, 1, 1_000),
             RegisterConcurrency = Int("--register-concurrency", 32, 1, 1_000),
             RampPerSecond = Number("--ramp", 1_000, 1, 100_000),
-            WaitSeconds = Int("--wait", 25, 0, 25),
+            WaitSeconds = Int("--wait", ApiLimits.MaxWaitSeconds, 0, ApiLimits.MaxWaitSeconds),
             Grace = TimeSpan.FromSeconds(Number("--grace", 10, 0, 600)),
             AckMode = ackMode,
             Database = values.GetValueOrDefault("--database"),

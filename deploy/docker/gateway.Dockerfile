@@ -7,11 +7,13 @@ WORKDIR /src
 # Restore first, from the project files and lock files only (see silo.Dockerfile).
 COPY global.json Directory.Build.props Directory.Build.targets Directory.Packages.props .editorconfig ./
 COPY Pigeon.Protocol/Pigeon.Protocol.csproj Pigeon.Protocol/packages.lock.json Pigeon.Protocol/
+COPY Pigeon.Api/Pigeon.Api.csproj Pigeon.Api/packages.lock.json Pigeon.Api/
 COPY Pigeon.Grains.Abstractions/Pigeon.Grains.Abstractions.csproj Pigeon.Grains.Abstractions/packages.lock.json Pigeon.Grains.Abstractions/
 COPY Pigeon.Hosting/Pigeon.Hosting.csproj Pigeon.Hosting/packages.lock.json Pigeon.Hosting/
 COPY Pigeon.Gateway/Pigeon.Gateway.csproj Pigeon.Gateway/packages.lock.json Pigeon.Gateway/
 RUN dotnet restore Pigeon.Gateway/Pigeon.Gateway.csproj --locked-mode
 COPY Pigeon.Protocol/ Pigeon.Protocol/
+COPY Pigeon.Api/ Pigeon.Api/
 COPY Pigeon.Grains.Abstractions/ Pigeon.Grains.Abstractions/
 COPY Pigeon.Hosting/ Pigeon.Hosting/
 COPY Pigeon.Gateway/ Pigeon.Gateway/

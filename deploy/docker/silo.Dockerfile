@@ -8,6 +8,7 @@ WORKDIR /src
 # dependency changes. --locked-mode refuses anything the lock files do not pin.
 COPY global.json Directory.Build.props Directory.Build.targets Directory.Packages.props .editorconfig ./
 COPY Pigeon.Protocol/Pigeon.Protocol.csproj Pigeon.Protocol/packages.lock.json Pigeon.Protocol/
+COPY Pigeon.Api/Pigeon.Api.csproj Pigeon.Api/packages.lock.json Pigeon.Api/
 COPY Pigeon.Grains.Abstractions/Pigeon.Grains.Abstractions.csproj Pigeon.Grains.Abstractions/packages.lock.json Pigeon.Grains.Abstractions/
 COPY Pigeon.Hosting/Pigeon.Hosting.csproj Pigeon.Hosting/packages.lock.json Pigeon.Hosting/
 COPY Pigeon.Grains/Pigeon.Grains.csproj Pigeon.Grains/packages.lock.json Pigeon.Grains/
@@ -15,6 +16,7 @@ COPY Pigeon.Silo/Pigeon.Silo.csproj Pigeon.Silo/packages.lock.json Pigeon.Silo/
 RUN dotnet restore Pigeon.Silo/Pigeon.Silo.csproj --locked-mode
 COPY sql/ sql/
 COPY Pigeon.Protocol/ Pigeon.Protocol/
+COPY Pigeon.Api/ Pigeon.Api/
 COPY Pigeon.Grains.Abstractions/ Pigeon.Grains.Abstractions/
 COPY Pigeon.Hosting/ Pigeon.Hosting/
 COPY Pigeon.Grains/ Pigeon.Grains/

@@ -2,9 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
-using Pigeon.Gateway.Apis;
+using Pigeon.Api;
 using Pigeon.Gateway.Authentication;
-using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Prekeys;
@@ -28,7 +27,7 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
 
         using var response = await http.GetAsync("/v1/messages", Ct);
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.TokenMissing);
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, ProblemTypes.TokenMissing);
         Assert.Contains("Bearer", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
     }
 
@@ -46,7 +45,7 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
 
         using var response = await http.SendAsync(request, Ct);
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.TokenInvalid);
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, ProblemTypes.TokenInvalid);
     }
 
     [Fact]
@@ -61,7 +60,7 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         using var request = ApiClient.Authorized(HttpMethod.Get, "/v1/messages", user);
         using var response = await http.SendAsync(request, Ct);
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.TokenExpired);
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, ProblemTypes.TokenExpired);
     }
 
     [Fact]
@@ -77,7 +76,7 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         using var request = ApiClient.Authorized(HttpMethod.Get, "/v1/messages", user);
         using var response = await http.SendAsync(request, Ct);
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.TokenInvalid);
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, ProblemTypes.TokenInvalid);
     }
 
     [Fact]
@@ -110,7 +109,7 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         // Bob's token with Mallory's id pasted in is no longer a valid token.
         var tampered = new TestUser(bob.Identity) { Token = bob.Token!.Replace(bob.AccountId, mallory.AccountId, StringComparison.Ordinal) };
         using var request = ApiClient.Authorized(HttpMethod.Get, "/v1/messages", tampered);
-        await AssertProblemAsync(await http.SendAsync(request, Ct), HttpStatusCode.Unauthorized, Problems.TokenInvalid);
+        await AssertProblemAsync(await http.SendAsync(request, Ct), HttpStatusCode.Unauthorized, ProblemTypes.TokenInvalid);
 
         Assert.Equal(messageId, Assert.Single((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes).MessageId);
     }
@@ -123,11 +122,11 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         var challenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
         var answer = new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge));
 
-        using var first = await http.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct);
-        using var replay = await http.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct);
+        using var first = await http.PostAsJsonAsync("/v1/auth/token", answer, PigeonJson.Options, Ct);
+        using var replay = await http.PostAsJsonAsync("/v1/auth/token", answer, PigeonJson.Options, Ct);
 
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
-        await AssertProblemAsync(replay, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+        await AssertProblemAsync(replay, HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed);
     }
 
     [Fact]
@@ -140,9 +139,9 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
 
         fixture.Clock.Advance(TimeSpan.FromMinutes(3));
         using var response = await http.PostAsJsonAsync("/v1/auth/token",
-            new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge)), ApiClient.Json, Ct);
+            new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge)), PigeonJson.Options, Ct);
 
-        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed);
     }
 
     [Fact]
@@ -155,14 +154,14 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         var genuine = new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge));
 
         using var forged = await http.PostAsJsonAsync("/v1/auth/token",
-            new TokenRequest(user.AccountId, challenge.Challenge, impostor.SignAuthChallenge(impostor.AccountId, challenge.Challenge)), ApiClient.Json, Ct);
-        using var answered = await http.PostAsJsonAsync("/v1/auth/token", genuine, ApiClient.Json, Ct);
-        using var replayed = await http.PostAsJsonAsync("/v1/auth/token", genuine, ApiClient.Json, Ct);
+            new TokenRequest(user.AccountId, challenge.Challenge, impostor.SignAuthChallenge(impostor.AccountId, challenge.Challenge)), PigeonJson.Options, Ct);
+        using var answered = await http.PostAsJsonAsync("/v1/auth/token", genuine, PigeonJson.Options, Ct);
+        using var replayed = await http.PostAsJsonAsync("/v1/auth/token", genuine, PigeonJson.Options, Ct);
 
         // Someone who saw the challenge cannot spend it: only a signature of the account's key redeems it.
-        await AssertProblemAsync(forged, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+        await AssertProblemAsync(forged, HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed);
         Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
-        await AssertProblemAsync(replayed, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+        await AssertProblemAsync(replayed, HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed);
     }
 
     [Fact]
@@ -179,11 +178,11 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         }
 
         var answer = new TokenRequest(user.AccountId, pending.Challenge, user.Identity.SignAuthChallenge(user.AccountId, pending.Challenge));
-        using var login = await http.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct);
-        using var replay = await http.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct);
+        using var login = await http.PostAsJsonAsync("/v1/auth/token", answer, PigeonJson.Options, Ct);
+        using var replay = await http.PostAsJsonAsync("/v1/auth/token", answer, PigeonJson.Options, Ct);
 
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
-        await AssertProblemAsync(replay, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+        await AssertProblemAsync(replay, HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed);
     }
 
     [Fact]
@@ -201,12 +200,12 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         foreach (var challenge in new[] { altered, madeUp, othersChallenge.Challenge })
         {
             using var response = await http.PostAsJsonAsync("/v1/auth/token",
-                new TokenRequest(user.AccountId, challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge)), ApiClient.Json, Ct);
-            await AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.ChallengeFailed);
+                new TokenRequest(user.AccountId, challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge)), PigeonJson.Options, Ct);
+            await AssertProblemAsync(response, HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed);
         }
 
         using var genuine = await http.PostAsJsonAsync("/v1/auth/token",
-            new TokenRequest(user.AccountId, issued.Challenge, user.Identity.SignAuthChallenge(user.AccountId, issued.Challenge)), ApiClient.Json, Ct);
+            new TokenRequest(user.AccountId, issued.Challenge, user.Identity.SignAuthChallenge(user.AccountId, issued.Challenge)), PigeonJson.Options, Ct);
         Assert.Equal(HttpStatusCode.OK, genuine.StatusCode);
     }
 
@@ -219,9 +218,9 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         var keys = identity.PublicIdentity;
 
         using var response = await http.PostAsJsonAsync("/v1/accounts",
-            new RegisterAccountRequest(other.AccountId, keys.SigningKey, keys.AgreementKey, keys.AgreementKeySignature), ApiClient.Json, Ct);
+            new RegisterAccountRequest(other.AccountId, keys.SigningKey, keys.AgreementKey, keys.AgreementKeySignature), PigeonJson.Options, Ct);
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest, Problems.KeyMismatch);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, ProblemTypes.KeyMismatch);
     }
 
     [Fact]
@@ -233,9 +232,9 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         var keys = identity.PublicIdentity;
         // Another identity's signature: the id matches the keys, but the binding signature does not verify.
         using var response = await http.PostAsJsonAsync("/v1/accounts",
-            new RegisterAccountRequest(identity.AccountId, keys.SigningKey, keys.AgreementKey, other.PublicIdentity.AgreementKeySignature), ApiClient.Json, Ct);
+            new RegisterAccountRequest(identity.AccountId, keys.SigningKey, keys.AgreementKey, other.PublicIdentity.AgreementKeySignature), PigeonJson.Options, Ct);
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest, Problems.KeyMismatch);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, ProblemTypes.KeyMismatch);
     }
 
     [Fact]
@@ -253,9 +252,9 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
             new PrekeyDto(lastResort.Id, lastResort.PublicKey, lastResort.Signature)));
         using var response = await http.SendAsync(request, Ct);
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest, Problems.KeyMismatch);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, ProblemTypes.KeyMismatch);
         using var count = ApiClient.Authorized(HttpMethod.Get, "/v1/keys/count", user);
-        var counts = await (await http.SendAsync(count, Ct)).Content.ReadFromJsonAsync<PrekeyCountsResponse>(ApiClient.Json, Ct);
+        var counts = await (await http.SendAsync(count, Ct)).Content.ReadFromJsonAsync<PrekeyCountsResponse>(PigeonJson.Options, Ct);
         Assert.Equal(new PrekeyCountsResponse(0, 0, false, false, null, null), counts);
     }
 
@@ -273,8 +272,8 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         using var otherId = ApiClient.Authorized(HttpMethod.Put, "/v1/keys", user,
             new UploadPrekeysRequest(OneTimeKemPrekeys: [new PrekeyDto(kem.Id + 1, kem.PublicKey, kem.Signature)]));
 
-        await AssertProblemAsync(await http.SendAsync(asLastResort, Ct), HttpStatusCode.BadRequest, Problems.KeyMismatch);
-        await AssertProblemAsync(await http.SendAsync(otherId, Ct), HttpStatusCode.BadRequest, Problems.KeyMismatch);
+        await AssertProblemAsync(await http.SendAsync(asLastResort, Ct), HttpStatusCode.BadRequest, ProblemTypes.KeyMismatch);
+        await AssertProblemAsync(await http.SendAsync(otherId, Ct), HttpStatusCode.BadRequest, ProblemTypes.KeyMismatch);
     }
 
     internal static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string type)
@@ -289,8 +288,8 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
 
     private static async Task<T> PostAsync<T>(HttpClient http, string path, object body)
     {
-        using var response = await http.PostAsync(path, JsonContent.Create(body, body.GetType(), options: ApiClient.Json), Ct);
+        using var response = await http.PostAsync(path, JsonContent.Create(body, body.GetType(), options: PigeonJson.Options), Ct);
         response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<T>(ApiClient.Json, Ct))!;
+        return (await response.Content.ReadFromJsonAsync<T>(PigeonJson.Options, Ct))!;
     }
 }

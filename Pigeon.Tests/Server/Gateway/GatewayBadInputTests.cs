@@ -1,8 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
-using Pigeon.Gateway.Apis;
-using Pigeon.Gateway.Errors;
+using Pigeon.Api;
 using Pigeon.Tests.Grains;
 using Pigeon.Tests.Testing;
 
@@ -10,7 +9,9 @@ namespace Pigeon.Tests.Gateway;
 
 /// <summary>
 /// Bad input of every kind, at every endpoint, gets a 4xx ProblemDetails that says what was wrong,
-/// never a 5xx or a stack trace, and leaves what was stored before intact.
+/// never a 5xx or a stack trace, and leaves what was stored before intact. The JSON rules of
+/// Pigeon.Api hold at the running gateway: unknown members, nulls, missing members and members named
+/// twice are refused.
 /// </summary>
 [Collection(PigeonClusterCollection.Name)]
 public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
@@ -23,16 +24,16 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
     /// <summary>(name, method, path, body, content type, send the token, expected status).</summary>
     public static TheoryData<string, string, string, string?, string, bool, int> Cases()
     {
-        var key32 = Convert.ToBase64String(new byte[32]);
-        var sig64 = Convert.ToBase64String(new byte[64]);
+        var key32 = Convert.ToBase64String(new byte[ApiLimits.PublicKeyBytes]);
+        var sig64 = Convert.ToBase64String(new byte[ApiLimits.SignatureBytes]);
         var payload = Convert.ToBase64String(new byte[16]);
-        var oversizedPayload = Convert.ToBase64String(new byte[(64 * 1024) + 1]);
+        var oversizedPayload = Convert.ToBase64String(new byte[ApiLimits.MaxEnvelopeBytes + 1]);
         string Envelope(string recipient = "{bob}", string messageId = "\"3f2a0c1e-0000-4000-8000-000000000001\"", string body = "\"" + "AAAA" + "\"") =>
             $$"""{"recipient":"{{recipient}}","messageId":{{messageId}},"payload":{{body}}}""";
-        var tooManyEnvelopes = string.Join(',', Enumerable.Range(0, 101).Select(i => $$"""{"recipient":"{bob}","messageId":"{{Guid.NewGuid()}}","payload":"{{payload}}"}"""));
-        var tooManyIds = string.Join(',', Enumerable.Range(0, 1001).Select(_ => $"\"{Guid.NewGuid()}\""));
-        var tooManyAcks = string.Concat(Enumerable.Range(0, 100).Select(_ => $"&ack={Guid.NewGuid()}"));
-        var tooManyPrekeys = string.Join(',', Enumerable.Range(0, 201).Select(i => $$"""{"id":{{i}},"publicKey":"{{key32}}"}"""));
+        var tooManyEnvelopes = string.Join(',', Enumerable.Range(0, ApiLimits.MaxDepositBatch + 1).Select(i => $$"""{"recipient":"{bob}","messageId":"{{Guid.NewGuid()}}","payload":"{{payload}}"}"""));
+        var tooManyIds = string.Join(',', Enumerable.Range(0, ApiLimits.MaxAckBatch + 1).Select(_ => $"\"{Guid.NewGuid()}\""));
+        var tooManyAcks = string.Concat(Enumerable.Range(0, ApiLimits.MaxReceiveBatch).Select(_ => $"&ack={Guid.NewGuid()}"));
+        var tooManyPrekeys = string.Join(',', Enumerable.Range(0, ApiLimits.MaxPrekeysPerUpload + 1).Select(i => $$"""{"id":{{i}},"publicKey":"{{key32}}"}"""));
 
         return new TheoryData<string, string, string, string?, string, bool, int>
         {
@@ -48,8 +49,13 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
             { "register: malformed id", "POST", "/v1/accounts", $$"""{"accountId":"../../etc","signingKey":"{{key32}}","agreementKey":"{{key32}}","agreementKeySignature":"{{sig64}}"}""", Json, false, 400 },
             { "challenge: malformed id", "POST", "/v1/auth/challenge", """{"accountId":"UPPER"}""", Json, false, 400 },
             { "challenge: unknown account", "POST", "/v1/auth/challenge", $$"""{"accountId":"{{Unknown}}"}""", Json, false, 404 },
+            { "challenge: unknown member", "POST", "/v1/auth/challenge", """{"accountId":"{bob}","admin":true}""", Json, false, 400 },
+            { "challenge: null id", "POST", "/v1/auth/challenge", """{"accountId":null}""", Json, false, 400 },
+            { "challenge: id named twice", "POST", "/v1/auth/challenge", """{"accountId":"{bob}","accountId":"{bob}"}""", Json, false, 400 },
             { "challenge: array body", "POST", "/v1/auth/challenge", "[]", Json, false, 400 },
             { "token: short signature", "POST", "/v1/auth/token", $$"""{"accountId":"{bob}","challenge":"{{key32}}","signature":"AAAA"}""", Json, false, 400 },
+            { "token: missing signature", "POST", "/v1/auth/token", $$"""{"accountId":"{bob}","challenge":"{{key32}}"}""", Json, false, 400 },
+            { "token: signature named twice", "POST", "/v1/auth/token", $$"""{"accountId":"{bob}","challenge":"{{key32}}","signature":"{{sig64}}","signature":"{{sig64}}"}""", Json, false, 400 },
             { "token: never issued", "POST", "/v1/auth/token", $$"""{"accountId":"{bob}","challenge":"{{key32}}","signature":"{{sig64}}"}""", Json, false, 401 },
             { "token: unknown account", "POST", "/v1/auth/token", $$"""{"accountId":"{{Unknown}}","challenge":"{{key32}}","signature":"{{sig64}}"}""", Json, false, 401 },
             { "keys: malformed JSON", "PUT", "/v1/keys", "{", Json, true, 400 },
@@ -59,6 +65,10 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
             { "keys: signature on an unsigned kind", "PUT", "/v1/keys", $$"""{"oneTimePrekeys":[{"id":1,"publicKey":"{{key32}}","signature":"{{sig64}}"}]}""", Json, true, 400 },
             { "keys: null one-time prekey", "PUT", "/v1/keys", """{"oneTimePrekeys":[null]}""", Json, true, 400 },
             { "keys: null one-time ML-KEM prekey", "PUT", "/v1/keys", """{"oneTimeKemPrekeys":[null]}""", Json, true, 400 },
+            { "keys: prekey without id", "PUT", "/v1/keys", $$"""{"oneTimePrekeys":[{"publicKey":"{{key32}}"}]}""", Json, true, 400 },
+            { "keys: null public key", "PUT", "/v1/keys", """{"oneTimePrekeys":[{"id":1,"publicKey":null}]}""", Json, true, 400 },
+            { "keys: unknown member in a prekey", "PUT", "/v1/keys", $$"""{"oneTimePrekeys":[{"id":1,"publicKey":"{{key32}}","kind":"x"}]}""", Json, true, 400 },
+            { "keys: list named twice", "PUT", "/v1/keys", $$"""{"oneTimePrekeys":[],"oneTimePrekeys":[{"id":1,"publicKey":"{{key32}}"}]}""", Json, true, 400 },
             { "keys: too many in one upload", "PUT", "/v1/keys", $$"""{"oneTimePrekeys":[{{tooManyPrekeys}}]}""", Json, true, 400 },
             { "keys: without token", "PUT", "/v1/keys", "{}", Json, false, 401 },
             { "bundle: malformed id", "GET", "/v1/keys/NOT-AN-ID", null, Json, true, 400 },
@@ -68,6 +78,11 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
             { "deposit: missing envelopes", "POST", "/v1/messages", "{}", Json, true, 400 },
             { "deposit: empty batch", "POST", "/v1/messages", """{"envelopes":[]}""", Json, true, 400 },
             { "deposit: null envelope", "POST", "/v1/messages", """{"envelopes":[null]}""", Json, true, 400 },
+            { "deposit: null envelopes", "POST", "/v1/messages", """{"envelopes":null}""", Json, true, 400 },
+            { "deposit: envelope without payload", "POST", "/v1/messages", """{"envelopes":[{"recipient":"{bob}","messageId":"3f2a0c1e-0000-4000-8000-000000000001"}]}""", Json, true, 400 },
+            { "deposit: null payload", "POST", "/v1/messages", $$"""{"envelopes":[{{Envelope(body: "null")}}]}""", Json, true, 400 },
+            { "deposit: unknown member in an envelope", "POST", "/v1/messages", """{"envelopes":[{"recipient":"{bob}","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA","sender":"x"}]}""", Json, true, 400 },
+            { "deposit: recipient named twice", "POST", "/v1/messages", """{"envelopes":[{"recipient":"{bob}","recipient":"{bob}","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"}]}""", Json, true, 400 },
             { "deposit: bad base64 payload", "POST", "/v1/messages", $$"""{"envelopes":[{{Envelope(body: "\"%%%\"")}}]}""", Json, true, 400 },
             { "deposit: empty payload", "POST", "/v1/messages", $$"""{"envelopes":[{{Envelope(body: "\"\"")}}]}""", Json, true, 400 },
             { "deposit: message id not a GUID", "POST", "/v1/messages", $$"""{"envelopes":[{{Envelope(messageId: "\"seven\"")}}]}""", Json, true, 400 },
@@ -95,11 +110,15 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
             { "receive: ack without a value", "GET", "/v1/messages?ack=", null, Json, true, 400 },
             { "receive: stored id beside a malformed ack", "GET", "/v1/messages?ack={stored}&ack=%00", null, Json, true, 400 },
             { "receive: stored id beside the empty GUID", "GET", "/v1/messages?ack={stored}&ack=00000000-0000-0000-0000-000000000000", null, Json, true, 400 },
-            { "receive: stored id and 100 more acks", "GET", "/v1/messages?ack={stored}" + tooManyAcks, null, Json, true, 400 },
+            { "receive: stored id and a batch more of acks", "GET", "/v1/messages?ack={stored}" + tooManyAcks, null, Json, true, 400 },
             { "receive: stored id acked with a bad wait", "GET", "/v1/messages?wait=soon&ack={stored}", null, Json, true, 400 },
             { "receive: stored id acked without token", "GET", "/v1/messages?ack={stored}", null, Json, false, 401 },
             { "ack: malformed JSON", "POST", "/v1/messages/ack", "{\"messageIds\":", Json, true, 400 },
             { "ack: empty list", "POST", "/v1/messages/ack", """{"messageIds":[]}""", Json, true, 400 },
+            { "ack: missing ids", "POST", "/v1/messages/ack", "{}", Json, true, 400 },
+            { "ack: null ids", "POST", "/v1/messages/ack", """{"messageIds":null}""", Json, true, 400 },
+            { "ack: unknown member", "POST", "/v1/messages/ack", """{"messageIds":["{stored}"],"all":true}""", Json, true, 400 },
+            { "ack: ids named twice", "POST", "/v1/messages/ack", """{"messageIds":["{stored}"],"messageIds":["{stored}"]}""", Json, true, 400 },
             { "ack: not GUIDs", "POST", "/v1/messages/ack", """{"messageIds":["a","b"]}""", Json, true, 400 },
             { "ack: too many ids", "POST", "/v1/messages/ack", $$"""{"messageIds":[{{tooManyIds}}]}""", Json, true, 400 },
             { "ack: without token", "POST", "/v1/messages/ack", """{"messageIds":[]}""", Json, false, 401 },
@@ -121,7 +140,8 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
             path.Replace("{bob}", bob.AccountId, StringComparison.Ordinal).Replace("{stored}", stored.MessageId.ToString(), StringComparison.Ordinal));
         if (body is not null)
         {
-            request.Content = new StringContent(body.Replace("{bob}", bob.AccountId, StringComparison.Ordinal), Encoding.UTF8, contentType);
+            request.Content = new StringContent(
+                body.Replace("{bob}", bob.AccountId, StringComparison.Ordinal).Replace("{stored}", stored.MessageId.ToString(), StringComparison.Ordinal), Encoding.UTF8, contentType);
         }
 
         if (authenticated)
@@ -161,7 +181,7 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
         var node = System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(new UploadPrekeysRequest(
             new PrekeyDto(signed.Id, signed.PublicKey, signed.Signature),
             OneTimePrekeys: [new PrekeyDto(oneTime.Id, oneTime.PublicKey)],
-            OneTimeKemPrekeys: [new PrekeyDto(kem.Id, kem.PublicKey, kem.Signature)]), ApiClient.Json))!;
+            OneTimeKemPrekeys: [new PrekeyDto(kem.Id, kem.PublicKey, kem.Signature)]), PigeonJson.Options))!;
         node[list]!.AsArray().Add(null);
 
         using var request = ApiClient.Authorized(HttpMethod.Put, "/v1/keys", bob);
@@ -169,14 +189,15 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
         using var response = await http.SendAsync(request, Ct);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains($"{list}[1] must not be null", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        var text = await response.Content.ReadAsStringAsync(Ct);
+        Assert.True(text.Contains($"{list}[1] must not be null", StringComparison.Ordinal), text);
         using var count = ApiClient.Authorized(HttpMethod.Get, "/v1/keys/count", bob);
         using var counted = await http.SendAsync(count, Ct);
-        var after = await counted.Content.ReadFromJsonAsync<PrekeyCountsResponse>(ApiClient.Json, Ct);
+        var after = await counted.Content.ReadFromJsonAsync<PrekeyCountsResponse>(PigeonJson.Options, Ct);
         Assert.Equal(before, after);
         using var fetch = ApiClient.Authorized(HttpMethod.Get, $"/v1/keys/{bob.AccountId}", bob);
         using var fetched = await http.SendAsync(fetch, Ct);
-        var bundle = await fetched.Content.ReadFromJsonAsync<PrekeyBundleResponse>(ApiClient.Json, Ct);
+        var bundle = await fetched.Content.ReadFromJsonAsync<PrekeyBundleResponse>(PigeonJson.Options, Ct);
         Assert.NotEqual(signed.PublicKey, bundle!.SignedPrekey.PublicKey);
     }
 
@@ -209,7 +230,7 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
         {
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
             using var problem = System.Text.Json.JsonDocument.Parse(text);
-            Assert.Equal(status == 415 ? Problems.UnsupportedMediaType : Problems.InvalidRequest, problem.RootElement.GetProperty("type").GetString());
+            Assert.Equal(status == 415 ? ProblemTypes.UnsupportedMediaType : ProblemTypes.InvalidRequest, problem.RootElement.GetProperty("type").GetString());
         }
     }
 

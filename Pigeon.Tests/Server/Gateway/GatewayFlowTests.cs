@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Pigeon.Gateway.Apis;
+using Pigeon.Api;
 using Pigeon.Grains.Abstractions.Mailboxes;
 using Pigeon.Tests.Grains;
 using Pigeon.Tests.Testing;
@@ -28,7 +28,7 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
         using (var response = await http.SendAsync(fetch, Ct))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var bundle = (await response.Content.ReadFromJsonAsync<PrekeyBundleResponse>(ApiClient.Json, Ct))!;
+            var bundle = (await response.Content.ReadFromJsonAsync<PrekeyBundleResponse>(PigeonJson.Options, Ct))!;
             Assert.Equal(bob.AccountId, bundle.AccountId);
             Assert.Equal(bob.Identity.PublicIdentity.SigningKey, bundle.Identity.SigningKey);
             Assert.NotNull(bundle.OneTimePrekey);
@@ -39,7 +39,7 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
         using (var response = await http.SendAsync(count, Ct))
         {
             // The fetch took the lowest of each pool.
-            Assert.Equal(new PrekeyCountsResponse(2, 2, true, true, 4, 7), await response.Content.ReadFromJsonAsync<PrekeyCountsResponse>(ApiClient.Json, Ct));
+            Assert.Equal(new PrekeyCountsResponse(2, 2, true, true, 4, 7), await response.Content.ReadFromJsonAsync<PrekeyCountsResponse>(PigeonJson.Options, Ct));
         }
 
         var payload = RandomNumberGenerator.GetBytes(500);
@@ -145,13 +145,13 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
         // A challenge issued by one replica is redeemed at the other, and stays single-use there.
         var challenge = await PostAsync<ChallengeResponse>(a, "/v1/auth/challenge", new ChallengeRequest(alice.AccountId));
         var answer = new TokenRequest(alice.AccountId, challenge.Challenge, alice.Identity.SignAuthChallenge(alice.AccountId, challenge.Challenge));
-        using (var redeemed = await b.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct))
+        using (var redeemed = await b.PostAsJsonAsync("/v1/auth/token", answer, PigeonJson.Options, Ct))
         {
             Assert.Equal(HttpStatusCode.OK, redeemed.StatusCode);
-            alice.Token = (await redeemed.Content.ReadFromJsonAsync<TokenResponse>(ApiClient.Json, Ct))!.Token;
+            alice.Token = (await redeemed.Content.ReadFromJsonAsync<TokenResponse>(PigeonJson.Options, Ct))!.Token;
         }
 
-        using (var replayed = await a.PostAsJsonAsync("/v1/auth/token", answer, ApiClient.Json, Ct))
+        using (var replayed = await a.PostAsJsonAsync("/v1/auth/token", answer, PigeonJson.Options, Ct))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
         }
@@ -167,9 +167,9 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
 
     private static async Task<T> PostAsync<T>(HttpClient http, string path, object body)
     {
-        using var response = await http.PostAsJsonAsync(path, body, ApiClient.Json, Ct);
+        using var response = await http.PostAsJsonAsync(path, body, PigeonJson.Options, Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<T>(ApiClient.Json, Ct))!;
+        return (await response.Content.ReadFromJsonAsync<T>(PigeonJson.Options, Ct))!;
     }
 
     [Fact]

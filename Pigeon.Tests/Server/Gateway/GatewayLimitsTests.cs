@@ -3,8 +3,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Pigeon.Gateway.Apis;
-using Pigeon.Gateway.Errors;
+using Pigeon.Api;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Tests.Grains;
 using Pigeon.Tests.Testing;
@@ -38,7 +37,7 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
 
         Assert.All(statuses.Take(3), response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
         var refused = statuses[3];
-        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, Problems.RateLimited);
+        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, ProblemTypes.RateLimited);
         Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "Retry-After is missing");
 
         // Another account has its own bucket.
@@ -72,9 +71,9 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         using var tooLarge = await http.SendAsync(largeFields, Ct);
         using var withinAll = await http.GetAsync($"/health/live?pad={new string('a', 900)}", Ct);
 
-        await GatewayAuthTests.AssertProblemAsync(longLine, HttpStatusCode.RequestUriTooLong, Problems.RequestLineTooLong);
-        await GatewayAuthTests.AssertProblemAsync(tooMany, HttpStatusCode.RequestHeaderFieldsTooLarge, Problems.HeadersTooLarge);
-        await GatewayAuthTests.AssertProblemAsync(tooLarge, HttpStatusCode.RequestHeaderFieldsTooLarge, Problems.HeadersTooLarge);
+        await GatewayAuthTests.AssertProblemAsync(longLine, HttpStatusCode.RequestUriTooLong, ProblemTypes.RequestLineTooLong);
+        await GatewayAuthTests.AssertProblemAsync(tooMany, HttpStatusCode.RequestHeaderFieldsTooLarge, ProblemTypes.HeadersTooLarge);
+        await GatewayAuthTests.AssertProblemAsync(tooLarge, HttpStatusCode.RequestHeaderFieldsTooLarge, ProblemTypes.HeadersTooLarge);
         Assert.Equal(HttpStatusCode.OK, withinAll.StatusCode);
     }
 
@@ -100,7 +99,7 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
             statuses.Add(response.StatusCode);
             if (i == 2)
             {
-                await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.TooManyRequests, Problems.RateLimited);
+                await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.TooManyRequests, ProblemTypes.RateLimited);
                 Assert.NotNull(response.Headers.RetryAfter);
             }
         }
@@ -130,13 +129,13 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         using var http = gateway.CreateClient();
         var body = new ChallengeRequest("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 
-        using var first = await http.PostAsJsonAsync("/v1/auth/challenge", body, ApiClient.Json, Ct);
-        using var second = await http.PostAsJsonAsync("/v1/auth/challenge", body, ApiClient.Json, Ct);
-        using var third = await http.PostAsJsonAsync("/v1/auth/challenge", body, ApiClient.Json, Ct);
+        using var first = await http.PostAsJsonAsync("/v1/auth/challenge", body, PigeonJson.Options, Ct);
+        using var second = await http.PostAsJsonAsync("/v1/auth/challenge", body, PigeonJson.Options, Ct);
+        using var third = await http.PostAsJsonAsync("/v1/auth/challenge", body, PigeonJson.Options, Ct);
 
         Assert.Equal(HttpStatusCode.NotFound, first.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, second.StatusCode);
-        await GatewayAuthTests.AssertProblemAsync(third, HttpStatusCode.TooManyRequests, Problems.RateLimited);
+        await GatewayAuthTests.AssertProblemAsync(third, HttpStatusCode.TooManyRequests, ProblemTypes.RateLimited);
         Assert.NotNull(third.Headers.RetryAfter);
     }
 
@@ -161,7 +160,7 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         using var second = ApiClient.Authorized(HttpMethod.Get, "/v1/messages?wait=20", bob);
         using var refused = await http.SendAsync(second, Ct);
 
-        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, Problems.RateLimited);
+        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, ProblemTypes.RateLimited);
         Assert.NotNull(refused.Headers.RetryAfter);
         await ApiClient.DepositAsync(http, alice, new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [1]));
         Assert.Single((await waiting).Envelopes);

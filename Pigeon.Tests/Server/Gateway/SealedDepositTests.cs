@@ -2,8 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Pigeon.Gateway.Apis;
-using Pigeon.Gateway.Errors;
+using Pigeon.Api;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Tests.Grains;
 using Pigeon.Tests.Testing;
@@ -49,7 +48,7 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         using var response = await DepositSealedAsync(http, envelope);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var receipt = Assert.Single((await response.Content.ReadFromJsonAsync<DepositResponse>(ApiClient.Json, Ct))!.Receipts);
+        var receipt = Assert.Single((await response.Content.ReadFromJsonAsync<DepositResponse>(PigeonJson.Options, Ct))!.Receipts);
         Assert.Equal(envelope.MessageId, receipt.MessageId);
         var received = Assert.Single((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes);
         Assert.Equal(envelope.Payload, received.Payload);
@@ -68,7 +67,7 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         foreach (var envelope in new[] { Envelope(bob, RandomNumberGenerator.GetBytes(32)), Envelope(carol, key), Envelope(stranger, key) })
         {
             using var response = await DepositSealedAsync(http, envelope);
-            await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.Unauthorized, Problems.DeliveryRefused);
+            await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.Unauthorized, ProblemTypes.DeliveryRefused);
             using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
             answers.Add($"{problem.RootElement.GetProperty("title")} {problem.RootElement.GetProperty("detail")}");
         }
@@ -125,7 +124,7 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
             body.Replace("{bob}", bob.AccountId, StringComparison.Ordinal).Replace("{key}", Convert.ToBase64String(key), StringComparison.Ordinal),
             System.Text.Encoding.UTF8, "application/json"), Ct);
 
-        await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, Problems.InvalidRequest);
+        await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, ProblemTypes.InvalidRequest);
         Assert.Empty((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes);
     }
 
@@ -138,7 +137,7 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         using var request = ApiClient.Authorized(HttpMethod.Put, "/v1/keys/delivery", bob, new DeliveryKeyRequest(new byte[16]));
         using var response = await http.SendAsync(request, Ct);
 
-        await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, Problems.InvalidRequest);
+        await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, ProblemTypes.InvalidRequest);
     }
 
     [Fact]
@@ -161,7 +160,7 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         using var other = await DepositSealedAsync(http, Envelope(carol, carolKey));
 
         Assert.Equal(HttpStatusCode.OK, burst.StatusCode);
-        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, Problems.RateLimited);
+        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, ProblemTypes.RateLimited);
         Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "Retry-After is missing");
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);
         Assert.Equal(3, (await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes.Count);
@@ -184,7 +183,7 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
             new DepositRequest([new OutgoingEnvelope(recipients[0].AccountId, Guid.NewGuid(), [2]), new OutgoingEnvelope(recipients[limit].AccountId, Guid.NewGuid(), [2])]));
         using var refused = await http.SendAsync(request, Ct);
 
-        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, Problems.RateLimited);
+        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, ProblemTypes.RateLimited);
         Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromMinutes(59), "Retry-After is missing");
         Assert.Single((await ApiClient.ReceiveAsync(http, recipients[0], Ct)).Envelopes);
         Assert.Empty((await ApiClient.ReceiveAsync(http, recipients[limit], Ct)).Envelopes);

@@ -1,64 +1,155 @@
+using System.Collections;
+using System.Reflection;
 using System.Text;
 using System.Text.Json;
-using Pigeon.Client.Api;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Pigeon.Api;
 using Pigeon.Client.Messaging;
-using Gw = Pigeon.Gateway.Apis;
+using Pigeon.Gateway.Hosting;
+using Pigeon.Protocol;
 
 namespace Pigeon.Tests.Client;
 
-/// <summary>The client's copies of the gateway's JSON contract, and its own inner message format.</summary>
+/// <summary>
+/// Pigeon.Api is the one contract of the HTTP API: every record it declares round-trips through the
+/// gateway's own JSON options and reads back alike with the clients' (<see cref="PigeonJson.Options"/>),
+/// and both are strict. Also the client's inner message format.
+/// </summary>
 public sealed class WireContractTests
 {
-    private static readonly JsonSerializerOptions GatewayJson = new(JsonSerializerDefaults.Web);
+    private static readonly Lazy<JsonSerializerOptions> GatewayOptions = new(() =>
+    {
+        // The gateway's composition, not started: its JSON options as its Minimal APIs bind them.
+        var builder = WebApplication.CreateBuilder();
+        builder.AddPigeonGateway();
+        using var services = builder.Services.BuildServiceProvider();
+        return services.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+    });
 
-    // Both with the client's options: the client leaves nulls out, which the gateway reads as absent.
-    private static void AssertSameShape(object client, object gateway) =>
-        Assert.Equal(
-            JsonSerializer.Serialize(gateway, GatewayClient.Json),
-            JsonSerializer.Serialize(client, GatewayClient.Json));
+    /// <summary>Every record of the API (bodies and their parts), but problems, which are extensible.</summary>
+    public static TheoryData<string> Records() => [.. ApiRecords().Where(t => t != typeof(ApiProblem)).Select(t => t.Name)];
 
-    private static T RoundTrip<T>(object gateway) =>
-        JsonSerializer.Deserialize<T>(JsonSerializer.Serialize(gateway, GatewayJson), GatewayClient.Json)!;
+    /// <summary>The records of <see cref="Records"/> with members a body must carry.</summary>
+    public static TheoryData<string> RecordsWithRequiredMembers() =>
+        [.. ApiRecords().Where(t => t != typeof(ApiProblem) && RequiredMembers(t).Any()).Select(t => t.Name)];
+
+    /// <summary>The records of <see cref="Records"/> with members that may be null.</summary>
+    public static TheoryData<string> RecordsWithNullableMembers() =>
+        [.. ApiRecords().Where(t => t != typeof(ApiProblem) && t.GetConstructors().Single().GetParameters().Any(IsNullable)).Select(t => t.Name)];
 
     [Fact]
-    public void RequestBodies_SerializeLikeTheGateways()
+    public void EveryRecordOfTheApi_IsABodyTheContextDeclares_OrPartOfOne()
     {
-        byte[] a = [1, 2, 3], b = [4, 5], c = [6];
-        var id = Guid.NewGuid();
-        AssertSameShape(new RegisterAccountRequest("x", a, b, c), new Gw.RegisterAccountRequest("x", a, b, c));
-        AssertSameShape(new ChallengeRequest("x"), new Gw.ChallengeRequest("x"));
-        AssertSameShape(new TokenRequest("x", a, b), new Gw.TokenRequest("x", a, b));
-        AssertSameShape(
-            new UploadPrekeysRequest(new PrekeyDto(1, a, b), new PrekeyDto(2, c, a), [new PrekeyDto(3, b)], [new PrekeyDto(4, a, c)]),
-            new Gw.UploadPrekeysRequest(new Gw.PrekeyDto(1, a, b), new Gw.PrekeyDto(2, c, a), [new Gw.PrekeyDto(3, b)], [new Gw.PrekeyDto(4, a, c)]));
-        AssertSameShape(new DepositRequest([new OutgoingEnvelope("r", id, a)]), new Gw.DepositRequest([new Gw.OutgoingEnvelope("r", id, a)]));
-        AssertSameShape(new AckRequest([id]), new Gw.AckRequest([id]));
+        var reachable = new HashSet<Type>();
+        foreach (var body in typeof(PigeonJsonContext).GetCustomAttributesData().Where(a => a.AttributeType == typeof(JsonSerializableAttribute)))
+        {
+            Collect((Type)body.ConstructorArguments[0].Value!, reachable);
+        }
+
+        Assert.Equal(ApiRecords().Select(t => t.Name).Order(), reachable.Select(t => t.Name).Order());
+    }
+
+    [Theory]
+    [MemberData(nameof(Records))]
+    public void Record_RoundTripsThroughTheGatewaysOptions_AndReadsBackAlikeWithTheClients(string name)
+    {
+        var type = RecordType(name);
+        var sample = Sample(type);
+
+        var written = JsonSerializer.Serialize(sample, type, GatewayOptions.Value);
+        var byGateway = JsonSerializer.Deserialize(written, type, GatewayOptions.Value)!;
+        var byClient = JsonSerializer.Deserialize(written, type, PigeonJson.Options)!;
+
+        Assert.Equal(written, JsonSerializer.Serialize(byGateway, type, GatewayOptions.Value));
+        Assert.Equal(written, JsonSerializer.Serialize(byClient, type, PigeonJson.Options));
+        Assert.Equal(written, JsonSerializer.Serialize(sample, type, PigeonJson.Options));
+        // camelCase names, byte arrays as base64 (the sample's arrays start 1, 2, 3).
+        Assert.DoesNotMatch("\"[A-Z][A-Za-z]*\":", written);
+        Assert.DoesNotContain("[1,2,3", written, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(RecordsWithNullableMembers))]
+    public void Record_WithItsNullableMembersNull_RoundTripsThemAsNull(string name)
+    {
+        var type = RecordType(name);
+        var sample = Sample(type, nullWherever: true);
+
+        var written = JsonSerializer.Serialize(sample, type, PigeonJson.Options);
+        var byGateway = JsonSerializer.Deserialize(written, type, GatewayOptions.Value)!;
+
+        Assert.Equal(written, JsonSerializer.Serialize(sample, type, GatewayOptions.Value));
+        Assert.Equal(written, JsonSerializer.Serialize(byGateway, type, PigeonJson.Options));
+        foreach (var parameter in type.GetConstructors().Single().GetParameters().Where(IsNullable))
+        {
+            Assert.Contains($"\"{JsonNamingPolicy.CamelCase.ConvertName(parameter.Name!)}\":null", written, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Records))]
+    public void Record_WithAnUnknownMember_IsRefusedByBothEnds(string name)
+    {
+        var type = RecordType(name);
+        var written = JsonSerializer.Serialize(Sample(type), type, PigeonJson.Options);
+
+        AssertRefusedByBothEnds(written.Insert(1, "\"unknownMember\":1,"), type);
+    }
+
+    [Theory]
+    [MemberData(nameof(Records))]
+    public void Record_WithAMemberNamedTwice_IsRefusedByBothEnds(string name)
+    {
+        var type = RecordType(name);
+        var written = JsonSerializer.Serialize(Sample(type), type, PigeonJson.Options);
+        using var document = JsonDocument.Parse(written);
+        var first = document.RootElement.EnumerateObject().First();
+
+        AssertRefusedByBothEnds(written.Insert(1, $"\"{first.Name}\":{first.Value.GetRawText()},"), type);
+        // Names are matched without regard to case, so another spelling is the same member again.
+        AssertRefusedByBothEnds(written.Insert(1, $"\"{char.ToUpperInvariant(first.Name[0])}{first.Name[1..]}\":{first.Value.GetRawText()},"), type);
+    }
+
+    [Theory]
+    [MemberData(nameof(RecordsWithRequiredMembers))]
+    public void Record_WithoutARequiredMember_OrWithNullForOne_IsRefusedByBothEnds(string name)
+    {
+        var type = RecordType(name);
+        var written = JsonSerializer.Serialize(Sample(type), type, PigeonJson.Options);
+        foreach (var parameter in RequiredMembers(type))
+        {
+            var member = JsonNamingPolicy.CamelCase.ConvertName(parameter.Name!);
+            var without = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(written)!;
+            Assert.True(without.Remove(member), member);
+            AssertRefusedByBothEnds(JsonSerializer.Serialize(without), type);
+
+            if (!IsNullable(parameter))
+            {
+                var nulled = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(written)!;
+                nulled[member] = JsonDocument.Parse("null").RootElement.Clone();
+                AssertRefusedByBothEnds(JsonSerializer.Serialize(nulled), type);
+            }
+        }
     }
 
     [Fact]
-    public void ResponseBodies_ReadBackWhatTheGatewayWrites()
+    public void KeySizes_OfTheContract_AreTheProtocols()
     {
-        var now = DateTimeOffset.UtcNow;
-        var id = Guid.NewGuid();
-        byte[] key = [9, 8, 7];
-        var bundle = RoundTrip<PrekeyBundleResponse>(new Gw.PrekeyBundleResponse(
-            "acc", new Gw.IdentityDto(key, key, key), new Gw.PrekeyDto(1, key, key), null, new Gw.PrekeyDto(2, key, key), true));
-        Assert.Equal("acc", bundle.AccountId);
-        Assert.Equal(key, bundle.KemPrekey.Signature);
-        Assert.True(bundle.KemPrekeyIsLastResort);
-        Assert.Null(bundle.OneTimePrekey);
+        Assert.Equal(ProtocolInfo.PublicKeySize, ApiLimits.PublicKeyBytes);
+        Assert.Equal(ProtocolInfo.MlKemPublicKeySize, ApiLimits.KemPublicKeyBytes);
+        Assert.Equal(ProtocolInfo.SignatureSize, ApiLimits.SignatureBytes);
+    }
 
-        var received = RoundTrip<ReceiveResponse>(new Gw.ReceiveResponse([new Gw.IncomingEnvelope(id, 7, key, now)], true, 4));
-        Assert.Equal(id, received.Envelopes[0].MessageId);
-        Assert.Equal(7, received.Envelopes[0].Sequence);
-        Assert.True(received.HasMore);
-        Assert.Equal(4, received.Acknowledged);
-        AssertSameShape(new ReceiveResponse([new IncomingEnvelope(id, 7, key, now)], false, 2), new Gw.ReceiveResponse([new Gw.IncomingEnvelope(id, 7, key, now)], false, 2));
+    [Fact]
+    public void Problems_AreReadWithTheirExtensions()
+    {
+        var problem = JsonSerializer.Deserialize(
+            """{"type":"urn:pigeon:problem:mailbox-full","title":"Full.","status":409,"detail":"d","traceId":"00-ab"}""", PigeonJson.TypeInfo<ApiProblem>());
 
-        Assert.Equal(now, RoundTrip<TokenResponse>(new Gw.TokenResponse("t", now)).ExpiresAt);
-        var counts = RoundTrip<PrekeyCountsResponse>(new Gw.PrekeyCountsResponse(5, 6, true, true, 9, null));
-        Assert.Equal((5, 9u, (uint?)null), (counts.OneTimePrekeys, counts.LowestOneTimePrekeyId!.Value, counts.LowestOneTimeKemPrekeyId));
-        Assert.Equal(3, RoundTrip<AckResponse>(new Gw.AckResponse(3)).Acknowledged);
+        Assert.Equal(new ApiProblem(ProblemTypes.MailboxFull, "Full.", "d", 409), problem);
     }
 
     [Fact]
@@ -86,4 +177,75 @@ public sealed class WireContractTests
     [Fact]
     public void InnerMessage_IgnoresUnknownMembers() =>
         Assert.Equal("x", InnerMessage.Parse("""{"v":1,"t":"text","n":"A","b":"x","at":0,"later":true}"""u8).Body);
+
+    private static void AssertRefusedByBothEnds(string json, Type type)
+    {
+        Assert.ThrowsAny<JsonException>(() => JsonSerializer.Deserialize(json, type, GatewayOptions.Value));
+        Assert.ThrowsAny<JsonException>(() => JsonSerializer.Deserialize(json, type, PigeonJson.Options));
+    }
+
+    // Records, not the credentials a client signs in with (which never cross the wire).
+    private static IEnumerable<Type> ApiRecords() =>
+        typeof(PigeonJson).Assembly.GetExportedTypes().Where(t => t.GetMethod("<Clone>$") is not null && t != typeof(ApiCredentials));
+
+    private static Type RecordType(string name) => ApiRecords().Single(t => t.Name == name);
+
+    private static IEnumerable<ParameterInfo> RequiredMembers(Type type) =>
+        type.GetConstructors().Single().GetParameters().Where(p => !p.HasDefaultValue);
+
+    private static bool IsNullable(ParameterInfo parameter) =>
+        parameter.ParameterType.IsValueType
+            ? Nullable.GetUnderlyingType(parameter.ParameterType) is not null
+            : new NullabilityInfoContext().Create(parameter).WriteState == NullabilityState.Nullable;
+
+    private static void Collect(Type type, HashSet<Type> records)
+    {
+        if (type.Assembly != typeof(PigeonJson).Assembly || !records.Add(type))
+        {
+            return;
+        }
+
+        foreach (var parameter in type.GetConstructors().Single().GetParameters())
+        {
+            var inner = Nullable.GetUnderlyingType(parameter.ParameterType) ?? parameter.ParameterType;
+            Collect(inner.IsGenericType ? inner.GetGenericArguments()[0] : inner, records);
+        }
+    }
+
+    // A value of every member, none of them a default, so that a member lost on the way shows; or,
+    // with nullWherever, null for every member that may be null.
+    private static object Sample(Type type, bool nullWherever = false)
+    {
+        var counter = 0;
+        return Build(type);
+
+        object? Member(ParameterInfo parameter) => nullWherever && IsNullable(parameter) ? null : Build(parameter.ParameterType);
+
+        object Build(Type t)
+        {
+            counter++;
+            t = Nullable.GetUnderlyingType(t) ?? t;
+            return t switch
+            {
+                _ when t == typeof(string) => $"text{counter}",
+                _ when t == typeof(byte[]) => new byte[] { 1, 2, 3, (byte)counter },
+                _ when t == typeof(Guid) => new Guid(counter, 0, 0, new byte[8]),
+                _ when t == typeof(int) => counter,
+                _ when t == typeof(uint) => (uint)counter,
+                _ when t == typeof(long) => (long)counter,
+                _ when t == typeof(bool) => true,
+                _ when t == typeof(DateTimeOffset) => DateTimeOffset.FromUnixTimeSeconds(1_700_000_000 + counter),
+                _ when t.IsGenericType && t.GetGenericTypeDefinition() == typeof(IReadOnlyList<>) => List(t.GetGenericArguments()[0]),
+                _ => t.GetConstructors().Single().Invoke([.. t.GetConstructors().Single().GetParameters().Select(Member)]),
+            };
+        }
+
+        object List(Type element)
+        {
+            var list = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(element))!;
+            list.Add(Build(element));
+            list.Add(Build(element));
+            return list;
+        }
+    }
 }

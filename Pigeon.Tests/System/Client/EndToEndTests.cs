@@ -245,8 +245,8 @@ public sealed class EndToEndTests
     {
         await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
         await using var cluster = new ProcessCluster(database.ConnectionString);
-        await cluster.StartSiloAsync(Cancellation);
         // Receives of up to 150 envelopes: more than one poll may carry the acknowledgements of.
+        await cluster.StartSiloAsync(Cancellation, new Dictionary<string, string> { ["Pigeon__Mailbox__MaxReceiveBatch"] = "150" });
         var gateway = await cluster.StartGatewayAsync(Cancellation, new Dictionary<string, string> { ["Pigeon__Limits__MaxReceiveEnvelopes"] = "150" });
         using var cli = new CliHarness();
         var (aliceId, bobId) = await InitBothAsync(cli, gateway);

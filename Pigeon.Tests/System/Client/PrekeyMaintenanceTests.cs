@@ -1,5 +1,5 @@
+using Pigeon.Api;
 using Pigeon.Client.Api;
-using Pigeon.Client.Cli;
 using Pigeon.Client.Messaging;
 using Pigeon.Client.Store;
 using Pigeon.Protocol.Identity;
@@ -29,19 +29,18 @@ public sealed class PrekeyMaintenanceTests
         var server = gateway.BaseAddress.ToString();
         await cli.OkAsync("alice", "init", "--server", server, "--name", "Alice");
         var aliceId = JsonAccountId(await cli.OkAsync("alice", "--json", "whoami"));
-        var context = new CliContext { Output = TextWriter.Null, Error = TextWriter.Null, GetEnvironmentVariable = _ => null };
 
         // A stranger drains Alice's one-time prekeys by fetching bundles.
         using var stranger = IdentityKeyPair.Generate();
-        using var strangerClient = new GatewayClient(gateway.BaseAddress, context, stranger);
-        await strangerClient.RegisterAsync(stranger.PublicIdentity, Cancellation);
+        using var strangerClient = new PigeonApiClient(gateway.CreateClient(), stranger.Credentials(), disposeHttpClient: true);
+        await strangerClient.RegisterAsync(stranger.PublicIdentity.Registration(), Cancellation);
         var firstBundle = await strangerClient.FetchBundleAsync(aliceId, Cancellation);
         for (var i = 0; i < 85; i++)
         {
             await strangerClient.FetchBundleAsync(aliceId, Cancellation);
         }
         using var alice = LoadIdentity(cli, "alice");
-        using var aliceClient = new GatewayClient(gateway.BaseAddress, context, alice);
+        using var aliceClient = new PigeonApiClient(gateway.CreateClient(), alice.Credentials(), disposeHttpClient: true);
         Assert.Equal(14, (await aliceClient.CountPrekeysAsync(Cancellation)).OneTimePrekeys);
 
         // A week and a day later; the receive waits past the token's two-second life before the count.
@@ -57,7 +56,7 @@ public sealed class PrekeyMaintenanceTests
         Assert.Equal(2 * 86, LoadPrekeys(cli, "alice").HandedOutOneTimePrekeyCount);
         var rotated = await strangerClient.FetchBundleAsync(aliceId, Cancellation);
         Assert.NotEqual(firstBundle.SignedPrekey.Id, rotated.SignedPrekey.Id);
-        rotated.Verify(aliceId);
+        rotated.ToBundle().Verify(aliceId);
 
         // The new signed prekey works: Bob invites Alice, Alice accepts.
         await cli.OkAsync("bob", "init", "--server", server, "--name", "Bob");

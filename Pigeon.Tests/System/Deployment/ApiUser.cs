@@ -1,19 +1,18 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json;
+using Pigeon.Api;
+using Pigeon.Client.Api;
 using Pigeon.Protocol.Identity;
 
 namespace Pigeon.Tests.Deployment;
 
 /// <summary>
-/// A user of the gateway's HTTP API with a fresh identity: registers, answers the auth challenge,
-/// deposits, long-polls and acknowledges, the way a client does (camelCase JSON, base64 bytes).
+/// A user of the gateway's HTTP API with a fresh identity: signs up through <see cref="PigeonApiClient"/>,
+/// then deposits, long-polls and acknowledges with raw requests whose answers (503s during a failover,
+/// say) are the caller's to judge.
 /// </summary>
 public sealed class ApiUser : IDisposable
 {
-    /// <summary>The API's JSON rules: camelCase names, byte arrays as base64.</summary>
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     private readonly IdentityKeyPair _identity = IdentityKeyPair.Generate();
     private string? _token;
 
@@ -23,33 +22,16 @@ public sealed class ApiUser : IDisposable
     /// <summary>Registers the identity, then exchanges a signed challenge for a bearer token.</summary>
     public async Task SignUpAsync(HttpClient http, CancellationToken cancellationToken)
     {
-        var identity = _identity.PublicIdentity;
-        using (var registered = await http.PostAsJsonAsync("/v1/accounts",
-                   new { accountId = AccountId, identity.SigningKey, identity.AgreementKey, identity.AgreementKeySignature }, Json, cancellationToken))
-        {
-            await EnsureSuccessAsync(registered, cancellationToken);
-        }
-
-        ChallengeResponse challenge;
-        using (var response = await http.PostAsJsonAsync("/v1/auth/challenge", new { accountId = AccountId }, Json, cancellationToken))
-        {
-            await EnsureSuccessAsync(response, cancellationToken);
-            challenge = (await response.Content.ReadFromJsonAsync<ChallengeResponse>(Json, cancellationToken))!;
-        }
-
-        var signature = _identity.SignAuthChallenge(AccountId, challenge.Challenge);
-        using (var response = await http.PostAsJsonAsync("/v1/auth/token",
-                   new { accountId = AccountId, challenge = challenge.Challenge, signature }, Json, cancellationToken))
-        {
-            await EnsureSuccessAsync(response, cancellationToken);
-            _token = (await response.Content.ReadFromJsonAsync<TokenResponse>(Json, cancellationToken))!.Token;
-        }
+        using var api = new PigeonApiClient(http, _identity.Credentials());
+        await api.RegisterAsync(_identity.PublicIdentity.Registration(), cancellationToken);
+        await api.SignInAsync(cancellationToken);
+        _token = api.Token;
     }
 
     /// <summary>Deposits one envelope for the recipient; the response is the caller's to judge.</summary>
     public Task<HttpResponseMessage> DepositAsync(HttpClient http, string recipient, Guid messageId, byte[] payload, CancellationToken cancellationToken) =>
         http.SendAsync(Authorized(HttpMethod.Post, "/v1/messages",
-            JsonContent.Create(new { envelopes = new[] { new { recipient, messageId, payload } } }, options: Json)), cancellationToken);
+            JsonContent.Create(new DepositRequest([new OutgoingEnvelope(recipient, messageId, payload)]), PigeonJson.TypeInfo<DepositRequest>())), cancellationToken);
 
     /// <summary>Long-polls the own mailbox for up to <paramref name="waitSeconds"/>.</summary>
     public Task<HttpResponseMessage> ReceiveAsync(HttpClient http, int waitSeconds, CancellationToken cancellationToken) =>
@@ -58,7 +40,7 @@ public sealed class ApiUser : IDisposable
     /// <summary>Acknowledges (deletes) envelopes of the own mailbox.</summary>
     public Task<HttpResponseMessage> AckAsync(HttpClient http, IEnumerable<Guid> messageIds, CancellationToken cancellationToken) =>
         http.SendAsync(Authorized(HttpMethod.Post, "/v1/messages/ack",
-            JsonContent.Create(new { messageIds = messageIds.ToArray() }, options: Json)), cancellationToken);
+            JsonContent.Create(new AckRequest([.. messageIds]), PigeonJson.TypeInfo<AckRequest>())), cancellationToken);
 
     /// <summary>Fails with the status and the ProblemDetails body when the response is not a success.</summary>
     public static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
@@ -78,16 +60,4 @@ public sealed class ApiUser : IDisposable
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token ?? throw new InvalidOperationException("Sign up first."));
         return request;
     }
-
-    /// <summary>A challenge to sign.</summary>
-    public sealed record ChallengeResponse(byte[] Challenge, DateTimeOffset ExpiresAt);
-
-    /// <summary>A bearer token.</summary>
-    public sealed record TokenResponse(string Token, DateTimeOffset ExpiresAt);
-
-    /// <summary>One received envelope.</summary>
-    public sealed record IncomingEnvelope(Guid MessageId, long Sequence, byte[] Payload, DateTimeOffset DepositedAt);
-
-    /// <summary>A receive's result.</summary>
-    public sealed record ReceiveResponse(IReadOnlyList<IncomingEnvelope> Envelopes, bool HasMore);
 }

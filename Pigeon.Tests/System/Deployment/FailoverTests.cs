@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Pigeon.Api;
 using Pigeon.Silo.Database;
 using Pigeon.Tests.Testing;
 
@@ -310,7 +311,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
                         continue;
                     }
 
-                    var result = (await response.Content.ReadFromJsonAsync<ApiUser.ReceiveResponse>(ApiUser.Json, Cancellation))!;
+                    var result = (await response.Content.ReadFromJsonAsync<ReceiveResponse>(PigeonJson.Options, Cancellation))!;
                     if (result.Envelopes.Count == 0)
                     {
                         continue;

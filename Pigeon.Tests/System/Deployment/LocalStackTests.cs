@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Pigeon.Api;
 using Pigeon.Tests.Testing;
 
 namespace Pigeon.Tests.Deployment;
@@ -115,7 +116,7 @@ public sealed class LocalStackTests
         using (var received = await polling)
         {
             await ApiUser.EnsureSuccessAsync(received, Cancellation);
-            var envelope = Assert.Single((await received.Content.ReadFromJsonAsync<ApiUser.ReceiveResponse>(ApiUser.Json, Cancellation))!.Envelopes);
+            var envelope = Assert.Single((await received.Content.ReadFromJsonAsync<ReceiveResponse>(PigeonJson.Options, Cancellation))!.Envelopes);
             Assert.Equal(messageId, envelope.MessageId);
             Assert.Equal(payload, envelope.Payload);
         }
@@ -127,7 +128,7 @@ public sealed class LocalStackTests
 
         using var empty = await bob.ReceiveAsync(http, 0, Cancellation);
         await ApiUser.EnsureSuccessAsync(empty, Cancellation);
-        Assert.Empty((await empty.Content.ReadFromJsonAsync<ApiUser.ReceiveResponse>(ApiUser.Json, Cancellation))!.Envelopes);
+        Assert.Empty((await empty.Content.ReadFromJsonAsync<ReceiveResponse>(PigeonJson.Options, Cancellation))!.Envelopes);
     }
 
     /// <summary>Every probe path the Helm chart gives the component answers 200 on the running app.</summary>

@@ -1,20 +1,32 @@
+using Pigeon.Api;
 using Pigeon.Protocol.Identity;
 
 namespace Pigeon.Bench.Api;
 
-/// <summary>One simulated client: an identity, its bearer token and how far it has read its mailbox.</summary>
-public sealed class VirtualUser(IdentityKeyPair identity) : IDisposable
+/// <summary>One simulated client: an identity, its API client (which holds its token) and how far it has read its mailbox.</summary>
+public sealed class VirtualUser : IDisposable
 {
-    private IdentityKeyPair? _identity = identity;
+    private IdentityKeyPair? _identity;
+
+    /// <summary>A user of <paramref name="identity"/> whose requests go over the shared <paramref name="http"/>.</summary>
+    public VirtualUser(IdentityKeyPair identity, HttpClient http, TimeSpan requestTimeout)
+    {
+        _identity = identity;
+        AccountId = identity.AccountId;
+        Api = new PigeonApiClient(http, new ApiCredentials(AccountId, challenge => Identity.SignAuthChallenge(AccountId, challenge)))
+        {
+            RequestTimeout = requestTimeout,
+        };
+    }
 
     /// <summary>The identity keys, until <see cref="ForgetIdentity"/>.</summary>
     public IdentityKeyPair Identity => _identity ?? throw new ObjectDisposedException(nameof(VirtualUser), "The identity was forgotten after login.");
 
     /// <summary>The account id the keys derive to.</summary>
-    public string AccountId { get; } = identity.AccountId;
+    public string AccountId { get; }
 
-    /// <summary>The bearer token, once logged in.</summary>
-    public string? Token { get; set; }
+    /// <summary>The API as this user; it signs in with <see cref="Identity"/>, and keeps the token.</summary>
+    public PigeonApiClient Api { get; }
 
     /// <summary>The highest sequence number received so far.</summary>
     public long After { get; set; }
@@ -31,5 +43,9 @@ public sealed class VirtualUser(IdentityKeyPair identity) : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => ForgetIdentity();
+    public void Dispose()
+    {
+        ForgetIdentity();
+        Api.Dispose();
+    }
 }

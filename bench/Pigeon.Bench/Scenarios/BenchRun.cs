@@ -24,7 +24,7 @@ public sealed class BenchRun : IDisposable
             throw new ArgumentException($"the bench only loads loopback servers, not {options.Server.Host}.");
         }
 
-        Client = new GatewayClient(options.Server, maxConnections);
+        Client = new LoadClient(options.Server, maxConnections);
         Servers = new ServerProcesses(options.GatewayPid, options.Pids, options.DevDirectory);
     }
 
@@ -34,8 +34,8 @@ public sealed class BenchRun : IDisposable
     /// <summary>The clock.</summary>
     public TimeProvider Time { get; }
 
-    /// <summary>The gateway client.</summary>
-    public GatewayClient Client { get; }
+    /// <summary>The users' way to the gateway.</summary>
+    public LoadClient Client { get; }
 
     /// <summary>The server processes watched for memory and CPU.</summary>
     public ServerProcesses Servers { get; }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Pigeon.Api;
 using Pigeon.Bench.Api;
 using Pigeon.Bench.Reporting;
 using Pigeon.Bench.Stats;
@@ -22,7 +23,7 @@ public static class LongPollsScenario
         var rampTime = TimeSpan.FromSeconds(pollers.Count / options.RampPerSecond);
         var maxSeconds = (int)(rampTime + options.Duration + options.Grace).TotalSeconds + 60;
         var phase = new Phase($"{pollers.Count} idle long-polls, trickle {options.Rate:0.#} msg/s", run.Time, maxSeconds);
-        var reader = new MailboxReader(run.Client, phase, options.WaitSeconds, 100, awaitAcks: false, options.AckOnPoll);
+        var reader = new MailboxReader(run.Client, phase, options.WaitSeconds, ApiLimits.MaxReceiveBatch, awaitAcks: false, options.AckOnPoll);
         double rssBefore = run.Servers.GatewayRssMiB() ?? 0, rssPeak = rssBefore;
         long minHeld = long.MaxValue;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -1,3 +1,4 @@
+using Pigeon.Api;
 using Pigeon.Bench.Api;
 using Pigeon.Bench.Stats;
 
@@ -10,7 +11,7 @@ namespace Pigeon.Bench.Scenarios;
 /// </summary>
 public sealed class MailboxReader
 {
-    private readonly GatewayClient _client;
+    private readonly LoadClient _client;
     private readonly int _waitSeconds;
     private readonly int _max;
     private readonly bool _awaitAcks;
@@ -29,7 +30,7 @@ public sealed class MailboxReader
     /// that carries one does not wait on the server. Otherwise separate acknowledgements run beside the
     /// polls, and carried ones are confirmed whenever the poll that carries them returns.
     /// </summary>
-    internal MailboxReader(GatewayClient client, Phase phase, int waitSeconds, int max, bool awaitAcks, bool ackOnPoll,
+    internal MailboxReader(LoadClient client, Phase phase, int waitSeconds, int max, bool awaitAcks, bool ackOnPoll,
         Func<VirtualUser, IncomingEnvelope, bool>? open = null)
     {
         _client = client;

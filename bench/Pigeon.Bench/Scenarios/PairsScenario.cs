@@ -1,3 +1,4 @@
+using Pigeon.Api;
 using Pigeon.Bench.Api;
 using Pigeon.Bench.Reporting;
 using Pigeon.Bench.Stats;
@@ -38,7 +39,7 @@ public static class PairsScenario
             phases.Add(new Phase("pairs closed loop", run.Time, maxSeconds));
         }
 
-        var reader = new MailboxReader(run.Client, phases[0], Math.Min(options.WaitSeconds, 25), 100, awaitAcks: false, options.AckOnPoll,
+        var reader = new MailboxReader(run.Client, phases[0], Math.Min(options.WaitSeconds, ApiLimits.MaxWaitSeconds), ApiLimits.MaxReceiveBatch, awaitAcks: false, options.AckOnPoll,
             channelOf is null ? null : (user, envelope) => channelOf[user.AccountId].TryDecrypt(envelope.Payload));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var reading = recipients.Select(r => reader.RunAsync(r, stop.Token)).ToList();

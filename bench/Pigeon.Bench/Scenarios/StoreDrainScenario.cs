@@ -1,4 +1,5 @@
 using Npgsql;
+using Pigeon.Api;
 using Pigeon.Bench.Api;
 using Pigeon.Bench.Reporting;
 using Pigeon.Bench.Stats;
@@ -49,7 +50,7 @@ public static class StoreDrainScenario
 
         var expected = store.CommittedIds.Count;
         drain.AddCommitted(expected);
-        var reader = new MailboxReader(run.Client, drain, waitSeconds: 1, max: 100, awaitAcks: true, options.AckOnPoll);
+        var reader = new MailboxReader(run.Client, drain, waitSeconds: 1, max: ApiLimits.MaxReceiveBatch, awaitAcks: true, options.AckOnPoll);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         TimeSpan drained;
         double? emptyAfter = null;

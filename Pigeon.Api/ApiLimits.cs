@@ -1,0 +1,48 @@
+namespace Pigeon.Api;
+
+/// <summary>
+/// The limits of the API that clients rely on. A gateway's configurable limits
+/// (<c>Pigeon:Limits</c>) and a mailbox's (<c>Pigeon:Mailbox</c>) default to these, so a client
+/// that stays within them is served by a gateway with default settings.
+/// </summary>
+public static class ApiLimits
+{
+    /// <summary>
+    /// The longest a receive may wait on the server, in seconds: below Orleans' 30 s response
+    /// timeout, so a waiting receive always ends with an answer. Never configurable above this.
+    /// </summary>
+    public const int MaxWaitSeconds = 25;
+
+    /// <summary>
+    /// The most envelopes one receive returns, and the most ids one receive may acknowledge in
+    /// <c>ack</c>; more go to <c>POST /v1/messages/ack</c>.
+    /// </summary>
+    public const int MaxReceiveBatch = 100;
+
+    /// <summary>The most message ids one <c>POST /v1/messages/ack</c> may carry.</summary>
+    public const int MaxAckBatch = 1_000;
+
+    /// <summary>The most envelopes one deposit may carry.</summary>
+    public const int MaxDepositBatch = 100;
+
+    /// <summary>The largest envelope payload, in bytes (before base64): 64 KiB.</summary>
+    public const int MaxEnvelopeBytes = 64 * 1024;
+
+    /// <summary>The most one-time prekeys of each kind one upload may carry.</summary>
+    public const int MaxPrekeysPerUpload = 200;
+
+    // The key sizes are Pigeon.Protocol's (ProtocolInfo), stated again here because the contract
+    // depends on nothing; a test holds the two equal.
+
+    /// <summary>The size of an Ed25519 or X25519 public key (identity keys, signed and one-time prekeys).</summary>
+    public const int PublicKeyBytes = 32;
+
+    /// <summary>The size of an ML-KEM-1024 public key (KEM prekeys).</summary>
+    public const int KemPublicKeyBytes = 1568;
+
+    /// <summary>The size of an Ed25519 signature (over the agreement key, a prekey or a challenge).</summary>
+    public const int SignatureBytes = 64;
+
+    /// <summary>A delivery key: 32 random bytes an account gives its contacts for sealed deposits.</summary>
+    public const int DeliveryKeyBytes = 32;
+}

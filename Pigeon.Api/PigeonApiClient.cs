@@ -1,0 +1,260 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace Pigeon.Api;
+
+/// <summary>
+/// Who a client signs in as: the account id, and what signs a challenge with the account's identity
+/// key (Pigeon.Protocol's <c>IdentityKeyPair.SignAuthChallenge</c>).
+/// </summary>
+public sealed record ApiCredentials(string AccountId, Func<byte[], byte[]> SignChallenge);
+
+/// <summary>
+/// The API for one account, over an <see cref="HttpClient"/> whose <c>BaseAddress</c> is the gateway
+/// (ending in <c>/</c>). Routes that need a bearer token get one by challenge–response on first use,
+/// and again, once per call, when the server says the token is missing, invalid or expired. The token
+/// lives in memory only.
+/// <para>
+/// An error answer is a <see cref="PigeonApiException"/>; not reaching the server stays an
+/// <see cref="HttpRequestException"/>, and no answer within <see cref="RequestTimeout"/> (beyond what
+/// a receive asked the server to wait) a <see cref="TimeoutException"/>. Nothing is retried here:
+/// every call is safe to repeat (deposits are idempotent on their message id), and the caller's
+/// handlers decide whether to. Thread-safe.
+/// </para>
+/// </summary>
+public sealed class PigeonApiClient : IDisposable
+{
+    /// <summary>
+    /// How long the server was asked to wait for this request (a long-poll's <c>wait</c>; zero
+    /// otherwise), set on every request so that handlers underneath can size their own timeouts.
+    /// </summary>
+    public static readonly HttpRequestOptionsKey<TimeSpan> ServerWait = new("Pigeon.ServerWait");
+
+    private readonly HttpClient _http;
+    private readonly bool _disposeHttpClient;
+    private readonly ApiCredentials? _credentials;
+    private readonly SemaphoreSlim _signInLock = new(1, 1);
+    private volatile string? _token;
+
+    /// <summary>A client over <paramref name="http"/>; with <paramref name="credentials"/> it signs in by itself.</summary>
+    public PigeonApiClient(HttpClient http, ApiCredentials? credentials = null, bool disposeHttpClient = false)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        _http = http;
+        _credentials = credentials;
+        _disposeHttpClient = disposeHttpClient;
+    }
+
+    /// <summary>
+    /// How long a request may take beyond the wait it asked of the server; <see cref="Timeout.InfiniteTimeSpan"/>
+    /// when a handler underneath bounds each attempt itself. Default 30 s.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The bearer token the next authenticated request carries; set it to use one issued earlier.</summary>
+    public string? Token
+    {
+        get => _token;
+        set => _token = value;
+    }
+
+    /// <summary><c>POST /v1/accounts</c>: registers an identity (idempotent for the same keys).</summary>
+    public Task<AccountResponse> RegisterAsync(RegisterAccountRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "v1/accounts", Body(request), PigeonJson.TypeInfo<AccountResponse>(), authenticated: false, TimeSpan.Zero, ct);
+
+    /// <summary>
+    /// Signs in now unless a token is held: a challenge, signed with the credentials, exchanged for a
+    /// token. A challenge is single-use, so when the token request finds it spent or expired (its
+    /// answer was lost and the request repeated, say) the flow starts over, once.
+    /// </summary>
+    public async Task SignInAsync(CancellationToken ct = default) => await TokenAsync(stale: null, ct);
+
+    /// <summary><c>PUT /v1/keys</c>: publishes prekeys.</summary>
+    public Task<PrekeyCountsResponse> UploadPrekeysAsync(UploadPrekeysRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Put, "v1/keys", Body(request), PigeonJson.TypeInfo<PrekeyCountsResponse>(), authenticated: true, TimeSpan.Zero, ct);
+
+    /// <summary><c>GET /v1/keys/count</c>: how many of the account's prekeys the server still holds.</summary>
+    public Task<PrekeyCountsResponse> CountPrekeysAsync(CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, "v1/keys/count", null, PigeonJson.TypeInfo<PrekeyCountsResponse>(), authenticated: true, TimeSpan.Zero, ct);
+
+    /// <summary><c>GET /v1/keys/{accountId}</c>: another account's bundle, unverified (the caller checks it against the id).</summary>
+    public Task<PrekeyBundleResponse> FetchBundleAsync(string accountId, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, $"v1/keys/{Uri.EscapeDataString(accountId)}", null, PigeonJson.TypeInfo<PrekeyBundleResponse>(), authenticated: true, TimeSpan.Zero, ct);
+
+    /// <summary><c>POST /v1/messages</c>: deposits envelopes; a 200 means every one is committed.</summary>
+    public Task<DepositResponse> DepositAsync(IReadOnlyList<OutgoingEnvelope> envelopes, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "v1/messages", Body(new DepositRequest(envelopes)), PigeonJson.TypeInfo<DepositResponse>(), authenticated: true, TimeSpan.Zero, ct);
+
+    /// <summary>
+    /// <c>GET /v1/messages</c>: long-polls the account's mailbox for envelopes after <paramref name="after"/>,
+    /// waiting up to <paramref name="wait"/> (whole seconds, at most <see cref="ApiLimits.MaxWaitSeconds"/>);
+    /// the server first deletes the envelopes in <paramref name="acknowledge"/> (at most
+    /// <see cref="ApiLimits.MaxReceiveBatch"/>). Repeating the call repeats the acknowledgement,
+    /// which is harmless: deleting twice deletes nothing more. <paramref name="max"/> null: the server's batch.
+    /// </summary>
+    public Task<ReceiveResponse> ReceiveAsync(long after, TimeSpan wait, IReadOnlyCollection<Guid>? acknowledge = null, int? max = null,
+        CancellationToken ct = default)
+    {
+        acknowledge ??= [];
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(acknowledge.Count, ApiLimits.MaxReceiveBatch, nameof(acknowledge));
+        var seconds = (int)Math.Clamp(wait.TotalSeconds, 0, ApiLimits.MaxWaitSeconds);
+        var path = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"v1/messages?after={after}&wait={seconds}"));
+        if (max is { } batch)
+        {
+            path.Append(CultureInfo.InvariantCulture, $"&max={batch}");
+        }
+
+        foreach (var id in acknowledge)
+        {
+            path.Append("&ack=").Append(id.ToString("D"));
+        }
+
+        return SendAsync(HttpMethod.Get, path.ToString(), null, PigeonJson.TypeInfo<ReceiveResponse>(), authenticated: true, TimeSpan.FromSeconds(seconds), ct);
+    }
+
+    /// <summary><c>POST /v1/messages/ack</c>: deletes received envelopes (at most <see cref="ApiLimits.MaxAckBatch"/> ids).</summary>
+    public Task<AckResponse> AckAsync(IReadOnlyList<Guid> messageIds, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "v1/messages/ack", Body(new AckRequest(messageIds)), PigeonJson.TypeInfo<AckResponse>(), authenticated: true, TimeSpan.Zero, ct);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _signInLock.Dispose();
+        if (_disposeHttpClient)
+        {
+            _http.Dispose();
+        }
+    }
+
+    private async Task<string> TokenAsync(string? stale, CancellationToken ct)
+    {
+        await _signInLock.WaitAsync(ct);
+        try
+        {
+            if (_token is { } current && current != stale)
+            {
+                return current;
+            }
+
+            var credentials = _credentials ?? throw new InvalidOperationException("This client has no credentials to sign in with, and no token.");
+            for (var attempt = 1; ; attempt++)
+            {
+                var challenge = await SendAsync(HttpMethod.Post, "v1/auth/challenge", Body(new ChallengeRequest(credentials.AccountId)),
+                    PigeonJson.TypeInfo<ChallengeResponse>(), authenticated: false, TimeSpan.Zero, ct);
+                try
+                {
+                    var signed = new TokenRequest(credentials.AccountId, challenge.Challenge, credentials.SignChallenge(challenge.Challenge));
+                    var token = await SendAsync(HttpMethod.Post, "v1/auth/token", Body(signed), PigeonJson.TypeInfo<TokenResponse>(),
+                        authenticated: false, TimeSpan.Zero, ct);
+                    _token = token.Token;
+                    return token.Token;
+                }
+                // Once, so that a signature the server really refuses is reported rather than retried forever.
+                catch (PigeonApiException problem) when (attempt == 1 && problem.Type == ProblemTypes.ChallengeFailed)
+                {
+                }
+            }
+        }
+        finally
+        {
+            _signInLock.Release();
+        }
+    }
+
+    private async Task<TResponse> SendAsync<TResponse>(HttpMethod method, string path, byte[]? body, JsonTypeInfo<TResponse> responseType,
+        bool authenticated, TimeSpan serverWait, CancellationToken ct)
+    {
+        var token = authenticated ? await TokenAsync(stale: null, ct) : null;
+        for (var renewed = false; ; renewed = true)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            request.Options.Set(ServerWait, serverWait);
+            if (body is not null)
+            {
+                // A byte array rather than a stream, so the request carries a Content-Length rather than a chunked body.
+                request.Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" } } };
+            }
+
+            if (token is not null)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            }
+
+            using var response = await SendWithinTimeoutAsync(request, serverWait, ct);
+            if (response.IsSuccessStatusCode)
+            {
+                return await ReadAsync(response, responseType, ct);
+            }
+
+            var problem = await ProblemAsync(response, ct);
+            if (token is not null && !renewed && _credentials is not null
+                && response.StatusCode == HttpStatusCode.Unauthorized && ProblemTypes.IsTokenProblem(problem.Type))
+            {
+                token = await TokenAsync(stale: token, ct);
+                continue;
+            }
+
+            throw problem;
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendWithinTimeoutAsync(HttpRequestMessage request, TimeSpan serverWait, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var limit = RequestTimeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : RequestTimeout + serverWait;
+        deadline.CancelAfter(limit);
+        try
+        {
+            return await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, deadline.Token);
+        }
+        // The caller did not cancel: this deadline, the HttpClient's own Timeout, or a handler's ran out.
+        catch (OperationCanceledException exception) when (!ct.IsCancellationRequested)
+        {
+            var after = limit == Timeout.InfiniteTimeSpan ? "in time" : string.Create(CultureInfo.InvariantCulture, $"within {limit.TotalSeconds:0} s");
+            throw new TimeoutException($"{request.Method} {Route(request)} had no answer {after}.", exception);
+        }
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken ct)
+    {
+        try
+        {
+            return await response.Content.ReadFromJsonAsync(type, ct) ?? throw NotTheApi(response, null);
+        }
+        catch (Exception exception) when (exception is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw NotTheApi(response, exception);
+        }
+    }
+
+    private static PigeonApiException NotTheApi(HttpResponseMessage response, Exception? inner) =>
+        new(response.StatusCode, null, "The answer is not the API's JSON.",
+            $"The answer to {response.RequestMessage?.Method} {Route(response.RequestMessage)} is not the API's JSON.", inner: inner);
+
+    private static async Task<PigeonApiException> ProblemAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        ApiProblem? problem = null;
+        try
+        {
+            problem = await response.Content.ReadFromJsonAsync(PigeonJson.TypeInfo<ApiProblem>(), ct);
+        }
+        // A status alone, from something in front of the gateway, or a body that is no problem.
+        catch (Exception exception) when (exception is JsonException or NotSupportedException or InvalidOperationException)
+        {
+        }
+
+        return new PigeonApiException(response.StatusCode, problem?.Type, problem?.Title, problem?.Detail, PigeonApiException.RetryAfterOf(response));
+    }
+
+    // The path alone: the query of a receive names message ids.
+    private static string Route(HttpRequestMessage? request) => request?.RequestUri is { } uri
+        ? "/" + (uri.IsAbsoluteUri ? uri.AbsolutePath.TrimStart('/') : uri.OriginalString.Split('?')[0])
+        : "?";
+
+    private static byte[] Body<T>(T request) => JsonSerializer.SerializeToUtf8Bytes(request, PigeonJson.TypeInfo<T>());
+}
