@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Pigeon.Gateway.Accounts;
 using Pigeon.Gateway.Authentication;
 using Pigeon.Gateway.Errors;
+using Pigeon.Gateway.Failover;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Gateway.Limits;
 using Pigeon.Gateway.Metrics;
@@ -64,8 +65,8 @@ public static class MessagesApi
     /// envelopes already committed stay; retrying the batch with the same message ids is safe.
     /// </summary>
     public static async Task<Results<Ok<DepositResponse>, ProblemHttpResult>> DepositAsync(
-        DepositRequest request, ClaimsPrincipal user, GrainReferences grains, RecipientDirectory directory,
-        IOptions<LimitsOptions> limits, ILoggerFactory loggers)
+        DepositRequest request, ClaimsPrincipal user, GrainReferences grains, RecipientDirectory directory, GrainCallFailover failover,
+        IOptions<LimitsOptions> limits, ILoggerFactory loggers, CancellationToken aborted)
     {
         var envelopes = request.Envelopes;
         if (envelopes.Count == 0 || envelopes.Count > limits.Value.MaxBatchEnvelopes)
@@ -99,13 +100,15 @@ public static class MessagesApi
 
         foreach (var recipient in envelopes.Select(e => e.Recipient).Distinct(StringComparer.Ordinal))
         {
-            if (!await directory.ExistsAsync(recipient))
+            if (!await directory.ExistsAsync(recipient, aborted))
             {
                 return Problems.Of(StatusCodes.Status404NotFound, Problems.AccountNotFound, $"No account has the id {recipient}.");
             }
         }
 
-        var receipts = await Task.WhenAll(envelopes.Select(e => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload)));
+        // Each deposit is idempotent on its message id, so one lost with a silo is simply sent again.
+        var receipts = await Task.WhenAll(envelopes.Select(e =>
+            failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload), aborted)));
         var logger = loggers.CreateLogger(typeof(MessagesApi));
         for (var i = 0; i < envelopes.Count; i++)
         {
@@ -127,7 +130,7 @@ public static class MessagesApi
     /// The deletion is committed before the wait starts, even when the request is closed during it.
     /// </summary>
     public static async Task<Results<Ok<ReceiveResponse>, ProblemHttpResult>> ReceiveAsync(
-        ClaimsPrincipal user, GrainReferences grains, LongPollLimiter longPolls, IOptions<LimitsOptions> limits,
+        ClaimsPrincipal user, GrainReferences grains, GrainCallFailover failover, LongPollLimiter longPolls, IOptions<LimitsOptions> limits,
         HttpContext httpContext, long after = 0, int wait = 0, int? max = null, Guid[]? ack = null)
     {
         if (after < 0)
@@ -171,9 +174,15 @@ public static class MessagesApi
         try
         {
             var mailbox = grains.Get<IMailboxGrain>(accountId);
-            var result = ack.Length > 0
-                ? await mailbox.AckAndReceiveAsync(ack, after, limit, TimeSpan.FromSeconds(wait), httpContext.RequestAborted)
-                : await mailbox.ReceiveAsync(after, limit, TimeSpan.FromSeconds(wait), httpContext.RequestAborted);
+            var longest = TimeSpan.FromSeconds(wait);
+            // Sent again after a silo loss, a receive waits only for what is left of the wait asked for.
+            var result = await failover.RunAsync((elapsed, cancellation) =>
+            {
+                var left = elapsed < longest ? longest - elapsed : TimeSpan.Zero;
+                return ack.Length > 0
+                    ? mailbox.AckAndReceiveAsync(ack, after, limit, left, cancellation)
+                    : mailbox.ReceiveAsync(after, limit, left, cancellation);
+            }, httpContext.RequestAborted);
             GatewayMetrics.EnvelopesAcknowledged.Inc(result.Acknowledged);
             GatewayMetrics.EnvelopesDelivered.Inc(result.Envelopes.Count);
             return TypedResults.Ok(new ReceiveResponse(
@@ -188,14 +197,15 @@ public static class MessagesApi
 
     /// <summary>Deletes envelopes from the caller's own mailbox; ids of other mailboxes have no effect.</summary>
     public static async Task<Results<Ok<AckResponse>, ProblemHttpResult>> AckAsync(
-        AckRequest request, ClaimsPrincipal user, GrainReferences grains, IOptions<LimitsOptions> limits)
+        AckRequest request, ClaimsPrincipal user, GrainReferences grains, GrainCallFailover failover, IOptions<LimitsOptions> limits,
+        CancellationToken aborted)
     {
         if (request.MessageIds.Count == 0 || request.MessageIds.Count > limits.Value.MaxAckIds)
         {
             return Problems.BadRequest($"messageIds must hold between 1 and {limits.Value.MaxAckIds} ids.");
         }
 
-        var acknowledged = await grains.Get<IMailboxGrain>(user.AccountId()).AckAsync(request.MessageIds);
+        var acknowledged = await failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(user.AccountId()).AckAsync(request.MessageIds), aborted);
         GatewayMetrics.EnvelopesAcknowledged.Inc(acknowledged);
         return TypedResults.Ok(new AckResponse(acknowledged));
     }
