@@ -121,6 +121,9 @@ public sealed partial class GrainCallFailover(IOptions<FailoverOptions> options,
         {
             if (!awaited)
             {
+                // The grain hears of it even when the request closing ended the wait before the linked
+                // token did: that token's link to the request goes with its disposal below.
+                await attempt.CancelAsync();
                 // Left to Orleans' response timeout; its failure is of no interest any more.
                 _ = answer.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
                     TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
