@@ -5,6 +5,7 @@ using Pigeon.Api;
 using Pigeon.Gateway.Accounts;
 using Pigeon.Gateway.Authentication;
 using Pigeon.Gateway.Errors;
+using Pigeon.Gateway.Failover;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Gateway.Limits;
 using Pigeon.Gateway.Metrics;
@@ -36,8 +37,8 @@ public static class MessagesApi
     /// envelopes already committed stay; retrying the batch with the same message ids is safe.
     /// </summary>
     public static async Task<Results<Ok<DepositResponse>, ProblemHttpResult>> DepositAsync(
-        DepositRequest request, ClaimsPrincipal user, GrainReferences grains, RecipientDirectory directory,
-        IOptions<LimitsOptions> limits, ILoggerFactory loggers)
+        DepositRequest request, ClaimsPrincipal user, GrainReferences grains, RecipientDirectory directory, GrainCallFailover failover,
+        IOptions<LimitsOptions> limits, ILoggerFactory loggers, CancellationToken aborted)
     {
         var envelopes = request.Envelopes;
         if (CheckBatch(envelopes, e => (e.Recipient, e.MessageId, e.Payload), limits.Value) is { } invalid)
@@ -47,7 +48,7 @@ public static class MessagesApi
 
         foreach (var recipient in envelopes.Select(e => e.Recipient).Distinct(StringComparer.Ordinal))
         {
-            if (!await directory.ExistsAsync(recipient))
+            if (!await directory.ExistsAsync(recipient, aborted))
             {
                 return Problems.Of(StatusCodes.Status404NotFound, ProblemTypes.AccountNotFound, $"No account has the id {recipient}.");
             }
@@ -55,8 +56,16 @@ public static class MessagesApi
 
         // The identified route is for first messages; contacts deposit sealed. This bounds how many
         // strangers one account reaches (NewRecipientLimitException answers 429).
-        await grains.Get<IAccountGrain>(user.AccountId()).NoteIdentifiedRecipientsAsync([.. envelopes.Select(e => e.Recipient).Distinct(StringComparer.Ordinal)]);
-        var receipts = await Task.WhenAll(envelopes.Select(e => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload)));
+        // Noting the same recipients again changes nothing, so a call lost with a silo is sent again too.
+        IReadOnlyList<string> recipients = [.. envelopes.Select(e => e.Recipient).Distinct(StringComparer.Ordinal)];
+        await failover.RunAsync(async (_, _) =>
+        {
+            await grains.Get<IAccountGrain>(user.AccountId()).NoteIdentifiedRecipientsAsync(recipients);
+            return true;
+        }, aborted);
+        // Each deposit is idempotent on its message id, so one lost with a silo is simply sent again.
+        var receipts = await Task.WhenAll(envelopes.Select(e =>
+            failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload), aborted)));
         GatewayLog.Deposited(loggers.CreateLogger(typeof(MessagesApi)), user.AccountId(), envelopes.Count, envelopes.Sum(e => e.Payload.Length));
 
         GatewayMetrics.EnvelopesDeposited.Inc(envelopes.Count);
@@ -112,7 +121,7 @@ public static class MessagesApi
     /// The deletion is committed before the wait starts, even when the request is closed during it.
     /// </summary>
     public static async Task<Results<Ok<ReceiveResponse>, ProblemHttpResult>> ReceiveAsync(
-        ClaimsPrincipal user, GrainReferences grains, LongPollLimiter longPolls, IOptions<LimitsOptions> limits,
+        ClaimsPrincipal user, GrainReferences grains, GrainCallFailover failover, LongPollLimiter longPolls, IOptions<LimitsOptions> limits,
         HttpContext httpContext, long after = 0, int wait = 0, int? max = null, Guid[]? ack = null)
     {
         if (after < 0)
@@ -156,9 +165,15 @@ public static class MessagesApi
         try
         {
             var mailbox = grains.Get<IMailboxGrain>(accountId);
-            var result = ack.Length > 0
-                ? await mailbox.AckAndReceiveAsync(ack, after, limit, TimeSpan.FromSeconds(wait), httpContext.RequestAborted)
-                : await mailbox.ReceiveAsync(after, limit, TimeSpan.FromSeconds(wait), httpContext.RequestAborted);
+            var longest = TimeSpan.FromSeconds(wait);
+            // Sent again after a silo loss, a receive waits only for what is left of the wait asked for.
+            var result = await failover.RunAsync((elapsed, cancellation) =>
+            {
+                var left = elapsed < longest ? longest - elapsed : TimeSpan.Zero;
+                return ack.Length > 0
+                    ? mailbox.AckAndReceiveAsync(ack, after, limit, left, cancellation)
+                    : mailbox.ReceiveAsync(after, limit, left, cancellation);
+            }, httpContext.RequestAborted);
             GatewayMetrics.EnvelopesAcknowledged.Inc(result.Acknowledged);
             GatewayMetrics.EnvelopesDelivered.Inc(result.Envelopes.Count);
             return TypedResults.Ok(new ReceiveResponse(
@@ -173,14 +188,15 @@ public static class MessagesApi
 
     /// <summary>Deletes envelopes from the caller's own mailbox; ids of other mailboxes have no effect.</summary>
     public static async Task<Results<Ok<AckResponse>, ProblemHttpResult>> AckAsync(
-        AckRequest request, ClaimsPrincipal user, GrainReferences grains, IOptions<LimitsOptions> limits)
+        AckRequest request, ClaimsPrincipal user, GrainReferences grains, GrainCallFailover failover, IOptions<LimitsOptions> limits,
+        CancellationToken aborted)
     {
         if (request.MessageIds.Count == 0 || request.MessageIds.Count > limits.Value.MaxAckIds)
         {
             return Problems.BadRequest($"messageIds must hold between 1 and {limits.Value.MaxAckIds} ids.");
         }
 
-        var acknowledged = await grains.Get<IMailboxGrain>(user.AccountId()).AckAsync(request.MessageIds);
+        var acknowledged = await failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(user.AccountId()).AckAsync(request.MessageIds), aborted);
         GatewayMetrics.EnvelopesAcknowledged.Inc(acknowledged);
         return TypedResults.Ok(new AckResponse(acknowledged));
     }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Pigeon.Api;
 using Pigeon.Gateway.Authentication;
 using Pigeon.Gateway.Errors;
+using Pigeon.Gateway.Failover;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Gateway.Limits;
 using Pigeon.Gateway.Metrics;
@@ -50,8 +51,8 @@ public static class SealedApi
     /// 401, so the route tells nothing about which accounts exist.
     /// </summary>
     public static async Task<Results<Ok<DepositResponse>, ProblemHttpResult>> DepositAsync(
-        SealedDepositRequest request, GrainReferences grains, SealedDepositLimiter recipientLimits,
-        IOptions<LimitsOptions> limits, HttpContext httpContext)
+        SealedDepositRequest request, GrainReferences grains, GrainCallFailover failover, SealedDepositLimiter recipientLimits,
+        IOptions<LimitsOptions> limits, HttpContext httpContext, CancellationToken aborted)
     {
         var envelopes = request.Envelopes;
         if (MessagesApi.CheckBatch(envelopes, e => (e.Recipient, e.MessageId, e.Payload), limits.Value) is { } invalid)
@@ -70,7 +71,7 @@ public static class SealedApi
         var checks = envelopes
             .Select(e => (e.Recipient, Key: Convert.ToBase64String(e.DeliveryKey)))
             .Distinct()
-            .Select(pair => grains.Get<IAccountGrain>(pair.Recipient).AcceptsDeliveryKeyAsync(Convert.FromBase64String(pair.Key)));
+            .Select(pair => failover.RunAsync((_, _) => grains.Get<IAccountGrain>(pair.Recipient).AcceptsDeliveryKeyAsync(Convert.FromBase64String(pair.Key)), aborted));
         if ((await Task.WhenAll(checks)).Contains(false))
         {
             return Problems.Of(StatusCodes.Status401Unauthorized, ProblemTypes.DeliveryRefused,
@@ -84,7 +85,9 @@ public static class SealedApi
                 "Too many sealed deposits for a recipient.", $"At most {limits.Value.SealedDepositsPerSecondPerRecipient} per second per recipient.");
         }
 
-        var receipts = await Task.WhenAll(envelopes.Select(e => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload)));
+        // Idempotent on the message id, as on the identified route.
+        var receipts = await Task.WhenAll(envelopes.Select(e =>
+            failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload), aborted)));
         GatewayMetrics.EnvelopesDeposited.Inc(envelopes.Count);
         GatewayMetrics.EnvelopeBytesDeposited.Inc(envelopes.Sum(e => e.Payload.Length));
         return TypedResults.Ok(new DepositResponse(

@@ -9,6 +9,7 @@ using Pigeon.Gateway.Accounts;
 using Pigeon.Gateway.Apis;
 using Pigeon.Gateway.Authentication;
 using Pigeon.Gateway.Errors;
+using Pigeon.Gateway.Failover;
 using Pigeon.Gateway.Limits;
 using Pigeon.Grains.Abstractions.Health;
 using Pigeon.Hosting;
@@ -33,6 +34,7 @@ public static class GatewayHostingExtensions
         problems.AddRange(configuration.Check<AuthOptions>(AuthOptions.Section, validator));
         problems.AddRange(configuration.Check<LimitsOptions>(LimitsOptions.Section, validator));
         problems.AddRange(configuration.Check<ForwardedHeadersSettings>(ForwardedHeadersSettings.Section, validator));
+        problems.AddRange(configuration.Check(FailoverOptions.Section, new FailoverOptionsValidator()));
         problems.AddRange(PigeonClusterOptions.Check(configuration));
 
         // The checks across settings run only on sections that are well formed themselves.
@@ -137,7 +139,8 @@ public static class GatewayHostingExtensions
     /// <summary>
     /// Makes the gateway an Orleans client of the Pigeon cluster (<c>Pigeon:Cluster</c>): through the
     /// ADO.NET membership table on PostgreSQL, or through fixed silo endpoints when
-    /// <c>Pigeon:Cluster:StaticGateways</c> lists any.
+    /// <c>Pigeon:Cluster:StaticGateways</c> lists any; with <see cref="GrainCallFailover"/> watching
+    /// its connections.
     /// </summary>
     public static WebApplicationBuilder UsePigeonOrleansClient(this WebApplicationBuilder builder)
     {
@@ -153,6 +156,7 @@ public static class GatewayHostingExtensions
             }
 
             client.Configure<GatewayOptions>(configuration.GetSection("Orleans:Gateway"));
+            client.AddPigeonFailover();
         });
         return builder;
     }

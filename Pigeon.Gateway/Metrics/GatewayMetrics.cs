@@ -20,6 +20,12 @@ internal static class GatewayMetrics
     public static readonly Gauge OpenLongPolls = Prometheus.Metrics.CreateGauge(
         "pigeon_long_polls_open", "Receives currently waiting for envelopes.");
 
+    public static readonly Counter SiloConnectionsLost = Prometheus.Metrics.CreateCounter(
+        "pigeon_silo_connections_lost_total", "Connections to silos' gateways that closed (a silo died, stopped or became unreachable).");
+
+    public static readonly Counter GrainCallRetries = Prometheus.Metrics.CreateCounter(
+        "pigeon_grain_call_retries_total", "Grain calls sent again: lost with a silo, or refused because of one.", "reason");
+
     public static readonly Counter Registrations = Prometheus.Metrics.CreateCounter(
         "pigeon_accounts_registered_total", "Accounts registered through this gateway.");
 

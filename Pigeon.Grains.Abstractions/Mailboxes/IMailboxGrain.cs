@@ -21,7 +21,10 @@ public interface IMailboxGrain : IGrainWithStringKey
     /// Returns up to <paramref name="max"/> unacknowledged envelopes with a sequence number above
     /// <paramref name="after"/>, oldest first. When there are none, waits up to <paramref name="wait"/>
     /// (capped at the configured maximum, at most 25 s) for a deposit and returns as soon as one commits;
-    /// returns an empty result when the wait ends. Cancelling <paramref name="cancellationToken"/> ends the wait.
+    /// returns an empty result when the wait ends. Cancelling <paramref name="cancellationToken"/> ends
+    /// the wait with an empty result too (what a caller that waits for the callee's answer receives).
+    /// So does the activation starting to deactivate (after a silo death, on a shutdown): the caller's
+    /// next receive reaches the next activation instead of holding this one for the rest of the wait.
     /// </summary>
     [Alias("receive")]
     Task<MailboxBatch> ReceiveAsync(long after, int max, TimeSpan wait, CancellationToken cancellationToken = default);
@@ -34,7 +37,7 @@ public interface IMailboxGrain : IGrainWithStringKey
     /// Acknowledges <paramref name="acknowledge"/> as <see cref="AckAsync"/> does, then receives as
     /// <see cref="ReceiveAsync"/> does: a client that acknowledges on its next poll saves a request per
     /// batch. The acknowledgement is committed before the receive starts, and its count is reported in
-    /// <see cref="MailboxBatch.Acknowledged"/>.
+    /// <see cref="MailboxBatch.Acknowledged"/>, also when the wait is cancelled.
     /// </summary>
     [Alias("ack-and-receive")]
     Task<MailboxBatch> AckAndReceiveAsync(

@@ -15,8 +15,9 @@ public static class PigeonGrainsHostingExtensions
     /// <summary>
     /// Adds Pigeon's grains with everything they need, on one data source: their options (validated
     /// at start-up), the envelope store and one-time prekey pool, the group-commit writer, the expiry
-    /// sweeper, and the <see cref="PigeonStorage.Accounts"/> grain storage (Orleans ADO.NET on the same
-    /// data source, so grain state and envelopes share one pool). The silo owns
+    /// sweeper, the listener that ends a deactivating mailbox's waiting receives, and the
+    /// <see cref="PigeonStorage.Accounts"/> grain storage (Orleans ADO.NET on the same data source,
+    /// so grain state and envelopes share one pool). The silo owns
     /// <paramref name="dataSource"/> from here on and disposes it when it stops. Build it with
     /// <see cref="PigeonDatabaseSettings.CreateDataSource"/>.
     /// </summary>
@@ -56,6 +57,7 @@ public static class PigeonGrainsHostingExtensions
         services.AddHostedService(provider => provider.GetRequiredService<EnvelopeWriter>());
         services.TryAddSingleton<ExpiredEnvelopeSweeper>();
         services.AddHostedService(provider => provider.GetRequiredService<ExpiredEnvelopeSweeper>());
+        services.AddHostedService<MailboxDeactivations>();
         return services;
     }
 

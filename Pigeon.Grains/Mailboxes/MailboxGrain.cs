@@ -26,6 +26,8 @@ internal sealed partial class MailboxGrain(
     private readonly List<CommittingDeposit> _committing = [];
     private readonly RecentEnvelopes _recent = new(options.Value.RecentEnvelopesHeld, options.Value.RecentEnvelopeBytesHeld);
     private TaskCompletionSource _nextDeposit = NewSignal();
+    // Completed from any thread when the activation starts deactivating (MailboxDeactivations).
+    private readonly TaskCompletionSource _deactivating = NewSignal();
     private long _envelopes;
     private long _bytes;
     private long _reservedEnvelopes;
@@ -66,6 +68,27 @@ internal sealed partial class MailboxGrain(
     }
 
     public async Task<MailboxBatch> ReceiveAsync(long after, int max, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReceiveOrWaitAsync(after, max, wait, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // A cancelled receive ends like one whose wait ran out, so a caller that waits for the
+            // answer (the gateway, after losing a silo) learns what an acknowledgement on it deleted.
+            return MailboxBatch.Empty;
+        }
+    }
+
+    /// <summary>
+    /// Ends every waiting receive with what it has (nothing), as their wait running out would, and
+    /// keeps new ones from waiting: the activation is deactivating, and the callers' next receive
+    /// reaches the next one. Safe from any thread.
+    /// </summary>
+    internal void EndWaits() => _deactivating.TrySetResult();
+
+    private async Task<MailboxBatch> ReceiveOrWaitAsync(long after, int max, TimeSpan wait, CancellationToken cancellationToken)
     {
         await EnsureCountedAsync();
         after = Math.Max(after, 0);
@@ -108,7 +131,7 @@ internal sealed partial class MailboxGrain(
             }
 
             var remaining = deadline - time.GetUtcNow();
-            if (remaining <= TimeSpan.Zero)
+            if (remaining <= TimeSpan.Zero || _deactivating.Task.IsCompleted)
             {
                 return MailboxBatch.Empty;
             }
@@ -116,7 +139,7 @@ internal sealed partial class MailboxGrain(
             _waitingReceives++;
             try
             {
-                await signal.Task.WaitAsync(remaining, time, cancellationToken);
+                await Task.WhenAny(signal.Task, _deactivating.Task).WaitAsync(remaining, time, cancellationToken);
             }
             catch (TimeoutException)
             {

@@ -24,6 +24,9 @@ public sealed class AppProcess : IAsyncDisposable
     /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
     public string Output => string.Join('\n', _output);
 
+    /// <summary>The operating system's id of the process.</summary>
+    public int Id => _process.Id;
+
     /// <summary>Whether the process has exited.</summary>
     public bool HasExited => _process.HasExited;
 

@@ -99,6 +99,12 @@ public sealed record BenchOptions
     /// <summary>The local stack's folder (<c>scripts/dev.sh</c>), to find the pids by their pid files.</summary>
     public string? DevDirectory { get; init; }
 
+    /// <summary>A server process to end with SIGKILL during the open loop of <c>pairs</c> (at <see cref="KillAt"/>).</summary>
+    public int? KillPid { get; init; }
+
+    /// <summary>When to kill <see cref="KillPid"/>, after the open loop's start (ramp-up and warm-up included).</summary>
+    public TimeSpan KillAt { get; init; }
+
     /// <summary>Where to write the JSON result.</summary>
     public string? OutFile { get; init; }
 
@@ -135,6 +141,9 @@ public sealed record BenchOptions
           --gateway-pid PID       gateway pid for its memory (default: from the dev stack's pid file)
           --pids P1,P2            server pids for CPU seconds (default: the dev stack's gateway and silos)
           --dev-dir DIR           the dev stack's folder (default $PIGEON_DEV_DIR or .dev/local)
+          --kill-pid PID          pairs --loop open: SIGKILL this server process during the loop, and report when
+                                  deposits and deliveries per second were back at the offered rate
+          --kill-at S             seconds into the loop to kill it (with --kill-pid; within the measured window)
           --out FILE              write the result as JSON
           --plot FILE.png         draw throughput and latency per second (one PNG per phase)
           --quiet                 no progress line
@@ -182,7 +191,7 @@ public sealed record BenchOptions
         {
             "--server", "--users", "--pairs", "--rate", "--duration", "--warmup", "--ramp-up", "--ramp-down", "--loop", "--size", "--messages", "--batch",
             "--concurrency", "--register-concurrency", "--ramp", "--wait", "--grace", "--ack-mode", "--database", "--gateway-pid", "--pids",
-            "--dev-dir", "--out", "--plot",
+            "--dev-dir", "--out", "--plot", "--kill-pid", "--kill-at",
         };
         if (values.Keys.FirstOrDefault(k => !known.Contains(k)) is { } unknown)
         {
@@ -249,7 +258,20 @@ public sealed record BenchOptions
             }
         }
 
-        return new BenchOptions
+        int? killPid = values.ContainsKey("--kill-pid") ? Int("--kill-pid", 0, 1, int.MaxValue) : null;
+        if (killPid.HasValue != values.ContainsKey("--kill-at"))
+        {
+            throw new ArgumentException("--kill-pid and --kill-at go together.");
+        }
+
+        if (killPid is not null && (scenario != "pairs" || loop != "open"))
+        {
+            throw new ArgumentException("--kill-pid is for pairs --loop open: only the open loop offers a rate to come back to.");
+        }
+
+        var killAt = TimeSpan.FromSeconds(Number("--kill-at", 0, 0, 3_600));
+
+        var options = new BenchOptions
         {
             Scenario = scenario,
             Server = serverUri,
@@ -278,6 +300,15 @@ public sealed record BenchOptions
             OutFile = values.GetValueOrDefault("--out"),
             PlotFile = values.GetValueOrDefault("--plot"),
             Quiet = flags.Contains("--quiet"),
+            KillPid = killPid,
+            KillAt = killAt,
         };
+        if (killPid is not null && (killAt < options.MeasuredFrom || killAt >= options.MeasuredUntil))
+        {
+            throw new ArgumentException(
+                $"--kill-at must fall in the measured window, from {options.MeasuredFrom.TotalSeconds:0.#} s to before {options.MeasuredUntil.TotalSeconds:0.#} s.");
+        }
+
+        return options;
     }
 }

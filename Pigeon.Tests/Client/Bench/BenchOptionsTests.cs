@@ -43,6 +43,23 @@ public sealed class BenchOptionsTests
     }
 
     [Fact]
+    public void Parse_KillPidAndKillAt_KillInTheMeasuredWindowOfTheOpenLoop()
+    {
+        var options = BenchOptions.Parse(["pairs", "--server", "http://127.0.0.1:8080", "--loop", "open", "--kill-pid", "4242", "--kill-at", "15"]);
+        Assert.Equal(4242, options.KillPid);
+        Assert.Equal(TimeSpan.FromSeconds(15), options.KillAt);
+        Assert.Null(BenchOptions.Parse(["pairs", "--server", "http://127.0.0.1:8080"]).KillPid);
+        string[] server = ["--server", "http://127.0.0.1:8080"];
+        Assert.Contains("go together", Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["pairs", .. server, "--loop", "open", "--kill-pid", "4242"])).Message, StringComparison.Ordinal);
+        Assert.Contains("--loop open", Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["pairs", .. server, "--kill-pid", "4242", "--kill-at", "15"])).Message, StringComparison.Ordinal);
+        Assert.Contains("--loop open", Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["store", .. server, "--kill-pid", "4242", "--kill-at", "15"])).Message, StringComparison.Ordinal);
+        // The default window runs from 3 s (after the warm-up) to 33 s.
+        Assert.Contains("measured window", Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["pairs", .. server, "--loop", "open", "--kill-pid", "4242", "--kill-at", "2"])).Message, StringComparison.Ordinal);
+        Assert.Contains("measured window", Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["pairs", .. server, "--loop", "open", "--kill-pid", "4242", "--kill-at", "33"])).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["pairs", .. server, "--loop", "open", "--kill-pid", "0", "--kill-at", "15"]));
+    }
+
+    [Fact]
     public void Parse_LongPolls_DefaultsToTenThousandUsersAndATrickle()
     {
         var options = BenchOptions.Parse(["longpolls", "--server", "http://127.0.0.1:8080", "--e2e"]);

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using Npgsql;
+using Orleans.Core.Internal;
 using Pigeon.Grains.Abstractions.Mailboxes;
 using Pigeon.Grains.Mailboxes;
 
@@ -268,6 +269,28 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
         await WaitUntilReceivesAreWaitingAsync(mailbox, 0);
+    }
+
+    [Fact]
+    public async Task Mailbox_WaitingReceive_EndsEmptyWhenItsActivationDeactivates()
+    {
+        var mailbox = NewMailbox();
+        var waiting = mailbox.ReceiveAsync(0, 10, TimeSpan.FromSeconds(20), Ct);
+        await WaitUntilReceivesAreWaitingAsync(mailbox, 1);
+
+        // As the surviving silo does to the mailboxes whose directory entries a dead silo held.
+        var management = mailbox.AsReference<IGrainManagementExtension>();
+        var deactivation = management.DeactivateOnIdle(TestContext.Current.CancellationToken);
+        await deactivation.AsTask().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        // The fake clock never moved: only the deactivation can have ended the wait, which used to
+        // hold the deactivation, and every call to the mailbox, for the rest of its 20 s.
+        var result = await waiting.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Empty(result.Envelopes);
+        var messageId = Guid.NewGuid();
+        await mailbox.DepositAsync(messageId, RandomPayload()).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        var next = await mailbox.ReceiveAsync(0, 10, TimeSpan.Zero, Ct);
+        Assert.Equal(messageId, Assert.Single(next.Envelopes).MessageId);
     }
 
     [Fact]

@@ -6,17 +6,20 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Pigeon.Api;
+using Pigeon.Bench;
+using Pigeon.Bench.Reporting;
+using Pigeon.Bench.Scenarios;
 using Pigeon.Silo.Database;
 using Pigeon.Tests.Testing;
 
 namespace Pigeon.Tests.Deployment;
 
 /// <summary>
-/// Three silos and a gateway as real processes on a PostgreSQL of the test's own, under continuous
-/// HTTP traffic (deposits to many mailboxes, long-polls, acks): one silo is SIGKILLed, then
-/// PostgreSQL is stopped and started again. Every deposit that got a 2xx must be received, nothing
-/// acknowledged may come back, the outage must answer 503 and never 500, and the service must
-/// recover by itself. The recovery times are printed.
+/// Silos and a gateway as real processes under continuous HTTP traffic. One test kills a silo and
+/// then restarts PostgreSQL, checking that nothing is lost and that the service recovers by itself;
+/// the other kills a silo under the bench's open loop and holds the recovery to figures: the rate
+/// back within seconds, no call left hanging on the dead silo. The timings are printed and appended
+/// to <c>.dev/failover-timings.txt</c>.
 /// </summary>
 public sealed class FailoverTests(ITestOutputHelper output)
 {
@@ -26,6 +29,12 @@ public sealed class FailoverTests(ITestOutputHelper output)
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
+    /// <summary>
+    /// Three silos and a gateway on a PostgreSQL of the test's own, under deposits to many mailboxes,
+    /// long-polls and acks: one silo is SIGKILLed, then PostgreSQL is stopped and started again. Every
+    /// deposit that got a 2xx must be received, nothing acknowledged may come back, the outage must
+    /// answer 503 and never 500, and the service must recover by itself.
+    /// </summary>
     [Fact]
     public async Task Cluster_SurvivesASiloKillAndAPostgresRestart_WithoutLosingAMessage()
     {
@@ -124,6 +133,82 @@ public sealed class FailoverTests(ITestOutputHelper output)
             }
         }
     }
+
+    /// <summary>
+    /// The figures of issue 13 under the bench's own load: 100 pairs at 200 msg/s in an open loop over
+    /// two silos and a gateway, one silo SIGKILLed 15 s in, with the membership settings the silo ships
+    /// with (a killed silo is declared dead in about 4.5 s). Deposits and deliveries per second must be
+    /// back at the offered rate within 10 s of the kill, no request may stall for 10 s (calls bound to
+    /// the dead silo used to hang for Orleans' 30 s response timeout), the p99 of the run stays under
+    /// 10 s, and nothing is lost or delivered twice.
+    /// </summary>
+    [Fact]
+    public async Task Cluster_SiloKilledUnderOpenLoad_IsBackAtTheOfferedRateWithinTenSeconds_AndNoCallHangs()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        // The silo's shipped failure detection (Pigeon.Silo/appsettings.json), not the cluster's fast test values.
+        var shippedMembership = new Dictionary<string, string>
+        {
+            ["Orleans__Membership__ProbeTimeout"] = "00:00:03",
+            ["Orleans__Membership__NumMissedProbesLimit"] = "3",
+            ["Orleans__Membership__TableRefreshTimeout"] = "00:00:10",
+            ["Orleans__Membership__IAmAliveTablePublishTimeout"] = "00:00:30",
+            ["Orleans__Membership__DeathVoteExpirationTimeout"] = "00:01:00",
+        };
+        await cluster.StartSiloAsync(Cancellation, shippedMembership);
+        var doomed = await cluster.StartSiloAsync(Cancellation, shippedMembership);
+        var gateway = await cluster.StartGatewayAsync(Cancellation, new Dictionary<string, string>
+        {
+            ["Pigeon__Limits__AnonymousRequestsPerMinute"] = "1000000",
+            ["Pigeon__Limits__AccountRequestsPerSecond"] = "100000",
+            ["Pigeon__Limits__AccountBurst"] = "100000",
+            ["Pigeon__Limits__MaxConcurrentLongPolls"] = "16",
+        });
+
+        var options = new BenchOptions
+        {
+            Scenario = "pairs",
+            Server = gateway.BaseAddress,
+            Loop = "open",
+            Pairs = 100,
+            Rate = 200,
+            Warmup = TimeSpan.FromSeconds(3),
+            Duration = TimeSpan.FromSeconds(32),
+            Grace = TimeSpan.FromSeconds(15),
+            KillPid = doomed.Process.Id,
+            KillAt = TimeSpan.FromSeconds(15),
+            Quiet = true,
+        };
+        var result = await BenchRunner.RunAsync(options, "pairs --loop open --rate 200 --pairs 100 --kill-at 15 (failover test)", Cancellation);
+        var phase = Assert.Single(result.Phases);
+        using (var summary = new StringWriter())
+        {
+            SummaryWriter.Write(result, summary);
+            output.WriteLine(summary.ToString());
+        }
+
+        output.WriteLine("second: deposits answered / messages delivered / longest stall of the calls answered");
+        output.WriteLine(string.Join('\n', phase.Timeline.Select(p => $"{p.Second,3}: {p.Sent,4} / {p.Delivered,5} / {p.LongestCallMs / 1000:0.0} s")));
+        var kill = phase.Kill!;
+        var report = $"silo kill under open load: deposits back after {kill.DepositsBackAfterSeconds:0.0} s, deliveries back after {kill.DeliveriesBackAfterSeconds:0.0} s, " +
+            $"longest call {phase.LongestCall?.Seconds:0.0} s ({phase.LongestCall?.Kind}), p99 {phase.Latency!.P99 / 1000:0.00} s, max {phase.Latency.Max / 1000:0.00} s, " +
+            $"lost {phase.Messages.Lost}, duplicates {phase.Messages.Duplicates}, failed deposits {phase.Messages.FailedDeposits}";
+        await File.AppendAllTextAsync(Scripts.PathOf(".dev", "failover-timings.txt"), $"{DateTime.UtcNow:O}\n{report}\n", Cancellation);
+        output.WriteLine(report);
+
+        Assert.NotNull(kill.AtSeconds);
+        Assert.True(doomed.Process.HasExited, "The silo was not killed.");
+        Assert.Equal(0, phase.Messages.Lost);
+        Assert.Equal(0, phase.Messages.Duplicates);
+        Assert.Equal(0, phase.Messages.Unexpected);
+        Assert.True(kill.DepositsBackAfterSeconds is <= 10, $"Deposits were not back at 200/s within 10 s of the kill ({Describe(kill.DepositsBackAfterSeconds)}). {report}");
+        Assert.True(kill.DeliveriesBackAfterSeconds is <= 10, $"Deliveries were not back at 200/s within 10 s of the kill ({Describe(kill.DeliveriesBackAfterSeconds)}). {report}");
+        Assert.True(phase.LongestCall!.Seconds < 10, $"A call stalled for {phase.LongestCall.Seconds:0.0} s. {report}");
+        Assert.True(phase.Latency.P99 < 10_000, $"p99 {phase.Latency.P99:0} ms. {report}");
+    }
+
+    private static string Describe(double? seconds) => seconds is { } value ? $"{value:0.0} s" : "never";
 
     /// <summary>
     /// Polls one mailbox (receive without waiting, each try cut off after 2 s) until it answers 200;

@@ -37,12 +37,25 @@ public sealed record PhaseResult
     /// <summary>Failed requests by status.</summary>
     public required SortedDictionary<string, long> Errors { get; init; }
 
+    /// <summary>The request that went unanswered longest beyond what it asked for (<see cref="CallStalls"/>).</summary>
+    public CallStall? LongestCall { get; init; }
+
+    /// <summary>What the SIGKILL of <c>--kill-pid</c> did, when the phase had one.</summary>
+    public KillResult? Kill { get; init; }
+
     /// <summary>Scenario-specific figures (connections held, memory, …).</summary>
     public SortedDictionary<string, double> Figures { get; init; } = new(StringComparer.Ordinal);
 
     /// <summary>Per-second counts.</summary>
     public IReadOnlyList<TimelinePoint> Timeline { get; init; } = [];
 }
+
+/// <summary>A process killed during a phase, and how the service came back.</summary>
+/// <param name="Pid">The process.</param>
+/// <param name="AtSeconds">When it was killed, in seconds since the phase started; null when the phase ended first.</param>
+/// <param name="DepositsBackAfterSeconds">Seconds from the kill until answered deposits per second were back at the offered rate (<see cref="RateRecovery"/>); null when they were not before the measured window ended.</param>
+/// <param name="DeliveriesBackAfterSeconds">The same for messages delivered per second.</param>
+public sealed record KillResult(int Pid, double? AtSeconds, double? DepositsBackAfterSeconds, double? DeliveriesBackAfterSeconds);
 
 /// <summary>The outcome of a run, as written to <c>--out</c>.</summary>
 public sealed record BenchResult

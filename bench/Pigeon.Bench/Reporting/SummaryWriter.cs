@@ -34,6 +34,20 @@ public static class SummaryWriter
                     $"avg={l.Mean:0.00}ms p(50)={l.P50:0.00}ms p(95)={l.P95:0.00}ms p(99)={l.P99:0.00}ms max={l.Max:0.00}ms n={l.Count}"));
             }
 
+            if (phase.LongestCall is { } longest)
+            {
+                Line(output, "longest_call", string.Create(c,
+                    $"{longest.Seconds:0.00}s ({longest.Kind} sent at {longest.StartedAtSeconds:0.0}s, {(longest.Succeeded ? "answered" : "failed")})"));
+            }
+
+            if (phase.Kill is { } kill)
+            {
+                Line(output, "killed", kill.AtSeconds is { } at ? string.Create(c, $"pid {kill.Pid} at {at:0.00}s") : $"pid {kill.Pid}: not killed, the loop ended first");
+                Line(output, "deposits_back_after_kill", Seconds(kill.DepositsBackAfterSeconds, c));
+                Line(output, "deliveries_back_after_kill", Seconds(kill.DeliveriesBackAfterSeconds, c));
+                Line(output, "per_second_after_kill", PerSecondAround(phase, kill, c));
+            }
+
             var failed = phase.Errors.Values.Sum();
             Line(output, "http_req_failed", failed == 0 ? "0" : $"{failed} ({Statuses(phase.Errors)})");
             foreach (var (name, value) in phase.Figures)
@@ -50,6 +64,21 @@ public static class SummaryWriter
         }
 
         output.WriteLine();
+    }
+
+    private static string Seconds(double? seconds, CultureInfo c) =>
+        seconds is { } value ? string.Create(c, $"{value:0.00}s") : "not back before the measured window ended";
+
+    // Deposits answered / messages delivered in each second from the one before the kill to ten after.
+    private static string PerSecondAround(PhaseResult phase, KillResult kill, CultureInfo c)
+    {
+        if (kill.AtSeconds is not { } at)
+        {
+            return "-";
+        }
+
+        var first = Math.Max(0, (int)at - 1);
+        return string.Join(" ", phase.Timeline.Skip(first).Take(12).Select(p => string.Create(c, $"{p.Second}:{p.Sent}/{p.Delivered}")));
     }
 
     private static string Statuses(IReadOnlyDictionary<string, long> counts) => string.Join(" ", counts.Select(p => $"{p.Key}:{p.Value}"));

@@ -24,6 +24,11 @@ public sealed class BenchRun : IDisposable
             throw new ArgumentException($"the bench only loads loopback servers, not {options.Server.Host}.");
         }
 
+        if (options.KillPid is { } pid && ProcessKill.Problem(pid) is { } problem)
+        {
+            throw new ArgumentException(problem);
+        }
+
         Client = new LoadClient(options.Server, maxConnections);
         Servers = new ServerProcesses(options.GatewayPid, options.Pids, options.DevDirectory);
     }
@@ -90,6 +95,7 @@ public sealed class BenchRun : IDisposable
             Acknowledged = phase.Acknowledged,
             Latency = withLatency ? phase.Latency.Summarize() : null,
             Errors = phase.Errors.Snapshot(),
+            LongestCall = phase.Stalls.Longest,
             Figures = figures ?? new(StringComparer.Ordinal),
             Timeline = phase.Timeline.Points((int)Math.Ceiling(phase.Elapsed.TotalSeconds)),
         };

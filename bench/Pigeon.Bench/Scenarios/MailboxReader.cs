@@ -73,6 +73,7 @@ public sealed class MailboxReader
             ReceiveResponse response;
             var opened = Interlocked.Increment(ref _openPolls);
             UpdatePeak(opened);
+            var sentAt = Phase.Time.GetTimestamp();
             try
             {
                 response = await _client.ReceiveAsync(user, wait, _max, carried, stop);
@@ -90,6 +91,7 @@ public sealed class MailboxReader
                     break;
                 }
 
+                Phase.Answered("receive", sentAt, TimeSpan.FromSeconds(wait), succeeded: false);
                 Phase.Failed(e.Key);
                 await PauseAsync(e.RetryAfter ?? TimeSpan.FromMilliseconds(250), stop);
                 continue;
@@ -100,6 +102,7 @@ public sealed class MailboxReader
             }
 
             var receivedAt = Phase.Time.GetTimestamp();
+            Phase.Answered("receive", sentAt, TimeSpan.FromSeconds(wait), succeeded: true);
             backlog.Confirmed(carried, response.Acknowledged);
             if (response.Envelopes.Count == 0)
             {
@@ -148,13 +151,16 @@ public sealed class MailboxReader
 
     private async Task AckAsync(VirtualUser user, Phase phase, List<Guid> ids)
     {
+        var sentAt = phase.Time.GetTimestamp();
         try
         {
             // Not cancelled by the stop: what was received is acknowledged, so the mailbox ends empty.
             phase.AddAcknowledged(await _client.AckAsync(user, ids, CancellationToken.None));
+            phase.Answered("ack", sentAt, TimeSpan.Zero, succeeded: true);
         }
         catch (GatewayRequestException e)
         {
+            phase.Answered("ack", sentAt, TimeSpan.Zero, succeeded: false);
             phase.Failed(e.Key);
         }
     }

@@ -53,11 +53,19 @@ public static class PairsScenario
             var phase = new Phase(template.Name, run.Time, maxSeconds);
             reader.Phase = phase;
             var open = template.Name.Contains("open", StringComparison.Ordinal);
+            using var killWindow = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var kill = open && options.KillPid is { } pid ? ProcessKill.AtAsync(pid, options.KillAt, phase, killWindow.Token) : null;
             await using (new ProgressLine(() => Describe(phase, reader), options.Quiet, run.Time))
             {
                 var measured = open
                     ? await OpenLoopAsync(run, phase, senders, recipients, channels, cancellationToken)
                     : await ClosedLoopAsync(run, phase, senders, recipients, channels, cancellationToken);
+                if (kill is not null)
+                {
+                    // A kill due after the sending ended does not happen.
+                    await killWindow.CancelAsync();
+                    await kill;
+                }
                 // Acknowledgements held for the next poll are confirmed when that poll returns, or when the readers stop.
                 await run.WaitUntilAsync(() => phase.Ledger.Outstanding == 0 && phase.Acknowledged + phase.AcknowledgementsHeld >= phase.Ledger.Delivered,
                     options.Grace, cancellationToken);
@@ -78,8 +86,14 @@ public static class PairsScenario
                     figures["ramp_down_s"] = options.RampDown.TotalSeconds;
                 }
 
-                results.Add((phase, BenchRun.Summarize(phase, options.Duration, open ? phase.Latency.Count : measured.Committed,
-                    open ? "measured messages delivered" : "durable deposits (200) in the measured window", withLatency: true, figures)));
+                var result = BenchRun.Summarize(phase, options.Duration, open ? phase.Latency.Count : measured.Committed,
+                    open ? "measured messages delivered" : "durable deposits (200) in the measured window", withLatency: true, figures);
+                if (kill is not null)
+                {
+                    result = result with { Kill = ProcessKill.Judge(options.KillPid!.Value, phase, options.Rate, options.MeasuredUntil) };
+                }
+
+                results.Add((phase, result));
             }
         }
 
@@ -190,18 +204,21 @@ public static class PairsScenario
             receipt.SetResult(phase.Ledger.SentAndAwaited(id, sentAt, measured));
         }
 
+        var depositStarted = run.Time.GetTimestamp();
         try
         {
             await run.Client.DepositAsync(sender, [new OutgoingEnvelope(recipient.AccountId, id, payload)], cancellationToken);
             phase.Ledger.Committed(id);
             phase.AddCommitted(1);
             phase.Timeline.Sent(run.Time.GetTimestamp());
+            phase.Answered("deposit", depositStarted, TimeSpan.Zero, succeeded: true);
             return true;
         }
         catch (GatewayRequestException e)
         {
             phase.Ledger.Failed(id);
             phase.Failed(e.Key);
+            phase.Answered("deposit", depositStarted, TimeSpan.Zero, succeeded: false);
             return false;
         }
     }

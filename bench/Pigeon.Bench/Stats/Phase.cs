@@ -14,6 +14,7 @@ public sealed class Phase
         Time = time;
         StartTimestamp = time.GetTimestamp();
         Timeline = new Timeline(time, StartTimestamp, maxSeconds);
+        Stalls = new CallStalls(time, StartTimestamp);
     }
 
     /// <summary>The phase's name in the summary.</summary>
@@ -42,6 +43,9 @@ public sealed class Phase
 
     /// <summary>Per-second counts.</summary>
     public Timeline Timeline { get; }
+
+    /// <summary>How long requests went unanswered, and when a process was killed.</summary>
+    public CallStalls Stalls { get; }
 
     /// <summary>Envelopes acknowledged (deleted) by their recipients.</summary>
     public long Acknowledged => Interlocked.Read(ref _acknowledged);
@@ -87,6 +91,17 @@ public sealed class Phase
     {
         Errors.Add(key);
         Timeline.Error(Time.GetTimestamp());
+    }
+
+    /// <summary>
+    /// Records a request of <paramref name="kind"/> sent at <paramref name="startedAt"/> and answered
+    /// now, which asked the server to wait up to <paramref name="wait"/>: its stall, in the phase and
+    /// in the second it was answered.
+    /// </summary>
+    public void Answered(string kind, long startedAt, TimeSpan wait, bool succeeded)
+    {
+        var now = Time.GetTimestamp();
+        Timeline.Answered(now, Stalls.Record(kind, startedAt, now, wait, succeeded));
     }
 
     /// <summary>Time since the phase started.</summary>

@@ -9,7 +9,9 @@ namespace Pigeon.Bench.Stats;
 /// <param name="P99Ms">99th percentile latency of the messages received in this second.</param>
 /// <param name="MaxMs">Largest latency of the messages received in this second.</param>
 /// <param name="Gauge">A level sampled at the end of the second (open long-polls, in-flight requests).</param>
-public sealed record TimelinePoint(int Second, long Sent, long Delivered, long Errors, double P50Ms, double P99Ms, double MaxMs, long Gauge);
+/// <param name="LongestCallMs">The longest stall (<see cref="CallStalls"/>) of the requests answered in this second.</param>
+public sealed record TimelinePoint(int Second, long Sent, long Delivered, long Errors, double P50Ms, double P99Ms, double MaxMs, long Gauge,
+    double LongestCallMs);
 
 /// <summary>Per-second throughput and latency, for the progress line, the JSON result and the plot.</summary>
 public sealed class Timeline(TimeProvider time, long startTimestamp, int maxSeconds)
@@ -19,6 +21,7 @@ public sealed class Timeline(TimeProvider time, long startTimestamp, int maxSeco
     private readonly long[] _delivered = new long[maxSeconds];
     private readonly long[] _errors = new long[maxSeconds];
     private readonly long[] _gauge = new long[maxSeconds];
+    private readonly long[] _longestCallMicros = new long[maxSeconds];
     private readonly List<double>[] _latencies = [.. Enumerable.Range(0, maxSeconds).Select(_ => new List<double>())];
 
     /// <summary>The second of the run that <paramref name="timestamp"/> falls in, clamped to the timeline.</summary>
@@ -49,6 +52,18 @@ public sealed class Timeline(TimeProvider time, long startTimestamp, int maxSeco
         }
     }
 
+    /// <summary>Notes a request answered at <paramref name="timestamp"/> that stalled for <paramref name="stall"/>.</summary>
+    public void Answered(long timestamp, TimeSpan stall)
+    {
+        ref var longest = ref _longestCallMicros[SecondOf(timestamp)];
+        var micros = stall.Ticks / TimeSpan.TicksPerMicrosecond;
+        var seen = Interlocked.Read(ref longest);
+        while (micros > seen && Interlocked.CompareExchange(ref longest, micros, seen) != seen)
+        {
+            seen = Interlocked.Read(ref longest);
+        }
+    }
+
     /// <summary>Sets the gauge of the second <paramref name="timestamp"/> falls in.</summary>
     public void Gauge(long timestamp, long value) => Interlocked.Exchange(ref _gauge[SecondOf(timestamp)], value);
 
@@ -66,7 +81,8 @@ public sealed class Timeline(TimeProvider time, long startTimestamp, int maxSeco
 
             Array.Sort(samples);
             points.Add(new TimelinePoint(s, Interlocked.Read(ref _sent[s]), Interlocked.Read(ref _delivered[s]), Interlocked.Read(ref _errors[s]),
-                Percentiles.Nearest(samples, 50), Percentiles.Nearest(samples, 99), samples.Length == 0 ? 0 : samples[^1], Interlocked.Read(ref _gauge[s])));
+                Percentiles.Nearest(samples, 50), Percentiles.Nearest(samples, 99), samples.Length == 0 ? 0 : samples[^1], Interlocked.Read(ref _gauge[s]),
+                Interlocked.Read(ref _longestCallMicros[s]) / 1000.0));
         }
 
         return points;
