@@ -86,6 +86,17 @@ public sealed class PigeonApiClient : IDisposable
     public Task<PrekeyBundleResponse> FetchBundleAsync(string accountId, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Get, $"v1/keys/{Uri.EscapeDataString(accountId)}", null, PigeonJson.TypeInfo<PrekeyBundleResponse>(), authenticated: true, TimeSpan.Zero, ct);
 
+    /// <summary>Replaces the account's delivery key (<c>PUT /v1/keys/delivery</c>), revoking the previous one.</summary>
+    public Task SetDeliveryKeyAsync(byte[] deliveryKey, CancellationToken ct = default) =>
+        SendAsync<object>(HttpMethod.Put, "v1/keys/delivery", Body(new DeliveryKeyRequest(deliveryKey)), null, authenticated: true, TimeSpan.Zero, ct);
+
+    /// <summary>
+    /// Deposits sealed envelopes without a token (<c>POST /v1/messages/sealed</c>), each authorised by its
+    /// recipient's delivery key; 200 means every one is committed.
+    /// </summary>
+    public Task<DepositResponse> DepositSealedAsync(IReadOnlyList<SealedEnvelope> envelopes, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "v1/messages/sealed", Body(new SealedDepositRequest(envelopes)), PigeonJson.TypeInfo<DepositResponse>(), authenticated: false, TimeSpan.Zero, ct);
+
     /// <summary><c>POST /v1/messages</c>: deposits envelopes; a 200 means every one is committed.</summary>
     public Task<DepositResponse> DepositAsync(IReadOnlyList<OutgoingEnvelope> envelopes, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Post, "v1/messages", Body(new DepositRequest(envelopes)), PigeonJson.TypeInfo<DepositResponse>(), authenticated: true, TimeSpan.Zero, ct);
@@ -166,7 +177,7 @@ public sealed class PigeonApiClient : IDisposable
         }
     }
 
-    private async Task<TResponse> SendAsync<TResponse>(HttpMethod method, string path, byte[]? body, JsonTypeInfo<TResponse> responseType,
+    private async Task<TResponse> SendAsync<TResponse>(HttpMethod method, string path, byte[]? body, JsonTypeInfo<TResponse>? responseType,
         bool authenticated, TimeSpan serverWait, CancellationToken ct)
     {
         var token = authenticated ? await TokenAsync(stale: null, ct) : null;
@@ -188,7 +199,8 @@ public sealed class PigeonApiClient : IDisposable
             using var response = await SendWithinTimeoutAsync(request, serverWait, ct);
             if (response.IsSuccessStatusCode)
             {
-                return await ReadAsync(response, responseType, ct);
+                // A route that answers 204 has no type to read.
+                return responseType is null ? default! : await ReadAsync(response, responseType, ct);
             }
 
             var problem = await ProblemAsync(response, ct);

@@ -65,7 +65,7 @@ public static class MessagesApi
         }, aborted);
         // Each deposit is idempotent on its message id, so one lost with a silo is simply sent again.
         var receipts = await Task.WhenAll(envelopes.Select(e =>
-            failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload), aborted)));
+            failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(e.Recipient).DepositFromAsync(user.AccountId(), e.MessageId, e.Payload), aborted)));
         GatewayLog.Deposited(loggers.CreateLogger(typeof(MessagesApi)), user.AccountId(), envelopes.Count, envelopes.Sum(e => e.Payload.Length));
 
         GatewayMetrics.EnvelopesDeposited.Inc(envelopes.Count);

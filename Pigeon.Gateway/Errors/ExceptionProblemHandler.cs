@@ -68,6 +68,7 @@ internal sealed partial class ExceptionProblemHandler(IProblemDetailsService pro
         PrekeyPoolFullException full => (409, ProblemTypes.PrekeyPoolFull, "The one-time prekey pool is full.", full.Message),
         NewRecipientLimitException limited => (429, ProblemTypes.RateLimited, "Too many new recipients.",
             $"An account may write to at most {limited.Limit} new recipients an hour without their delivery key."),
+        SenderPendingLimitException pending => (409, ProblemTypes.MailboxFull, "The recipient's mailbox is full for this sender.", pending.Message),
         MailboxQuotaExceededException full => (409, ProblemTypes.MailboxFull, "The recipient's mailbox is full.", full.Message),
         ArgumentException argument => (400, ProblemTypes.InvalidRequest, "The request is invalid.", argument.Message),
         _ when IsUnavailable(exception) => (503, ProblemTypes.Unavailable, "The service is temporarily unavailable; try again.", null),

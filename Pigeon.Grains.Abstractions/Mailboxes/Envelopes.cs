@@ -72,3 +72,25 @@ public sealed class MailboxQuotaExceededException : Exception
     [Id(1)]
     public long MaxBytes { get; init; }
 }
+
+/// <summary>A deposit on the identified route was refused: the mailbox holds as many unacknowledged envelopes from this sender as it takes.</summary>
+[GenerateSerializer, Alias("pigeon.sender-pending-limit")]
+public sealed class SenderPendingLimitException : Exception
+{
+    public SenderPendingLimitException() : base("The mailbox holds as many envelopes from this sender as it takes.") { }
+
+    public SenderPendingLimitException(string message) : base(message) { }
+
+    public SenderPendingLimitException(string message, Exception innerException) : base(message, innerException) { }
+
+    /// <summary>Creates the exception naming the limit.</summary>
+    public SenderPendingLimitException(int limit)
+        : base($"The recipient holds {limit} unacknowledged envelopes from this sender, the most one sender may leave before being a contact.")
+    {
+        Limit = limit;
+    }
+
+    /// <summary>The limit per sender.</summary>
+    [Id(0)]
+    public int Limit { get; init; }
+}

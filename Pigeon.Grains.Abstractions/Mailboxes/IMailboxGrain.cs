@@ -18,6 +18,15 @@ public interface IMailboxGrain : IGrainWithStringKey
     Task<DepositReceipt> DepositAsync(Guid messageId, byte[] payload);
 
     /// <summary>
+    /// <see cref="DepositAsync"/> for the identified route, where the depositor is known: raises
+    /// <see cref="SenderPendingLimitException"/> when this mailbox already holds as many unacknowledged
+    /// envelopes from <paramref name="sender"/> as one sender may leave, so that one stranger cannot fill
+    /// a mailbox for everyone else. Counted in the activation's memory; the sender is not stored.
+    /// </summary>
+    [Alias("deposit-from")]
+    Task<DepositReceipt> DepositFromAsync(string sender, Guid messageId, byte[] payload);
+
+    /// <summary>
     /// Returns up to <paramref name="max"/> unacknowledged envelopes with a sequence number above
     /// <paramref name="after"/>, oldest first. When there are none, waits up to <paramref name="wait"/>
     /// (capped at the configured maximum, at most 25 s) for a deposit and returns as soon as one commits;

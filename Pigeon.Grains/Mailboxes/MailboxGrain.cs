@@ -23,6 +23,10 @@ internal sealed partial class MailboxGrain(
     ILogger<MailboxGrain> logger) : Grain, IMailboxGrain
 {
     private readonly Dictionary<Guid, Task<DepositReceipt>> _depositsInFlight = [];
+    // Identified deposits not yet acknowledged, by sender, and the sender of each: in memory only, so
+    // that no row names a sender. A new activation starts counting afresh, which still bounds a flood.
+    private readonly Dictionary<string, HashSet<Guid>> _pendingBySender = new(StringComparer.Ordinal);
+    private readonly Dictionary<Guid, string> _senderOf = [];
     private readonly List<CommittingDeposit> _committing = [];
     private readonly RecentEnvelopes _recent = new(options.Value.RecentEnvelopesHeld, options.Value.RecentEnvelopeBytesHeld);
     private TaskCompletionSource _nextDeposit = NewSignal();
@@ -64,6 +68,44 @@ internal sealed partial class MailboxGrain(
         finally
         {
             _depositsInFlight.Remove(messageId);
+        }
+    }
+
+    public async Task<DepositReceipt> DepositFromAsync(string sender, Guid messageId, byte[] payload)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sender);
+        if (!_pendingBySender.TryGetValue(sender, out var pending))
+        {
+            pending = [];
+            _pendingBySender[sender] = pending;
+        }
+
+        // Counted before the commit, so that concurrent deposits from one sender cannot overshoot.
+        if (!pending.Contains(messageId) && pending.Count >= Limits.MaxPendingPerIdentifiedSender)
+        {
+            LogSenderLimited(MailboxId, Limits.MaxPendingPerIdentifiedSender);
+            throw new SenderPendingLimitException(Limits.MaxPendingPerIdentifiedSender);
+        }
+
+        var added = pending.Add(messageId);
+        try
+        {
+            var receipt = await DepositAsync(messageId, payload);
+            _senderOf[messageId] = sender;
+            return receipt;
+        }
+        catch when (added)
+        {
+            Forget(sender, messageId);
+            throw;
+        }
+    }
+
+    private void Forget(string sender, Guid messageId)
+    {
+        if (_pendingBySender.TryGetValue(sender, out var pending) && pending.Remove(messageId) && pending.Count == 0)
+        {
+            _pendingBySender.Remove(sender);
         }
     }
 
@@ -171,6 +213,14 @@ internal sealed partial class MailboxGrain(
         _envelopes = Math.Max(0, _envelopes - count);
         _bytes = Math.Max(0, _bytes - bytes);
         _recent.Remove(distinct);
+        foreach (var id in distinct)
+        {
+            if (_senderOf.Remove(id, out var sender))
+            {
+                Forget(sender, id);
+            }
+        }
+
         LogAcknowledged(MailboxId, count);
         return (int)count;
     }
@@ -323,6 +373,9 @@ internal sealed partial class MailboxGrain(
 
         public bool Applied { get; set; }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Mailbox {MailboxId} refused an identified deposit: its sender has {Limit} unacknowledged")]
+    private partial void LogSenderLimited(string mailboxId, int limit);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Deposit committed to mailbox {MailboxId}: message {MessageId}, {Size} bytes, sequence {Sequence}")]
     private partial void LogDepositCommitted(string mailboxId, Guid messageId, int size, long sequence);

@@ -38,6 +38,12 @@ public sealed class MailboxOptions
     public int MaxAckBatch { get; set; } = ApiLimits.MaxAckBatch;
 
     /// <summary>
+    /// The most unacknowledged envelopes one sender may leave in a mailbox on the identified route
+    /// (contacts deposit sealed and are not counted). Default 100.
+    /// </summary>
+    public int MaxPendingPerIdentifiedSender { get; set; } = 100;
+
+    /// <summary>
     /// How long the ids of acknowledged envelopes are remembered, so that a sender's retry after
     /// delivery is recognised and not delivered again. Default 7 days.
     /// </summary>
@@ -60,6 +66,7 @@ internal sealed class MailboxOptionsValidator : IValidateOptions<MailboxOptions>
         var problems = new OptionsProblems(MailboxOptions.Section);
         problems.Require(options.EnvelopeTtl > TimeSpan.Zero, nameof(options.EnvelopeTtl), "must be positive.");
         problems.Require(options.MaxEnvelopes > 0, nameof(options.MaxEnvelopes), "must be at least 1.");
+        problems.Require(options.MaxPendingPerIdentifiedSender > 0, nameof(options.MaxPendingPerIdentifiedSender), "must be at least 1.");
         problems.Require(options.MaxBytes > 0, nameof(options.MaxBytes), "must be at least 1.");
         problems.Require(options.MaxPayloadBytes > 0, nameof(options.MaxPayloadBytes), "must be at least 1.");
         problems.Require(options.MaxPayloadBytes <= options.MaxBytes, nameof(options.MaxPayloadBytes), "must not exceed MaxBytes.");

@@ -27,6 +27,26 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         return key;
     }
 
+    [Fact]
+    public async Task Sealed_ThroughPigeonApiClient_SetsTheKeyAndDepositsAnonymously()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var key = RandomNumberGenerator.GetBytes(32);
+        using (var asBob = ApiClient.As(http, bob))
+        {
+            await asBob.SetDeliveryKeyAsync(key, Ct);
+        }
+
+        using var anonymous = new PigeonApiClient(http);
+        var envelope = Envelope(bob, key);
+        var receipts = await anonymous.DepositSealedAsync([envelope], Ct);
+        var refused = await Assert.ThrowsAsync<PigeonApiException>(() => anonymous.DepositSealedAsync([Envelope(bob, RandomNumberGenerator.GetBytes(32))], Ct));
+
+        Assert.Equal(envelope.MessageId, Assert.Single(receipts.Receipts).MessageId);
+        Assert.Equal(ProblemTypes.DeliveryRefused, refused.Type);
+    }
+
     private static async Task<HttpResponseMessage> DepositSealedAsync(HttpClient http, params SealedEnvelope[] envelopes)
     {
         using var request = ApiClient.Authorized(HttpMethod.Post, "/v1/messages/sealed", null, new SealedDepositRequest(envelopes));
@@ -187,6 +207,29 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         Assert.True(refused.Headers.RetryAfter?.Delta >= TimeSpan.FromMinutes(59), "Retry-After is missing");
         Assert.Single((await ApiClient.ReceiveAsync(http, recipients[0], Ct)).Envelopes);
         Assert.Empty((await ApiClient.ReceiveAsync(http, recipients[limit], Ct)).Envelopes);
+    }
+
+    [Fact]
+    public async Task Identified_OneSendersUnacknowledgedEnvelopes_AreBounded_WhileSealedDepositsStillArrive()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var stranger = await ApiClient.RegisterAndLoginAsync(http);
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var key = await SetDeliveryKeyAsync(http, bob);
+        var limit = PigeonClusterFixture.MaxPendingPerIdentifiedSender;
+        await ApiClient.DepositAsync(http, stranger, [.. Enumerable.Range(0, limit).Select(i => new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [(byte)i]))]);
+
+        using var request = ApiClient.Authorized(HttpMethod.Post, "/v1/messages", stranger,
+            new DepositRequest([new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [9])]));
+        using var refused = await http.SendAsync(request, Ct);
+        using var sealedDeposit = await DepositSealedAsync(http, Envelope(bob, key));
+
+        await GatewayAuthTests.AssertProblemAsync(refused, HttpStatusCode.Conflict, ProblemTypes.MailboxFull);
+        Assert.Equal(HttpStatusCode.OK, sealedDeposit.StatusCode);
+        var held = (await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes;
+        Assert.Equal(limit + 1, held.Count);
+        await ApiClient.AckAsync(http, bob, held[0].MessageId);
+        await ApiClient.DepositAsync(http, stranger, new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [10]));
     }
 
     [Fact]

@@ -403,4 +403,48 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
             await Task.Yield();
         }
     }
+
+    [Fact]
+    public async Task Mailbox_IdentifiedSender_LeavesAtMostItsBound_UntilTheRecipientAcknowledges()
+    {
+        var mailbox = NewMailbox();
+        var limit = PigeonClusterFixture.MaxPendingPerIdentifiedSender;
+        var ids = Enumerable.Range(0, limit).Select(_ => Guid.NewGuid()).ToList();
+        await Task.WhenAll(ids.Select(id => mailbox.DepositFromAsync("stranger", id, [1])));
+
+        var refused = await Assert.ThrowsAsync<SenderPendingLimitException>(() => mailbox.DepositFromAsync("stranger", Guid.NewGuid(), [2]));
+        Assert.Equal(limit, refused.Limit);
+        // A retry of a stored one is still answered; others, and sealed deposits, are not affected.
+        Assert.Equal(ids[0], (await mailbox.DepositFromAsync("stranger", ids[0], [1])).MessageId);
+        await mailbox.DepositFromAsync("friend", Guid.NewGuid(), [3]);
+        await mailbox.DepositAsync(Guid.NewGuid(), [4]);
+        Assert.Equal(limit + 2, (await mailbox.ReceiveAsync(0, 100, TimeSpan.Zero, TestContext.Current.CancellationToken)).Envelopes.Count);
+
+        await mailbox.AckAsync([ids[1]]);
+        await mailbox.DepositFromAsync("stranger", Guid.NewGuid(), [5]);
+        await Assert.ThrowsAsync<SenderPendingLimitException>(() => mailbox.DepositFromAsync("stranger", Guid.NewGuid(), [6]));
+    }
+
+    [Fact]
+    public async Task Mailbox_IdentifiedDepositsRacingPastTheBound_StoreNoMoreThanIt()
+    {
+        var mailbox = NewMailbox();
+        var limit = PigeonClusterFixture.MaxPendingPerIdentifiedSender;
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, limit * 3).Select(async i =>
+        {
+            try
+            {
+                await mailbox.DepositFromAsync("stranger", Guid.NewGuid(), [(byte)i]);
+                return true;
+            }
+            catch (SenderPendingLimitException)
+            {
+                return false;
+            }
+        }));
+
+        Assert.Equal(limit, outcomes.Count(stored => stored));
+        Assert.Equal(limit, (await mailbox.ReceiveAsync(0, 100, TimeSpan.Zero, TestContext.Current.CancellationToken)).Envelopes.Count);
+    }
 }

@@ -23,6 +23,9 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
     /// <summary>Fewer than <see cref="MaxEnvelopes"/>, so tests reach both the memory and the table paths of receives.</summary>
     public const int RecentEnvelopesHeld = 16;
 
+    /// <summary>The test silo's bound on one sender's unacknowledged envelopes on the identified route.</summary>
+    public const int MaxPendingPerIdentifiedSender = 5;
+
     public static readonly TimeSpan EnvelopeTtl = TimeSpan.FromDays(30);
 
     // The silo configurator is created by type, so it reads the shared parts from here.
@@ -112,6 +115,7 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
                 options.MaxBytes = MaxBytes;
                 options.EnvelopeTtl = EnvelopeTtl;
                 options.RecentEnvelopesHeld = RecentEnvelopesHeld;
+                options.MaxPendingPerIdentifiedSender = MaxPendingPerIdentifiedSender;
             });
         }
     }
