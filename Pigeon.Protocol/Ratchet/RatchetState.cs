@@ -7,6 +7,9 @@ namespace Pigeon.Protocol.Ratchet;
 /// <summary>Identifies a skipped message key: the sender's ratchet public key and the message number (§3.2 MKSKIPPED).</summary>
 internal readonly record struct SkippedKeyId(string RatchetKey, uint MessageNumber);
 
+/// <summary>A skipped message key and when it was stored, so it can expire by age as well as by count.</summary>
+internal readonly record struct SkippedKey(byte[] Key, DateTimeOffset StoredAt);
+
 /// <summary>The Double Ratchet state variables of §3.2.</summary>
 internal sealed class RatchetState
 {
@@ -21,7 +24,7 @@ internal sealed class RatchetState
     public uint PreviousSendCount { get; set; }                // PN
 
     /// <summary>MKSKIPPED, oldest first, so the oldest can be evicted when the total bound is reached.</summary>
-    public OrderedDictionary<SkippedKeyId, byte[]> Skipped { get; private init; } = [];
+    public OrderedDictionary<SkippedKeyId, SkippedKey> Skipped { get; private init; } = [];
 
     /// <summary>
     /// A copy to work on while a message is unauthenticated (§3.5: changes are discarded on failure).
@@ -38,7 +41,7 @@ internal sealed class RatchetState
         SendCount = SendCount,
         ReceiveCount = ReceiveCount,
         PreviousSendCount = PreviousSendCount,
-        Skipped = new OrderedDictionary<SkippedKeyId, byte[]>(Skipped),
+        Skipped = new OrderedDictionary<SkippedKeyId, SkippedKey>(Skipped),
     };
 
     /// <summary>Zeroes the scalar secrets this object owns (not the shared skipped keys).</summary>
@@ -53,11 +56,11 @@ internal sealed class RatchetState
     /// <summary>Zeroes the skipped keys that this state dropped compared with <paramref name="previous"/>.</summary>
     public void EraseSkippedDroppedSince(RatchetState previous)
     {
-        foreach (var (id, key) in previous.Skipped)
+        foreach (var (id, skipped) in previous.Skipped)
         {
             if (!Skipped.ContainsKey(id))
             {
-                CryptographicOperations.ZeroMemory(key);
+                CryptographicOperations.ZeroMemory(skipped.Key);
             }
         }
     }
@@ -74,11 +77,12 @@ internal sealed class RatchetState
         writer.WriteUInt32(ReceiveCount);
         writer.WriteUInt32(PreviousSendCount);
         writer.WriteUInt32((uint)Skipped.Count);
-        foreach (var (id, key) in Skipped)
+        foreach (var (id, skipped) in Skipped)
         {
             writer.WriteFixed(Convert.FromHexString(id.RatchetKey));
             writer.WriteUInt32(id.MessageNumber);
-            writer.WriteFixed(key);
+            writer.WriteFixed(skipped.Key);
+            writer.WriteInt64(skipped.StoredAt.ToUnixTimeMilliseconds());
         }
     }
 
@@ -100,7 +104,14 @@ internal sealed class RatchetState
         for (var i = 0; i < count; i++)
         {
             var id = new SkippedKeyId(Convert.ToHexString(reader.ReadFixed(X25519Dh.KeySize)), reader.ReadUInt32());
-            if (!state.Skipped.TryAdd(id, reader.ReadFixedArray(RatchetCrypto.KeySize)))
+            var key = reader.ReadFixedArray(RatchetCrypto.KeySize);
+            var storedAt = reader.ReadInt64();
+            if (storedAt < 0 || storedAt > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
+            {
+                throw reader.Fail("skipped key time out of range");
+            }
+
+            if (!state.Skipped.TryAdd(id, new SkippedKey(key, DateTimeOffset.FromUnixTimeMilliseconds(storedAt))))
             {
                 throw reader.Fail("duplicate skipped key");
             }
