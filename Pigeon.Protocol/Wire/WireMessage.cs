@@ -41,7 +41,7 @@ public readonly record struct RatchetHeader(byte[] SessionId, byte[] RatchetKey,
 /// <summary>
 /// Pigeon's binary ratchet message format, version 2. All integers are big-endian; every size is fixed
 /// except the ciphertext, which takes the rest and must be a padding bucket plus the 16-byte tag.
-/// On the network it travels only inside a sealed envelope (a sealed envelope).
+/// On the network it travels only inside a sealed envelope (<see cref="Envelope.SealedEnvelope"/>).
 /// <code>
 /// version        1   (= 2)
 /// type           1   (1 = Message, 2 = PrekeyMessage)
