@@ -21,6 +21,9 @@ internal static class DoubleRatchet
     /// <summary>Bound on stored skipped keys across all chains (§8.1 advice); beyond it the oldest are deleted.</summary>
     public const int MaxStoredSkippedKeys = 2000;
 
+    /// <summary>How many earlier receiving ratchet keys are remembered to recognise replays without a DH step.</summary>
+    public const int MaxPreviousReceivingKeys = 40;
+
     /// <summary>
     /// Skipped message keys older than this are deleted (§8.1 "delete skipped message keys after an
     /// appropriate interval"): the server drops undelivered envelopes after 30 days by default, so a
@@ -86,7 +89,8 @@ internal static class DoubleRatchet
         }
 
         var newChain = state.ReceivingKey is null || !CryptographicOperations.FixedTimeEquals(header.RatchetKey, state.ReceivingKey);
-        if (!newChain && header.MessageNumber < state.ReceiveCount)
+        if ((!newChain && header.MessageNumber < state.ReceiveCount)
+            || (newChain && state.PreviousReceivingKeys.Exists(k => CryptographicOperations.FixedTimeEquals(k, header.RatchetKey))))
         {
             // Its key was used (or evicted) and erased: a replay or a very late duplicate.
             throw new ProtocolException(ProtocolError.DuplicateMessage, "The message was already received.");
@@ -163,6 +167,15 @@ internal static class DoubleRatchet
         state.PreviousSendCount = state.SendCount;
         state.SendCount = 0;
         state.ReceiveCount = 0;
+        if (state.ReceivingKey is not null)
+        {
+            state.PreviousReceivingKeys.Insert(0, state.ReceivingKey);
+            if (state.PreviousReceivingKeys.Count > MaxPreviousReceivingKeys)
+            {
+                state.PreviousReceivingKeys.RemoveAt(MaxPreviousReceivingKeys);
+            }
+        }
+
         state.ReceivingKey = header.RatchetKey;
         Span<byte> dh = stackalloc byte[X25519Dh.KeySize];
         try

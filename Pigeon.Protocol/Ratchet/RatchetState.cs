@@ -23,6 +23,13 @@ internal sealed class RatchetState
     public uint ReceiveCount { get; set; }                     // Nr
     public uint PreviousSendCount { get; set; }                // PN
 
+    /// <summary>
+    /// The receiving ratchet keys before DHr, most recent first (at most <see cref="DoubleRatchet.MaxPreviousReceivingKeys"/>):
+    /// a message on one of those chains whose key is not in <see cref="Skipped"/> was already received
+    /// (or its key expired), which is known without a DH step.
+    /// </summary>
+    public List<byte[]> PreviousReceivingKeys { get; private init; } = [];
+
     /// <summary>MKSKIPPED, oldest first, so the oldest can be evicted when the total bound is reached.</summary>
     public OrderedDictionary<SkippedKeyId, SkippedKey> Skipped { get; private init; } = [];
 
@@ -41,6 +48,7 @@ internal sealed class RatchetState
         SendCount = SendCount,
         ReceiveCount = ReceiveCount,
         PreviousSendCount = PreviousSendCount,
+        PreviousReceivingKeys = [.. PreviousReceivingKeys],
         Skipped = new OrderedDictionary<SkippedKeyId, SkippedKey>(Skipped),
     };
 
@@ -76,6 +84,12 @@ internal sealed class RatchetState
         writer.WriteUInt32(SendCount);
         writer.WriteUInt32(ReceiveCount);
         writer.WriteUInt32(PreviousSendCount);
+        writer.WriteUInt32((uint)PreviousReceivingKeys.Count);
+        foreach (var key in PreviousReceivingKeys)
+        {
+            writer.WriteFixed(key);
+        }
+
         writer.WriteUInt32((uint)Skipped.Count);
         foreach (var (id, skipped) in Skipped)
         {
@@ -100,6 +114,12 @@ internal sealed class RatchetState
             ReceiveCount = reader.ReadUInt32(),
             PreviousSendCount = reader.ReadUInt32(),
         };
+        var previous = reader.ReadCount(DoubleRatchet.MaxPreviousReceivingKeys);
+        for (var i = 0; i < previous; i++)
+        {
+            state.PreviousReceivingKeys.Add(reader.ReadFixedArray(X25519Dh.KeySize));
+        }
+
         var count = reader.ReadCount(DoubleRatchet.MaxStoredSkippedKeys);
         for (var i = 0; i < count; i++)
         {
