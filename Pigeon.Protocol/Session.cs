@@ -216,6 +216,7 @@ public sealed class Session
             messageKey = DoubleRatchet.ReceivingKey(working, message.Header, now);
             padded = RatchetCrypto.Open(messageKey, message.Header.MessageSalt, message.Body, [.. _associatedData, .. message.AuthenticatedPrefix]);
             plaintext = Padding.Unpad(padded);
+            DoubleRatchet.CompleteDhRatchet(working);
         }
         catch
         {

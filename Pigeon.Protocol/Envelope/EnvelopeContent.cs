@@ -19,7 +19,7 @@ public enum EnvelopeContentType : byte
 /// public half hashes with the signing key to the sender's account id), and what it carries.
 /// </summary>
 /// <param name="Sender">The sender's address. Attribute failures further in (a ratchet message that does not decrypt) to it, never to anything inside the content.</param>
-/// <param name="SenderIdentity">The sender's public identity keys, checked against <see cref="DeviceAddress.AccountId"/> and signed.</param>
+/// <param name="SenderIdentity">The sender's public identity keys, checked against <see cref="DeviceAddress.AccountId"/>; its agreement-key signature is checked where a session is accepted (see <see cref="SealedEnvelope.Open"/>).</param>
 /// <param name="ContentType">What <paramref name="Content"/> is.</param>
 /// <param name="Content">The payload: a ratchet message or a notice.</param>
 public sealed record OpenedEnvelope(DeviceAddress Sender, Identity.PublicIdentity SenderIdentity, EnvelopeContentType ContentType, byte[] Content);

@@ -61,12 +61,16 @@ public static class SealedEnvelope
     /// Opens an envelope sent to <paramref name="self"/>'s device <paramref name="recipient"/>: the outer
     /// layer, the sender's keys against the sender's account id, then the inner layer with those keys.
     /// Anything not sealed to this device by the holder of the named account's identity key is refused.
+    /// The identity's Ed25519 signature over its agreement key is not checked here (it costs more than
+    /// the rest of a junk envelope's refusal and proves nothing the account id does not): an identity
+    /// enters a <see cref="SessionRecord"/> only through <see cref="Session.Accept(IdentityKeyPair, Prekeys.PrekeyStore, Wire.WireMessage, DateTimeOffset)"/>,
+    /// which verifies it, and is compared byte for byte with that one afterwards. Call
+    /// <see cref="PublicIdentity.IsValid"/> before keeping an identity from any other content.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="recipient"/> is not an address of <paramref name="self"/>.</exception>
     /// <exception cref="ProtocolException">
     /// <see cref="ProtocolError.DecryptionFailed"/> (not for this device, altered, truncated, or not sealed by the named sender),
-    /// <see cref="ProtocolError.IdentityMismatch"/> (the sender's keys are not its account id's),
-    /// <see cref="ProtocolError.InvalidSignature"/>, <see cref="ProtocolError.Malformed"/>,
+    /// <see cref="ProtocolError.IdentityMismatch"/> (the sender's keys are not its account id's), <see cref="ProtocolError.Malformed"/>,
     /// <see cref="ProtocolError.UnsupportedVersion"/> or <see cref="ProtocolError.TooLarge"/>.
     /// </exception>
     public static OpenedEnvelope Open(IdentityKeyPair self, DeviceAddress recipient, ReadOnlySpan<byte> envelope)
@@ -114,11 +118,6 @@ public static class SealedEnvelope
         if (!AccountId.Matches(sender.AccountId, senderIdentity.SigningKey, senderIdentity.AgreementKey))
         {
             throw new ProtocolException(ProtocolError.IdentityMismatch, "The sender's keys are not its account id's.");
-        }
-
-        if (!senderIdentity.IsValid())
-        {
-            throw new ProtocolException(ProtocolError.InvalidSignature, "The sender's identity signature does not verify.");
         }
 
         byte[] content;

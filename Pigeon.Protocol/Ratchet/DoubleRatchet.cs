@@ -161,7 +161,12 @@ internal static class DoubleRatchet
         }
     }
 
-    /// <summary>DHRatchet (§3.5): a new receiving chain from the peer's new key, then a new sending chain from a fresh key pair.</summary>
+    /// <summary>
+    /// First half of DHRatchet (§3.5): a new receiving chain from the peer's new key. The second half
+    /// (a fresh key pair and the sending chain) waits for <see cref="CompleteDhRatchet"/>, which the
+    /// caller runs once the message has authenticated: it does not affect the message key, and a
+    /// message that fails then costs one DH instead of two and a key generation.
+    /// </summary>
     private static void DhRatchet(RatchetState state, RatchetHeader header)
     {
         state.PreviousSendCount = state.SendCount;
@@ -185,17 +190,36 @@ internal static class DoubleRatchet
             ReplaceRoot(state, rootKey);
             X25519Dh.Erase(state.ReceivingChainKey);
             state.ReceivingChainKey = receivingChainKey;
+            state.SendingStepPending = true;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dh);
+        }
+    }
 
+    /// <summary>Second half of DHRatchet (§3.5), if one is pending: DHs = GENERATE_DH(), then KDF_RK for the sending chain.</summary>
+    public static void CompleteDhRatchet(RatchetState state)
+    {
+        if (!state.SendingStepPending)
+        {
+            return;
+        }
+
+        Span<byte> dh = stackalloc byte[X25519Dh.KeySize];
+        try
+        {
             using var key = X25519Dh.CreateKey();
             var (privateKey, publicKey) = X25519Dh.Export(key);
             X25519Dh.Erase(state.SendingPrivateKey);
             state.SendingPrivateKey = privateKey;
             state.SendingPublicKey = publicKey;
-            X25519Dh.Agree(key, state.ReceivingKey, dh);
-            (rootKey, var sendingChainKey) = RatchetCrypto.KdfRootKey(state.RootKey, dh);
+            X25519Dh.Agree(key, state.ReceivingKey!, dh);
+            var (rootKey, sendingChainKey) = RatchetCrypto.KdfRootKey(state.RootKey, dh);
             ReplaceRoot(state, rootKey);
             X25519Dh.Erase(state.SendingChainKey);
             state.SendingChainKey = sendingChainKey;
+            state.SendingStepPending = false;
         }
         finally
         {

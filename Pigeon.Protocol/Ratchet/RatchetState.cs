@@ -23,6 +23,9 @@ internal sealed class RatchetState
     public uint ReceiveCount { get; set; }                     // Nr
     public uint PreviousSendCount { get; set; }                // PN
 
+    /// <summary>A DH ratchet step's sending half still to run (only ever on a working copy; never stored).</summary>
+    public bool SendingStepPending { get; set; }
+
     /// <summary>
     /// The receiving ratchet keys before DHr, most recent first (at most <see cref="DoubleRatchet.MaxPreviousReceivingKeys"/>):
     /// a message on one of those chains whose key is not in <see cref="Skipped"/> was already received

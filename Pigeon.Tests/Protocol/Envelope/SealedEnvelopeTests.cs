@@ -124,10 +124,15 @@ public sealed class SealedEnvelopeTests
         var mixedEnvelope = Build(mixed, DeviceAddress.Primary(alice.AccountId), mallory.AgreementKey, bob, self, Content);
         Refused.By(() => SealedEnvelope.Open(bob, self, mixedEnvelope.Envelope), ProtocolError.IdentityMismatch);
 
-        // Keys that do hash to the claimed id but whose agreement-key signature does not verify.
+        // Keys that hash to the claimed id but whose agreement-key signature does not verify: the
+        // envelope opens (its sender is proven), but no session takes the identity: a session's own
+        // identity is verified when accepted (PQXDH), and records compare identities byte for byte.
         var unsigned = new PublicIdentity(mallory.PublicIdentity.SigningKey, mallory.PublicIdentity.AgreementKey, new byte[64]);
-        var unsignedEnvelope = Build(unsigned, DeviceAddress.Primary(mallory.AccountId), mallory.AgreementKey, bob, self, Content);
-        Refused.By(() => SealedEnvelope.Open(bob, self, unsignedEnvelope.Envelope), ProtocolError.InvalidSignature);
+        using var bobParty = new TestParty();
+        var first = Session.Initiate(mallory, bobParty.Bundle(), bobParty.AccountId).Encrypt("hi"u8);
+        var opened = SealedEnvelope.Open(bob, self, Build(unsigned, DeviceAddress.Primary(mallory.AccountId), mallory.AgreementKey, bob, self, first).Envelope);
+        Assert.False(opened.SenderIdentity.IsValid());
+        Refused.By(() => new SessionRecord().Decrypt(bobParty.Identity, bobParty.Prekeys, opened.SenderIdentity, Pigeon.Protocol.Wire.WireMessage.Parse(opened.Content), TestParty.Now), ProtocolError.IdentityMismatch);
     }
 
     [Fact]
