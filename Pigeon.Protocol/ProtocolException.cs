@@ -38,6 +38,9 @@ public enum ProtocolError
 
     /// <summary>A plaintext or message is larger than the protocol allows.</summary>
     TooLarge,
+
+    /// <summary>A first message whose session setup (base key) was accepted before: a replay, never a new session.</summary>
+    ReplayedSetup,
 }
 
 /// <summary>

@@ -4,7 +4,7 @@ namespace Pigeon.Protocol;
 public static class ProtocolInfo
 {
     /// <summary>The wire format version this library writes and the only one it reads.</summary>
-    public const byte WireVersion = 1;
+    public const byte WireVersion = 2;
 
     /// <summary>Size of Ed25519 and X25519 public keys.</summary>
     public const int PublicKeySize = 32;

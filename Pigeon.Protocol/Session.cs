@@ -20,8 +20,9 @@ public sealed record AcceptedSession(Session Session, byte[] Plaintext);
 public sealed class Session
 {
     private static readonly byte[] Magic = "PGSS"u8.ToArray();
-    private const byte FormatVersion = 1;
+    private const byte FormatVersion = 2;
     private const int MaxAssociatedDataSize = 1024;
+    private static readonly byte[] SessionIdLabel = "Pigeon/2/session-id\0"u8.ToArray();
 
     private readonly byte[] _associatedData;
     private RatchetState _state;
@@ -34,6 +35,7 @@ public sealed class Session
         RemoteIdentity = remoteIdentity;
         _associatedData = associatedData;
         BaseKey = baseKey;
+        SessionId = SessionIdOf(baseKey);
         _state = state;
         _pendingPrelude = pendingPrelude;
     }
@@ -52,6 +54,12 @@ public sealed class Session
 
     /// <summary>The initiator's PQXDH ephemeral public key: identifies the session setup (use it to spot a repeated first message).</summary>
     public byte[] BaseKey { get; }
+
+    /// <summary>
+    /// The session's id, first 8 bytes of SHA-256("Pigeon/2/session-id" 0x00 ‖ <see cref="BaseKey"/>): every
+    /// message of the session carries it, so a receiver tries only this session for it.
+    /// </summary>
+    public byte[] SessionId { get; }
 
     /// <summary>True once the initiator has received a reply, so its messages no longer carry the prelude. Always true for a responder.</summary>
     public bool IsAcknowledged => _pendingPrelude is null;
@@ -97,14 +105,33 @@ public sealed class Session
     /// </summary>
     /// <exception cref="ProtocolException">The message is malformed, names unknown prekeys or does not decrypt.</exception>
     public static AcceptedSession Accept(IdentityKeyPair self, PrekeyStore prekeys, ReadOnlySpan<byte> message) =>
-        Accept(self, prekeys, WireMessage.Parse(message));
+        Accept(self, prekeys, WireMessage.Parse(message), DateTimeOffset.UtcNow);
 
-    /// <inheritdoc cref="Accept(IdentityKeyPair, PrekeyStore, ReadOnlySpan{byte})"/>
-    public static AcceptedSession Accept(IdentityKeyPair self, PrekeyStore prekeys, WireMessage message)
+    /// <inheritdoc cref="Accept(IdentityKeyPair, PrekeyStore, WireMessage, DateTimeOffset)"/>
+    public static AcceptedSession Accept(IdentityKeyPair self, PrekeyStore prekeys, WireMessage message) =>
+        Accept(self, prekeys, message, DateTimeOffset.UtcNow);
+
+    /// <summary>
+    /// Answers a first message (a <see cref="MessageType.PrekeyMessage"/>) (PQXDH §3.4): refuses a setup
+    /// whose base key <paramref name="prekeys"/> has accepted before (<see cref="ProtocolError.ReplayedSetup"/>),
+    /// derives the session, decrypts the message and only then deletes the one-time prekeys it used and
+    /// remembers its base key. Persist the store afterwards. Check <see cref="RemoteAccountId"/> against
+    /// who you expect, or treat it as a contact request.
+    /// </summary>
+    /// <exception cref="ProtocolException">The message is malformed, a replay, names unknown prekeys or does not decrypt.</exception>
+    public static AcceptedSession Accept(IdentityKeyPair self, PrekeyStore prekeys, WireMessage message, DateTimeOffset now)
     {
+        ArgumentNullException.ThrowIfNull(prekeys);
         ArgumentNullException.ThrowIfNull(message);
         var prelude = message.Prelude
             ?? throw new ProtocolException(ProtocolError.WrongSession, "Only a prekey message can start a session.");
+        if (prekeys.HasAcceptedSetup(prelude.EphemeralKey))
+        {
+            // Without a one-time prekey a first message would set the same session up again; with one,
+            // the key is gone. Either way the setup was accepted before: a replay, never a new session.
+            throw new ProtocolException(ProtocolError.ReplayedSetup, "This session setup was accepted before.");
+        }
+
         var setup = Pqxdh.Respond(self, prekeys, prelude);
         RatchetState state;
         try
@@ -117,23 +144,27 @@ public sealed class Session
         }
 
         var session = new Session(false, self.PublicIdentity, prelude.SenderIdentity, setup.AssociatedData, prelude.EphemeralKey, state, null);
-        var plaintext = session.DecryptCore(message);
+        var plaintext = session.DecryptCore(message, now);
 
         // PQXDH §3.4: one-time prekeys are deleted once used, so a replayed first message cannot reuse them.
         prekeys.ConsumeOneTime(prelude.OneTimePrekeyId, prelude.MlKemPrekeyId);
+        prekeys.RecordAcceptedSetup(prelude.SignedPrekeyId, prelude.EphemeralKey);
         return new AcceptedSession(session, plaintext);
     }
 
     /// <summary>Encrypts (Double Ratchet §3.4 RatchetEncrypt) a padded plaintext and returns the wire message.</summary>
     /// <exception cref="ProtocolException">The plaintext is larger than <see cref="Padding.MaxPlaintextSize"/>.</exception>
-    public byte[] Encrypt(ReadOnlySpan<byte> plaintext)
+    public byte[] Encrypt(ReadOnlySpan<byte> plaintext) => EncryptPadded(Padding.Pad(plaintext));
+
+    /// <summary>Encrypts an already padded plaintext (and zeroes it); tests use it to send bad padding.</summary>
+    internal byte[] EncryptPadded(byte[] padded)
     {
-        var padded = Padding.Pad(plaintext);
-        var (header, messageKey) = DoubleRatchet.NextSendingKey(_state);
+        var (ratchetKey, previousChainLength, messageNumber, messageKey) = DoubleRatchet.NextSendingKey(_state);
         try
         {
+            var header = new RatchetHeader(SessionId, ratchetKey, previousChainLength, messageNumber, RatchetCrypto.MessageSalt(messageKey, padded));
             var writer = WireMessage.WritePrefix(_pendingPrelude, header, padded.Length + WireMessage.TagSize);
-            var body = RatchetCrypto.Seal(messageKey, padded, [.. _associatedData, .. writer.WrittenSpan]);
+            var body = RatchetCrypto.Seal(messageKey, header.MessageSalt, padded, [.. _associatedData, .. writer.WrittenSpan]);
             writer.WriteFixed(body);
             return writer.ToArray();
         }
@@ -144,15 +175,21 @@ public sealed class Session
         }
     }
 
-    /// <summary>
-    /// Decrypts a message of this session (Double Ratchet §3.5 RatchetDecrypt). On any failure the
-    /// session is unchanged. Each message decrypts once: its key is erased.
-    /// </summary>
+    /// <summary>Decrypts with the system clock as "now" (for the age of skipped keys); see <see cref="Decrypt(WireMessage, DateTimeOffset)"/>.</summary>
     /// <exception cref="ProtocolException">Malformed, altered, replayed, too far ahead, or not of this session.</exception>
-    public byte[] Decrypt(ReadOnlySpan<byte> message) => Decrypt(WireMessage.Parse(message));
+    public byte[] Decrypt(ReadOnlySpan<byte> message) => Decrypt(WireMessage.Parse(message), DateTimeOffset.UtcNow);
 
     /// <inheritdoc cref="Decrypt(ReadOnlySpan{byte})"/>
-    public byte[] Decrypt(WireMessage message)
+    public byte[] Decrypt(WireMessage message) => Decrypt(message, DateTimeOffset.UtcNow);
+
+    /// <summary>
+    /// Decrypts a message of this session (Double Ratchet §3.5 RatchetDecrypt). When it throws, nothing
+    /// changed: the state, the skipped keys and the pending prelude are as before, padding checks included.
+    /// Each message decrypts once: its key is erased. Skipped keys older than
+    /// <see cref="DoubleRatchet.MaxSkippedKeyAge"/> at <paramref name="now"/> are deleted.
+    /// </summary>
+    /// <exception cref="ProtocolException">Malformed, altered, replayed, too far ahead, or not of this session.</exception>
+    public byte[] Decrypt(WireMessage message, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(message);
         if (message.Prelude is not null && !IsSetupOf(message))
@@ -160,43 +197,60 @@ public sealed class Session
             throw new ProtocolException(ProtocolError.WrongSession, "The prekey message sets up a different session.");
         }
 
-        return DecryptCore(message);
+        return DecryptCore(message, now);
     }
 
-    private byte[] DecryptCore(WireMessage message)
+    private byte[] DecryptCore(WireMessage message, DateTimeOffset now)
     {
+        if (!CryptographicOperations.FixedTimeEquals(message.Header.SessionId, SessionId))
+        {
+            throw new ProtocolException(ProtocolError.WrongSession, "The message belongs to another session.");
+        }
+
         var working = _state.Clone();
         byte[]? messageKey = null;
-        byte[] padded;
+        byte[]? padded = null;
+        byte[] plaintext;
         try
         {
-            messageKey = DoubleRatchet.ReceivingKey(working, message.Header);
-            padded = RatchetCrypto.Open(messageKey, message.Body, [.. _associatedData, .. message.AuthenticatedPrefix]);
+            messageKey = DoubleRatchet.ReceivingKey(working, message.Header, now);
+            padded = RatchetCrypto.Open(messageKey, message.Header.MessageSalt, message.Body, [.. _associatedData, .. message.AuthenticatedPrefix]);
+            plaintext = Padding.Unpad(padded);
+            DoubleRatchet.CompleteDhRatchet(working);
         }
         catch
         {
+            // Nothing is committed: the message key stays where it was (a skipped key or the chain).
             working.EraseScalars();
             throw;
         }
-
-        try
-        {
-            // Authenticated: commit the new state (§3.5) and erase what the old one held.
-            CryptographicOperations.ZeroMemory(messageKey);
-            working.EraseSkippedDroppedSince(_state);
-            _state.EraseScalars();
-            _state = working;
-            _pendingPrelude = null;
-            return Padding.Unpad(padded);
-        }
         finally
         {
-            CryptographicOperations.ZeroMemory(padded);
+            if (padded is not null)
+            {
+                CryptographicOperations.ZeroMemory(padded);
+            }
         }
+
+        // Authenticated and well-formed: commit the new state (§3.5) and erase what the old one held.
+        CryptographicOperations.ZeroMemory(messageKey);
+        working.EraseSkippedDroppedSince(_state);
+        _state.EraseScalars();
+        _state = working;
+        _pendingPrelude = null;
+        return plaintext;
+    }
+
+    /// <summary>First 8 bytes of SHA-256("Pigeon/2/session-id" 0x00 ‖ base key).</summary>
+    internal static byte[] SessionIdOf(ReadOnlySpan<byte> baseKey)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData([.. SessionIdLabel, .. baseKey], hash);
+        return hash[..WireMessage.SessionIdSize].ToArray();
     }
 
     /// <summary>
-    /// Versioned private blob ("PGSS", version 1) of the whole session state, skipped keys included.
+    /// Versioned private blob ("PGSS", version 2) of the whole session state, skipped keys included.
     /// Encrypt it at rest; it holds chain keys.
     /// </summary>
     public byte[] Serialize()

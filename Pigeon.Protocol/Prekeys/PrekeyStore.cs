@@ -16,13 +16,22 @@ public sealed class PrekeyStore
     /// <summary>Upper bound on stored prekeys of all kinds, so a corrupt or hostile blob cannot exhaust memory.</summary>
     public const int MaxStoredPrekeys = 10_000;
 
+    /// <summary>
+    /// Upper bound on remembered session setups (see <see cref="HasAcceptedSetup"/>); beyond it the oldest
+    /// is forgotten. Each one cost its sender a full PQXDH on this device and passed the server's limits.
+    /// </summary>
+    public const int MaxAcceptedSetups = 10_000;
+
     private static readonly byte[] Magic = "PGPK"u8.ToArray();
-    private const byte FormatVersion = 1;
+    private const byte FormatVersion = 2;
 
     private readonly List<X25519Entry> _signed = [];
     private readonly Dictionary<uint, X25519Entry> _oneTime = [];
     private readonly Dictionary<uint, MlKemEntry> _mlKemOneTime = [];
     private readonly List<MlKemEntry> _lastResort = [];
+
+    // Base key (hex) of every accepted session setup → the signed prekey it used, oldest first.
+    private readonly OrderedDictionary<string, uint> _acceptedSetups = [];
     private uint _nextId = 1;
 
     /// <summary>The signed X25519 prekey to publish, or null before the first rotation.</summary>
@@ -39,6 +48,16 @@ public sealed class PrekeyStore
 
     /// <summary>The id the next prekey will get; every prekey made so far has a lower one.</summary>
     public uint NextPrekeyId => _nextId;
+
+    /// <summary>How many accepted session setups are remembered.</summary>
+    public int AcceptedSetupCount => _acceptedSetups.Count;
+
+    /// <summary>
+    /// True when a session setup with this base key (the initiator's PQXDH ephemeral key) was accepted
+    /// before. A setup is remembered as long as the signed prekey it used is kept, which is as long as
+    /// such a setup could succeed again, so a replayed first message is always recognised.
+    /// </summary>
+    public bool HasAcceptedSetup(ReadOnlySpan<byte> baseKey) => _acceptedSetups.ContainsKey(Convert.ToHexString(baseKey));
 
     /// <summary>How many one-time prekeys of both kinds are marked as handed out and wait to be pruned.</summary>
     public int HandedOutOneTimePrekeyCount => OneTimeEntries.Count(e => e.RetiredAt is not null);
@@ -94,6 +113,12 @@ public sealed class PrekeyStore
 
         _signed.RemoveAll(e => e.RetiredAt + gracePeriod <= now);
         _lastResort.RemoveAll(e => e.RetiredAt + gracePeriod <= now);
+
+        // A setup cannot succeed without its signed prekey, so its memory can go with the key.
+        foreach (var baseKey in _acceptedSetups.Where(e => FindSignedPrekeyPublic(e.Value) is null).Select(e => e.Key).ToList())
+        {
+            _acceptedSetups.Remove(baseKey);
+        }
     }
 
     /// <summary>
@@ -195,7 +220,17 @@ public sealed class PrekeyStore
         }
     }
 
-    /// <summary>Versioned private blob ("PGPK", version 1). Encrypt it at rest.</summary>
+    /// <summary>Remembers an accepted session setup (PQXDH base key and the signed prekey it used).</summary>
+    internal void RecordAcceptedSetup(uint signedPrekeyId, ReadOnlySpan<byte> baseKey)
+    {
+        _acceptedSetups[Convert.ToHexString(baseKey)] = signedPrekeyId;
+        while (_acceptedSetups.Count > MaxAcceptedSetups)
+        {
+            _acceptedSetups.RemoveAt(0);
+        }
+    }
+
+    /// <summary>Versioned private blob ("PGPK", version 2). Encrypt it at rest.</summary>
     public byte[] Serialize()
     {
         var writer = new BlobWriter(1024 + (_mlKemOneTime.Count * 1700));
@@ -205,6 +240,13 @@ public sealed class PrekeyStore
         WriteX25519(writer, _oneTime.Values);
         WriteMlKem(writer, _mlKemOneTime.Values);
         WriteMlKem(writer, _lastResort);
+        writer.WriteUInt32((uint)_acceptedSetups.Count);
+        foreach (var (baseKey, signedPrekeyId) in _acceptedSetups)
+        {
+            writer.WriteFixed(Convert.FromHexString(baseKey));
+            writer.WriteUInt32(signedPrekeyId);
+        }
+
         return writer.ToArrayAndErase();
     }
 
@@ -227,6 +269,15 @@ public sealed class PrekeyStore
         }
 
         store._lastResort.AddRange(ReadMlKem(ref reader, lastResort: true));
+        var setups = reader.ReadCount(MaxAcceptedSetups);
+        for (var i = 0; i < setups; i++)
+        {
+            if (!store._acceptedSetups.TryAdd(Convert.ToHexString(reader.ReadFixed(X25519Dh.KeySize)), reader.ReadUInt32()))
+            {
+                throw reader.Fail("duplicate accepted setup");
+            }
+        }
+
         reader.EnsureEnd();
         return store;
     }

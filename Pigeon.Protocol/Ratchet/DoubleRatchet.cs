@@ -11,11 +11,25 @@ namespace Pigeon.Protocol.Ratchet;
 /// </summary>
 internal static class DoubleRatchet
 {
-    /// <summary>MAX_SKIP (§3.5/§4.1): the most message keys skipped in one receiving chain for one message.</summary>
+    /// <summary>
+    /// MAX_SKIP (§3.5/§4.1), applied per message across both chains: the message keys one message may make
+    /// us derive and store, the rest of the old receiving chain (PN) and the new chain up to N together.
+    /// This is the hard bound on the chain-key work one envelope can cause.
+    /// </summary>
     public const int MaxSkip = 1000;
 
     /// <summary>Bound on stored skipped keys across all chains (§8.1 advice); beyond it the oldest are deleted.</summary>
     public const int MaxStoredSkippedKeys = 2000;
+
+    /// <summary>How many earlier receiving ratchet keys are remembered to recognise replays without a DH step.</summary>
+    public const int MaxPreviousReceivingKeys = 40;
+
+    /// <summary>
+    /// Skipped message keys older than this are deleted (§8.1 "delete skipped message keys after an
+    /// appropriate interval"): the server drops undelivered envelopes after 30 days by default, so a
+    /// message older than that will not arrive.
+    /// </summary>
+    public static readonly TimeSpan MaxSkippedKeyAge = TimeSpan.FromDays(30);
 
     /// <summary>RatchetInitAlice (§3.3): the initiator starts with Bob's signed prekey as DHr and a sending chain.</summary>
     public static RatchetState InitializeInitiator(ReadOnlySpan<byte> sharedKey, byte[] remoteRatchetKey)
@@ -44,17 +58,20 @@ internal static class DoubleRatchet
         RootKey = sharedKey.ToArray(),
     };
 
-    /// <summary>First half of RatchetEncrypt (§3.4): advance the sending chain, return the header and the one-use message key.</summary>
-    public static (RatchetHeader Header, byte[] MessageKey) NextSendingKey(RatchetState state)
+    /// <summary>
+    /// First half of RatchetEncrypt (§3.4): advance the sending chain, return the header fields
+    /// (DHs, PN, N) and the one-use message key.
+    /// </summary>
+    public static (byte[] RatchetKey, uint PreviousChainLength, uint MessageNumber, byte[] MessageKey) NextSendingKey(RatchetState state)
     {
         var chainKey = state.SendingChainKey
             ?? throw new InvalidOperationException("This session cannot send before it has received a message.");
         var (nextChainKey, messageKey) = RatchetCrypto.KdfChainKey(chainKey);
         CryptographicOperations.ZeroMemory(chainKey);
         state.SendingChainKey = nextChainKey;
-        var header = new RatchetHeader(state.SendingPublicKey, state.PreviousSendCount, state.SendCount);
+        var result = (state.SendingPublicKey, state.PreviousSendCount, state.SendCount, messageKey);
         state.SendCount = checked(state.SendCount + 1);
-        return (header, messageKey);
+        return result;
     }
 
     /// <summary>
@@ -62,23 +79,37 @@ internal static class DoubleRatchet
     /// the skipped keys (TrySkippedMessageKeys) or by a DH ratchet step and skipping ahead. Mutates
     /// <paramref name="state"/>, which must be a clone until the message authenticates.
     /// </summary>
-    public static byte[] ReceivingKey(RatchetState state, RatchetHeader header)
+    public static byte[] ReceivingKey(RatchetState state, RatchetHeader header, DateTimeOffset now)
     {
+        ExpireSkippedKeys(state, now);
         var ratchetKey = Convert.ToHexString(header.RatchetKey);
         if (state.Skipped.Remove(new SkippedKeyId(ratchetKey, header.MessageNumber), out var skipped))
         {
-            return skipped;
+            return skipped.Key;
         }
 
-        if (state.ReceivingKey is null || !CryptographicOperations.FixedTimeEquals(header.RatchetKey, state.ReceivingKey))
-        {
-            SkipMessageKeys(state, header.PreviousChainLength);
-            DhRatchet(state, header);
-        }
-        else if (header.MessageNumber < state.ReceiveCount)
+        var newChain = state.ReceivingKey is null || !CryptographicOperations.FixedTimeEquals(header.RatchetKey, state.ReceivingKey);
+        if ((!newChain && header.MessageNumber < state.ReceiveCount)
+            || (newChain && state.PreviousReceivingKeys.Exists(k => CryptographicOperations.FixedTimeEquals(k, header.RatchetKey))))
         {
             // Its key was used (or evicted) and erased: a replay or a very late duplicate.
             throw new ProtocolException(ProtocolError.DuplicateMessage, "The message was already received.");
+        }
+
+        // Count the keys to derive before doing any of the work (a DH step or a single derivation),
+        // so a message over the bound costs only this comparison.
+        ulong toSkip = newChain
+            ? (state.ReceivingChainKey is null || header.PreviousChainLength <= state.ReceiveCount ? 0UL : header.PreviousChainLength - state.ReceiveCount) + header.MessageNumber
+            : header.MessageNumber - state.ReceiveCount;
+        if (toSkip > MaxSkip)
+        {
+            throw new ProtocolException(ProtocolError.TooManySkippedMessages, $"The message would skip more than {MaxSkip} messages.");
+        }
+
+        if (newChain)
+        {
+            SkipMessageKeys(state, header.PreviousChainLength, now);
+            DhRatchet(state, header);
         }
 
         if (state.ReceivingChainKey is null)
@@ -87,7 +118,7 @@ internal static class DoubleRatchet
             throw new ProtocolException(ProtocolError.DecryptionFailed, "No receiving chain for this ratchet key.");
         }
 
-        SkipMessageKeys(state, header.MessageNumber);
+        SkipMessageKeys(state, header.MessageNumber, now);
         var (nextChainKey, messageKey) = RatchetCrypto.KdfChainKey(state.ReceivingChainKey);
         CryptographicOperations.ZeroMemory(state.ReceivingChainKey);
         state.ReceivingChainKey = nextChainKey;
@@ -95,17 +126,12 @@ internal static class DoubleRatchet
         return messageKey;
     }
 
-    /// <summary>SkipMessageKeys (§3.5): store keys of messages not yet received, refusing to skip more than MAX_SKIP.</summary>
-    private static void SkipMessageKeys(RatchetState state, uint until)
+    /// <summary>SkipMessageKeys (§3.5): store keys of messages not yet received (the caller has checked MAX_SKIP).</summary>
+    private static void SkipMessageKeys(RatchetState state, uint until, DateTimeOffset now)
     {
         if (state.ReceivingChainKey is null)
         {
             return;
-        }
-
-        if ((ulong)state.ReceiveCount + MaxSkip < until)
-        {
-            throw new ProtocolException(ProtocolError.TooManySkippedMessages, $"The message is more than {MaxSkip} messages ahead.");
         }
 
         var ratchetKey = Convert.ToHexString(state.ReceivingKey!);
@@ -114,7 +140,7 @@ internal static class DoubleRatchet
             var (nextChainKey, messageKey) = RatchetCrypto.KdfChainKey(state.ReceivingChainKey);
             CryptographicOperations.ZeroMemory(state.ReceivingChainKey);
             state.ReceivingChainKey = nextChainKey;
-            state.Skipped[new SkippedKeyId(ratchetKey, state.ReceiveCount)] = messageKey;
+            state.Skipped[new SkippedKeyId(ratchetKey, state.ReceiveCount)] = new SkippedKey(messageKey, now);
             state.ReceiveCount++;
             if (state.Skipped.Count > MaxStoredSkippedKeys)
             {
@@ -124,12 +150,37 @@ internal static class DoubleRatchet
         }
     }
 
-    /// <summary>DHRatchet (§3.5): a new receiving chain from the peer's new key, then a new sending chain from a fresh key pair.</summary>
+    /// <summary>§8.1: drops skipped keys stored more than <see cref="MaxSkippedKeyAge"/> before <paramref name="now"/>.</summary>
+    private static void ExpireSkippedKeys(RatchetState state, DateTimeOffset now)
+    {
+        // Evicted keys are not zeroed here either; the commit does it (EraseSkippedDroppedSince).
+        var cutoff = now - MaxSkippedKeyAge;
+        foreach (var id in state.Skipped.Where(e => e.Value.StoredAt <= cutoff).Select(e => e.Key).ToList())
+        {
+            state.Skipped.Remove(id);
+        }
+    }
+
+    /// <summary>
+    /// First half of DHRatchet (§3.5): a new receiving chain from the peer's new key. The second half
+    /// (a fresh key pair and the sending chain) waits for <see cref="CompleteDhRatchet"/>, which the
+    /// caller runs once the message has authenticated: it does not affect the message key, and a
+    /// message that fails then costs one DH instead of two and a key generation.
+    /// </summary>
     private static void DhRatchet(RatchetState state, RatchetHeader header)
     {
         state.PreviousSendCount = state.SendCount;
         state.SendCount = 0;
         state.ReceiveCount = 0;
+        if (state.ReceivingKey is not null)
+        {
+            state.PreviousReceivingKeys.Insert(0, state.ReceivingKey);
+            if (state.PreviousReceivingKeys.Count > MaxPreviousReceivingKeys)
+            {
+                state.PreviousReceivingKeys.RemoveAt(MaxPreviousReceivingKeys);
+            }
+        }
+
         state.ReceivingKey = header.RatchetKey;
         Span<byte> dh = stackalloc byte[X25519Dh.KeySize];
         try
@@ -139,17 +190,36 @@ internal static class DoubleRatchet
             ReplaceRoot(state, rootKey);
             X25519Dh.Erase(state.ReceivingChainKey);
             state.ReceivingChainKey = receivingChainKey;
+            state.SendingStepPending = true;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dh);
+        }
+    }
 
+    /// <summary>Second half of DHRatchet (§3.5), if one is pending: DHs = GENERATE_DH(), then KDF_RK for the sending chain.</summary>
+    public static void CompleteDhRatchet(RatchetState state)
+    {
+        if (!state.SendingStepPending)
+        {
+            return;
+        }
+
+        Span<byte> dh = stackalloc byte[X25519Dh.KeySize];
+        try
+        {
             using var key = X25519Dh.CreateKey();
             var (privateKey, publicKey) = X25519Dh.Export(key);
             X25519Dh.Erase(state.SendingPrivateKey);
             state.SendingPrivateKey = privateKey;
             state.SendingPublicKey = publicKey;
-            X25519Dh.Agree(key, state.ReceivingKey, dh);
-            (rootKey, var sendingChainKey) = RatchetCrypto.KdfRootKey(state.RootKey, dh);
+            X25519Dh.Agree(key, state.ReceivingKey!, dh);
+            var (rootKey, sendingChainKey) = RatchetCrypto.KdfRootKey(state.RootKey, dh);
             ReplaceRoot(state, rootKey);
             X25519Dh.Erase(state.SendingChainKey);
             state.SendingChainKey = sendingChainKey;
+            state.SendingStepPending = false;
         }
         finally
         {

@@ -6,10 +6,16 @@ namespace Pigeon.Protocol.Ratchet;
 internal static class RatchetCrypto
 {
     public const int KeySize = 32;
-    private const int NonceSize = 12;
 
-    private static readonly byte[] RootInfo = "Pigeon/1/ratchet-root"u8.ToArray();
-    private static readonly byte[] MessageKeyInfo = "Pigeon/1/message-key"u8.ToArray();
+    /// <summary>Size of the per-message salt carried in the header.</summary>
+    public const int MessageSaltSize = 16;
+
+    private const int NonceSize = 12;
+    private const int SaltRandomSize = 32;
+
+    private static readonly byte[] RootInfo = "Pigeon/2/ratchet-root"u8.ToArray();
+    private static readonly byte[] MessageKeyInfo = "Pigeon/2/message-key"u8.ToArray();
+    private static readonly byte[] MessageSaltLabel = "Pigeon/2/message-salt\0"u8.ToArray();
 
     // §5.2: distinct single-byte constants as HMAC input for the message key and the next chain key.
     private static readonly byte[] MessageKeyConstant = [0x01];
@@ -30,14 +36,33 @@ internal static class RatchetCrypto
         (HMACSHA256.HashData(chainKey, ChainKeyConstant), HMACSHA256.HashData(chainKey, MessageKeyConstant));
 
     /// <summary>
-    /// ENCRYPT (§3.1, §5.2 adapted to AES-256-GCM): a 32-byte key and 12-byte nonce are derived per
-    /// message key, so a key is used for one message only. The message key is already a uniformly random
-    /// HMAC output, so it serves directly as HKDF's PRK and only HKDF-Expand runs (RFC 5869 §3.3).
+    /// The header's message salt: HMAC-SHA256(mk, "Pigeon/2/message-salt" 0x00 ‖ 32 fresh random bytes ‖
+    /// padded plaintext), first 16 bytes. It enters the AEAD key and nonce derivation (<see cref="Seal"/>),
+    /// so a session state restored from a backup or snapshot, which repeats a message key, still never
+    /// repeats a key and nonce for a different plaintext: the fresh bytes differ, and were the random
+    /// generator restored along with the state, the plaintexts do (a synthetic-IV construction).
     /// </summary>
-    public static byte[] Seal(ReadOnlySpan<byte> messageKey, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData)
+    public static byte[] MessageSalt(ReadOnlySpan<byte> messageKey, ReadOnlySpan<byte> paddedPlaintext)
+    {
+        var input = new byte[MessageSaltLabel.Length + SaltRandomSize + paddedPlaintext.Length];
+        MessageSaltLabel.CopyTo(input, 0);
+        RandomNumberGenerator.Fill(input.AsSpan(MessageSaltLabel.Length, SaltRandomSize));
+        paddedPlaintext.CopyTo(input.AsSpan(MessageSaltLabel.Length + SaltRandomSize));
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(messageKey, input, mac);
+        CryptographicOperations.ZeroMemory(input);
+        return mac[..MessageSaltSize].ToArray();
+    }
+
+    /// <summary>
+    /// ENCRYPT (§3.1, §5.2 adapted to AES-256-GCM): key ‖ nonce = HKDF-SHA256(IKM mk, salt = message salt,
+    /// info "Pigeon/2/message-key", 44 bytes), so a key is used for one message only, and never twice
+    /// even when a message key is (see <see cref="MessageSalt"/>).
+    /// </summary>
+    public static byte[] Seal(ReadOnlySpan<byte> messageKey, ReadOnlySpan<byte> messageSalt, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData)
     {
         Span<byte> keyAndNonce = stackalloc byte[KeySize + NonceSize];
-        HKDF.Expand(HashAlgorithmName.SHA256, messageKey, keyAndNonce, MessageKeyInfo);
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, messageKey, keyAndNonce, messageSalt, MessageKeyInfo);
         try
         {
             var output = new byte[plaintext.Length + Wire.WireMessage.TagSize];
@@ -52,7 +77,7 @@ internal static class RatchetCrypto
     }
 
     /// <summary>DECRYPT: authentication failure becomes <see cref="ProtocolError.DecryptionFailed"/>; nothing else escapes.</summary>
-    public static byte[] Open(ReadOnlySpan<byte> messageKey, ReadOnlySpan<byte> ciphertextAndTag, ReadOnlySpan<byte> associatedData)
+    public static byte[] Open(ReadOnlySpan<byte> messageKey, ReadOnlySpan<byte> messageSalt, ReadOnlySpan<byte> ciphertextAndTag, ReadOnlySpan<byte> associatedData)
     {
         if (ciphertextAndTag.Length < Wire.WireMessage.TagSize)
         {
@@ -60,7 +85,7 @@ internal static class RatchetCrypto
         }
 
         Span<byte> keyAndNonce = stackalloc byte[KeySize + NonceSize];
-        HKDF.Expand(HashAlgorithmName.SHA256, messageKey, keyAndNonce, MessageKeyInfo);
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, messageKey, keyAndNonce, messageSalt, MessageKeyInfo);
         var plaintextLength = ciphertextAndTag.Length - Wire.WireMessage.TagSize;
         var plaintext = new byte[plaintextLength];
         try

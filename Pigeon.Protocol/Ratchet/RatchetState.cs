@@ -7,6 +7,9 @@ namespace Pigeon.Protocol.Ratchet;
 /// <summary>Identifies a skipped message key: the sender's ratchet public key and the message number (§3.2 MKSKIPPED).</summary>
 internal readonly record struct SkippedKeyId(string RatchetKey, uint MessageNumber);
 
+/// <summary>A skipped message key and when it was stored, so it can expire by age as well as by count.</summary>
+internal readonly record struct SkippedKey(byte[] Key, DateTimeOffset StoredAt);
+
 /// <summary>The Double Ratchet state variables of §3.2.</summary>
 internal sealed class RatchetState
 {
@@ -20,8 +23,18 @@ internal sealed class RatchetState
     public uint ReceiveCount { get; set; }                     // Nr
     public uint PreviousSendCount { get; set; }                // PN
 
+    /// <summary>A DH ratchet step's sending half still to run (only ever on a working copy; never stored).</summary>
+    public bool SendingStepPending { get; set; }
+
+    /// <summary>
+    /// The receiving ratchet keys before DHr, most recent first (at most <see cref="DoubleRatchet.MaxPreviousReceivingKeys"/>):
+    /// a message on one of those chains whose key is not in <see cref="Skipped"/> was already received
+    /// (or its key expired), which is known without a DH step.
+    /// </summary>
+    public List<byte[]> PreviousReceivingKeys { get; private init; } = [];
+
     /// <summary>MKSKIPPED, oldest first, so the oldest can be evicted when the total bound is reached.</summary>
-    public OrderedDictionary<SkippedKeyId, byte[]> Skipped { get; private init; } = [];
+    public OrderedDictionary<SkippedKeyId, SkippedKey> Skipped { get; private init; } = [];
 
     /// <summary>
     /// A copy to work on while a message is unauthenticated (§3.5: changes are discarded on failure).
@@ -38,7 +51,8 @@ internal sealed class RatchetState
         SendCount = SendCount,
         ReceiveCount = ReceiveCount,
         PreviousSendCount = PreviousSendCount,
-        Skipped = new OrderedDictionary<SkippedKeyId, byte[]>(Skipped),
+        PreviousReceivingKeys = [.. PreviousReceivingKeys],
+        Skipped = new OrderedDictionary<SkippedKeyId, SkippedKey>(Skipped),
     };
 
     /// <summary>Zeroes the scalar secrets this object owns (not the shared skipped keys).</summary>
@@ -53,11 +67,11 @@ internal sealed class RatchetState
     /// <summary>Zeroes the skipped keys that this state dropped compared with <paramref name="previous"/>.</summary>
     public void EraseSkippedDroppedSince(RatchetState previous)
     {
-        foreach (var (id, key) in previous.Skipped)
+        foreach (var (id, skipped) in previous.Skipped)
         {
             if (!Skipped.ContainsKey(id))
             {
-                CryptographicOperations.ZeroMemory(key);
+                CryptographicOperations.ZeroMemory(skipped.Key);
             }
         }
     }
@@ -73,12 +87,19 @@ internal sealed class RatchetState
         writer.WriteUInt32(SendCount);
         writer.WriteUInt32(ReceiveCount);
         writer.WriteUInt32(PreviousSendCount);
+        writer.WriteUInt32((uint)PreviousReceivingKeys.Count);
+        foreach (var key in PreviousReceivingKeys)
+        {
+            writer.WriteFixed(key);
+        }
+
         writer.WriteUInt32((uint)Skipped.Count);
-        foreach (var (id, key) in Skipped)
+        foreach (var (id, skipped) in Skipped)
         {
             writer.WriteFixed(Convert.FromHexString(id.RatchetKey));
             writer.WriteUInt32(id.MessageNumber);
-            writer.WriteFixed(key);
+            writer.WriteFixed(skipped.Key);
+            writer.WriteInt64(skipped.StoredAt.ToUnixTimeMilliseconds());
         }
     }
 
@@ -96,11 +117,24 @@ internal sealed class RatchetState
             ReceiveCount = reader.ReadUInt32(),
             PreviousSendCount = reader.ReadUInt32(),
         };
+        var previous = reader.ReadCount(DoubleRatchet.MaxPreviousReceivingKeys);
+        for (var i = 0; i < previous; i++)
+        {
+            state.PreviousReceivingKeys.Add(reader.ReadFixedArray(X25519Dh.KeySize));
+        }
+
         var count = reader.ReadCount(DoubleRatchet.MaxStoredSkippedKeys);
         for (var i = 0; i < count; i++)
         {
             var id = new SkippedKeyId(Convert.ToHexString(reader.ReadFixed(X25519Dh.KeySize)), reader.ReadUInt32());
-            if (!state.Skipped.TryAdd(id, reader.ReadFixedArray(RatchetCrypto.KeySize)))
+            var key = reader.ReadFixedArray(RatchetCrypto.KeySize);
+            var storedAt = reader.ReadInt64();
+            if (storedAt < 0 || storedAt > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
+            {
+                throw reader.Fail("skipped key time out of range");
+            }
+
+            if (!state.Skipped.TryAdd(id, new SkippedKey(key, DateTimeOffset.FromUnixTimeMilliseconds(storedAt))))
             {
                 throw reader.Fail("duplicate skipped key");
             }

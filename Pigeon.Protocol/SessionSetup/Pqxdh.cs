@@ -14,7 +14,7 @@ internal sealed record PqxdhResponderResult(byte[] SharedKey, byte[] AssociatedD
 
 /// <summary>
 /// The PQXDH key agreement (https://signal.org/docs/specifications/pqxdh/) with Pigeon's parameters:
-/// curve X25519, hash SHA-256, PQKEM ML-KEM-1024, info "Pigeon/1/PQXDH_X25519_SHA-256_ML-KEM-1024".
+/// curve X25519, hash SHA-256, PQKEM ML-KEM-1024, info "Pigeon/2/PQXDH_X25519_SHA-256_ML-KEM-1024".
 /// Deviation from §2.3: identities carry a separate Ed25519 signing key (signing the X25519 identity
 /// key and the prekeys) instead of XEdDSA over the X25519 key.
 /// </summary>
@@ -22,8 +22,8 @@ internal static class Pqxdh
 {
     private const int DhSize = X25519Dh.KeySize;
 
-    private static readonly byte[] Info = "Pigeon/1/PQXDH_X25519_SHA-256_ML-KEM-1024"u8.ToArray();
-    private static readonly byte[] AdLabel = "Pigeon/1/session-ad\0"u8.ToArray();
+    private static readonly byte[] Info = "Pigeon/2/PQXDH_X25519_SHA-256_ML-KEM-1024"u8.ToArray();
+    private static readonly byte[] AdLabel = "Pigeon/2/session-ad\0"u8.ToArray();
 
     /// <summary>§3.3 Sending the initial message: verify the bundle, then DH1..DH4 and the ML-KEM encapsulation.</summary>
     public static PqxdhInitiatorResult Initiate(IdentityKeyPair self, PrekeyBundle bundle, string expectedAccountId)

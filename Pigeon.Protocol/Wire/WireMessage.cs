@@ -30,14 +30,20 @@ public sealed record PqxdhPrelude(
     public string SenderAccountId => SenderIdentity.AccountId;
 }
 
-/// <summary>The Double Ratchet header (§3.4 HEADER): sender's ratchet public key, previous chain length, message number.</summary>
-public readonly record struct RatchetHeader(byte[] RatchetKey, uint PreviousChainLength, uint MessageNumber);
+/// <summary>
+/// The Double Ratchet header (§3.4 HEADER: the sender's ratchet public key, previous chain length and
+/// message number) with Pigeon's two additions: the id of the session it belongs to
+/// (<see cref="Session.SessionId"/>), so a receiver tries exactly one of a contact's sessions, and the
+/// per-message salt that enters the message's key and nonce derivation.
+/// </summary>
+public readonly record struct RatchetHeader(byte[] SessionId, byte[] RatchetKey, uint PreviousChainLength, uint MessageNumber, byte[] MessageSalt);
 
 /// <summary>
-/// Pigeon's binary message format, version 1. All integers are big-endian; every size is fixed
+/// Pigeon's binary ratchet message format, version 2. All integers are big-endian; every size is fixed
 /// except the ciphertext, which takes the rest and must be a padding bucket plus the 16-byte tag.
+/// On the network it travels only inside a sealed envelope (<see cref="Envelope.SealedEnvelope"/>).
 /// <code>
-/// version        1   (= 1)
+/// version        1   (= 2)
 /// type           1   (1 = Message, 2 = PrekeyMessage)
 /// -- PrekeyMessage only: PQXDH prelude --
 /// sender signing key     32
@@ -50,9 +56,11 @@ public readonly record struct RatchetHeader(byte[] RatchetKey, uint PreviousChai
 /// ML-KEM prekey id        4
 /// ML-KEM ciphertext    1568
 /// -- header --
+/// session id              8   (first 8 bytes of SHA-256("Pigeon/2/session-id" 0x00 ‖ base key))
 /// ratchet key            32
 /// previous chain length   4
 /// message number          4
+/// message salt           16
 /// -- body --
 /// AES-256-GCM ciphertext of the padded plaintext, then its 16-byte tag
 /// </code>
@@ -62,7 +70,10 @@ public readonly record struct RatchetHeader(byte[] RatchetKey, uint PreviousChai
 public sealed class WireMessage
 {
     /// <summary>Size of the ratchet header.</summary>
-    public const int HeaderSize = ProtocolInfo.PublicKeySize + 4 + 4;
+    public const int HeaderSize = SessionIdSize + ProtocolInfo.PublicKeySize + 4 + 4 + Ratchet.RatchetCrypto.MessageSaltSize;
+
+    /// <summary>Size of a session id.</summary>
+    public const int SessionIdSize = 8;
 
     /// <summary>Size of the authentication tag at the end of the body.</summary>
     public const int TagSize = 16;
@@ -114,7 +125,17 @@ public sealed class WireMessage
             MessageType.PrekeyMessage => ReadPrelude(ref reader),
             _ => throw reader.Fail("unknown message type"),
         };
-        var header = new RatchetHeader(reader.ReadFixedArray(ProtocolInfo.PublicKeySize), reader.ReadUInt32(), reader.ReadUInt32());
+        var header = new RatchetHeader(
+            reader.ReadFixedArray(SessionIdSize),
+            reader.ReadFixedArray(ProtocolInfo.PublicKeySize),
+            reader.ReadUInt32(),
+            reader.ReadUInt32(),
+            reader.ReadFixedArray(Ratchet.RatchetCrypto.MessageSaltSize));
+        if (prelude is not null && !header.SessionId.AsSpan().SequenceEqual(Session.SessionIdOf(prelude.EphemeralKey)))
+        {
+            throw reader.Fail("the session id is not the prelude's");
+        }
+
         var bodyOffset = reader.Position;
         var bodyLength = reader.Remaining;
         if (bodyLength - TagSize > Padding.MaxPaddedSize)
@@ -141,9 +162,11 @@ public sealed class WireMessage
             WritePrelude(writer, prelude);
         }
 
+        writer.WriteFixed(header.SessionId);
         writer.WriteFixed(header.RatchetKey);
         writer.WriteUInt32(header.PreviousChainLength);
         writer.WriteUInt32(header.MessageNumber);
+        writer.WriteFixed(header.MessageSalt);
         return writer;
     }
 

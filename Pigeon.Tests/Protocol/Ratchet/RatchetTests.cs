@@ -193,12 +193,18 @@ public sealed class RatchetTests
         var secondFirst = secondSession.Encrypt("other session"u8);
         Refused.By(() => pair.BobSession.Decrypt(secondFirst), ProtocolError.WrongSession);
 
+        // Other sessions' messages name their own session id, so they are refused before any key work.
         var fromOther = other.BobSession.Encrypt("for someone else"u8);
-        Refused.By(() => pair.AliceSession.Decrypt(fromOther), ProtocolError.DecryptionFailed);
+        Refused.By(() => pair.AliceSession.Decrypt(fromOther), ProtocolError.WrongSession);
         var fromOtherAlice = other.AliceSession.Encrypt("x"u8);
         Refused.By(() => pair.BobSession.Decrypt(fromOtherAlice), ProtocolError.WrongSession);
         other.AliceSession.Decrypt(other.BobSession.Encrypt("ack"u8));
-        Refused.By(() => pair.BobSession.Decrypt(other.AliceSession.Encrypt("y"u8)), ProtocolError.DecryptionFailed);
+        Refused.By(() => pair.BobSession.Decrypt(other.AliceSession.Encrypt("y"u8)), ProtocolError.WrongSession);
+
+        // With this session's id written over its own, another session's message still fails: the id is authenticated.
+        var relabelled = other.AliceSession.Encrypt("z"u8);
+        pair.AliceSession.SessionId.CopyTo(relabelled, 2);
+        Refused.By(() => pair.BobSession.Decrypt(relabelled), ProtocolError.DecryptionFailed);
 
         // Both sessions still work.
         Assert.Equal("ok"u8.ToArray(), pair.AliceSession.Decrypt(pair.BobSession.Encrypt("ok"u8)));

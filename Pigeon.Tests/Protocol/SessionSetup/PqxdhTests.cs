@@ -122,7 +122,53 @@ public sealed class PqxdhTests
         Assert.Null(bob.Prekeys.FindOneTimePrekeyPrivate(bob.OneTime[0].Id));
         Assert.Null(bob.Prekeys.FindMlKemSeed(bob.MlKem[0].Id));
 
-        Refused.By(() => Session.Accept(bob.Identity, bob.Prekeys, first), ProtocolError.UnknownPrekey);
+        Refused.By(() => Session.Accept(bob.Identity, bob.Prekeys, first), ProtocolError.ReplayedSetup);
+    }
+
+    [Fact]
+    public void Accept_ReplayedFirstMessageWithoutOneTimePrekeys_IsRefusedForAsLongAsItsSignedPrekeyLives()
+    {
+        using var alice = new TestParty();
+        using var bob = new TestParty();
+        var first = Session.Initiate(alice.Identity, bob.Bundle(withOneTime: false, lastResort: true), bob.AccountId).Encrypt("hi"u8);
+        Assert.Equal("hi"u8.ToArray(), Session.Accept(bob.Identity, bob.Prekeys, first).Plaintext);
+        Assert.Equal(1, bob.Prekeys.AcceptedSetupCount);
+
+        // Nothing one-time was used, so only the remembered base key tells the replay apart.
+        Refused.By(() => Session.Accept(bob.Identity, bob.Prekeys, first), ProtocolError.ReplayedSetup);
+        var restored = PrekeyStore.Deserialize(bob.Prekeys.Serialize());
+        Refused.By(() => Session.Accept(bob.Identity, restored, first), ProtocolError.ReplayedSetup);
+
+        // The signed prekey is rotated: within its grace period it still answers setups, so the memory stays.
+        var grace = TimeSpan.FromDays(7);
+        restored.RotateSignedPrekey(bob.Identity, TestParty.Now);
+        restored.PruneRetired(TestParty.Now + grace - TimeSpan.FromMinutes(1), grace);
+        Refused.By(() => Session.Accept(bob.Identity, restored, first), ProtocolError.ReplayedSetup);
+
+        // Once the key is gone no setup with it can succeed, and the memory goes with it.
+        restored.PruneRetired(TestParty.Now + grace, grace);
+        Assert.Equal(0, restored.AcceptedSetupCount);
+        Refused.By(() => Session.Accept(bob.Identity, restored, first), ProtocolError.UnknownPrekey);
+    }
+
+    [Fact]
+    public void Accept_RemembersAtMostTheBound_OldestForgottenFirst()
+    {
+        using var bob = new TestParty();
+        var store = bob.Prekeys;
+        for (var i = 0; i < PrekeyStore.MaxAcceptedSetups + 5; i++)
+        {
+            var baseKey = new byte[32];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(baseKey, i);
+            store.RecordAcceptedSetup(bob.SignedPrekey.Id, baseKey);
+        }
+
+        Assert.Equal(PrekeyStore.MaxAcceptedSetups, store.AcceptedSetupCount);
+        Assert.False(store.HasAcceptedSetup(new byte[32]));
+        var newest = new byte[32];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(newest, PrekeyStore.MaxAcceptedSetups + 4);
+        Assert.True(store.HasAcceptedSetup(newest));
+        Assert.Equal(PrekeyStore.MaxAcceptedSetups, PrekeyStore.Deserialize(store.Serialize()).AcceptedSetupCount);
     }
 
     [Fact]

@@ -124,6 +124,62 @@ public sealed class WycheproofVectorTests
         Assert.Equal(cases.Count - unsupported, supported);
     }
 
+    /// <summary>
+    /// ChaCha20-Poly1305 (HPKE's second AEAD) through .NET's ChaCha20Poly1305, which supports only
+    /// 96-bit nonces: cases with other nonce sizes must be refused with an ArgumentException and are
+    /// counted; every other case must give Wycheproof's verdict and output.
+    /// </summary>
+    [Fact]
+    public void ChaCha20Poly1305_AllWycheproofCases_GiveTheExpectedVerdict()
+    {
+        var cases = Wycheproof.Load("chacha20_poly1305_test.json");
+        Assert.DoesNotContain(cases, c => c.IsAcceptable);
+        var unsupported = 0;
+        Wycheproof.AssertAll(cases, c =>
+        {
+            using var chacha = new ChaCha20Poly1305(c.Hex("key"));
+            var (iv, aad, msg, ct, tag) = (c.Hex("iv"), c.Hex("aad"), c.Hex("msg"), c.Hex("ct"), c.Hex("tag"));
+            var plaintext = new byte[ct.Length];
+            if (iv.Length != 12)
+            {
+                try
+                {
+                    chacha.Decrypt(iv, ct, tag, plaintext, aad);
+                }
+                catch (ArgumentException)
+                {
+                    unsupported++;
+                    return null;
+                }
+
+                return "an unsupported nonce size was not refused";
+            }
+
+            try
+            {
+                chacha.Decrypt(iv, ct, tag, plaintext, aad);
+            }
+            catch (AuthenticationTagMismatchException)
+            {
+                return c.IsValid ? "valid ciphertext rejected" : null;
+            }
+
+            if (!c.IsValid)
+            {
+                return "invalid ciphertext accepted";
+            }
+
+            var ciphertext = new byte[msg.Length];
+            var computedTag = new byte[16];
+            chacha.Encrypt(iv, msg, ciphertext, computedTag, aad);
+            return plaintext.AsSpan().SequenceEqual(msg) && ciphertext.AsSpan().SequenceEqual(ct) && computedTag.AsSpan().SequenceEqual(tag)
+                ? null
+                : "wrong output";
+        });
+        Assert.Equal(cases.Count(c => c.Hex("iv").Length != 12), unsupported);
+        Assert.True(unsupported > 0, "the file should contain nonce sizes .NET refuses");
+    }
+
     /// <summary>HKDF-SHA256 through .NET: valid sizes give the OKM; sizes over 255 × 32 are refused.</summary>
     [Fact]
     public void HkdfSha256_AllWycheproofCases_GiveTheExpectedVerdict()

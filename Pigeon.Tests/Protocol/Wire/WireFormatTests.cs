@@ -26,6 +26,10 @@ public sealed class WireFormatTests
         Assert.Equal(pair.Bob.MlKem[0].Id, parsed.Prelude.MlKemPrekeyId);
         Assert.Equal(pair.Bob.SignedPrekey.Id, parsed.Prelude.SignedPrekeyId);
         Assert.Equal(1u, parsed.Header.MessageNumber);
+        var header = 2 + PreludeSize;
+        Assert.Equal(pair.AliceSession.SessionId, prekeyMessage[header..(header + 8)]);
+        Assert.Equal(pair.BobSession.SessionId, pair.AliceSession.SessionId);
+        Assert.Equal(parsed.Header.MessageSalt, prekeyMessage[(header + 8 + 32 + 8)..(header + 64)]);
 
         var reply = pair.BobSession.Encrypt(new byte[10]);
         Assert.Equal(2 + WireMessage.HeaderSize + 64 + 16, reply.Length);
@@ -145,7 +149,7 @@ public sealed class WireFormatTests
     public void Wire_MessageFromAnotherIdentitysPrelude_WithValidStructure_IsRefusedTyped()
     {
         using var pair = new EstablishedPair();
-        var wire = pair.AliceSession.Encrypt("x"u8);
+        var wire = Session.Initiate(pair.Alice.Identity, pair.Bob.Bundle() with { OneTimePrekey = pair.Bob.OneTime[1], MlKemPrekey = pair.Bob.MlKem[1] }, pair.Bob.AccountId).Encrypt("x"u8);
 
         // A syntactically perfect prelude naming prekeys Bob never had.
         var badIds = (byte[])wire.Clone();
@@ -157,6 +161,7 @@ public sealed class WireFormatTests
         using var bob = new TestParty();
         var first = Session.Initiate(alice.Identity, bob.Bundle(), bob.AccountId).Encrypt("x"u8);
         Array.Clear(first, 2 + 128, 32);
+        Session.SessionIdOf(new byte[32]).CopyTo(first, 2 + PreludeSize);
         Refused.By(() => Session.Accept(bob.Identity, bob.Prekeys, first), ProtocolError.InvalidKey);
     }
 
@@ -185,7 +190,7 @@ public sealed class WireFormatTests
 
             Refused.By(() => load([.. blob, 0]), ProtocolError.InvalidState);
             var version = (byte[])blob.Clone();
-            version[4] = 2;
+            version[4] = 0xFE;
             Refused.By(() => load(version), ProtocolError.UnsupportedVersion);
             var magic = (byte[])blob.Clone();
             magic[0] ^= 1;
