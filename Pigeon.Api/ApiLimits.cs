@@ -43,6 +43,9 @@ public static class ApiLimits
     /// <summary>The size of an Ed25519 signature (over the agreement key, a prekey or a challenge).</summary>
     public const int SignatureBytes = 64;
 
-    /// <summary>A delivery key: 32 random bytes an account gives its contacts for sealed deposits.</summary>
-    public const int DeliveryKeyBytes = 32;
+    /// <summary>A delivery key as a sealed deposit presents it: epoch (4) ‖ 32 random bytes (Pigeon.Protocol's <c>DeliveryKey</c>).</summary>
+    public const int DeliveryKeyBytes = 36;
+
+    /// <summary>The verifier of a delivery key that the server keeps: a SHA-256 hash.</summary>
+    public const int DeliveryKeyVerifierBytes = 32;
 }

@@ -40,5 +40,11 @@ public sealed record PrekeyBundleResponse(
     PrekeyDto KemPrekey,
     bool KemPrekeyIsLastResort);
 
-/// <summary><c>PUT /v1/keys/delivery</c>: the caller's new delivery key (32 random bytes, base64); it replaces and revokes the previous one.</summary>
-public sealed record DeliveryKeyRequest(byte[] DeliveryKey);
+/// <summary>
+/// <c>PUT /v1/keys/delivery</c>: the verifier of the caller's new delivery key (Pigeon.Protocol's
+/// <c>DeliveryKeyVerifier</c>, bound to the account and the epoch); it replaces and revokes the previous
+/// key. The server never receives the key itself at registration.
+/// </summary>
+/// <param name="Epoch">Which of the account's keys this is.</param>
+/// <param name="Verifier">The verifier (<see cref="ApiLimits.DeliveryKeyVerifierBytes"/> bytes).</param>
+public sealed record DeliveryKeyRequest(uint Epoch, byte[] Verifier);

@@ -86,9 +86,9 @@ public sealed class PigeonApiClient : IDisposable
     public Task<PrekeyBundleResponse> FetchBundleAsync(string accountId, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Get, $"v1/keys/{Uri.EscapeDataString(accountId)}", null, PigeonJson.TypeInfo<PrekeyBundleResponse>(), authenticated: true, TimeSpan.Zero, ct);
 
-    /// <summary>Replaces the account's delivery key (<c>PUT /v1/keys/delivery</c>), revoking the previous one.</summary>
-    public Task SetDeliveryKeyAsync(byte[] deliveryKey, CancellationToken ct = default) =>
-        SendAsync<object>(HttpMethod.Put, "v1/keys/delivery", Body(new DeliveryKeyRequest(deliveryKey)), null, authenticated: true, TimeSpan.Zero, ct);
+    /// <summary>Registers the verifier of the account's new delivery key (<c>PUT /v1/keys/delivery</c>), revoking the previous key.</summary>
+    public Task SetDeliveryKeyVerifierAsync(uint epoch, byte[] verifier, CancellationToken ct = default) =>
+        SendAsync<object>(HttpMethod.Put, "v1/keys/delivery", Body(new DeliveryKeyRequest(epoch, verifier)), null, authenticated: true, TimeSpan.Zero, ct);
 
     /// <summary>
     /// Deposits sealed envelopes without a token (<c>POST /v1/messages/sealed</c>), each authorised by its

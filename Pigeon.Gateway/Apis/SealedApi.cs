@@ -25,23 +25,23 @@ public static class SealedApi
     {
         app.MapPut("/v1/keys/delivery", SetDeliveryKeyAsync).WithTags("Keys")
             .RequireAuthorization().RequireRateLimiting(RateLimits.Account)
-            .WithSummary("Replace own delivery key; contacts holding the old one can no longer deposit sealed envelopes.");
+            .WithSummary("Register the verifier of own new delivery key; contacts holding the old key can no longer deposit sealed envelopes.");
         app.MapPost("/v1/messages/sealed", DepositAsync).WithTags("Messages")
             .AllowAnonymous().RequireRateLimiting(RateLimits.Sealed)
             .WithSummary("Deposit sealed envelopes without a token, each authorised by its recipient's delivery key; 200 means committed.");
         return app;
     }
 
-    /// <summary>Replaces the caller's delivery key; the server keeps only its verifier.</summary>
+    /// <summary>Replaces the verifier of the caller's delivery key.</summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> SetDeliveryKeyAsync(
         DeliveryKeyRequest request, ClaimsPrincipal user, GrainReferences grains)
     {
-        if (request.DeliveryKey.Length != ApiLimits.DeliveryKeyBytes)
+        if (request.Verifier.Length != ApiLimits.DeliveryKeyVerifierBytes)
         {
-            return Problems.BadRequest($"deliveryKey must be {ApiLimits.DeliveryKeyBytes} bytes.");
+            return Problems.BadRequest($"verifier must be {ApiLimits.DeliveryKeyVerifierBytes} bytes.");
         }
 
-        await grains.Get<IAccountGrain>(user.AccountId()).SetDeliveryKeyAsync(request.DeliveryKey);
+        await grains.Get<IAccountGrain>(user.AccountId()).SetDeliveryKeyVerifierAsync(request.Epoch, request.Verifier);
         return TypedResults.NoContent();
     }
 

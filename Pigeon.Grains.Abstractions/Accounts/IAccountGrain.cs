@@ -43,18 +43,20 @@ public interface IAccountGrain : IGrainWithStringKey
     Task<PrekeyCounts> CountPrekeysAsync();
 
     /// <summary>
-    /// Replaces the account's delivery key: the secret its contacts present to deposit sealed
-    /// envelopes without naming themselves. Only a one-way verifier of it is kept, so whoever reads the
-    /// grain state cannot deposit. A new key revokes the old one at once. Raises
+    /// Replaces the verifier of the account's delivery key: the secret its contacts present to deposit
+    /// sealed envelopes without naming themselves (Pigeon.Protocol's <c>DeliveryKey</c>). The owner
+    /// derives the verifier (<c>DeliveryKeyVerifier</c>); the server never holds the key itself, and
+    /// whoever reads the grain state cannot deposit. A new verifier revokes the old key at once. Raises
     /// <see cref="AccountNotFoundException"/> for an unregistered account.
     /// </summary>
-    [Alias("set-delivery-key")]
-    Task SetDeliveryKeyAsync(byte[] deliveryKey);
+    [Alias("set-delivery-key-verifier")]
+    Task SetDeliveryKeyVerifierAsync(uint epoch, byte[] verifier);
 
     /// <summary>
-    /// Whether <paramref name="deliveryKey"/> is the account's current delivery key, compared in
-    /// constant time. False alike for a wrong key, an account without one and an unregistered account,
-    /// so that the answer tells nothing about which accounts exist.
+    /// Whether <paramref name="deliveryKey"/> (a contact's encoding: epoch ‖ key) is the account's
+    /// current delivery key, compared in constant time. False alike for a wrong key, an account without
+    /// one and an unregistered account, after the same work, so the answer tells nothing about which
+    /// accounts exist.
     /// </summary>
     [Alias("accepts-delivery-key"), ReadOnly]
     Task<bool> AcceptsDeliveryKeyAsync(byte[] deliveryKey);

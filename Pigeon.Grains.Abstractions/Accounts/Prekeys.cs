@@ -59,16 +59,3 @@ public sealed record PrekeyCounts(
     [property: Id(3)] bool HasLastResortKemPrekey,
     [property: Id(4)] uint? LowestOneTimeX25519Id = null,
     [property: Id(5)] uint? LowestOneTimeKemId = null);
-
-/// <summary>The sizes of the public keys and signatures an upload carries (PQXDH over X25519 and ML-KEM-1024, Ed25519 signatures).</summary>
-public static class PrekeySizes
-{
-    /// <summary>An X25519 public key.</summary>
-    public const int X25519PublicKey = 32;
-
-    /// <summary>An ML-KEM-1024 encapsulation key (FIPS 203).</summary>
-    public const int MlKem1024PublicKey = 1568;
-
-    /// <summary>An Ed25519 signature by the identity key.</summary>
-    public const int Signature = 64;
-}

@@ -1,9 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Pigeon.Api;
 using Pigeon.Grains.Abstractions.Accounts;
 using Pigeon.Grains.Hosting;
 using Pigeon.Hosting;
+using Pigeon.Protocol.Delivery;
 
 namespace Pigeon.Grains.Accounts;
 
@@ -89,10 +91,10 @@ internal sealed partial class AccountGrain(
             throw new ArgumentException("The one-time prekey lists must not be null.", nameof(upload));
         }
 
-        Check(upload.SignedPrekey, "signed prekey", PrekeySizes.X25519PublicKey, signed: true);
-        Check(upload.LastResortKemPrekey, "last-resort ML-KEM prekey", PrekeySizes.MlKem1024PublicKey, signed: true);
-        CheckAll(upload.OneTimeX25519Prekeys, "one-time X25519 prekey", PrekeySizes.X25519PublicKey, signed: false);
-        CheckAll(upload.OneTimeKemPrekeys, "one-time ML-KEM prekey", PrekeySizes.MlKem1024PublicKey, signed: true);
+        Check(upload.SignedPrekey, "signed prekey", ApiLimits.PublicKeyBytes, signed: true);
+        Check(upload.LastResortKemPrekey, "last-resort ML-KEM prekey", ApiLimits.KemPublicKeyBytes, signed: true);
+        CheckAll(upload.OneTimeX25519Prekeys, "one-time X25519 prekey", ApiLimits.PublicKeyBytes, signed: false);
+        CheckAll(upload.OneTimeKemPrekeys, "one-time ML-KEM prekey", ApiLimits.KemPublicKeyBytes, signed: true);
 
         static void CheckAll(IReadOnlyList<Prekey> prekeys, string what, int keyBytes, bool signed)
         {
@@ -119,32 +121,36 @@ internal sealed partial class AccountGrain(
                 throw new ArgumentException($"The {what} must have a {keyBytes}-byte public key.", nameof(upload));
             }
 
-            if (signed ? prekey.Signature is not { Length: PrekeySizes.Signature } : prekey.Signature is not null)
+            if (signed ? prekey.Signature is not { Length: ApiLimits.SignatureBytes } : prekey.Signature is not null)
             {
                 throw new ArgumentException(
-                    signed ? $"The {what} must have a {PrekeySizes.Signature}-byte signature." : $"The {what} is not a signed kind.", nameof(upload));
+                    signed ? $"The {what} must have a {ApiLimits.SignatureBytes}-byte signature." : $"The {what} is not a signed kind.", nameof(upload));
             }
         }
     }
 
-    public async Task SetDeliveryKeyAsync(byte[] deliveryKey)
+    public async Task SetDeliveryKeyVerifierAsync(uint epoch, byte[] verifier)
     {
-        ArgumentNullException.ThrowIfNull(deliveryKey);
+        ArgumentNullException.ThrowIfNull(verifier);
         EnsureRegistered();
-        if (deliveryKey.Length != DeliveryKeys.KeyBytes)
+        if (verifier.Length != DeliveryKeyVerifier.Size)
         {
-            throw new ArgumentException($"A delivery key is {DeliveryKeys.KeyBytes} bytes.", nameof(deliveryKey));
+            throw new ArgumentException($"A delivery key verifier is {DeliveryKeyVerifier.Size} bytes.", nameof(verifier));
         }
 
-        state.State.DeliveryKeyVerifier = DeliveryKeys.Verifier(deliveryKey);
+        (state.State.DeliveryKeyEpoch, state.State.DeliveryKeyVerifier) = (epoch, verifier);
         await state.WriteStateAsync();
     }
 
     public Task<bool> AcceptsDeliveryKeyAsync(byte[] deliveryKey)
     {
         ArgumentNullException.ThrowIfNull(deliveryKey);
-        // An unregistered account has no verifier: the same false as a wrong key, after the same work.
-        return Task.FromResult(DeliveryKeys.Matches(state.State.DeliveryKeyVerifier, deliveryKey));
+        // A key that is no encoding, an account without a key or an unregistered one: the decoy, so the
+        // work and the answer are those of a wrong key.
+        var presented = deliveryKey.Length == DeliveryKey.EncodedSize ? DeliveryKey.FromBytes(deliveryKey) : null;
+        var stored = state.State.DeliveryKeyVerifier ?? DeliveryKeyVerifier.Decoy();
+        var matches = DeliveryKeyVerifier.Matches(stored, AccountId, presented?.Epoch ?? 0, presented is null ? deliveryKey : presented.Key);
+        return Task.FromResult(matches && presented is { } key && key.Epoch == state.State.DeliveryKeyEpoch);
     }
 
     public Task NoteIdentifiedRecipientsAsync(IReadOnlyList<string> recipients)

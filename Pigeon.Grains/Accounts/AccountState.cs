@@ -25,7 +25,11 @@ public sealed class AccountState
     [Id(3)]
     public Prekey? LastResortKemPrekey { get; set; }
 
-    /// <summary>The one-way verifier of the current delivery key (<see cref="DeliveryKeys"/>); null until one is set.</summary>
+    /// <summary>The one-way verifier of the current delivery key (Pigeon.Protocol's <c>DeliveryKeyVerifier</c>); null until one is set.</summary>
     [Id(4)]
     public byte[]? DeliveryKeyVerifier { get; set; }
+
+    /// <summary>The epoch of the current delivery key.</summary>
+    [Id(5)]
+    public uint DeliveryKeyEpoch { get; set; }
 }

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Pigeon.Api;
 using Pigeon.Gateway.Hosting;
+using Pigeon.Protocol.Delivery;
 using Pigeon.Tests.Grains;
 using Pigeon.Tests.Testing;
 
@@ -18,30 +18,35 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task<byte[]> SetDeliveryKeyAsync(HttpClient http, TestUser user)
+    // Delivery keys as a client holds them: the server gets the verifier, deposits present epoch ‖ key.
+    private static async Task<byte[]> SetDeliveryKeyAsync(HttpClient http, TestUser user, uint epoch = 1)
     {
-        var key = RandomNumberGenerator.GetBytes(32);
-        using var request = ApiClient.Authorized(HttpMethod.Put, "/v1/keys/delivery", user, new DeliveryKeyRequest(key));
+        var key = DeliveryKey.Generate(epoch);
+        using var request = ApiClient.Authorized(HttpMethod.Put, "/v1/keys/delivery", user, new DeliveryKeyRequest(key.Epoch, key.Verifier(user.AccountId)));
         using var response = await http.SendAsync(request, Ct);
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        return key;
+        return key.ToBytes();
     }
+
+    private static byte[] RandomDeliveryKey() => DeliveryKey.Generate(1).ToBytes();
 
     [Fact]
     public async Task Sealed_ThroughPigeonApiClient_SetsTheKeyAndDepositsAnonymously()
     {
         using var http = fixture.Gateway.CreateClient();
         var bob = await ApiClient.RegisterAndLoginAsync(http);
-        var key = RandomNumberGenerator.GetBytes(32);
+        var deliveryKey = DeliveryKey.Generate(7);
         using (var asBob = ApiClient.As(http, bob))
         {
-            await asBob.SetDeliveryKeyAsync(key, Ct);
+            await asBob.SetDeliveryKeyVerifierAsync(deliveryKey.Epoch, deliveryKey.Verifier(bob.AccountId), Ct);
         }
+
+        var key = deliveryKey.ToBytes();
 
         using var anonymous = new PigeonApiClient(http);
         var envelope = Envelope(bob, key);
         var receipts = await anonymous.DepositSealedAsync([envelope], Ct);
-        var refused = await Assert.ThrowsAsync<PigeonApiException>(() => anonymous.DepositSealedAsync([Envelope(bob, RandomNumberGenerator.GetBytes(32))], Ct));
+        var refused = await Assert.ThrowsAsync<PigeonApiException>(() => anonymous.DepositSealedAsync([Envelope(bob, RandomDeliveryKey())], Ct));
 
         Assert.Equal(envelope.MessageId, Assert.Single(receipts.Receipts).MessageId);
         Assert.Equal(ProblemTypes.DeliveryRefused, refused.Type);
@@ -84,7 +89,7 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         var stranger = new TestUser(Pigeon.Protocol.Identity.IdentityKeyPair.Generate());
 
         var answers = new List<string>();
-        foreach (var envelope in new[] { Envelope(bob, RandomNumberGenerator.GetBytes(32)), Envelope(carol, key), Envelope(stranger, key) })
+        foreach (var envelope in new[] { Envelope(bob, RandomDeliveryKey()), Envelope(carol, key), Envelope(stranger, key) })
         {
             using var response = await DepositSealedAsync(http, envelope);
             await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.Unauthorized, ProblemTypes.DeliveryRefused);
@@ -102,8 +107,8 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
     {
         using var http = fixture.Gateway.CreateClient();
         var bob = await ApiClient.RegisterAndLoginAsync(http);
-        var old = await SetDeliveryKeyAsync(http, bob);
-        var current = await SetDeliveryKeyAsync(http, bob);
+        var old = await SetDeliveryKeyAsync(http, bob, epoch: 1);
+        var current = await SetDeliveryKeyAsync(http, bob, epoch: 2);
 
         using var refused = await DepositSealedAsync(http, Envelope(bob, old));
         using var accepted = await DepositSealedAsync(http, Envelope(bob, current));
@@ -149,12 +154,12 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
     }
 
     [Fact]
-    public async Task DeliveryKey_OfTheWrongSize_IsRefused()
+    public async Task DeliveryKeyVerifier_OfTheWrongSize_IsRefused()
     {
         using var http = fixture.Gateway.CreateClient();
         var bob = await ApiClient.RegisterAndLoginAsync(http);
 
-        using var request = ApiClient.Authorized(HttpMethod.Put, "/v1/keys/delivery", bob, new DeliveryKeyRequest(new byte[16]));
+        using var request = ApiClient.Authorized(HttpMethod.Put, "/v1/keys/delivery", bob, new DeliveryKeyRequest(1, new byte[16]));
         using var response = await http.SendAsync(request, Ct);
 
         await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, ProblemTypes.InvalidRequest);

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Pigeon.Grains.Abstractions.Accounts;
+using Pigeon.Protocol.Delivery;
 
 namespace Pigeon.Tests.Grains;
 
@@ -212,27 +213,32 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     [Fact]
     public async Task Account_DeliveryKey_IsAcceptedOnlyWhileCurrent_AndOnlyItsVerifierIsStored()
     {
-        var id = $"account-{Guid.NewGuid():N}";
         fixture.RequirePostgres();
+        using var identity = Pigeon.Protocol.Identity.IdentityKeyPair.Generate();
+        var id = identity.AccountId;
         var account = fixture.Grains.GetGrain<IAccountGrain>(id);
         await account.RegisterAsync(RandomIdentity());
-        var first = RandomNumberGenerator.GetBytes(32);
-        var second = RandomNumberGenerator.GetBytes(32);
+        var first = DeliveryKey.Generate(1);
+        var second = first.Rotate();
 
-        Assert.False(await account.AcceptsDeliveryKeyAsync(first));
-        await account.SetDeliveryKeyAsync(first);
-        Assert.True(await account.AcceptsDeliveryKeyAsync(first));
-        Assert.False(await account.AcceptsDeliveryKeyAsync(second));
-        Assert.False(await account.AcceptsDeliveryKeyAsync(first[..31]));
-        Assert.False(await account.AcceptsDeliveryKeyAsync([.. first, 0]));
+        Assert.False(await account.AcceptsDeliveryKeyAsync(first.ToBytes()));
+        await account.SetDeliveryKeyVerifierAsync(first.Epoch, first.Verifier(id));
+        Assert.True(await account.AcceptsDeliveryKeyAsync(first.ToBytes()));
+        Assert.False(await account.AcceptsDeliveryKeyAsync(second.ToBytes()));
+        Assert.False(await account.AcceptsDeliveryKeyAsync(first.ToBytes()[..35]));
+        Assert.False(await account.AcceptsDeliveryKeyAsync([.. first.ToBytes(), 0]));
+        // The right secret under another epoch is not the current key.
+        var otherEpoch = first.ToBytes();
+        otherEpoch[3] ^= 2;
+        Assert.False(await account.AcceptsDeliveryKeyAsync(otherEpoch));
 
-        await account.SetDeliveryKeyAsync(second);
+        await account.SetDeliveryKeyVerifierAsync(second.Epoch, second.Verifier(id));
         await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, TestContext.Current.CancellationToken);
         account = fixture.Grains.GetGrain<IAccountGrain>(id);
 
-        Assert.False(await account.AcceptsDeliveryKeyAsync(first));
-        Assert.True(await account.AcceptsDeliveryKeyAsync(second));
-        // Whatever the storage serializer writes, neither key appears in it, raw or as base64.
+        Assert.False(await account.AcceptsDeliveryKeyAsync(first.ToBytes()));
+        Assert.True(await account.AcceptsDeliveryKeyAsync(second.ToBytes()));
+        // Whatever the storage serializer writes, neither secret appears in it, raw or as base64.
         await using var command = fixture.DataSource.CreateCommand("SELECT payloadbinary FROM orleansstorage WHERE payloadbinary IS NOT NULL");
         await using var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken);
         var rows = 0;
@@ -240,7 +246,7 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         {
             var stored = reader.GetFieldValue<byte[]>(0);
             rows++;
-            foreach (var key in new[] { first, second })
+            foreach (var key in new[] { first.Key.ToArray(), second.Key.ToArray() })
             {
                 Assert.Equal(-1, stored.AsSpan().IndexOf(key));
                 Assert.Equal(-1, stored.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(Convert.ToBase64String(key))));
@@ -253,23 +259,28 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     [Fact]
     public async Task Account_DeliveryKey_OfAnUnregisteredAccount_IsRefusedLikeAWrongOne()
     {
-        var account = NewAccount();
+        fixture.RequirePostgres();
+        using var identity = Pigeon.Protocol.Identity.IdentityKeyPair.Generate();
+        var account = fixture.Grains.GetGrain<IAccountGrain>(identity.AccountId);
+        var key = DeliveryKey.Generate(0);
 
-        Assert.False(await account.AcceptsDeliveryKeyAsync(RandomNumberGenerator.GetBytes(32)));
-        await Assert.ThrowsAsync<AccountNotFoundException>(() => account.SetDeliveryKeyAsync(RandomNumberGenerator.GetBytes(32)));
+        Assert.False(await account.AcceptsDeliveryKeyAsync(key.ToBytes()));
+        await Assert.ThrowsAsync<AccountNotFoundException>(() => account.SetDeliveryKeyVerifierAsync(key.Epoch, key.Verifier(identity.AccountId)));
     }
 
     [Fact]
-    public async Task Account_DeliveryKey_OfTheWrongSize_IsRefusedAndTheCurrentOneStays()
+    public async Task Account_DeliveryKeyVerifier_OfTheWrongSize_IsRefusedAndTheCurrentKeyStays()
     {
-        var account = NewAccount();
+        fixture.RequirePostgres();
+        using var identity = Pigeon.Protocol.Identity.IdentityKeyPair.Generate();
+        var account = fixture.Grains.GetGrain<IAccountGrain>(identity.AccountId);
         await account.RegisterAsync(RandomIdentity());
-        var key = RandomNumberGenerator.GetBytes(32);
-        await account.SetDeliveryKeyAsync(key);
+        var key = DeliveryKey.Generate(1);
+        await account.SetDeliveryKeyVerifierAsync(key.Epoch, key.Verifier(identity.AccountId));
 
-        await Assert.ThrowsAsync<ArgumentException>(() => account.SetDeliveryKeyAsync(RandomNumberGenerator.GetBytes(16)));
+        await Assert.ThrowsAsync<ArgumentException>(() => account.SetDeliveryKeyVerifierAsync(2, RandomNumberGenerator.GetBytes(16)));
 
-        Assert.True(await account.AcceptsDeliveryKeyAsync(key));
+        Assert.True(await account.AcceptsDeliveryKeyAsync(key.ToBytes()));
     }
 
     [Fact]
