@@ -23,6 +23,14 @@ internal sealed class RecordParty : IDisposable
         return session;
     }
 
+    /// <summary>Alice starts a session with Bob, Bob accepts her first message, Alice reads his reply.</summary>
+    public static void Establish(RecordParty alice, RecordParty bob)
+    {
+        alice.Start(bob);
+        bob.Receive(alice.Send(bob, "hello"u8.ToArray()));
+        alice.Receive(bob.Send(alice, "hi"u8.ToArray()));
+    }
+
     /// <summary>Encrypts with the current session and seals the message to <paramref name="peer"/>.</summary>
     public byte[] Send(RecordParty peer, byte[] plaintext) => SealedEnvelope.Seal(
         Party.Identity, DeviceAddress.PrimaryDeviceId, peer.Party.Identity.PublicIdentity, DeviceAddress.Primary(peer.AccountId),

@@ -62,9 +62,7 @@ public sealed class SessionRecordTests
     {
         using var alice = new RecordParty();
         using var bob = new RecordParty();
-        alice.Start(bob);
-        bob.Receive(alice.Send(bob, Text("hello")));
-        alice.Receive(bob.Send(alice, Text("hi")));
+        RecordParty.Establish(alice, bob);
         var envelope = alice.Send(bob, Text("once"));
         Assert.Equal(Text("once"), bob.Receive(envelope).Plaintext);
         var before = bob.Snapshot();
@@ -77,9 +75,7 @@ public sealed class SessionRecordTests
     {
         using var alice = new RecordParty();
         using var bob = new RecordParty();
-        alice.Start(bob);
-        bob.Receive(alice.Send(bob, Text("hello")));
-        alice.Receive(bob.Send(alice, Text("hi")));
+        RecordParty.Establish(alice, bob);
         var old = alice.Record.Current!;
         var inFlight = bob.Send(alice, Text("sent on the old session"));
 
@@ -142,9 +138,7 @@ public sealed class SessionRecordTests
         using var alice = new RecordParty();
         using var bob = new RecordParty();
         using var mallory = new RecordParty();
-        alice.Start(bob);
-        bob.Receive(alice.Send(bob, Text("hello")));
-        alice.Receive(bob.Send(alice, Text("hi")));
+        RecordParty.Establish(alice, bob);
         var wire = alice.Record.Encrypt(Text("real"));
         var before = bob.Snapshot();
 

@@ -98,26 +98,7 @@ public sealed class WycheproofVectorTests
             supported++;
             using var aes = new AesGcm(key, tag.Length);
             var plaintext = new byte[ct.Length];
-            try
-            {
-                aes.Decrypt(iv, ct, tag, plaintext, aad);
-            }
-            catch (AuthenticationTagMismatchException)
-            {
-                return c.IsValid ? "valid ciphertext rejected" : null;
-            }
-
-            if (!c.IsValid)
-            {
-                return "invalid ciphertext accepted";
-            }
-
-            var ciphertext = new byte[msg.Length];
-            var computedTag = new byte[tag.Length];
-            aes.Encrypt(iv, msg, ciphertext, computedTag, aad);
-            return plaintext.AsSpan().SequenceEqual(msg) && ciphertext.AsSpan().SequenceEqual(ct) && computedTag.AsSpan().SequenceEqual(tag)
-                ? null
-                : "wrong output";
+            return AeadVerdict(c, msg, ct, tag, () => aes.Decrypt(iv, ct, tag, plaintext, aad), plaintext, (ciphertext, computedTag) => aes.Encrypt(iv, msg, ciphertext, computedTag, aad));
         });
         Assert.Equal(cases.Count(c => c.Hex("iv").Length != 12), unsupported);
         Assert.True(unsupported > 0, "the file should contain IV sizes .NET refuses");
@@ -155,26 +136,7 @@ public sealed class WycheproofVectorTests
                 return "an unsupported nonce size was not refused";
             }
 
-            try
-            {
-                chacha.Decrypt(iv, ct, tag, plaintext, aad);
-            }
-            catch (AuthenticationTagMismatchException)
-            {
-                return c.IsValid ? "valid ciphertext rejected" : null;
-            }
-
-            if (!c.IsValid)
-            {
-                return "invalid ciphertext accepted";
-            }
-
-            var ciphertext = new byte[msg.Length];
-            var computedTag = new byte[16];
-            chacha.Encrypt(iv, msg, ciphertext, computedTag, aad);
-            return plaintext.AsSpan().SequenceEqual(msg) && ciphertext.AsSpan().SequenceEqual(ct) && computedTag.AsSpan().SequenceEqual(tag)
-                ? null
-                : "wrong output";
+            return AeadVerdict(c, msg, ct, tag, () => chacha.Decrypt(iv, ct, tag, plaintext, aad), plaintext, (ciphertext, computedTag) => chacha.Encrypt(iv, msg, ciphertext, computedTag, aad));
         });
         Assert.Equal(cases.Count(c => c.Hex("iv").Length != 12), unsupported);
         Assert.True(unsupported > 0, "the file should contain nonce sizes .NET refuses");
@@ -287,5 +249,30 @@ public sealed class WycheproofVectorTests
         var bad = Enumerable.Repeat((byte)0xFF, MlKem1024.PublicKeySize).ToArray();
         var e = Assert.Throws<ProtocolException>(() => MlKem1024.Encapsulate(bad, ciphertext, sent));
         Assert.Equal(ProtocolError.InvalidKey, e.Reason);
+    }
+
+    /// <summary>An AEAD case's verdict: a valid case decrypts and re-encrypts to the vector, an invalid one fails authentication.</summary>
+    private static string? AeadVerdict(WycheproofCase c, byte[] msg, byte[] ct, byte[] tag, Action decrypt, byte[] plaintext, Action<byte[], byte[]> encrypt)
+    {
+        try
+        {
+            decrypt();
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            return c.IsValid ? "valid ciphertext rejected" : null;
+        }
+
+        if (!c.IsValid)
+        {
+            return "invalid ciphertext accepted";
+        }
+
+        var ciphertext = new byte[msg.Length];
+        var computedTag = new byte[tag.Length];
+        encrypt(ciphertext, computedTag);
+        return plaintext.AsSpan().SequenceEqual(msg) && ciphertext.AsSpan().SequenceEqual(ct) && computedTag.AsSpan().SequenceEqual(tag)
+            ? null
+            : "wrong output";
     }
 }
