@@ -63,9 +63,6 @@ public sealed class ProfileSession : IDisposable
 
     internal IdentityKeyPair Identity => _identity ?? throw new ProfileLockedException(LockedReason.SessionLocked);
 
-    /// <summary>True when <paramref name="directory"/> holds a profile's database.</summary>
-    public static bool Exists(string directory) => ProfileDatabase.Exists(directory);
-
     /// <summary>
     /// Opens the profile in <paramref name="directory"/> and unlocks it; <paramref name="passphrase"/>
     /// is asked only when the profile is encrypted.

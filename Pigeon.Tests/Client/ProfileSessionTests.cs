@@ -2,6 +2,7 @@ using System.Net;
 using Pigeon.Api;
 using Pigeon.Messaging;
 using Pigeon.Messaging.Profiles;
+using Pigeon.Messaging.Store;
 
 namespace Pigeon.Tests.Client;
 
@@ -54,7 +55,7 @@ public sealed class ProfileSessionTests : IDisposable
             ProfileSession.CreateAsync(_profiles.Environment, _profiles.DirectoryOf("alice"), InMemoryApi.Server, "alice", null, Ct));
 
         Assert.Equal(InMemoryApi.Server, unreachable.Server);
-        Assert.False(ProfileSession.Exists(_profiles.DirectoryOf("alice")));
+        Assert.False(ProfileDatabase.Exists(_profiles.DirectoryOf("alice")));
     }
 
     [Fact]
