@@ -1,6 +1,6 @@
 using Pigeon.Api;
 using Pigeon.Client.Api;
-using Pigeon.Protocol.Identity;
+using Pigeon.Messaging;
 using Pigeon.Protocol.Storage;
 
 namespace Pigeon.Client.Cli;
@@ -8,7 +8,8 @@ namespace Pigeon.Client.Cli;
 /// <summary>
 /// Everything a command touches outside its own code: the terminal, the environment, the network
 /// handler, the clock and the key-derivation cost. <c>Program</c> builds it from the process; tests
-/// build one with captured writers, a temporary home and a capturing HTTP handler.
+/// build one with captured writers, a temporary home and a capturing HTTP handler. The client core
+/// (Pigeon.Messaging) sees only <see cref="Messaging"/>.
 /// </summary>
 public sealed class CliContext
 {
@@ -44,15 +45,18 @@ public sealed class CliContext
     /// <summary>Attempts per HTTP request, the first included.</summary>
     public int MaxAttempts { get; init; } = 4;
 
+    /// <summary>What the client core gets from this context: the clock, the key-derivation cost and <see cref="CreateApiClient"/>.</summary>
+    public MessagingEnvironment Messaging => new() { ConnectApi = CreateApiClient, Time = Time, KdfParameters = KdfParameters };
+
     /// <summary>
     /// A client of the API at <paramref name="server"/>: each request goes through
     /// <see cref="CreateHttpHandler"/> and is tried again as <see cref="MaxAttempts"/> and
     /// <see cref="RetryBaseDelay"/> say (<see cref="RetryingHandler"/>, which also bounds each attempt);
-    /// <paramref name="identity"/> (the caller's to dispose) signs in when a call needs a token.
+    /// <paramref name="credentials"/> sign in when a call needs a token.
     /// </summary>
-    internal PigeonApiClient CreateApiClient(Uri server, IdentityKeyPair? identity) =>
+    internal PigeonApiClient CreateApiClient(Uri server, ApiCredentials? credentials) =>
         new(new HttpClient(new RetryingHandler(this, CreateHttpHandler()), disposeHandler: true) { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan },
-            identity?.Credentials(), disposeHttpClient: true)
+            credentials, disposeHttpClient: true)
         {
             RequestTimeout = Timeout.InfiniteTimeSpan,
         };

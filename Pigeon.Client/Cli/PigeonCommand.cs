@@ -3,13 +3,18 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Pigeon.Client.Messaging;
+using Microsoft.Data.Sqlite;
+using Pigeon.Api;
+using Pigeon.Messaging;
+using Pigeon.Messaging.Profiles;
+using Pigeon.Protocol;
 
 namespace Pigeon.Client.Cli;
 
 /// <summary>
-/// The base of every <c>pigeon</c> command: runs <see cref="ExecuteAsync"/>, turns a
-/// <see cref="CliException"/> into its message on stderr and its exit code, and offers the output helpers.
+/// The base of every <c>pigeon</c> command: runs <see cref="ExecuteAsync"/>, turns a failure into its
+/// message on stderr and its exit code (<see cref="AsCliException"/>, the one place that maps the client
+/// core's exceptions to exit codes), and offers the output helpers.
 /// </summary>
 public abstract class PigeonCommand : Command
 {
@@ -34,14 +39,16 @@ public abstract class PigeonCommand : Command
     /// <summary>The global options.</summary>
     protected GlobalOptions Globals { get; }
 
-    /// <summary>Does the work and returns an exit code; throws <see cref="CliException"/> for a failure the user can act on.</summary>
+    /// <summary>Does the work and returns an exit code; throws for a failure the user can act on (see <see cref="AsCliException"/>).</summary>
     protected abstract Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct);
 
     /// <summary>True when <c>--json</c> was given.</summary>
     protected bool IsJson(ParseResult parseResult) => parseResult.GetValue(Globals.Json);
 
-    /// <summary>Opens the selected profile.</summary>
-    internal Messenger OpenMessenger(ParseResult parseResult) => Messenger.Open(Context, parseResult.GetValue(Globals.Profile));
+    /// <summary>Opens and unlocks the selected profile; the passphrase comes from <c>PIGEON_PASSPHRASE</c>, else a prompt on a terminal.</summary>
+    internal ProfileSession OpenProfile(ParseResult parseResult) =>
+        ProfileSession.Open(Context.Messaging, Context.ProfileDirectory(parseResult.GetValue(Globals.Profile)),
+            () => Context.GetEnvironmentVariable("PIGEON_PASSPHRASE") ?? Context.PromptSecret?.Invoke("Passphrase: "));
 
     /// <summary>Writes one JSON document (one line).</summary>
     protected void WriteJson(object value) => Context.WriteLine(JsonSerializer.Serialize(value, OutputJson));
@@ -101,28 +108,79 @@ public abstract class PigeonCommand : Command
         return exception.ExitCode;
     }
 
+    /// <summary>
+    /// What a failure means to the user: its message and exit code. Null for anything that is not a
+    /// failure a person can act on (a bug, which is left to crash with its stack trace).
+    /// </summary>
+    internal static CliException? AsCliException(Exception exception) => exception switch
+    {
+        CliException cli => cli,
+        ProfileNotFoundException e => new(ExitCodes.NotFound, $"{e.Message}: run 'pigeon init --server URL' first.", e),
+        ProfileExistsException e => new(ExitCodes.UsageError, $"{e.Message}; use another --profile or PIGEON_HOME.", e),
+        ProfileTooNewException e => new(ExitCodes.UsageError, e.Message, e),
+        ProfileLockedException { Reason: LockedReason.PassphraseMissing } e => new(ExitCodes.CryptoFailure,
+            "This profile is encrypted: set PIGEON_PASSPHRASE or run pigeon in a terminal to be asked for the passphrase.", e),
+        ProfileLockedException or ProfileDamagedException or UntrustedKeysException => new(ExitCodes.CryptoFailure, exception.Message, exception),
+        ContactNotFoundException { PendingRequest: { } request } e => new(ExitCodes.NotFound,
+            $"{request.DisplayName} ({request.AccountId}) has asked to be your contact: run 'pigeon accept {request.AccountId}' first.", e),
+        ContactNotFoundException e => new(ExitCodes.NotFound, $"{e.Message} 'pigeon contacts' lists them; 'pigeon invite <id>' adds one.", e),
+        RequestNotFoundException e => new(ExitCodes.NotFound, $"{e.Message} 'pigeon requests' lists them (run 'pigeon sync' to fetch new ones).", e),
+        NoSessionException e => new(ExitCodes.NotFound, $"There is no session with {e.AccountId}: invite them again.", e),
+        AmbiguousNameException { List: NameList.Contacts } e => new(ExitCodes.UsageError,
+            $"Several contacts are called '{e.Name}': name one by its id ({string.Join(", ", e.AccountIds)}).", e),
+        AmbiguousNameException e => new(ExitCodes.UsageError, $"Several requests come from someone called '{e.Name}': name one by its id.", e),
+        InviteRefusedException { Refusal: InviteRefusal.NotAnAccountId } e => new(ExitCodes.UsageError,
+            $"'{e.AccountId}' is not an account id: an id is 32 characters of a–z and 2–7 (ask your contact for the output of 'pigeon whoami').", e),
+        InviteRefusedException { Refusal: InviteRefusal.AlreadyAskedYou } e => new(ExitCodes.UsageError,
+            $"{e.AccountId} has already asked to be your contact: run 'pigeon accept {e.AccountId}'.", e),
+        InviteRefusedException e => new(ExitCodes.UsageError, e.Message, e),
+        AcknowledgementPendingException e => new(ExitCodes.ServerUnreachable,
+            $"{e.Message} They are stored here; the server will deliver them again, and they will be recognised and not shown twice.", e),
+        ServerUnreachableException e => new(ExitCodes.ServerUnreachable, Unreachable(e), e),
+        DepositRefusedException e => new(ExitCodes.ServerRefused, $"The server refused the message for {e.Recipient}: {e.Problem.Message}", e),
+        ServerRefusedException e => new(ExitCodes.ServerRefused, Refused(e), e),
+        SqliteException or IOException or UnauthorizedAccessException => new(ExitCodes.StoreFailure,
+            $"The profile could not be read or written: {exception.Message}", exception),
+        ProtocolException e => new(ExitCodes.CryptoFailure, $"A cryptographic check failed ({e.Reason}): {e.Message}", e),
+        _ => null,
+    };
+
+    private static string Unreachable(ServerUnreachableException exception)
+    {
+        var message = exception.InnerException switch
+        {
+            PigeonApiException unavailable =>
+                $"The server at {exception.Server} is unavailable ({(int)unavailable.Status}{(unavailable.Title is { } title ? ": " + title : "")}). Try again later.",
+            TimeoutException => $"Cannot reach the server at {exception.Server}: the request timed out. Check the address and your connection, then try again.",
+            HttpRequestException { InnerException: { } inner } => $"Cannot reach the server at {exception.Server}: {inner.Message}. Check the address and your connection, then try again.",
+            var other => $"Cannot reach the server at {exception.Server}: {other?.Message}. Check the address and your connection, then try again.",
+        };
+        return exception.MessageSaved ? message + " The message is saved and will be sent by the next 'pigeon send' or 'pigeon sync'." : message;
+    }
+
+    private static string Refused(ServerRefusedException exception) => exception.Problem.Type switch
+    {
+        ProblemTypes.AccountNotFound when exception.AccountId is { } accountId => $"No account has the id {accountId} on this server. Check the id with your contact.",
+        ProblemTypes.AccountNotFound => "The server does not know this profile's account (was the server reset?).",
+        ProblemTypes.PrekeysUnavailable => $"{exception.AccountId} has no keys published on the server yet; they should run 'pigeon sync'.",
+        ProblemTypes.ChallengeFailed => "The server refused to sign this profile in: its identity is not the one registered.",
+        _ => exception.Message,
+    };
+
     private async Task<int> RunAsync(ParseResult parseResult, CancellationToken ct)
     {
         try
         {
             return await ExecuteAsync(parseResult, ct);
         }
-        catch (CliException exception)
-        {
-            return Fail(parseResult, exception);
-        }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             Context.WriteError("pigeon: interrupted.");
             return ExitCodes.Interrupted;
         }
-        catch (Exception exception) when (exception is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception exception) when (AsCliException(exception) is { } failure)
         {
-            return Fail(parseResult, new CliException(ExitCodes.StoreFailure, $"The profile could not be read or written: {exception.Message}", exception));
-        }
-        catch (Protocol.ProtocolException exception)
-        {
-            return Fail(parseResult, new CliException(ExitCodes.CryptoFailure, $"A cryptographic check failed ({exception.Reason}): {exception.Message}", exception));
+            return Fail(parseResult, failure);
         }
     }
 }

@@ -18,8 +18,8 @@ public sealed class AcceptCommand : PigeonCommand
     /// <inheritdoc/>
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
     {
-        using var messenger = OpenMessenger(parseResult);
-        var contact = await messenger.AcceptAsync(parseResult.GetRequiredValue(_id).Trim(), ct);
+        using var session = OpenProfile(parseResult);
+        var contact = await session.Contacts.AcceptAsync(parseResult.GetRequiredValue(_id).Trim(), ct);
         if (IsJson(parseResult))
         {
             WriteJson(new { accepted = contact.AccountId, name = contact.DisplayName });

@@ -1,7 +1,8 @@
 using System.CommandLine;
 using Pigeon.Api;
 using Pigeon.Client.Cli;
-using Pigeon.Client.Messaging;
+using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Profiles;
 
 namespace Pigeon.Client.Commands;
 
@@ -33,17 +34,17 @@ public sealed class ChatCommand : PigeonCommand
     /// <inheritdoc/>
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
     {
-        using var messenger = OpenMessenger(parseResult);
-        var contact = await messenger.ResolveContactAsync(parseResult.GetRequiredValue(_contact));
+        using var session = OpenProfile(parseResult);
+        var contact = await session.Contacts.ResolveAsync(parseResult.GetRequiredValue(_contact));
         var json = IsJson(parseResult);
         var poll = TimeSpan.FromSeconds(Math.Clamp(parseResult.GetValue(_poll), 1, ApiLimits.MaxWaitSeconds));
-        await messenger.DeliverOutboxAsync(ct);
+        await session.Outbox.DeliverAsync(ct);
         if (!json)
         {
             Context.WriteLine($"Chatting with {Safe(contact.Label)} ({contact.AccountId}). Type a message and Enter; Ctrl-C to leave.");
         }
         using var leave = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var receiving = ReceiveLoopAsync(messenger, contact.AccountId, poll, json, leave.Token);
+        var receiving = ReceiveLoopAsync(session, contact.AccountId, poll, json, leave.Token);
         try
         {
             while (true)
@@ -59,7 +60,7 @@ public sealed class ChatCommand : PigeonCommand
                 {
                     continue;
                 }
-                var (_, messageId) = await messenger.SendAsync(contact.AccountId, line, leave.Token);
+                var messageId = await session.Outbox.SendAsync(contact, line, leave.Token);
                 if (json)
                 {
                     WriteJson(new { kind = "sent", messageId, contactId = contact.AccountId, body = line });
@@ -83,14 +84,14 @@ public sealed class ChatCommand : PigeonCommand
         return await receiving;
     }
 
-    private async Task<int> ReceiveLoopAsync(Messenger messenger, string contactId, TimeSpan poll, bool json, CancellationToken ct)
+    private async Task<int> ReceiveLoopAsync(ProfileSession session, string contactId, TimeSpan poll, bool json, CancellationToken ct)
     {
         long after = 0;
         try
         {
             while (!ct.IsCancellationRequested)
             {
-                var result = await messenger.PollAsync(after, poll, ct);
+                var result = await session.Inbox.PollAsync(after, poll, ct);
                 after = result.LastSequence;
                 foreach (var received in result.Events)
                 {
@@ -113,20 +114,20 @@ public sealed class ChatCommand : PigeonCommand
         {
             // Leaving.
         }
-        catch (CliException exception)
+        catch (Exception exception) when (AsCliException(exception) is { } failure)
         {
-            Context.WriteError($"pigeon: receiving stopped: {exception.Message}");
-            return exception.ExitCode;
+            Context.WriteError($"pigeon: receiving stopped: {failure.Message}");
+            return failure.ExitCode;
         }
         try
         {
             // The last batch was stored but no poll has carried its acknowledgement.
-            await messenger.AcknowledgeBeforeLeavingAsync();
+            await session.Inbox.AcknowledgeBeforeLeavingAsync();
         }
-        catch (CliException exception)
+        catch (Exception exception) when (AsCliException(exception) is { } failure)
         {
-            Context.WriteError($"pigeon: {exception.Message}");
-            return exception.ExitCode;
+            Context.WriteError($"pigeon: {failure.Message}");
+            return failure.ExitCode;
         }
         return ExitCodes.Success;
     }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pigeon.Client.Cli;
+using Pigeon.Messaging.Store;
 
 namespace Pigeon.Client.Commands;
 
@@ -15,15 +16,15 @@ public sealed class ContactsCommand : PigeonCommand
     /// <inheritdoc/>
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
     {
-        using var messenger = OpenMessenger(parseResult);
-        var contacts = await messenger.ContactsAsync();
+        using var session = OpenProfile(parseResult);
+        var contacts = await session.Contacts.AllAsync();
         if (IsJson(parseResult))
         {
             WriteJson(contacts.Select(c => new
             {
                 accountId = c.AccountId,
                 name = c.DisplayName,
-                state = c.State == Store.ContactState.Accepted ? "accepted" : "invited",
+                state = c.State == ContactState.Accepted ? "accepted" : "invited",
                 verified = c.Verified,
                 lastMessageAt = c.LastMessageAt,
             }));
@@ -37,7 +38,7 @@ public sealed class ContactsCommand : PigeonCommand
             WriteTable(["NAME", "ID", "STATE", "VERIFIED", "LAST MESSAGE"],
                 contacts.Select(c => (IReadOnlyList<string>)[
                     c.DisplayName.Length > 0 ? Safe(c.DisplayName) : "(unknown)", c.AccountId,
-                    c.State == Store.ContactState.Accepted ? "contact" : "invited", c.Verified ? "yes" : "no", Time(c.LastMessageAt)]));
+                    c.State == ContactState.Accepted ? "contact" : "invited", c.Verified ? "yes" : "no", Time(c.LastMessageAt)]));
         }
         return ExitCodes.Success;
     }

@@ -18,8 +18,8 @@ public sealed class DeclineCommand : PigeonCommand
     /// <inheritdoc/>
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
     {
-        using var messenger = OpenMessenger(parseResult);
-        var request = await messenger.DeclineAsync(parseResult.GetRequiredValue(_id).Trim());
+        using var session = OpenProfile(parseResult);
+        var request = await session.Contacts.DeclineAsync(parseResult.GetRequiredValue(_id).Trim());
         if (IsJson(parseResult))
         {
             WriteJson(new { declined = request.AccountId });

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Pigeon.Client.Cli;
-using Pigeon.Client.Store;
+using Pigeon.Messaging.Store;
 
 namespace Pigeon.Client.Commands;
 
@@ -34,8 +34,8 @@ public sealed class HistoryCommand : PigeonCommand
     /// <inheritdoc/>
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
     {
-        using var messenger = OpenMessenger(parseResult);
-        var (contact, messages) = await messenger.HistoryAsync(parseResult.GetRequiredValue(_contact), parseResult.GetValue(_limit));
+        using var session = OpenProfile(parseResult);
+        var (contact, messages) = await session.Contacts.HistoryAsync(parseResult.GetRequiredValue(_contact), parseResult.GetValue(_limit));
         if (IsJson(parseResult))
         {
             WriteJson(messages.Select(m => new
@@ -54,7 +54,7 @@ public sealed class HistoryCommand : PigeonCommand
         {
             Context.WriteLine($"No messages with {Safe(contact.Label)} yet.");
         }
-        var me = messenger.Profile.DisplayName;
+        var me = session.Profile.DisplayName;
         foreach (var m in messages)
         {
             var who = m.Direction == MessageDirection.Out ? $"out  {Safe(me)}:" : $"in   {Safe(contact.Label)}:";

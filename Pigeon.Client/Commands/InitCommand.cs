@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Pigeon.Client.Cli;
-using Pigeon.Client.Messaging;
+using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Profiles;
 
 namespace Pigeon.Client.Commands;
 
@@ -54,8 +55,8 @@ public sealed class InitCommand : PigeonCommand
                 throw new CliException(ExitCodes.UsageError, "The passphrases differ; nothing was created.");
             }
         }
-        var created = await Messenger.InitAsync(Context, profile, server, name, passphrase, ct);
         var directory = Context.ProfileDirectory(profile);
+        var created = await ProfileSession.CreateAsync(Context.Messaging, directory, server, name, passphrase, ct);
         if (!created.IsEncrypted)
         {
             Context.WriteError($"pigeon: warning: no passphrase, so your private keys and messages are stored unencrypted in {directory} (readable by your user only). Set PIGEON_PASSPHRASE before 'init' to encrypt them.");

@@ -25,8 +25,8 @@ public sealed class InviteCommand : PigeonCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
     {
         var id = parseResult.GetRequiredValue(_id).Trim();
-        using var messenger = OpenMessenger(parseResult);
-        var contact = await messenger.InviteAsync(id, parseResult.GetValue(_message), ct);
+        using var session = OpenProfile(parseResult);
+        var contact = await session.Contacts.InviteAsync(id, parseResult.GetValue(_message), ct);
         if (IsJson(parseResult))
         {
             WriteJson(new { invited = contact.AccountId, state = "invited" });

@@ -1,5 +1,5 @@
 using Pigeon.Client.Cli;
-using Pigeon.Client.Messaging;
+using Pigeon.Messaging.Delivery;
 
 namespace Pigeon.Client.Commands;
 

@@ -15,8 +15,8 @@ public sealed class RequestsCommand : PigeonCommand
     /// <inheritdoc/>
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
     {
-        using var messenger = OpenMessenger(parseResult);
-        var requests = await messenger.RequestsAsync();
+        using var session = OpenProfile(parseResult);
+        var requests = await session.Contacts.RequestsAsync();
         if (IsJson(parseResult))
         {
             WriteJson(requests.Select(r => new { accountId = r.AccountId, name = r.DisplayName, message = r.Message, receivedAt = r.ReceivedAt }));

@@ -34,8 +34,9 @@ public sealed class SendCommand : PigeonCommand
         {
             throw new CliException(ExitCodes.UsageError, "The message is empty.");
         }
-        using var messenger = OpenMessenger(parseResult);
-        var (contact, messageId) = await messenger.SendAsync(parseResult.GetRequiredValue(_contact), text, ct);
+        using var session = OpenProfile(parseResult);
+        var contact = await session.Contacts.ResolveAsync(parseResult.GetRequiredValue(_contact));
+        var messageId = await session.Outbox.SendAsync(contact, text, ct);
         if (IsJson(parseResult))
         {
             WriteJson(new { sent = contact.AccountId, messageId });

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Pigeon.Api;
 using Pigeon.Client.Cli;
-using Pigeon.Client.Messaging;
+using Pigeon.Messaging.Delivery;
 
 namespace Pigeon.Client.Commands;
 
@@ -42,8 +42,8 @@ public sealed class SyncCommand : PigeonCommand
     {
         var watch = parseResult.GetValue(_watch);
         var json = IsJson(parseResult);
-        using var messenger = OpenMessenger(parseResult);
-        await messenger.DeliverOutboxAsync(ct);
+        using var session = OpenProfile(parseResult);
+        await session.Outbox.DeliverAsync(ct);
         var all = new List<ReceivedEvent>();
         long after = 0;
         var wait = TimeSpan.FromSeconds(watch ? ApiLimits.MaxWaitSeconds : parseResult.GetValue(_wait));
@@ -51,10 +51,10 @@ public sealed class SyncCommand : PigeonCommand
         {
             do
             {
-                ReceiveResult result;
+                PollResult result;
                 do
                 {
-                    result = await messenger.PollAsync(after, wait, ct);
+                    result = await session.Inbox.PollAsync(after, wait, ct);
                     after = result.LastSequence;
                     foreach (var received in result.Events)
                     {
@@ -66,7 +66,7 @@ public sealed class SyncCommand : PigeonCommand
                     }
                 }
                 while (result.HasMore);
-                await messenger.MaintainPrekeysAsync(ct);
+                await session.MaintainAsync(ct);
             }
             while (watch && !ct.IsCancellationRequested);
         }
@@ -77,11 +77,11 @@ public sealed class SyncCommand : PigeonCommand
         // The last batch was stored but no poll has carried its acknowledgement.
         if (ct.IsCancellationRequested)
         {
-            await messenger.AcknowledgeBeforeLeavingAsync();
+            await session.Inbox.AcknowledgeBeforeLeavingAsync();
         }
         else
         {
-            await messenger.AcknowledgeAsync(ct);
+            await session.Inbox.AcknowledgeAsync(ct);
         }
         if (json && !watch)
         {

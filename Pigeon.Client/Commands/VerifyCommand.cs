@@ -25,12 +25,12 @@ public sealed class VerifyCommand : PigeonCommand
     /// <inheritdoc/>
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
     {
-        using var messenger = OpenMessenger(parseResult);
-        var (contact, number) = await messenger.SafetyNumberAsync(parseResult.GetRequiredValue(_contact));
+        using var session = OpenProfile(parseResult);
+        var (contact, number) = await session.Contacts.SafetyNumberAsync(parseResult.GetRequiredValue(_contact));
         var confirm = parseResult.GetValue(_confirm);
         if (confirm)
         {
-            await messenger.MarkVerifiedAsync(contact);
+            await session.Contacts.MarkVerifiedAsync(contact);
         }
         var verified = confirm || contact.Verified;
         if (IsJson(parseResult))

@@ -23,8 +23,8 @@ public sealed class WhoamiCommand : PigeonCommand
     /// <inheritdoc/>
     protected override Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
     {
-        using var messenger = OpenMessenger(parseResult);
-        var profile = messenger.Profile;
+        using var session = OpenProfile(parseResult);
+        var profile = session.Profile;
         var fingerprint = Fingerprint(profile.PublicIdentity);
         if (IsJson(parseResult))
         {

@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Pigeon.Api;
-using Pigeon.Client.Api;
+using Pigeon.Messaging;
 using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Prekeys;
 

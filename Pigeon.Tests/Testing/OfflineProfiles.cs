@@ -1,4 +1,4 @@
-using Pigeon.Client.Store;
+using Pigeon.Messaging.Store;
 using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Prekeys;
 using Pigeon.Protocol.Storage;
@@ -16,7 +16,7 @@ public static class OfflineProfiles
         prekeys.RotateSignedPrekey(identity, DateTimeOffset.UtcNow);
         prekeys.RotateLastResortMlKemPrekey(identity, DateTimeOffset.UtcNow);
         prekeys.GenerateOneTimePrekeys(3);
-        using var store = ProfileStore.Create(cli.ProfileDirectory(profile));
+        using var store = ProfileDatabase.Create(cli.ProfileDirectory(profile));
         (byte[], PassphraseKeyParameters, byte[])? encryption = null;
         if (passphrase is not null)
         {
@@ -24,15 +24,19 @@ public static class OfflineProfiles
             store.SetPassphrase(passphrase, parameters, out var salt, out var check);
             encryption = (salt, parameters, check);
         }
-        store.InTransaction(() => store.InsertProfile(server, profile, identity, prekeys, DateTimeOffset.UtcNow, encryption));
+        store.InTransaction(() =>
+        {
+            store.Profile.Insert(server, profile, identity, DateTimeOffset.UtcNow, encryption);
+            store.Prekeys.Save(prekeys);
+        });
         return identity.AccountId;
     }
 
     /// <summary>The serialized private identity of a profile (to search the file for it).</summary>
     public static byte[] PrivateIdentityBytes(CliHarness cli, string profile, string? passphrase)
     {
-        using var store = ProfileStore.Open(cli.ProfileDirectory(profile), () => passphrase);
-        using var identity = store.LoadIdentity();
+        using var store = ProfileDatabase.Open(cli.ProfileDirectory(profile), () => passphrase);
+        using var identity = store.Profile.LoadIdentity();
         return identity.Serialize();
     }
 }

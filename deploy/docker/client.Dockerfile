@@ -9,10 +9,12 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Build.targets Directory.Packages.props .editorconfig ./
 COPY Pigeon.Protocol/Pigeon.Protocol.csproj Pigeon.Protocol/packages.lock.json Pigeon.Protocol/
 COPY Pigeon.Api/Pigeon.Api.csproj Pigeon.Api/packages.lock.json Pigeon.Api/
+COPY Pigeon.Messaging/Pigeon.Messaging.csproj Pigeon.Messaging/packages.lock.json Pigeon.Messaging/
 COPY Pigeon.Client/Pigeon.Client.csproj Pigeon.Client/packages.lock.json Pigeon.Client/
 RUN dotnet restore Pigeon.Client/Pigeon.Client.csproj --locked-mode
 COPY Pigeon.Protocol/ Pigeon.Protocol/
 COPY Pigeon.Api/ Pigeon.Api/
+COPY Pigeon.Messaging/ Pigeon.Messaging/
 COPY Pigeon.Client/ Pigeon.Client/
 RUN dotnet publish Pigeon.Client/Pigeon.Client.csproj -c Release --no-restore -o /app /p:UseAppHost=false
 

@@ -7,8 +7,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Pigeon.Api;
-using Pigeon.Client.Messaging;
 using Pigeon.Gateway.Hosting;
+using Pigeon.Messaging.Delivery;
 using Pigeon.Protocol;
 
 namespace Pigeon.Tests.Client;

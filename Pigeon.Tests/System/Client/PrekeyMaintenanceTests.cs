@@ -1,7 +1,7 @@
 using Pigeon.Api;
-using Pigeon.Client.Api;
-using Pigeon.Client.Messaging;
-using Pigeon.Client.Store;
+using Pigeon.Messaging;
+using Pigeon.Messaging.Prekeys;
+using Pigeon.Messaging.Store;
 using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Prekeys;
 using Pigeon.Tests.Testing;
@@ -67,7 +67,7 @@ public sealed class PrekeyMaintenanceTests
         Assert.Contains("accepted", await cli.OkAsync("bob", "sync", "--wait", "0"), StringComparison.Ordinal);
 
         // Past the grace period their private halves are gone; what is left is what the server holds.
-        cli.Time = new ShiftedTime(TimeSpan.FromDays(8) + Messenger.HandedOutPrekeyGrace + TimeSpan.FromDays(1));
+        cli.Time = new ShiftedTime(TimeSpan.FromDays(8) + PrekeyPolicy.HandedOutPrekeyGrace + TimeSpan.FromDays(1));
         await cli.OkAsync("alice", "sync", "--wait", "0");
         var pruned = LoadPrekeys(cli, "alice");
         var onServer = await aliceClient.CountPrekeysAsync(Cancellation);
@@ -81,13 +81,13 @@ public sealed class PrekeyMaintenanceTests
 
     private static PrekeyStore LoadPrekeys(CliHarness cli, string profile)
     {
-        using var store = ProfileStore.Open(cli.ProfileDirectory(profile), () => null);
-        return store.LoadPrekeys();
+        using var store = ProfileDatabase.Open(cli.ProfileDirectory(profile), () => null);
+        return store.Prekeys.Load();
     }
 
     private static IdentityKeyPair LoadIdentity(CliHarness cli, string profile)
     {
-        using var store = ProfileStore.Open(cli.ProfileDirectory(profile), () => null);
-        return store.LoadIdentity();
+        using var store = ProfileDatabase.Open(cli.ProfileDirectory(profile), () => null);
+        return store.Profile.LoadIdentity();
     }
 }

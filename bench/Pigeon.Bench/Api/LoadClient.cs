@@ -57,7 +57,7 @@ public sealed class LoadClient : IDisposable
     public VirtualUser NewUser() => new(IdentityKeyPair.Generate(), _http, RequestTimeout);
 
     /// <summary>Registers the user's identity and signs it in, retrying 429s and 503s a few times (setup, not measured).</summary>
-    public async Task RegisterAndLoginAsync(VirtualUser user, StatusCounter setupErrors, CancellationToken cancellationToken)
+    private static async Task RegisterAndLoginAsync(VirtualUser user, StatusCounter setupErrors, CancellationToken cancellationToken)
     {
         var identity = user.Identity.PublicIdentity;
         var registration = new RegisterAccountRequest(user.AccountId, identity.SigningKey, identity.AgreementKey, identity.AgreementKeySignature);

@@ -1,21 +1,21 @@
 using Pigeon.Protocol.Identity;
 
-namespace Pigeon.Client.Store;
+namespace Pigeon.Messaging.Store;
 
 /// <summary>The local identity's public facts (the private ones stay sealed in the store).</summary>
-internal sealed record ProfileRow(
+public sealed record ProfileRow(
     string AccountId, string Server, string DisplayName, PublicIdentity PublicIdentity,
     DateTimeOffset CreatedAt, DateTimeOffset SignedPrekeyRotatedAt, bool IsEncrypted);
 
 /// <summary>Where a contact stands: invited by us and waiting, or accepted by both.</summary>
-internal enum ContactState
+public enum ContactState
 {
     Invited,
     Accepted,
 }
 
 /// <summary>A contact: someone we invited or whose request we accepted.</summary>
-internal sealed record ContactRow(
+public sealed record ContactRow(
     string AccountId, string DisplayName, PublicIdentity PublicIdentity, ContactState State,
     bool Verified, DateTimeOffset CreatedAt, DateTimeOffset? LastMessageAt)
 {
@@ -24,22 +24,22 @@ internal sealed record ContactRow(
 }
 
 /// <summary>An incoming contact request not yet accepted or declined.</summary>
-internal sealed record RequestRow(string AccountId, string DisplayName, PublicIdentity PublicIdentity, string? Message, DateTimeOffset ReceivedAt);
+public sealed record RequestRow(string AccountId, string DisplayName, PublicIdentity PublicIdentity, string? Message, DateTimeOffset ReceivedAt);
 
 /// <summary>One line of history.</summary>
-internal sealed record MessageRow(
+public sealed record MessageRow(
     long Id, string ContactId, MessageDirection Direction, MessageKind Kind, MessageStatus Status,
     Guid MessageId, string? Body, DateTimeOffset? SentAt, DateTimeOffset At);
 
 /// <summary>Who wrote a history item.</summary>
-internal enum MessageDirection
+public enum MessageDirection
 {
     In,
     Out,
 }
 
 /// <summary>What a history item is.</summary>
-internal enum MessageKind
+public enum MessageKind
 {
     Text,
     Request,
@@ -48,7 +48,7 @@ internal enum MessageKind
 }
 
 /// <summary>Where a history item is in its delivery.</summary>
-internal enum MessageStatus
+public enum MessageStatus
 {
     Received,
     Queued,
@@ -57,4 +57,4 @@ internal enum MessageStatus
 }
 
 /// <summary>A ciphertext committed locally and not yet accepted by the server.</summary>
-internal sealed record OutboxRow(Guid MessageId, string Recipient, byte[] Payload);
+public sealed record OutboxRow(Guid MessageId, string Recipient, byte[] Payload);

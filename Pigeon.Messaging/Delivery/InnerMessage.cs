@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Pigeon.Client.Messaging;
+namespace Pigeon.Messaging.Delivery;
 
 /// <summary>What an inner message is.</summary>
 public enum InnerMessageType

@@ -2,7 +2,7 @@ using Pigeon.Api;
 using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Prekeys;
 
-namespace Pigeon.Client.Api;
+namespace Pigeon.Messaging;
 
 /// <summary>Between the protocol's keys and the API's records.</summary>
 internal static class ApiConversions

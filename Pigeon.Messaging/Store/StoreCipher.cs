@@ -1,9 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
-using Pigeon.Client.Cli;
 using Pigeon.Protocol.Storage;
 
-namespace Pigeon.Client.Store;
+namespace Pigeon.Messaging.Store;
 
 /// <summary>
 /// Seals the secret columns of the profile store. With a passphrase: AES-256-GCM under a key from
@@ -54,7 +53,7 @@ internal sealed class StoreCipher : IDisposable
         }
         catch (CryptographicException exception)
         {
-            throw new CliException(ExitCodes.CryptoFailure, "Wrong passphrase: the profile could not be unlocked. Nothing was changed.", exception);
+            throw new ProfileLockedException(LockedReason.WrongPassphrase, exception);
         }
     }
 

@@ -1,0 +1,169 @@
+using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Profiles;
+using Pigeon.Messaging.Store;
+using Pigeon.Protocol;
+using Pigeon.Protocol.Fingerprints;
+using Pigeon.Protocol.Identity;
+
+namespace Pigeon.Messaging.Contacts;
+
+/// <summary>
+/// Contacts and contact requests. An invitation is the first message of a session and carries our
+/// name; accepting a request makes a contact on both sides, declining forgets it. Contacts are named
+/// by account id or by display name (case-insensitive); an ambiguous name is refused.
+/// </summary>
+public sealed class ContactBook
+{
+    private readonly ProfileSession _session;
+
+    internal ContactBook(ProfileSession session) => _session = session;
+
+    /// <summary>Every contact, by name.</summary>
+    public Task<List<ContactRow>> AllAsync() => _session.WithStoreAsync(database => database.Contacts.All());
+
+    /// <summary>Every pending request, oldest first.</summary>
+    public Task<List<RequestRow>> RequestsAsync() => _session.WithStoreAsync(database => database.Requests.All());
+
+    /// <summary>The last <paramref name="limit"/> items of history with a contact, oldest first.</summary>
+    public async Task<(ContactRow Contact, List<MessageRow> Messages)> HistoryAsync(string reference, int limit)
+    {
+        var contact = await ResolveAsync(reference);
+        return (contact, await _session.WithStoreAsync(database => database.Messages.History(contact.AccountId, limit)));
+    }
+
+    /// <summary>The contact with this account id or display name.</summary>
+    /// <exception cref="AmbiguousNameException">Several contacts go by the name.</exception>
+    /// <exception cref="ContactNotFoundException">None does (it names a pending request from them, if any).</exception>
+    public Task<ContactRow> ResolveAsync(string reference) => _session.WithStoreAsync(database =>
+    {
+        var contacts = database.Contacts.All();
+        if (contacts.Find(c => c.AccountId == reference) is { } byId)
+        {
+            return byId;
+        }
+
+        var byName = contacts.Where(c => string.Equals(c.DisplayName, reference, StringComparison.OrdinalIgnoreCase)).ToList();
+        return byName.Count switch
+        {
+            1 => byName[0],
+            > 1 => throw new AmbiguousNameException(reference, NameList.Contacts, [.. byName.Select(c => c.AccountId)]),
+            _ => throw new ContactNotFoundException(reference, database.Requests.All()
+                .Find(r => r.AccountId == reference || string.Equals(r.DisplayName, reference, StringComparison.OrdinalIgnoreCase))),
+        };
+    });
+
+    /// <summary>
+    /// Fetches the account's keys, checks they are that account's, starts a session and sends a contact
+    /// request carrying our name and <paramref name="message"/>.
+    /// </summary>
+    public async Task<ContactRow> InviteAsync(string accountId, string? message, CancellationToken ct)
+    {
+        if (!AccountId.IsWellFormed(accountId))
+        {
+            throw new InviteRefusedException(accountId, InviteRefusal.NotAnAccountId);
+        }
+
+        if (accountId == _session.Profile.AccountId)
+        {
+            throw new InviteRefusedException(accountId, InviteRefusal.OwnAccount);
+        }
+
+        await _session.WithStoreAsync(database =>
+        {
+            if (database.Contacts.Find(accountId) is { State: ContactState.Accepted } existing)
+            {
+                throw new InviteRefusedException(accountId, InviteRefusal.AlreadyContact, existing.Label);
+            }
+
+            if (database.Requests.All().Exists(r => r.AccountId == accountId))
+            {
+                throw new InviteRefusedException(accountId, InviteRefusal.AlreadyAskedYou);
+            }
+        });
+        var bundle = (await _session.CallServerAsync(api => api.FetchBundleAsync(accountId, ct), accountId)).ToBundle();
+        Session session;
+        try
+        {
+            bundle.Verify(accountId);
+            session = Session.Initiate(_session.Identity, bundle, accountId);
+        }
+        catch (ProtocolException exception)
+        {
+            throw new UntrustedKeysException(accountId, exception);
+        }
+
+        var now = _session.Time.GetUtcNow();
+        var messageId = Guid.NewGuid();
+        var payload = session.Encrypt(new InnerMessage(InnerMessageType.ContactRequest, _session.Profile.DisplayName, message, now).ToBytes());
+        var contact = new ContactRow(accountId, "", bundle.Identity, ContactState.Invited, false, now, null);
+        await _session.WithStoreAsync(database => database.InTransaction(() =>
+        {
+            database.Contacts.Upsert(contact);
+            database.Sessions.Save(session, now);
+            database.Messages.Add(accountId, MessageDirection.Out, MessageKind.Request, MessageStatus.Queued, messageId, message, now, now);
+            database.Outbox.Add(new OutboxRow(messageId, accountId, payload), now);
+        }));
+        await _session.Outbox.DeliverAsync(ct);
+        return contact;
+    }
+
+    /// <summary>Accepts a request: makes a contact and tells them, with our name.</summary>
+    public async Task<ContactRow> AcceptAsync(string reference, CancellationToken ct)
+    {
+        var request = await FindRequestAsync(reference);
+        // Reaching the server first means a server that is down leaves the profile as it was.
+        await _session.CallServerAsync(api => api.SignInAsync(ct));
+        var contact = new ContactRow(request.AccountId, request.DisplayName, request.PublicIdentity, ContactState.Accepted, false, _session.Time.GetUtcNow(), null);
+        await _session.Outbox.QueueAsync(request.AccountId, InnerMessageType.ContactAccepted, null, MessageKind.Accepted, database =>
+        {
+            database.Contacts.Upsert(contact);
+            database.Requests.Delete(request.AccountId);
+        });
+        await _session.Outbox.DeliverAsync(ct);
+        return contact;
+    }
+
+    /// <summary>Declines a request: forgets it, its session and what it said. Nothing is sent.</summary>
+    public async Task<RequestRow> DeclineAsync(string reference)
+    {
+        var request = await FindRequestAsync(reference);
+        await _session.WithStoreAsync(database => database.InTransaction(() =>
+        {
+            database.Requests.Delete(request.AccountId);
+            database.Sessions.Delete(request.AccountId);
+            database.Messages.DeleteHistory(request.AccountId);
+        }));
+        return request;
+    }
+
+    /// <summary>The 60-digit safety number with a contact.</summary>
+    public async Task<(ContactRow Contact, string SafetyNumber)> SafetyNumberAsync(string reference)
+    {
+        var contact = await ResolveAsync(reference);
+        return (contact, SafetyNumber.Compute(_session.Profile.PublicIdentity, contact.PublicIdentity));
+    }
+
+    /// <summary>Marks a contact's identity as checked in person.</summary>
+    public Task MarkVerifiedAsync(ContactRow contact) => _session.WithStoreAsync(database => database.InTransaction(() =>
+    {
+        var current = database.Contacts.Find(contact.AccountId)!;
+        database.Contacts.Upsert(current with { Verified = true });
+    }));
+
+    private Task<RequestRow> FindRequestAsync(string reference) => _session.WithStoreAsync(database =>
+    {
+        var requests = database.Requests.All();
+        var matches = requests.Where(r => r.AccountId == reference).ToList();
+        if (matches.Count == 0)
+        {
+            matches = [.. requests.Where(r => string.Equals(r.DisplayName, reference, StringComparison.OrdinalIgnoreCase))];
+        }
+
+        return matches.Count switch
+        {
+            1 => matches[0],
+            0 => throw new RequestNotFoundException(reference),
+            _ => throw new AmbiguousNameException(reference, NameList.Requests, [.. matches.Select(r => r.AccountId)]),
+        };
+    });
+}

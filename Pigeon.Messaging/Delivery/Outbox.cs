@@ -1,0 +1,111 @@
+using System.Net;
+using Pigeon.Api;
+using Pigeon.Messaging.Profiles;
+using Pigeon.Messaging.Store;
+
+namespace Pigeon.Messaging.Delivery;
+
+/// <summary>
+/// What is sent. Every message is encrypted, then committed with its session state, its history item
+/// and its ciphertext (table <c>outbox</c>) in one transaction, and only then deposited, so a ratchet
+/// key is never used twice and nothing is lost: a ciphertext not deposited yet goes with the next
+/// delivery.
+/// </summary>
+public sealed class Outbox
+{
+    /// <summary>The most envelopes one deposit carries (under <see cref="ApiLimits.MaxDepositBatch"/>, which a body of large envelopes would exceed).</summary>
+    public const int DepositBatch = 50;
+
+    private readonly ProfileSession _session;
+
+    internal Outbox(ProfileSession session) => _session = session;
+
+    /// <summary>
+    /// Encrypts and sends a text to a contact. The server is reached first (signing in), so a server
+    /// that is down leaves the profile as it was; when it goes away between the commit and the deposit,
+    /// the <see cref="ServerUnreachableException"/> says the message is saved.
+    /// </summary>
+    public async Task<Guid> SendAsync(ContactRow contact, string text, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        await _session.CallServerAsync(api => api.SignInAsync(ct));
+        var messageId = await QueueAsync(contact.AccountId, InnerMessageType.Text, text, MessageKind.Text, null);
+        try
+        {
+            await DeliverAsync(ct);
+        }
+        catch (ServerUnreachableException exception) when (exception is not AcknowledgementPendingException)
+        {
+            throw new ServerUnreachableException(exception.Server, exception.InnerException!) { MessageSaved = true };
+        }
+
+        return messageId;
+    }
+
+    /// <summary>
+    /// Deposits every queued ciphertext, 50 at a time per recipient. A recipient the server refuses for
+    /// good (400, 404) has its messages marked failed; the <see cref="DepositRefusedException"/> names it.
+    /// </summary>
+    public async Task<int> DeliverAsync(CancellationToken ct)
+    {
+        var queued = await _session.WithStoreAsync(database => database.Outbox.All());
+        var delivered = 0;
+        foreach (var group in queued.GroupBy(q => q.Recipient))
+        {
+            foreach (var batch in group.Chunk(DepositBatch))
+            {
+                await _session.CallServerAsync(async api =>
+                {
+                    try
+                    {
+                        await api.DepositAsync([.. batch.Select(q => new OutgoingEnvelope(q.Recipient, q.MessageId, q.Payload))], ct);
+                    }
+                    catch (PigeonApiException exception) when (!exception.IsTransient)
+                    {
+                        if (exception.Status is HttpStatusCode.NotFound or HttpStatusCode.BadRequest)
+                        {
+                            await _session.WithStoreAsync(database => database.InTransaction(() =>
+                            {
+                                foreach (var row in batch)
+                                {
+                                    database.Messages.SetStatus(row.MessageId, MessageStatus.Failed);
+                                    database.Outbox.Remove(row.MessageId);
+                                }
+                            }));
+                        }
+
+                        throw new DepositRefusedException(group.Key, exception);
+                    }
+                });
+                foreach (var row in batch)
+                {
+                    await _session.WithStoreAsync(database => database.Outbox.Complete(row.MessageId));
+                }
+
+                delivered += batch.Length;
+            }
+        }
+
+        return delivered;
+    }
+
+    /// <summary>
+    /// Encrypts <paramref name="body"/> in the session with <paramref name="accountId"/> and commits it
+    /// for delivery, with <paramref name="alsoInTransaction"/> in the same transaction.
+    /// </summary>
+    internal async Task<Guid> QueueAsync(string accountId, InnerMessageType type, string? body, MessageKind kind, Action<ProfileDatabase>? alsoInTransaction)
+    {
+        var messageId = Guid.NewGuid();
+        await _session.WithStoreAsync(database => database.InTransaction(() =>
+        {
+            var now = _session.Time.GetUtcNow();
+            var session = database.Sessions.Load(accountId) ?? throw new NoSessionException(accountId);
+            var payload = session.Encrypt(new InnerMessage(type, _session.Profile.DisplayName, body, now).ToBytes());
+            alsoInTransaction?.Invoke(database);
+            database.Sessions.Save(session, now);
+            database.Messages.Add(accountId, MessageDirection.Out, kind, MessageStatus.Queued, messageId, body, now, now);
+            database.Outbox.Add(new OutboxRow(messageId, accountId, payload), now);
+        }));
+        return messageId;
+    }
+}

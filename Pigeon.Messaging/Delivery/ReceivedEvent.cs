@@ -1,0 +1,29 @@
+namespace Pigeon.Messaging.Delivery;
+
+/// <summary>What happened to one received envelope.</summary>
+public enum ReceivedKind
+{
+    /// <summary>A text from a contact (or from someone whose request is pending).</summary>
+    Text,
+
+    /// <summary>Someone asks to become a contact.</summary>
+    Request,
+
+    /// <summary>Someone we invited accepted.</summary>
+    Accepted,
+
+    /// <summary>The envelope could not be decrypted or understood; it was recorded and acknowledged.</summary>
+    Failed,
+}
+
+/// <summary>One received item, as a receive loop reports it.</summary>
+public sealed record ReceivedEvent(
+    ReceivedKind Kind, Guid MessageId, string? ContactId, string? ContactName, string? Body, DateTimeOffset? SentAt, DateTimeOffset ReceivedAt,
+    string? Error = null);
+
+/// <summary>What one <see cref="Inbox.PollAsync"/> brought.</summary>
+/// <param name="Events">What arrived, in order; redeliveries of what was already stored are left out.</param>
+/// <param name="Duplicates">How many envelopes were redeliveries.</param>
+/// <param name="LastSequence">The cursor for the next poll.</param>
+/// <param name="HasMore">True when the server holds more right away.</param>
+public sealed record PollResult(IReadOnlyList<ReceivedEvent> Events, int Duplicates, long LastSequence, bool HasMore);

@@ -1,0 +1,24 @@
+using Pigeon.Api;
+using Pigeon.Protocol.Storage;
+
+namespace Pigeon.Messaging;
+
+/// <summary>
+/// What the client core needs from its host: the clock, the way to a server, and the cost of a new
+/// profile's passphrase key. The CLI builds one from its context; tests build one over an in-memory
+/// API.
+/// </summary>
+public sealed class MessagingEnvironment
+{
+    /// <summary>
+    /// A client of the API at a server that signs in with the given credentials (none for a call that
+    /// needs no token). Its handlers decide about retries and timeouts; the caller disposes it.
+    /// </summary>
+    public required Func<Uri, ApiCredentials?, PigeonApiClient> ConnectApi { get; init; }
+
+    /// <summary>The clock.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Argon2id cost for a new encrypted profile (existing profiles keep theirs).</summary>
+    public PassphraseKeyParameters KdfParameters { get; init; } = PassphraseKeyParameters.Default;
+}

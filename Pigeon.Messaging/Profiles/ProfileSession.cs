@@ -1,0 +1,222 @@
+using Pigeon.Api;
+using Pigeon.Messaging.Contacts;
+using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Prekeys;
+using Pigeon.Messaging.Store;
+using Pigeon.Protocol.Identity;
+using Pigeon.Protocol.Prekeys;
+
+namespace Pigeon.Messaging.Profiles;
+
+/// <summary>
+/// One opened and unlocked profile: its store, its identity and its way to the server, and the parts
+/// that work on them (<see cref="Contacts"/>, <see cref="Outbox"/>, <see cref="Inbox"/>,
+/// <see cref="Prekeys"/>). Every use of the store goes through one lock, so the parts may run at once
+/// (a chat sends while its receive loop polls). <see cref="Lock"/> closes the store and forgets the
+/// keys; a locked session refuses everything with <see cref="ProfileLockedException"/>.
+/// </summary>
+public sealed class ProfileSession : IDisposable
+{
+    private readonly SemaphoreSlim _storeLock = new(1, 1);
+    private ProfileDatabase? _database;
+    private IdentityKeyPair? _identity;
+    private PigeonApiClient? _api;
+
+    private ProfileSession(MessagingEnvironment environment, ProfileDatabase database, IdentityKeyPair identity, ProfileRow profile)
+    {
+        Environment = environment;
+        _database = database;
+        _identity = identity;
+        Profile = profile;
+        Server = new Uri(profile.Server);
+        _api = environment.ConnectApi(Server, identity.Credentials());
+        Contacts = new ContactBook(this);
+        Outbox = new Outbox(this);
+        Inbox = new Inbox(this);
+        Prekeys = new PrekeyMaintenance(this);
+    }
+
+    /// <summary>The profile's public facts.</summary>
+    public ProfileRow Profile { get; }
+
+    /// <summary>The profile's server.</summary>
+    public Uri Server { get; }
+
+    /// <summary>Contacts and requests: invite, accept, decline, verify, history.</summary>
+    public ContactBook Contacts { get; }
+
+    /// <summary>What is sent: encrypted, committed, then deposited.</summary>
+    public Outbox Outbox { get; }
+
+    /// <summary>What arrives: received, decrypted, stored, then acknowledged.</summary>
+    public Inbox Inbox { get; }
+
+    /// <summary>The prekeys on the server, kept stocked and fresh.</summary>
+    public PrekeyMaintenance Prekeys { get; }
+
+    /// <summary>True once <see cref="Lock"/> (or <see cref="Dispose"/>) ran.</summary>
+    public bool IsLocked => Volatile.Read(ref _database) is null;
+
+    internal MessagingEnvironment Environment { get; }
+
+    internal TimeProvider Time => Environment.Time;
+
+    internal IdentityKeyPair Identity => _identity ?? throw new ProfileLockedException(LockedReason.SessionLocked);
+
+    /// <summary>
+    /// Opens the profile in <paramref name="directory"/> and unlocks it; <paramref name="passphrase"/>
+    /// is asked only when the profile is encrypted.
+    /// </summary>
+    public static ProfileSession Open(MessagingEnvironment environment, string directory, Func<string?> passphrase)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        var database = ProfileDatabase.Open(directory, passphrase);
+        IdentityKeyPair? identity = null;
+        try
+        {
+            identity = database.Profile.LoadIdentity();
+            return new ProfileSession(environment, database, identity, database.Profile.Read());
+        }
+        catch
+        {
+            identity?.Dispose();
+            database.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates an identity and prekeys, registers them and publishes the prekeys, and only then writes
+    /// the new profile (sealed under <paramref name="passphrase"/> when one is given), so a failure
+    /// leaves nothing behind.
+    /// </summary>
+    public static async Task<ProfileRow> CreateAsync(MessagingEnvironment environment, string directory, Uri server, string displayName,
+        string? passphrase, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        if (ProfileDatabase.Exists(directory))
+        {
+            throw new ProfileExistsException(directory);
+        }
+
+        var now = environment.Time.GetUtcNow();
+        using var identity = IdentityKeyPair.Generate();
+        var prekeys = new PrekeyStore();
+        var upload = new UploadPrekeysRequest(
+            prekeys.RotateSignedPrekey(identity, now).ToDto(),
+            prekeys.RotateLastResortMlKemPrekey(identity, now).ToDto(),
+            [.. prekeys.GenerateOneTimePrekeys(PrekeyPolicy.Target).Select(p => p.ToDto())],
+            [.. prekeys.GenerateMlKemPrekeys(identity, PrekeyPolicy.Target).Select(p => p.ToDto())]);
+        using (var api = environment.ConnectApi(server, identity.Credentials()))
+        {
+            await ServerCalls.RunAsync(server, async () =>
+            {
+                await api.RegisterAsync(identity.PublicIdentity.Registration(), ct);
+                await api.UploadPrekeysAsync(upload, ct);
+            });
+        }
+
+        var database = ProfileDatabase.Create(directory);
+        try
+        {
+            using (database)
+            {
+                (byte[], Protocol.Storage.PassphraseKeyParameters, byte[])? encryption = null;
+                if (!string.IsNullOrEmpty(passphrase))
+                {
+                    database.SetPassphrase(passphrase, environment.KdfParameters, out var salt, out var keyCheck);
+                    encryption = (salt, environment.KdfParameters, keyCheck);
+                }
+
+                database.InTransaction(() =>
+                {
+                    database.Profile.Insert(server.ToString(), displayName, identity, now, encryption);
+                    database.Prekeys.Save(prekeys);
+                });
+                return database.Profile.Read();
+            }
+        }
+        catch
+        {
+            File.Delete(Path.Combine(directory, ProfileDatabase.FileName));
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Between polls: tops up and rotates the prekeys on the server (<see cref="PrekeyMaintenance"/>)
+    /// and forgets the ids of envelopes processed long ago.
+    /// </summary>
+    public async Task<UploadPrekeysRequest?> MaintainAsync(CancellationToken ct)
+    {
+        var upload = await Prekeys.MaintainAsync(ct);
+        await Inbox.ForgetOldProcessedIdsAsync();
+        return upload;
+    }
+
+    /// <summary>
+    /// Closes the store and forgets the private keys and the token, once no use of the store is under
+    /// way; everything after refuses with <see cref="ProfileLockedException"/>. Open the profile again
+    /// to go on.
+    /// </summary>
+    public void Lock()
+    {
+        _storeLock.Wait();
+        try
+        {
+            _api?.Dispose();
+            _identity?.Dispose();
+            _database?.Dispose();
+            _api = null;
+            _identity = null;
+            Volatile.Write(ref _database, null);
+        }
+        finally
+        {
+            _storeLock.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (!IsLocked)
+        {
+            Lock();
+        }
+
+        _storeLock.Dispose();
+    }
+
+    /// <summary>Runs <paramref name="work"/> on the store, alone.</summary>
+    internal async Task<T> WithStoreAsync<T>(Func<ProfileDatabase, T> work)
+    {
+        await _storeLock.WaitAsync();
+        try
+        {
+            return work(_database ?? throw new ProfileLockedException(LockedReason.SessionLocked));
+        }
+        finally
+        {
+            _storeLock.Release();
+        }
+    }
+
+    /// <inheritdoc cref="WithStoreAsync{T}(Func{ProfileDatabase, T})"/>
+    internal Task WithStoreAsync(Action<ProfileDatabase> work) => WithStoreAsync(database =>
+    {
+        work(database);
+        return true;
+    });
+
+    /// <summary>Calls the server as this profile; failures become <see cref="ServerUnreachableException"/> or <see cref="ServerRefusedException"/>.</summary>
+    internal Task<T> CallServerAsync<T>(Func<PigeonApiClient, Task<T>> call, string? accountId = null) =>
+        ServerCalls.RunAsync(Server, () => call(_api ?? throw new ProfileLockedException(LockedReason.SessionLocked)), accountId);
+
+    /// <inheritdoc cref="CallServerAsync{T}(Func{PigeonApiClient, Task{T}}, string?)"/>
+    internal Task CallServerAsync(Func<PigeonApiClient, Task> call, string? accountId = null) => CallServerAsync(async api =>
+    {
+        await call(api);
+        return true;
+    }, accountId);
+}

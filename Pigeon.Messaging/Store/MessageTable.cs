@@ -1,0 +1,46 @@
+using System.Text;
+
+namespace Pigeon.Messaging.Store;
+
+/// <summary>Table <c>messages</c>: the history, each body sealed.</summary>
+internal sealed class MessageTable(ProfileDatabase database)
+{
+    private const string Purpose = "message";
+
+    /// <summary>Appends a history item and moves the contact's last-message time.</summary>
+    public long Add(string contactId, MessageDirection direction, MessageKind kind, MessageStatus status, Guid messageId, string? body,
+        DateTimeOffset? sentAt, DateTimeOffset at)
+    {
+        database.Contacts.Touch(contactId, at);
+        return (long)database.Scalar(
+            """
+            INSERT INTO messages (contact_id, direction, kind, status, message_id, body_sealed, sent_at, at)
+            VALUES ($contact, $direction, $kind, $status, $messageId, $body, $sent, $at) RETURNING id
+            """,
+            ("$contact", contactId), ("$direction", Lower(direction)), ("$kind", Lower(kind)), ("$status", Lower(status)),
+            ("$messageId", messageId.ToString()), ("$body", body is null ? null : database.Seal(Encoding.UTF8.GetBytes(body), Purpose)),
+            ("$sent", sentAt?.ToUnixTimeMilliseconds()), ("$at", at.ToUnixTimeMilliseconds()))!;
+    }
+
+    /// <summary>The last <paramref name="limit"/> items with a contact, oldest first.</summary>
+    public List<MessageRow> History(string contactId, int limit) => database.Query(
+        """
+        SELECT * FROM (SELECT id, contact_id, direction, kind, status, message_id, body_sealed, sent_at, at
+                       FROM messages WHERE contact_id = $contact ORDER BY id DESC LIMIT $limit) ORDER BY id
+        """,
+        reader => new MessageRow(
+            reader.GetInt64(0), reader.GetString(1), Enum.Parse<MessageDirection>(reader.GetString(2), true), Enum.Parse<MessageKind>(reader.GetString(3), true),
+            Enum.Parse<MessageStatus>(reader.GetString(4), true), Guid.Parse(reader.GetString(5)),
+            reader.IsDBNull(6) ? null : Encoding.UTF8.GetString(database.OpenSealed((byte[])reader[6], Purpose)),
+            reader.IsDBNull(7) ? null : ProfileDatabase.FromMs(reader.GetInt64(7)), ProfileDatabase.FromMs(reader.GetInt64(8))),
+        ("$contact", contactId), ("$limit", limit));
+
+    /// <summary>Sets the delivery status of an outgoing item.</summary>
+    public void SetStatus(Guid messageId, MessageStatus status) =>
+        database.Execute("UPDATE messages SET status = $status WHERE message_id = $id AND direction = 'out'", ("$id", messageId.ToString()), ("$status", Lower(status)));
+
+    /// <summary>Deletes the history kept under an account id (a declined request's).</summary>
+    public void DeleteHistory(string contactId) => database.Execute("DELETE FROM messages WHERE contact_id = $id", ("$id", contactId));
+
+    private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+}

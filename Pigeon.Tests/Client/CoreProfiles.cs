@@ -1,0 +1,45 @@
+using Pigeon.Messaging;
+using Pigeon.Messaging.Profiles;
+
+namespace Pigeon.Tests.Client;
+
+/// <summary>Profiles of the client core in a temporary folder, made and opened over an <see cref="InMemoryApi"/>.</summary>
+public sealed class CoreProfiles(InMemoryApi api, TimeProvider? time = null) : IDisposable
+{
+    private readonly string _home = Path.Combine(Path.GetTempPath(), $"pigeon-core-{Guid.NewGuid():N}");
+    private readonly List<ProfileSession> _sessions = [];
+
+    /// <summary>The core's environment: the in-memory API and the given clock.</summary>
+    public MessagingEnvironment Environment { get; } = api.Environment(time);
+
+    /// <summary>Creates profile <paramref name="name"/> (registered, prekeys published) and opens it.</summary>
+    public async Task<ProfileSession> CreateAsync(string name)
+    {
+        await ProfileSession.CreateAsync(Environment, DirectoryOf(name), InMemoryApi.Server, name, passphrase: null, TestContext.Current.CancellationToken);
+        return Open(name);
+    }
+
+    /// <summary>Opens profile <paramref name="name"/> again, as a new process would.</summary>
+    public ProfileSession Open(string name)
+    {
+        var session = ProfileSession.Open(Environment, DirectoryOf(name), () => null);
+        _sessions.Add(session);
+        return session;
+    }
+
+    /// <summary>The folder of a profile.</summary>
+    public string DirectoryOf(string name) => Path.Combine(_home, name);
+
+    public void Dispose()
+    {
+        foreach (var session in _sessions)
+        {
+            session.Dispose();
+        }
+
+        if (Directory.Exists(_home))
+        {
+            Directory.Delete(_home, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+using System.Security.Cryptography;
+using Pigeon.Api;
+using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Store;
+
+namespace Pigeon.Tests.Client;
+
+/// <summary>
+/// The client core's inbox against the API in memory (<see cref="InMemoryApi"/>), without processes:
+/// it decrypts and stores what arrives, acknowledges only what it stored and on the next poll,
+/// recognises redeliveries, and records what it cannot read without blocking the queue.
+/// </summary>
+public sealed class InboxTests : IDisposable
+{
+    private readonly InMemoryApi _api = new();
+    private readonly CoreProfiles _profiles;
+
+    public InboxTests() => _profiles = new CoreProfiles(_api);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _profiles.Dispose();
+
+    [Fact]
+    public async Task Poll_DecryptsAndStoresARequest_AndAcknowledgesItOnTheNextPoll()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, "hello Bob", Ct);
+
+        var first = await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+
+        var request = Assert.Single(first.Events);
+        Assert.Equal((ReceivedKind.Request, alice.Profile.AccountId, "alice", "hello Bob"), (request.Kind, request.ContactId, request.ContactName, request.Body));
+        Assert.Equal("hello Bob", Assert.Single(await bob.Contacts.RequestsAsync()).Message);
+        // Stored, not yet acknowledged: the server still holds it until the next poll says so.
+        Assert.Equal([request.MessageId], _api.MailboxOf(bob.Profile.AccountId));
+        Assert.Equal(1, bob.Inbox.PendingAcknowledgements);
+
+        var second = await bob.Inbox.PollAsync(first.LastSequence, TimeSpan.Zero, Ct);
+
+        Assert.Empty(second.Events);
+        Assert.Empty(_api.MailboxOf(bob.Profile.AccountId));
+        Assert.Equal(0, bob.Inbox.PendingAcknowledgements);
+        Assert.Contains($"GET /v1/messages?after={first.LastSequence}&wait=0&ack={request.MessageId}", _api.Requests);
+    }
+
+    [Fact]
+    public async Task AcceptedRequest_AndTexts_ArriveBothWays_InTheirSessions()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, null, Ct);
+        await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+        await bob.Contacts.AcceptAsync("alice", Ct);
+
+        var accepted = Assert.Single((await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).Events);
+        await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "one", Ct);
+        await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "two", Ct);
+        var texts = await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+
+        Assert.Equal(ReceivedKind.Accepted, accepted.Kind);
+        Assert.Equal(ContactState.Accepted, (await alice.Contacts.ResolveAsync("bob")).State);
+        Assert.Equal(["one", "two"], texts.Events.Select(e => e.Body));
+        Assert.All(texts.Events, e => Assert.Equal(ReceivedKind.Text, e.Kind));
+        var (_, history) = await bob.Contacts.HistoryAsync("alice", 10);
+        Assert.Equal([MessageKind.Request, MessageKind.Accepted, MessageKind.Text, MessageKind.Text], history.Select(m => m.Kind));
+    }
+
+    [Fact]
+    public async Task Redelivery_OfAStoredEnvelope_IsCountedAsADuplicate_NotStoredTwice_AndAcknowledgedAgain()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, "once", Ct);
+        var first = await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+        var envelope = Assert.Single(first.Events).MessageId;
+        await bob.Inbox.AcknowledgeAsync(Ct);
+
+        // The acknowledgement's answer was lost, say, and the server delivers the envelope again.
+        _api.Put(bob.Profile.AccountId, envelope, RandomNumberGenerator.GetBytes(64));
+        var again = await bob.Inbox.PollAsync(first.LastSequence, TimeSpan.Zero, Ct);
+        await bob.Inbox.AcknowledgeAsync(Ct);
+
+        Assert.Empty(again.Events);
+        Assert.Equal(1, again.Duplicates);
+        Assert.Single((await bob.Contacts.RequestsAsync()));
+        Assert.Empty(_api.MailboxOf(bob.Profile.AccountId));
+    }
+
+    [Fact]
+    public async Task Garbage_IsReportedAndRecordedAsFailed_AndAcknowledged_SoItBlocksNothing()
+    {
+        using var bob = await _profiles.CreateAsync("bob");
+        var garbage = Guid.NewGuid();
+        _api.Put(bob.Profile.AccountId, garbage, RandomNumberGenerator.GetBytes(200));
+
+        var poll = await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+        var deleted = await bob.Inbox.AcknowledgeAsync(Ct);
+
+        var failed = Assert.Single(poll.Events);
+        Assert.Equal((ReceivedKind.Failed, garbage), (failed.Kind, failed.MessageId));
+        Assert.Contains("could not be decrypted", failed.Error, StringComparison.Ordinal);
+        Assert.Equal(1, deleted);
+        Assert.Empty(_api.MailboxOf(bob.Profile.AccountId));
+    }
+
+    [Fact]
+    public async Task PendingAcknowledgements_BeyondWhatAPollMayCarry_ArePostedBeforeTheNextPoll()
+    {
+        _api.ReceiveBatch = ApiLimits.MaxReceiveBatch + 50;
+        using var bob = await _profiles.CreateAsync("bob");
+        for (var i = 0; i < _api.ReceiveBatch; i++)
+        {
+            _api.Put(bob.Profile.AccountId, Guid.NewGuid(), RandomNumberGenerator.GetBytes(80));
+        }
+
+        var first = await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+        var before = _api.Requests.Count;
+        await bob.Inbox.PollAsync(first.LastSequence, TimeSpan.Zero, Ct);
+
+        Assert.Equal(_api.ReceiveBatch, first.Events.Count);
+        Assert.Equal(["POST /v1/messages/ack", $"GET /v1/messages?after={first.LastSequence}&wait=0"], _api.Requests.Skip(before));
+        Assert.Empty(_api.MailboxOf(bob.Profile.AccountId));
+    }
+
+    [Fact]
+    public async Task AFailedPoll_KeepsItsAcknowledgementsPending_AndTheNextOneCarriesThem()
+    {
+        using var bob = await _profiles.CreateAsync("bob");
+        var stored = Guid.NewGuid();
+        _api.Put(bob.Profile.AccountId, stored, RandomNumberGenerator.GetBytes(80));
+        var first = await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+        _api.Intercept = (_, _) => Task.FromResult<HttpResponseMessage?>(
+            InMemoryApi.Problem(System.Net.HttpStatusCode.ServiceUnavailable, ProblemTypes.Unavailable, "Try again."));
+
+        await Assert.ThrowsAsync<Pigeon.Messaging.ServerUnreachableException>(() => bob.Inbox.PollAsync(first.LastSequence, TimeSpan.Zero, Ct));
+        _api.Intercept = null;
+        await bob.Inbox.PollAsync(first.LastSequence, TimeSpan.Zero, Ct);
+
+        Assert.Equal(2, _api.Requests.Count(r => r.EndsWith($"&ack={stored}", StringComparison.Ordinal)));
+        Assert.Empty(_api.MailboxOf(bob.Profile.AccountId));
+    }
+}

@@ -1,0 +1,73 @@
+using System.Net;
+using Pigeon.Api;
+using Pigeon.Messaging;
+using Pigeon.Messaging.Profiles;
+using Pigeon.Messaging.Store;
+
+namespace Pigeon.Tests.Client;
+
+/// <summary>A profile session of the client core: created only once the server took the keys, opened, locked and opened again.</summary>
+public sealed class ProfileSessionTests : IDisposable
+{
+    private readonly InMemoryApi _api = new();
+    private readonly CoreProfiles _profiles;
+
+    public ProfileSessionTests() => _profiles = new CoreProfiles(_api);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _profiles.Dispose();
+
+    [Fact]
+    public async Task Lock_ClosesTheStoreAndForgetsTheKeys_SoEverythingIsRefused_UntilOpenedAgain()
+    {
+        var alice = await _profiles.CreateAsync("alice");
+
+        alice.Lock();
+
+        Assert.True(alice.IsLocked);
+        var refused = await Assert.ThrowsAsync<ProfileLockedException>(alice.Contacts.AllAsync);
+        Assert.Equal(LockedReason.SessionLocked, refused.Reason);
+        await Assert.ThrowsAsync<ProfileLockedException>(() => alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct));
+        alice.Dispose();
+        using var again = _profiles.Open("alice");
+        Assert.Empty(await again.Contacts.AllAsync());
+    }
+
+    [Fact]
+    public async Task Create_WhereAProfileExists_OrOpen_WhereNoneIs_IsRefused()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+
+        await Assert.ThrowsAsync<ProfileExistsException>(() =>
+            ProfileSession.CreateAsync(_profiles.Environment, _profiles.DirectoryOf("alice"), InMemoryApi.Server, "again", null, Ct));
+        var missing = Assert.Throws<ProfileNotFoundException>(() => _profiles.Open("nobody"));
+        Assert.False(missing.FileExists);
+    }
+
+    [Fact]
+    public async Task Create_WithTheServerUnavailable_WritesNothing()
+    {
+        _api.Intercept = (_, _) => Task.FromResult<HttpResponseMessage?>(
+            InMemoryApi.Problem(HttpStatusCode.ServiceUnavailable, ProblemTypes.Unavailable, "Try again."));
+
+        var unreachable = await Assert.ThrowsAsync<ServerUnreachableException>(() =>
+            ProfileSession.CreateAsync(_profiles.Environment, _profiles.DirectoryOf("alice"), InMemoryApi.Server, "alice", null, Ct));
+
+        Assert.Equal(InMemoryApi.Server, unreachable.Server);
+        Assert.False(ProfileDatabase.Exists(_profiles.DirectoryOf("alice")));
+    }
+
+    [Fact]
+    public async Task Open_AnEncryptedProfile_WithoutOrWithAWrongPassphrase_IsRefused()
+    {
+        await ProfileSession.CreateAsync(_profiles.Environment, _profiles.DirectoryOf("alice"), InMemoryApi.Server, "alice", "secret", Ct);
+
+        var missing = Assert.Throws<ProfileLockedException>(() => ProfileSession.Open(_profiles.Environment, _profiles.DirectoryOf("alice"), () => null));
+        var wrong = Assert.Throws<ProfileLockedException>(() => ProfileSession.Open(_profiles.Environment, _profiles.DirectoryOf("alice"), () => "guess"));
+        using var opened = ProfileSession.Open(_profiles.Environment, _profiles.DirectoryOf("alice"), () => "secret");
+
+        Assert.Equal((LockedReason.PassphraseMissing, LockedReason.WrongPassphrase), (missing.Reason, wrong.Reason));
+        Assert.True(opened.Profile.IsEncrypted);
+    }
+}
