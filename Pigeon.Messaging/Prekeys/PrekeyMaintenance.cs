@@ -33,7 +33,7 @@ public sealed class PrekeyMaintenance
                     PrekeyPolicy.HeldFrom(server.OneTimePrekeys, server.LowestOneTimePrekeyId),
                     PrekeyPolicy.HeldFrom(server.OneTimeKemPrekeys, server.LowestOneTimeKemPrekeyId),
                     issuedBefore, now)
-                + prekeys.PruneHandedOut(now, PrekeyPolicy.HandedOutPrekeyGrace);
+                + prekeys.PruneHandedOut(now, PrekeyPolicy.HandedOutPrekeyGrace, PrekeyPolicy.MaxHandedOutKeptPerKind);
             var plan = PrekeyPolicy.Decide(server, prekeys.OneTimePrekeyCount, prekeys.OneTimeMlKemPrekeyCount,
                 database.Profile.Read().SignedPrekeyRotatedAt, now);
             _issuedBefore = prekeys.NextPrekeyId;

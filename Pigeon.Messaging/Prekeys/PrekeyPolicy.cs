@@ -20,10 +20,22 @@ public sealed record PrekeyPlan(bool RotateSignedPrekeys, int OneTimePrekeysToAd
 public static class PrekeyPolicy
 {
     /// <summary>One-time prekeys of each kind uploaded at init and topped up to.</summary>
-    public const int Target = 100;
+    public const int Target = 130;
 
-    /// <summary>Below this many of a kind on the server, more are uploaded.</summary>
-    public const int LowWatermark = 20;
+    /// <summary>
+    /// Below this many of a kind on the server, more are uploaded. Above the server's default of 60
+    /// one-time handouts an hour (<c>Pigeon:Accounts:MaxOneTimePrekeyHandoutsPerHour</c>), so a pool
+    /// that is looked after hourly (every <c>sync</c> and <c>chat</c> poll does) never runs dry, even
+    /// while strangers fetch as fast as the server lets them.
+    /// </summary>
+    public const int LowWatermark = 70;
+
+    /// <summary>
+    /// Handed-out one-time prekeys of each kind kept for late first messages, at most: beyond it the
+    /// longest handed out go first, so fetching bundles cannot fill the local store (33 hours of the
+    /// fastest fetching the server allows).
+    /// </summary>
+    public const int MaxHandedOutKeptPerKind = 2_000;
 
     /// <summary>Room kept in the local store below <see cref="PrekeyStore.MaxStoredPrekeys"/> for the signed and retired keys.</summary>
     public const int ReservedForSignedPrekeys = 16;

@@ -148,10 +148,22 @@ public sealed class PrekeyStore
         return changed;
     }
 
-    /// <summary>Drops one-time prekeys marked as handed out at least <paramref name="gracePeriod"/> ago; returns how many.</summary>
-    public int PruneHandedOut(DateTimeOffset now, TimeSpan gracePeriod)
+    /// <summary>
+    /// Drops one-time prekeys marked as handed out at least <paramref name="gracePeriod"/> ago, and of
+    /// each kind the longest handed out beyond the newest <paramref name="keepPerKind"/>; returns how
+    /// many. The count bound is what keeps strangers who fetch bundles from filling the store: a first
+    /// message that used a dropped key can no longer be read.
+    /// </summary>
+    public int PruneHandedOut(DateTimeOffset now, TimeSpan gracePeriod, int keepPerKind = int.MaxValue)
     {
-        var expired = OneTimeEntries.Where(e => e.RetiredAt + gracePeriod <= now).ToList();
+        ArgumentOutOfRangeException.ThrowIfNegative(keepPerKind);
+        var handedOut = OneTimeEntries.Where(e => e.RetiredAt is not null).ToList();
+        var expired = handedOut
+            .Where(e => e.RetiredAt + gracePeriod <= now)
+            .Concat(handedOut.GroupBy(e => e is MlKemEntry).SelectMany(kind => kind
+                .OrderByDescending(e => e.RetiredAt).ThenByDescending(e => e.Id).Skip(keepPerKind)))
+            .Distinct()
+            .ToList();
         foreach (var entry in expired)
         {
             entry.Erase();

@@ -119,6 +119,54 @@ public sealed class PrekeyPolicyTests
         Assert.Equal((api.CountsOf(id).OneTimePrekeys, api.CountsOf(id).OneTimeKemPrekeys), (pruned.OneTimePrekeyCount, pruned.OneTimeMlKemPrekeyCount));
     }
 
+    [Fact]
+    public async Task Maintain_AgainstTheFastestFetcherTheServerAllows_ForTwoWeeks_KeepsThePoolSuppliedAndTheStoreBounded()
+    {
+        var api = new InMemoryApi();
+        var clock = new FakeTimeProvider(Now);
+        using var profiles = new CoreProfiles(api, clock);
+        using var alice = await profiles.CreateAsync("alice");
+        var id = alice.Profile.AccountId;
+        // The server's default Pigeon:Accounts:MaxOneTimePrekeyHandoutsPerHour: the fastest a stranger drains the pool.
+        const int handoutsPerHour = 60;
+
+        for (var hour = 0; hour < 14 * 24; hour++)
+        {
+            var counts = api.CountsOf(id);
+            Assert.True(counts.OneTimePrekeys >= handoutsPerHour && counts.OneTimeKemPrekeys >= handoutsPerHour,
+                $"hour {hour}: the server holds {counts.OneTimePrekeys}/{counts.OneTimeKemPrekeys} one-time prekeys, fewer than an hour of fetching takes");
+            api.HandOut(id, handoutsPerHour);
+            clock.Advance(TimeSpan.FromHours(1));
+            await alice.Prekeys.MaintainAsync(Ct);
+        }
+
+        var stored = LoadPrekeys(profiles, "alice");
+        Assert.InRange(stored.HandedOutOneTimePrekeyCount, PrekeyPolicy.MaxHandedOutKeptPerKind, 2 * PrekeyPolicy.MaxHandedOutKeptPerKind);
+        Assert.True(stored.OneTimePrekeyCount <= PrekeyPolicy.MaxHandedOutKeptPerKind + PrekeyPolicy.Target, $"{stored.OneTimePrekeyCount} one-time X25519 prekeys kept");
+        Assert.True(stored.OneTimeMlKemPrekeyCount <= PrekeyPolicy.MaxHandedOutKeptPerKind + PrekeyPolicy.Target, $"{stored.OneTimeMlKemPrekeyCount} one-time ML-KEM prekeys kept");
+    }
+
+    [Fact]
+    public void PruneHandedOut_PastTheCountBound_DropsTheLongestHandedOutFirst()
+    {
+        var store = new PrekeyStore();
+        var keys = store.GenerateOneTimePrekeys(10);
+        // Handed out one by one: ids 1..6 leave the server an hour apart.
+        for (var i = 1; i <= 6; i++)
+        {
+            store.MarkHandedOut(keys[i - 1].Id + 1, uint.MaxValue, store.NextPrekeyId, Now.AddHours(i));
+        }
+
+        var dropped = store.PruneHandedOut(Now.AddHours(7), TimeSpan.FromDays(60), keepPerKind: 4);
+
+        Assert.Equal(2, dropped);
+        Assert.Equal(4, store.HandedOutOneTimePrekeyCount);
+        Assert.Equal(8, store.OneTimePrekeyCount);
+        Assert.Null(store.FindOneTimePrekeyPrivate(keys[0].Id));
+        Assert.Null(store.FindOneTimePrekeyPrivate(keys[1].Id));
+        Assert.NotNull(store.FindOneTimePrekeyPrivate(keys[2].Id));
+    }
+
     private static PrekeyStore LoadPrekeys(CoreProfiles profiles, string name)
     {
         using var database = ProfileDatabase.Open(profiles.DirectoryOf(name), () => null);

@@ -41,7 +41,7 @@ public sealed class PrekeyMaintenanceTests
         }
         using var alice = LoadIdentity(cli, "alice");
         using var aliceClient = new PigeonApiClient(gateway.CreateClient(), alice.Credentials(), disposeHttpClient: true);
-        Assert.Equal(14, (await aliceClient.CountPrekeysAsync(Cancellation)).OneTimePrekeys);
+        Assert.Equal(PrekeyPolicy.Target - 86, (await aliceClient.CountPrekeysAsync(Cancellation)).OneTimePrekeys);
 
         // A week and a day later; the receive waits past the token's two-second life before the count.
         cli.Time = new ShiftedTime(TimeSpan.FromDays(8));
@@ -50,8 +50,8 @@ public sealed class PrekeyMaintenanceTests
         Assert.Equal(2, cli.HttpBodies.Count(b => b.StartsWith("POST", StringComparison.Ordinal) && b.Contains("/v1/auth/token", StringComparison.Ordinal)));
 
         var counts = await aliceClient.CountPrekeysAsync(Cancellation);
-        Assert.Equal(100, counts.OneTimePrekeys);
-        Assert.True(counts.OneTimeKemPrekeys >= 100);
+        Assert.Equal(PrekeyPolicy.Target, counts.OneTimePrekeys);
+        Assert.True(counts.OneTimeKemPrekeys >= PrekeyPolicy.Target);
         // The 86 of each kind the stranger took are marked as handed out, not yet dropped.
         Assert.Equal(2 * 86, LoadPrekeys(cli, "alice").HandedOutOneTimePrekeyCount);
         var rotated = await strangerClient.FetchBundleAsync(aliceId, Cancellation);
