@@ -9,8 +9,13 @@ namespace Pigeon.Silo;
 /// The silo process. <c>Pigeon.Silo migrate</c> applies the schema migrations and exits; with no
 /// command it runs a silo until SIGTERM, then leaves the cluster gracefully.
 /// </summary>
-internal static class SiloProgram
+internal sealed class SiloProgram
 {
+    // Not static, so that tests can name it as the entry point of a WebApplicationFactory.
+    private SiloProgram()
+    {
+    }
+
     public static async Task<int> Main(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args.Where(arg => arg != "migrate").ToArray());
@@ -31,7 +36,7 @@ internal static class SiloProgram
         {
             builder.UsePigeonSilo();
             var app = builder.Build();
-            app.MapPigeonSiloHealth();
+            app.MapPigeonSilo();
             await app.RunAsync();
             return 0;
         });

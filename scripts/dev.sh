@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The local stack in one command: a private PostgreSQL, two silos and a gateway on loopback.
 #
-#   scripts/dev.sh up [--no-build]   build (Debug, or $PIGEON_DEV_CONFIGURATION), start PostgreSQL, migrate, start the processes,
-#                                    wait until all are ready, print the gateway URL
+#   scripts/dev.sh up [--no-build] [--co-hosted]
+#                                    build (Debug, or $PIGEON_DEV_CONFIGURATION), start PostgreSQL, migrate, start the processes,
+#                                    wait until all are ready, print the API's URL; --co-hosted: no gateway, the silos
+#                                    serve the API themselves (Pigeon:Silo:ServeApi), silo-1's address is the URL
 #   scripts/dev.sh down              stop exactly what `up` started, then PostgreSQL
 #   scripts/dev.sh status            say what runs (exit 0 when everything does, 3 otherwise)
 #
 # Everything lives in .dev/local/ (or $PIGEON_DEV_DIR): postgres/ (the data directory, see
-# scripts/postgres.sh), token-signing-key (mode 0600, generated once), ports, and for each process
+# scripts/postgres.sh), token-signing-key (mode 0600, generated once), ports, api-mode (gateway or
+# co-hosted, what the last `up` chose; `up` in the other mode stops the stack first), and for each process
 # <name>.pid and <name>.log. The processes run in their own sessions (setsid), so closing the
 # terminal leaves them running; `down` stops them by the pids it recorded, after checking that each
 # pid still is the process it started (its command line and a PIGEON_DEV_STACK marker in its
@@ -17,7 +20,8 @@
 # use; PIGEON_DEV_CONFIGURATION=Release builds and runs Release instead (for benchmarks). They run
 # with `dotnet <App>.dll`. Ports are free loopback ports picked on the first `up` and reused while
 # free; they come from below Linux's ephemeral port range and are checked by binding them (see
-# scripts/ports.sh). PIGEON_DEV_GATEWAY_PORT fixes the gateway's HTTP port. `up` is idempotent: what already
+# scripts/ports.sh). PIGEON_DEV_GATEWAY_PORT fixes the HTTP port of the API (the gateway's, or silo-1's
+# when co-hosted). `up` is idempotent: what already
 # runs is left alone and what does not is started.
 set -euo pipefail
 
@@ -46,7 +50,7 @@ say() { echo "dev.sh: $*"; }
 die() { echo "dev.sh: $*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -102,25 +106,42 @@ assign_port() {
   die "no free TCP port found on 127.0.0.1"
 }
 
+# The key of the port the API answers on: the gateway's, or silo-1's when the silos serve it.
+api_port_key() { if [[ "$API_MODE" == co-hosted ]]; then echo silo-1.http; else echo gateway.http; fi; }
+
+# The process that serves the API at that port.
+api_process() { if [[ "$API_MODE" == co-hosted ]]; then echo silo-1; else echo gateway; fi; }
+
 assign_ports() {
-  local silo
+  local silo api
+  api="$(api_port_key)"
   for silo in "${SILOS[@]}"; do
     is_running "$silo" && continue
-    assign_port "$silo.silo"; assign_port "$silo.gateway"; assign_port "$silo.http"
+    assign_port "$silo.silo"; assign_port "$silo.gateway"
+    [[ "$silo.http" == "$api" ]] || assign_port "$silo.http"
   done
-  is_running gateway && return
+  is_running "$(api_process)" && return
   if [[ -n "${PIGEON_DEV_GATEWAY_PORT:-}" ]]; then
     [[ "$PIGEON_DEV_GATEWAY_PORT" =~ ^[0-9]+$ ]] || die "PIGEON_DEV_GATEWAY_PORT must be a port number"
     if port_in_use "$PIGEON_DEV_GATEWAY_PORT"; then
       die "port $PIGEON_DEV_GATEWAY_PORT (PIGEON_DEV_GATEWAY_PORT) is taken by another program; free it, or pick another port, or unset PIGEON_DEV_GATEWAY_PORT to get a free one"
     fi
-    PORTS[gateway.http]="$PIGEON_DEV_GATEWAY_PORT"
+    PORTS[$api]="$PIGEON_DEV_GATEWAY_PORT"
   else
-    assign_port gateway.http
+    assign_port "$api"
   fi
 }
 
-gateway_url() { echo "http://127.0.0.1:${PORTS[gateway.http]}"; }
+api_url() { echo "http://127.0.0.1:${PORTS[$(api_port_key)]}"; }
+
+# gateway (the default) or co-hosted; `up` records its choice in api-mode for status and the next up.
+API_MODE=gateway
+load_api_mode() {
+  local recorded
+  recorded="$(cat "$DEV/api-mode" 2>/dev/null || true)"
+  [[ "$recorded" == co-hosted ]] && API_MODE=co-hosted
+  return 0
+}
 
 http_port_of() {
   case "$1" in
@@ -230,6 +251,17 @@ stop_processes() {
   done
 }
 
+# The processes of this stack: the silos, and the gateway unless the silos serve the API.
+stack_processes() {
+  echo "${SILOS[@]}"
+  [[ "$API_MODE" == co-hosted ]] || echo gateway
+}
+
+all_running() {
+  local name
+  for name in $(stack_processes); do is_running "$name" || return 1; done
+}
+
 # --- commands ------------------------------------------------------------------------------------
 
 require_dotnet() {
@@ -264,6 +296,10 @@ start_postgres() {
 
 silo_environment() {
   local silo="$1"
+  if [[ "$API_MODE" == co-hosted ]]; then
+    echo "Pigeon__Silo__ServeApi=true"
+    echo "Pigeon__Auth__TokenSigningKey=$(cat "$DEV/token-signing-key")"
+  fi
   echo "ConnectionStrings__Pigeon=$CONNECTION_STRING"
   echo "Pigeon__Cluster__ServiceId=pigeon"
   echo "Pigeon__Cluster__ClusterId=dev"
@@ -284,12 +320,13 @@ gateway_environment() {
 }
 
 print_usage_hint() {
-  local url
-  url="$(gateway_url)"
+  local url serving
+  url="$(api_url)"
+  if [[ "$API_MODE" == co-hosted ]]; then serving="silo-1, co-hosted"; else serving="gateway"; fi
   cat <<EOF
 
 Pigeon runs locally:
-  gateway   $url   (API under /v1, /health/ready, /metrics, /openapi/v1.json)
+  API       $url   ($serving: API under /v1, /health/ready, /metrics, /openapi/v1.json)
   silos     ${SILOS[*]}
   data      $DEV   (logs: *.log)
 
@@ -305,26 +342,33 @@ EOF
 }
 
 cmd_up() {
-  local build=1 name started=0 line
+  local build=1 name started=0 line mode=gateway
   local -a environment
   for arg in "$@"; do
     case "$arg" in
       --no-build) build=0 ;;
+      --co-hosted) mode=co-hosted ;;
       *) usage ;;
     esac
   done
   require_dotnet
   load_ports
+  load_api_mode
+  if [[ "$mode" != "$API_MODE" ]] && { is_running gateway || is_running silo-1 || is_running silo-2; }; then
+    say "the stack runs with the API $API_MODE; stopping it to start it $mode"
+    stop_processes gateway silo-1 silo-2
+  fi
+  API_MODE="$mode"
+  echo "$API_MODE" >"$DEV/api-mode"
 
-  if is_running gateway && is_running silo-1 && is_running silo-2 \
-    && bash "$ROOT/scripts/postgres.sh" status "$PG_DATA" >/dev/null 2>&1; then
+  if all_running && bash "$ROOT/scripts/postgres.sh" status "$PG_DATA" >/dev/null 2>&1; then
     say "already running"
     print_usage_hint
     return
   fi
 
   (( build )) && build
-  for name in "${SILOS[@]}" gateway; do
+  for name in $(stack_processes); do
     [[ -f "$(app_dll "$name")" ]] || die "$(app_dll "$name") is not built: run without --no-build"
   done
   ensure_token_key
@@ -346,7 +390,9 @@ cmd_up() {
   done
   # The silos start together; the gateway needs one of them up to report ready.
   for name in "${SILOS[@]}"; do wait_ready "$name"; done
-  if is_running gateway; then
+  if [[ "$API_MODE" == co-hosted ]]; then
+    :
+  elif is_running gateway; then
     say "gateway already running (pid $(pid_of gateway))"
   else
     environment=()
@@ -355,7 +401,7 @@ cmd_up() {
     start_process gateway "${environment[@]}"
     started=1
   fi
-  wait_ready gateway
+  [[ "$API_MODE" == co-hosted ]] || wait_ready gateway
   (( started )) && say "all ready"
   print_usage_hint
 }
@@ -376,12 +422,13 @@ cmd_down() {
 cmd_status() {
   local name all=1 pg
   load_ports
+  load_api_mode
   if pg="$(bash "$ROOT/scripts/postgres.sh" status "$PG_DATA" 2>/dev/null)"; then
     echo "postgres  $pg"
   else
     echo "postgres  stopped"; all=0
   fi
-  for name in "${SILOS[@]}" gateway; do
+  for name in $(stack_processes); do
     if is_running "$name"; then
       echo "$(printf '%-9s' "$name") running (pid $(pid_of "$name"), http://127.0.0.1:$(http_port_of "$name"))"
     else
@@ -389,7 +436,7 @@ cmd_status() {
     fi
   done
   if (( all )); then
-    echo "gateway URL: $(gateway_url)"
+    echo "API URL: $(api_url) ($API_MODE)"
     return 0
   fi
   return 3

@@ -20,32 +20,23 @@ using Prometheus;
 
 namespace Pigeon.Gateway.Hosting;
 
-/// <summary>Composes the gateway: Orleans client, authentication, limits, errors, health, metrics and the API.</summary>
+/// <summary>
+/// Composes the HTTP API (authentication, limits, errors and the routes) for either host that serves
+/// it: the gateway, an Orleans client of the cluster in a process of its own, or a silo that serves
+/// it co-hosted (<c>Pigeon:Silo:ServeApi</c>) and calls its grains in-process. The API reaches grains
+/// only through <see cref="IGrainFactory"/>, which both hosts provide.
+/// </summary>
 public static class GatewayHostingExtensions
 {
     /// <summary>The most connections the gateway's view of the membership table opens.</summary>
     private const int MembershipPoolSize = 4;
 
-    /// <summary>Reads and validates every option at once; returns the problems, none when usable.</summary>
+    /// <summary>Reads and validates every option of the gateway at once; returns the problems, none when usable.</summary>
     public static IReadOnlyList<string> ValidatePigeonGatewayConfiguration(this IConfiguration configuration)
     {
         var validator = new GatewayOptionsValidator();
-        var problems = new List<string>();
-        problems.AddRange(configuration.Check<AuthOptions>(AuthOptions.Section, validator));
-        problems.AddRange(configuration.Check<LimitsOptions>(LimitsOptions.Section, validator));
-        problems.AddRange(configuration.Check<ForwardedHeadersSettings>(ForwardedHeadersSettings.Section, validator));
-        problems.AddRange(configuration.Check(FailoverOptions.Section, new FailoverOptionsValidator()));
+        var problems = new List<string>(configuration.ValidatePigeonApiConfiguration());
         problems.AddRange(PigeonClusterOptions.Check(configuration));
-
-        // The checks across settings run only on sections that are well formed themselves.
-        var metricsProblems = configuration.Check<MetricsOptions>(MetricsOptions.Section, validator).ToList();
-        problems.AddRange(metricsProblems);
-        var metrics = metricsProblems.Count == 0 ? configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() : null;
-        if (metrics is { Port: not 0 } && !ListensOn(configuration, metrics.Port))
-        {
-            problems.Add($"{MetricsOptions.Section}:Port {metrics.Port} is not a port of the addresses in Urls (\"{configuration[WebHostDefaults.ServerUrlsKey]}\"): add one, e.g. http://+:{metrics.Port}, or /metrics answers nowhere.");
-        }
-
         var clusterProblems = configuration.Check<GatewayClusterOptions>(GatewayClusterOptions.Section, validator).ToList();
         problems.AddRange(clusterProblems);
         var staticGateways = clusterProblems.Count == 0
@@ -54,6 +45,28 @@ public static class GatewayHostingExtensions
         if (staticGateways.Count == 0 && configuration.ConnectionString() is null)
         {
             problems.Add(PigeonDatabase.MissingConnectionString("the silos cluster on"));
+        }
+
+        return problems;
+    }
+
+    /// <summary>Reads and validates the options of the HTTP API, whichever host serves it; returns the problems, none when usable.</summary>
+    public static IReadOnlyList<string> ValidatePigeonApiConfiguration(this IConfiguration configuration)
+    {
+        var validator = new GatewayOptionsValidator();
+        var problems = new List<string>();
+        problems.AddRange(configuration.Check<AuthOptions>(AuthOptions.Section, validator));
+        problems.AddRange(configuration.Check<LimitsOptions>(LimitsOptions.Section, validator));
+        problems.AddRange(configuration.Check<ForwardedHeadersSettings>(ForwardedHeadersSettings.Section, validator));
+        problems.AddRange(configuration.Check(FailoverOptions.Section, new FailoverOptionsValidator()));
+
+        // The checks across settings run only on sections that are well formed themselves.
+        var metricsProblems = configuration.Check<MetricsOptions>(MetricsOptions.Section, validator).ToList();
+        problems.AddRange(metricsProblems);
+        var metrics = metricsProblems.Count == 0 ? configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() : null;
+        if (metrics is { Port: not 0 } && !ListensOn(configuration, metrics.Port))
+        {
+            problems.Add($"{MetricsOptions.Section}:Port {metrics.Port} is not a port of the addresses in Urls (\"{configuration[WebHostDefaults.ServerUrlsKey]}\"): add one, e.g. http://+:{metrics.Port}, or /metrics answers nowhere.");
         }
 
         return problems;
@@ -77,9 +90,26 @@ public static class GatewayHostingExtensions
         }
     }
 
-    /// <summary>Adds everything the gateway needs to the builder.</summary>
+    /// <summary>
+    /// Adds everything the gateway needs to the builder: the HTTP API (<see cref="AddPigeonApi"/>),
+    /// the health checks, and the Orleans client through which the API reaches the silos.
+    /// </summary>
     public static WebApplicationBuilder AddPigeonGateway(this WebApplicationBuilder builder)
     {
+        builder.AddPigeonApi();
+        builder.AddPigeonServiceDefaults().AddCheck<ClusterReachableHealthCheck>("cluster", tags: [PigeonServiceDefaults.ReadyTag]);
+        builder.UsePigeonOrleansClient();
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds the HTTP API's services: its options (validated at start), JSON and problem details,
+    /// bearer authentication, rate limits and the request-head limits of Kestrel. The host brings an
+    /// <see cref="IGrainFactory"/>: an Orleans client in the gateway, the silo's own when co-hosted.
+    /// </summary>
+    public static WebApplicationBuilder AddPigeonApi(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
         var configuration = builder.Configuration;
         var services = builder.Services;
         var limits = configuration.GetSection(LimitsOptions.Section).Get<LimitsOptions>() ?? new LimitsOptions();
@@ -129,10 +159,8 @@ public static class GatewayHostingExtensions
         services.AddSingleton<GrainReferences>();
         services.AddSingleton<RecipientDirectory>();
         services.AddSingleton<SealedDepositLimiter>();
-        builder.AddPigeonServiceDefaults().AddCheck<ClusterReachableHealthCheck>("cluster", tags: [PigeonServiceDefaults.ReadyTag]);
-
+        services.AddPigeonFailover();
         builder.WebHost.ConfigureKestrel(kestrel => RequestHeadLimit.ConfigureKestrel(kestrel, limits));
-        builder.UsePigeonOrleansClient();
         return builder;
     }
 
@@ -156,14 +184,45 @@ public static class GatewayHostingExtensions
             }
 
             client.Configure<GatewayOptions>(configuration.GetSection("Orleans:Gateway"));
-            client.AddPigeonFailover();
+            client.WatchSiloConnections();
         });
         return builder;
     }
 
-    /// <summary>Maps the middleware and every route.</summary>
+    /// <summary>Maps the gateway: the HTTP API (<see cref="MapPigeonApi"/>), <c>/metrics</c> and the health endpoints.</summary>
     public static WebApplication MapPigeonGateway(this WebApplication app)
     {
+        app.MapPigeonApi();
+        app.MapPigeonMetrics();
+        app.MapPigeonHealthEndpoints();
+        return app;
+    }
+
+    /// <summary>
+    /// Maps <c>/metrics</c> (Prometheus text), only on <c>Pigeon:Metrics:Port</c> when that is set
+    /// (<see cref="MetricsOptions"/>), so that a Service or ingress publishing the API port does not publish the metrics.
+    /// </summary>
+    public static WebApplication MapPigeonMetrics(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var metricsPort = (app.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions()).Port;
+        var metrics = app.MapMetrics("/metrics");
+        if (metricsPort != 0)
+        {
+            metrics.Add(endpoint => endpoint.RequestDelegate = OnlyOnPort(metricsPort, endpoint.RequestDelegate!));
+        }
+
+        return app;
+    }
+
+    /// <summary>
+    /// Puts the HTTP API's middleware in front of every endpoint of <paramref name="app"/> (request-head
+    /// and body limits, problems for every error, authentication, rate limits) and maps its routes
+    /// and the OpenAPI document. The host maps its own health and metrics endpoints after it.
+    /// </summary>
+    public static WebApplication MapPigeonApi(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
         var limits = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
         // First: nothing else reads a header before its size and bytes are checked.
         app.UseMiddleware<RequestHeadLimit>(limits);
@@ -187,14 +246,6 @@ public static class GatewayHostingExtensions
         app.MapMessagesApi();
         app.MapSealedApi();
         app.MapOpenApi();
-        var metricsPort = app.Services.GetRequiredService<IOptions<MetricsOptions>>().Value.Port;
-        var metrics = app.MapMetrics("/metrics");
-        if (metricsPort != 0)
-        {
-            metrics.Add(endpoint => endpoint.RequestDelegate = OnlyOnPort(metricsPort, endpoint.RequestDelegate!));
-        }
-
-        app.MapPigeonHealthEndpoints();
         return app;
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Pigeon.Gateway.Hosting;
 using Pigeon.Grains.Hosting;
 using Pigeon.Hosting;
 using Pigeon.Hosting.Cluster;
@@ -10,7 +11,7 @@ using Prometheus;
 
 namespace Pigeon.Silo.Hosting;
 
-/// <summary>Configures a Pigeon silo: Orleans on PostgreSQL, Pigeon's grains and the health endpoints.</summary>
+/// <summary>Configures a Pigeon silo: Orleans on PostgreSQL, Pigeon's grains, the health endpoints and, co-hosted, the HTTP API.</summary>
 public static class PigeonSiloHostingExtensions
 {
     /// <summary>
@@ -25,14 +26,25 @@ public static class PigeonSiloHostingExtensions
             problems.Add(PigeonDatabase.MissingConnectionString("the silos cluster and keep their state in"));
         }
 
-        problems.AddRange(configuration.Check(PigeonSiloOptions.Section, new PigeonSiloOptionsValidator()));
+        var siloProblems = configuration.Check(PigeonSiloOptions.Section, new PigeonSiloOptionsValidator()).ToList();
+        problems.AddRange(siloProblems);
         problems.AddRange(PigeonClusterOptions.Check(configuration));
+        if (siloProblems.Count == 0 && ServesApi(configuration))
+        {
+            problems.AddRange(configuration.ValidatePigeonApiConfiguration());
+        }
+
         return problems;
     }
 
+    /// <summary>Whether this silo serves the HTTP API itself (<see cref="PigeonSiloOptions.ServeApi"/>).</summary>
+    public static bool ServesApi(IConfiguration configuration) =>
+        (configuration.GetSection(PigeonSiloOptions.Section).Get<PigeonSiloOptions>() ?? new PigeonSiloOptions()).ServeApi;
+
     /// <summary>
     /// Makes this host an Orleans silo of the cluster in <c>Pigeon:Cluster</c>, with ADO.NET clustering
-    /// on PostgreSQL, Pigeon's grains and their grain storage on one data source, and health checks.
+    /// on PostgreSQL, Pigeon's grains and their grain storage on one data source, and health checks;
+    /// and, when <see cref="PigeonSiloOptions.ServeApi"/> is set, the HTTP API, co-hosted.
     /// </summary>
     public static WebApplicationBuilder UsePigeonSilo(this WebApplicationBuilder builder)
     {
@@ -58,16 +70,27 @@ public static class PigeonSiloHostingExtensions
             // Failure detection and timeouts are tunable from configuration (Orleans:Membership).
             silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
         });
+        if (siloOptions.ServeApi)
+        {
+            builder.AddPigeonApi();
+        }
+
         return builder;
     }
 
     /// <summary>
-    /// Maps the health endpoints (<c>/health/ready</c>: this silo is Active in the cluster) and
-    /// <c>/metrics</c> (Prometheus text: the runtime's and .NET meters, Pigeon's group commit among them).
+    /// Maps the HTTP API when the silo serves it, the health endpoints (<c>/health/ready</c>: this
+    /// silo is Active in the cluster) and <c>/metrics</c> (Prometheus text: the runtime's and .NET
+    /// meters, Pigeon's group commit among them).
     /// </summary>
-    public static WebApplication MapPigeonSiloHealth(this WebApplication app)
+    public static WebApplication MapPigeonSilo(this WebApplication app)
     {
-        app.MapMetrics("/metrics");
+        if (ServesApi(app.Configuration))
+        {
+            app.MapPigeonApi();
+        }
+
+        app.MapPigeonMetrics();
         // prometheus-net starts listening to .NET meters at its first collection; collect once now so
         // that what the silo measures before the first scrape is counted too.
         Metrics.DefaultRegistry.CollectAndExportAsTextAsync(Stream.Null).GetAwaiter().GetResult();

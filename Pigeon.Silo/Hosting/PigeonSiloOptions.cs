@@ -44,6 +44,14 @@ public sealed class PigeonSiloOptions
     /// </summary>
     public int MembershipDatabasePoolSize { get; set; } = 8;
 
+    /// <summary>
+    /// Serve the HTTP API in this process as well (co-hosted): the same routes, authentication, limits
+    /// and problems as <c>Pigeon.Gateway</c>, calling this silo's grains without a network hop. Needs
+    /// the gateway's settings too (<c>Pigeon:Auth</c>, <c>Pigeon:Limits</c>, ...). Default false: the
+    /// API is served by separate gateways (docs/deploying.md says when to choose which).
+    /// </summary>
+    public bool ServeApi { get; set; }
+
     /// <summary>How long a stopping silo may take to hand its grains over. Default 30 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -53,6 +53,32 @@ public sealed class ProcessCluster(string connectionString) : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>
+    /// Starts one silo that also serves the HTTP API (<c>Pigeon:Silo:ServeApi</c>, co-hosted) with this
+    /// cluster's token key, and waits until it reports ready; <see cref="SiloHandle.Api"/> reaches the API.
+    /// </summary>
+    public Task<SiloHandle> StartCoHostedSiloAsync(CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["Pigeon__Silo__ServeApi"] = "true",
+            ["Pigeon__Auth__TokenSigningKey"] = TokenSigningKey,
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        return StartSiloAsync(cancellationToken, environment);
+    }
+
+    /// <summary>
+    /// Starts what serves the HTTP API and waits until it is ready: a gateway process, or with
+    /// <paramref name="coHosted"/> a silo that serves the API itself. The settings apply to that process.
+    /// </summary>
+    public async Task<GatewayHandle> StartApiAsync(bool coHosted, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null) =>
+        coHosted ? (await StartCoHostedSiloAsync(cancellationToken, settings)).Api : await StartGatewayAsync(cancellationToken, settings);
+
     /// <summary>The bearer-token key every gateway of this cluster shares.</summary>
     public string TokenSigningKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
@@ -162,6 +188,9 @@ public sealed class SiloHandle(AppProcess process, int siloPort, int gatewayPort
     public int GatewayPort { get; } = gatewayPort;
 
     public Uri Health { get; } = health;
+
+    /// <summary>The HTTP API at this silo's HTTP address, for a silo that serves it co-hosted.</summary>
+    public GatewayHandle Api => new(Process, Health);
 
     /// <summary>Polls <c>/health/ready</c> until it answers 200; fails with the silo's output otherwise.</summary>
     public Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken) =>

@@ -12,6 +12,7 @@ COPY Pigeon.Api/Pigeon.Api.csproj Pigeon.Api/packages.lock.json Pigeon.Api/
 COPY Pigeon.Grains.Abstractions/Pigeon.Grains.Abstractions.csproj Pigeon.Grains.Abstractions/packages.lock.json Pigeon.Grains.Abstractions/
 COPY Pigeon.Hosting/Pigeon.Hosting.csproj Pigeon.Hosting/packages.lock.json Pigeon.Hosting/
 COPY Pigeon.Grains/Pigeon.Grains.csproj Pigeon.Grains/packages.lock.json Pigeon.Grains/
+COPY Pigeon.Gateway/Pigeon.Gateway.csproj Pigeon.Gateway/packages.lock.json Pigeon.Gateway/
 COPY Pigeon.Silo/Pigeon.Silo.csproj Pigeon.Silo/packages.lock.json Pigeon.Silo/
 RUN dotnet restore Pigeon.Silo/Pigeon.Silo.csproj --locked-mode
 COPY sql/ sql/
@@ -20,6 +21,7 @@ COPY Pigeon.Api/ Pigeon.Api/
 COPY Pigeon.Grains.Abstractions/ Pigeon.Grains.Abstractions/
 COPY Pigeon.Hosting/ Pigeon.Hosting/
 COPY Pigeon.Grains/ Pigeon.Grains/
+COPY Pigeon.Gateway/ Pigeon.Gateway/
 COPY Pigeon.Silo/ Pigeon.Silo/
 RUN dotnet publish Pigeon.Silo/Pigeon.Silo.csproj -c Release --no-restore -o /app /p:UseAppHost=false
 
@@ -30,7 +32,8 @@ ENV DOTNET_ENVIRONMENT=Production \
     ASPNETCORE_ENVIRONMENT=Production \
     Urls=http://+:8080 \
     Pigeon__Silo__ListenOnAnyHostAddress=true
-# 11111: silo to silo; 30000: Orleans gateway (the Pigeon gateways connect here); 8080: health.
+# 11111: silo to silo; 30000: Orleans gateway (the Pigeon gateways connect here); 8080: health,
+# /metrics and, with Pigeon__Silo__ServeApi=true, the HTTP API itself.
 EXPOSE 11111 30000 8080
 # The image's unprivileged `app` user, by number so Kubernetes' runAsNonRoot can verify it.
 USER 1654

@@ -18,12 +18,11 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private GatewayFactory Gateway => fixture.Gateway;
-
-    [Fact]
-    public async Task Mailbox_WithoutToken_IsRefusedAsTokenMissing()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Mailbox_WithoutToken_IsRefusedAsTokenMissing(ApiMode mode)
     {
-        using var http = Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
 
         using var response = await http.GetAsync("/v1/messages", Ct);
 
@@ -32,14 +31,19 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
     }
 
     [Theory]
-    [InlineData("Bearer not-a-token")]
-    [InlineData("Bearer v1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.99999999999.AAAA")]
-    [InlineData("Bearer v2.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.99999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
-    [InlineData("Basic dXNlcjpwYXNz")]
-    [InlineData("Bearer ")]
-    public async Task Mailbox_WithMalformedToken_IsRefusedAsTokenInvalid(string authorization)
+    [InlineData(ApiMode.Gateway, "Bearer not-a-token")]
+    [InlineData(ApiMode.CoHosted, "Bearer not-a-token")]
+    [InlineData(ApiMode.Gateway, "Bearer v1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.99999999999.AAAA")]
+    [InlineData(ApiMode.CoHosted, "Bearer v1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.99999999999.AAAA")]
+    [InlineData(ApiMode.Gateway, "Bearer v2.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.99999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData(ApiMode.CoHosted, "Bearer v2.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.99999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData(ApiMode.Gateway, "Basic dXNlcjpwYXNz")]
+    [InlineData(ApiMode.CoHosted, "Basic dXNlcjpwYXNz")]
+    [InlineData(ApiMode.Gateway, "Bearer ")]
+    [InlineData(ApiMode.CoHosted, "Bearer ")]
+    public async Task Mailbox_WithMalformedToken_IsRefusedAsTokenInvalid(ApiMode mode, string authorization)
     {
-        using var http = Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/messages");
         request.Headers.TryAddWithoutValidation("Authorization", authorization);
 
@@ -48,10 +52,11 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         await AssertProblemAsync(response, HttpStatusCode.Unauthorized, ProblemTypes.TokenInvalid);
     }
 
-    [Fact]
-    public async Task Mailbox_WithExpiredToken_IsRefusedAsTokenExpired()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Mailbox_WithExpiredToken_IsRefusedAsTokenExpired(ApiMode mode)
     {
-        await using var gateway = new GatewayFactory(fixture.Cluster);
+        await using var gateway = fixture.StartApi(mode);
         using var http = gateway.CreateClient();
         var user = await ApiClient.RegisterAndLoginAsync(http);
         Assert.Empty((await ApiClient.ReceiveAsync(http, user, Ct)).Envelopes);
@@ -63,10 +68,11 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         await AssertProblemAsync(response, HttpStatusCode.Unauthorized, ProblemTypes.TokenExpired);
     }
 
-    [Fact]
-    public async Task Mailbox_WithTokenSignedByAnotherKey_IsRefused()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Mailbox_WithTokenSignedByAnotherKey_IsRefused(ApiMode mode)
     {
-        using var http = Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var user = await ApiClient.RegisterAndLoginAsync(http);
         var forger = new TokenService(
             Options.Create(new AuthOptions { TokenSigningKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) }),
@@ -79,24 +85,26 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         await AssertProblemAsync(response, HttpStatusCode.Unauthorized, ProblemTypes.TokenInvalid);
     }
 
-    [Fact]
-    public async Task Token_SignedWithThePreviousKey_IsStillAcceptedAfterRotation()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Token_SignedWithThePreviousKey_IsStillAcceptedAfterRotation(ApiMode mode)
     {
-        using var http = Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var user = await ApiClient.RegisterAndLoginAsync(http);
-        await using var rotated = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        await using var rotated = fixture.StartApi(mode, new Dictionary<string, string?>
         {
-            [$"{AuthOptions.Section}:PreviousTokenSigningKey"] = Gateway.TokenSigningKey,
+            [$"{AuthOptions.Section}:PreviousTokenSigningKey"] = fixture.Api(mode).TokenSigningKey,
         });
         using var rotatedHttp = rotated.CreateClient();
 
         Assert.Empty((await ApiClient.ReceiveAsync(rotatedHttp, user, Ct)).Envelopes);
     }
 
-    [Fact]
-    public async Task Mailbox_OfAnotherAccount_CannotBeReadOrAcknowledgedWithOwnToken()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Mailbox_OfAnotherAccount_CannotBeReadOrAcknowledgedWithOwnToken(ApiMode mode)
     {
-        using var http = Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var alice = await ApiClient.RegisterAndLoginAsync(http);
         var bob = await ApiClient.RegisterAndLoginAsync(http);
         var mallory = await ApiClient.RegisterAndLoginAsync(http);
@@ -114,10 +122,11 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         Assert.Equal(messageId, Assert.Single((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes).MessageId);
     }
 
-    [Fact]
-    public async Task Challenge_AnsweredTwice_IsRefusedTheSecondTime()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Challenge_AnsweredTwice_IsRefusedTheSecondTime(ApiMode mode)
     {
-        using var http = Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var user = await ApiClient.RegisterAndLoginAsync(http);
         var challenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
         var answer = new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge));
@@ -129,25 +138,27 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         await AssertProblemAsync(replay, HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed);
     }
 
-    [Fact]
-    public async Task Challenge_AnsweredAfterItExpired_IsRefused()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Challenge_AnsweredAfterItExpired_IsRefused(ApiMode mode)
     {
-        await using var gateway = new GatewayFactory(fixture.Cluster);
+        await using var gateway = fixture.StartApi(mode);
         using var http = gateway.CreateClient();
         var user = await ApiClient.RegisterAndLoginAsync(http);
         var challenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
 
-        fixture.Clock.Advance(TimeSpan.FromMinutes(3));
+        gateway.GrainClock.Advance(TimeSpan.FromMinutes(3));
         using var response = await http.PostAsJsonAsync("/v1/auth/token",
             new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge)), PigeonJson.Options, Ct);
 
         await AssertProblemAsync(response, HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed);
     }
 
-    [Fact]
-    public async Task Challenge_SignedByAnotherIdentity_IsRefused_AndStaysTheAccountsToAnswerOnce()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Challenge_SignedByAnotherIdentity_IsRefused_AndStaysTheAccountsToAnswerOnce(ApiMode mode)
     {
-        using var http = Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var user = await ApiClient.RegisterAndLoginAsync(http);
         using var impostor = IdentityKeyPair.Generate();
         var challenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
@@ -164,11 +175,12 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         await AssertProblemAsync(replayed, HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed);
     }
 
-    [Fact]
-    public async Task PendingLogin_SurvivesFiftyChallengesSomeoneElseAsksForTheAccount()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task PendingLogin_SurvivesFiftyChallengesSomeoneElseAsksForTheAccount(ApiMode mode)
     {
-        using var http = Gateway.CreateClient();
-        using var attacker = Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
+        using var attacker = fixture.Api(mode).CreateClient();
         var user = await ApiClient.RegisterAndLoginAsync(http);
         var pending = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
 
@@ -185,10 +197,11 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         await AssertProblemAsync(replay, HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed);
     }
 
-    [Fact]
-    public async Task Challenge_AlteredOrIssuedForAnotherAccount_IsRefusedEvenWhenSignedByTheAccount()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Challenge_AlteredOrIssuedForAnotherAccount_IsRefusedEvenWhenSignedByTheAccount(ApiMode mode)
     {
-        using var http = Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var user = await ApiClient.RegisterAndLoginAsync(http);
         var other = await ApiClient.RegisterAndLoginAsync(http);
         var issued = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
@@ -209,10 +222,11 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         Assert.Equal(HttpStatusCode.OK, genuine.StatusCode);
     }
 
-    [Fact]
-    public async Task Registration_WithIdThatDoesNotMatchTheKeys_IsRefused()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Registration_WithIdThatDoesNotMatchTheKeys_IsRefused(ApiMode mode)
     {
-        using var http = Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         using var identity = IdentityKeyPair.Generate();
         using var other = IdentityKeyPair.Generate();
         var keys = identity.PublicIdentity;
@@ -223,10 +237,11 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, ProblemTypes.KeyMismatch);
     }
 
-    [Fact]
-    public async Task Registration_WithAgreementKeyNotSignedByTheSigningKey_IsRefused()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Registration_WithAgreementKeyNotSignedByTheSigningKey_IsRefused(ApiMode mode)
     {
-        using var http = Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         using var identity = IdentityKeyPair.Generate();
         using var other = IdentityKeyPair.Generate();
         var keys = identity.PublicIdentity;
@@ -237,10 +252,11 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, ProblemTypes.KeyMismatch);
     }
 
-    [Fact]
-    public async Task Prekeys_WithABadSignature_AreRefusedAndNothingIsStored()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Prekeys_WithABadSignature_AreRefusedAndNothingIsStored(ApiMode mode)
     {
-        using var http = Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var user = await ApiClient.RegisterAndLoginAsync(http);
         using var impostor = IdentityKeyPair.Generate();
         var store = new PrekeyStore();
@@ -258,10 +274,11 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         Assert.Equal(new PrekeyCountsResponse(0, 0, false, false, null, null), counts);
     }
 
-    [Fact]
-    public async Task Prekeys_SignedForAnotherKindOrId_AreRefused()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Prekeys_SignedForAnotherKindOrId_AreRefused(ApiMode mode)
     {
-        using var http = Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var user = await ApiClient.RegisterAndLoginAsync(http);
         var store = new PrekeyStore();
         var kem = store.GenerateMlKemPrekeys(user.Identity, 1)[0];

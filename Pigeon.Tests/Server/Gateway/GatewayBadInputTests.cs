@@ -21,8 +21,24 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <summary>(mode, name, method, path, body, content type, send the token, expected status): every case in both modes.</summary>
+    public static TheoryData<ApiMode, string, string, string, string?, string, bool, int> Cases()
+    {
+        var cases = new TheoryData<ApiMode, string, string, string, string?, string, bool, int>();
+        foreach (var mode in new[] { ApiMode.Gateway, ApiMode.CoHosted })
+        {
+            foreach (var row in CaseRows())
+            {
+                var data = ((ITheoryDataRow)row).GetData();
+                cases.Add(mode, (string)data[0]!, (string)data[1]!, (string)data[2]!, (string?)data[3], (string)data[4]!, (bool)data[5]!, (int)data[6]!);
+            }
+        }
+
+        return cases;
+    }
+
     /// <summary>(name, method, path, body, content type, send the token, expected status).</summary>
-    public static TheoryData<string, string, string, string?, string, bool, int> Cases()
+    private static TheoryData<string, string, string, string?, string, bool, int> CaseRows()
     {
         var key32 = Convert.ToBase64String(new byte[ApiLimits.PublicKeyBytes]);
         var sig64 = Convert.ToBase64String(new byte[ApiLimits.SignatureBytes]);
@@ -128,9 +144,9 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
     [Theory]
     [MemberData(nameof(Cases))]
     public async Task Gateway_BadInput_GetsA4xxProblemAndLeavesStoredEnvelopesIntact(
-        string name, string method, string path, string? body, string contentType, bool authenticated, int status)
+        ApiMode mode, string name, string method, string path, string? body, string contentType, bool authenticated, int status)
     {
-        using var http = fixture.Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var alice = await ApiClient.RegisterAndLoginAsync(http);
         var bob = await ApiClient.RegisterAndLoginAsync(http);
         var stored = new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [1, 2, 3, 4]);
@@ -166,11 +182,13 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
     }
 
     [Theory]
-    [InlineData("oneTimePrekeys")]
-    [InlineData("oneTimeKemPrekeys")]
-    public async Task Gateway_PrekeyUploadWithANullItem_IsRefusedAndStoresNothingOfIt(string list)
+    [InlineData(ApiMode.Gateway, "oneTimePrekeys")]
+    [InlineData(ApiMode.CoHosted, "oneTimePrekeys")]
+    [InlineData(ApiMode.Gateway, "oneTimeKemPrekeys")]
+    [InlineData(ApiMode.CoHosted, "oneTimeKemPrekeys")]
+    public async Task Gateway_PrekeyUploadWithANullItem_IsRefusedAndStoresNothingOfIt(ApiMode mode, string list)
     {
-        using var http = fixture.Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var bob = await ApiClient.RegisterAndLoginAsync(http);
         var before = await ApiClient.UploadPrekeysAsync(http, bob, oneTimeCount: 2);
         var store = new Pigeon.Protocol.Prekeys.PrekeyStore();
@@ -202,19 +220,29 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
     }
 
     [Theory]
-    [InlineData("application/json; charset=\"utf-8\"", 200)]
-    [InlineData("application/json; charset=UTF-8", 200)]
-    [InlineData("application/json;charset=\"UTF-8\"", 200)]
-    [InlineData("application/json; Charset=utf-8", 200)]
-    [InlineData("application/json; charset=", 400)]
-    [InlineData("application/json; charset=\"utf-8", 400)]
-    [InlineData("application/json; charset=\"\"", 415)]
-    [InlineData("application/json; charset=bogus", 415)]
-    [InlineData("application/json; charset=iso-8859-1", 415)]
-    [InlineData("application/json; charset=utf-16", 415)]
-    public async Task Gateway_JsonCharset_IsReadAsHttpDefinesIt(string contentType, int status)
+    [InlineData(ApiMode.Gateway, "application/json; charset=\"utf-8\"", 200)]
+    [InlineData(ApiMode.CoHosted, "application/json; charset=\"utf-8\"", 200)]
+    [InlineData(ApiMode.Gateway, "application/json; charset=UTF-8", 200)]
+    [InlineData(ApiMode.CoHosted, "application/json; charset=UTF-8", 200)]
+    [InlineData(ApiMode.Gateway, "application/json;charset=\"UTF-8\"", 200)]
+    [InlineData(ApiMode.CoHosted, "application/json;charset=\"UTF-8\"", 200)]
+    [InlineData(ApiMode.Gateway, "application/json; Charset=utf-8", 200)]
+    [InlineData(ApiMode.CoHosted, "application/json; Charset=utf-8", 200)]
+    [InlineData(ApiMode.Gateway, "application/json; charset=", 400)]
+    [InlineData(ApiMode.CoHosted, "application/json; charset=", 400)]
+    [InlineData(ApiMode.Gateway, "application/json; charset=\"utf-8", 400)]
+    [InlineData(ApiMode.CoHosted, "application/json; charset=\"utf-8", 400)]
+    [InlineData(ApiMode.Gateway, "application/json; charset=\"\"", 415)]
+    [InlineData(ApiMode.CoHosted, "application/json; charset=\"\"", 415)]
+    [InlineData(ApiMode.Gateway, "application/json; charset=bogus", 415)]
+    [InlineData(ApiMode.CoHosted, "application/json; charset=bogus", 415)]
+    [InlineData(ApiMode.Gateway, "application/json; charset=iso-8859-1", 415)]
+    [InlineData(ApiMode.CoHosted, "application/json; charset=iso-8859-1", 415)]
+    [InlineData(ApiMode.Gateway, "application/json; charset=utf-16", 415)]
+    [InlineData(ApiMode.CoHosted, "application/json; charset=utf-16", 415)]
+    public async Task Gateway_JsonCharset_IsReadAsHttpDefinesIt(ApiMode mode, string contentType, int status)
     {
-        using var http = fixture.Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var bob = await ApiClient.RegisterAndLoginAsync(http);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/auth/challenge")
         {
@@ -234,10 +262,11 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
         }
     }
 
-    [Fact]
-    public async Task Gateway_UnknownRoute_AnswersNotFound()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Gateway_UnknownRoute_AnswersNotFound(ApiMode mode)
     {
-        using var http = fixture.Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
 
         using var response = await http.GetAsync("/v1/nothing-here", Ct);
 

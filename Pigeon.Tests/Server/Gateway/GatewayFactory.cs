@@ -16,7 +16,11 @@ namespace Pigeon.Tests.Gateway;
 /// The real gateway (its Program, pipeline and options) in memory, as an Orleans client of the
 /// test cluster through its silos' gateway endpoints; its own clock is fake and its logs are kept.
 /// </summary>
-public sealed class GatewayFactory(TestCluster cluster, IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
+/// <param name="cluster">The cluster it is a client of.</param>
+/// <param name="settings">Settings over the defaults.</param>
+/// <param name="grainClock">The clock the cluster's grains read, when a test advances it.</param>
+public sealed class GatewayFactory(TestCluster cluster, IReadOnlyDictionary<string, string?>? settings = null, FakeTimeProvider? grainClock = null)
+    : WebApplicationFactory<Program>, IApiHost
 {
     /// <summary>The token key this gateway signs with.</summary>
     public string TokenSigningKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
@@ -26,6 +30,12 @@ public sealed class GatewayFactory(TestCluster cluster, IReadOnlyDictionary<stri
 
     /// <summary>Every log line the gateway wrote, with its exception text.</summary>
     public ConcurrentQueue<string> Logs { get; } = new();
+
+    /// <inheritdoc />
+    public FakeTimeProvider GrainClock => grainClock ?? throw new InvalidOperationException("This gateway was made without the cluster's clock.");
+
+    /// <inheritdoc />
+    public IGrainFactory Grains => cluster.GrainFactory;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -49,24 +59,5 @@ public sealed class GatewayFactory(TestCluster cluster, IReadOnlyDictionary<stri
 
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(new CapturingLoggerProvider(Logs)));
         builder.ConfigureTestServices(services => services.AddKeyedSingleton<TimeProvider>(PigeonTime.ServiceKey, Clock));
-    }
-
-    private sealed class CapturingLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new CapturingLogger(categoryName, lines);
-
-        public void Dispose()
-        {
-        }
-    }
-
-    private sealed class CapturingLogger(string category, ConcurrentQueue<string> lines) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
     }
 }

@@ -62,10 +62,11 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
     private static SealedEnvelope Envelope(TestUser recipient, byte[] key, byte fill = 7) =>
         new(recipient.AccountId, key, Guid.NewGuid(), [fill, fill, fill]);
 
-    [Fact]
-    public async Task Sealed_WithTheRecipientsDeliveryKey_IsDepositedWithoutAToken()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Sealed_WithTheRecipientsDeliveryKey_IsDepositedWithoutAToken(ApiMode mode)
     {
-        using var http = fixture.Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var bob = await ApiClient.RegisterAndLoginAsync(http);
         var key = await SetDeliveryKeyAsync(http, bob);
         var envelope = Envelope(bob, key);
@@ -79,10 +80,11 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         Assert.Equal(envelope.Payload, received.Payload);
     }
 
-    [Fact]
-    public async Task Sealed_WrongKey_NoKeySet_AndUnknownRecipient_GetTheSameAnswer_AndStoreNothing()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Sealed_WrongKey_NoKeySet_AndUnknownRecipient_GetTheSameAnswer_AndStoreNothing(ApiMode mode)
     {
-        using var http = fixture.Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var bob = await ApiClient.RegisterAndLoginAsync(http);
         var carol = await ApiClient.RegisterAndLoginAsync(http);
         var key = await SetDeliveryKeyAsync(http, bob);
@@ -102,10 +104,11 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         Assert.Empty((await ApiClient.ReceiveAsync(http, carol, Ct)).Envelopes);
     }
 
-    [Fact]
-    public async Task Sealed_ANewDeliveryKey_RevokesTheOldOne()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Sealed_ANewDeliveryKey_RevokesTheOldOne(ApiMode mode)
     {
-        using var http = fixture.Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var bob = await ApiClient.RegisterAndLoginAsync(http);
         var old = await SetDeliveryKeyAsync(http, bob, epoch: 1);
         var current = await SetDeliveryKeyAsync(http, bob, epoch: 2);
@@ -117,10 +120,11 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
     }
 
-    [Fact]
-    public async Task Sealed_BatchWithOneRefusedKey_StoresNoneOfIt()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Sealed_BatchWithOneRefusedKey_StoresNoneOfIt(ApiMode mode)
     {
-        using var http = fixture.Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var bob = await ApiClient.RegisterAndLoginAsync(http);
         var carol = await ApiClient.RegisterAndLoginAsync(http);
         var bobKey = await SetDeliveryKeyAsync(http, bob);
@@ -133,15 +137,21 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
     }
 
     [Theory]
-    [InlineData("""{"envelopes":[{"recipient":"{bob}","deliveryKey":"AAAA","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"}]}""")]
-    [InlineData("""{"envelopes":[{"recipient":"{bob}","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"}]}""")]
-    [InlineData("""{"envelopes":[{"recipient":"{bob}","deliveryKey":null,"messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"}]}""")]
-    [InlineData("""{"envelopes":[{"recipient":"{bob}","deliveryKey":"{key}","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":""}]}""")]
-    [InlineData("""{"envelopes":[{"recipient":"{bob}","deliveryKey":"{key}","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"},null]}""")]
-    [InlineData("""{"envelopes":[]}""")]
-    public async Task Sealed_MalformedBatch_Gets400AndStoresNothing(string body)
+    [InlineData(ApiMode.Gateway, """{"envelopes":[{"recipient":"{bob}","deliveryKey":"AAAA","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"}]}""")]
+    [InlineData(ApiMode.CoHosted, """{"envelopes":[{"recipient":"{bob}","deliveryKey":"AAAA","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"}]}""")]
+    [InlineData(ApiMode.Gateway, """{"envelopes":[{"recipient":"{bob}","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"}]}""")]
+    [InlineData(ApiMode.CoHosted, """{"envelopes":[{"recipient":"{bob}","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"}]}""")]
+    [InlineData(ApiMode.Gateway, """{"envelopes":[{"recipient":"{bob}","deliveryKey":null,"messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"}]}""")]
+    [InlineData(ApiMode.CoHosted, """{"envelopes":[{"recipient":"{bob}","deliveryKey":null,"messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"}]}""")]
+    [InlineData(ApiMode.Gateway, """{"envelopes":[{"recipient":"{bob}","deliveryKey":"{key}","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":""}]}""")]
+    [InlineData(ApiMode.CoHosted, """{"envelopes":[{"recipient":"{bob}","deliveryKey":"{key}","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":""}]}""")]
+    [InlineData(ApiMode.Gateway, """{"envelopes":[{"recipient":"{bob}","deliveryKey":"{key}","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"},null]}""")]
+    [InlineData(ApiMode.CoHosted, """{"envelopes":[{"recipient":"{bob}","deliveryKey":"{key}","messageId":"3f2a0c1e-0000-4000-8000-000000000001","payload":"AAAA"},null]}""")]
+    [InlineData(ApiMode.Gateway, """{"envelopes":[]}""")]
+    [InlineData(ApiMode.CoHosted, """{"envelopes":[]}""")]
+    public async Task Sealed_MalformedBatch_Gets400AndStoresNothing(ApiMode mode, string body)
     {
-        using var http = fixture.Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var bob = await ApiClient.RegisterAndLoginAsync(http);
         var key = await SetDeliveryKeyAsync(http, bob);
 
@@ -153,10 +163,11 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         Assert.Empty((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes);
     }
 
-    [Fact]
-    public async Task DeliveryKeyVerifier_OfTheWrongSize_IsRefused()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task DeliveryKey_OfTheWrongSize_IsRefused(ApiMode mode)
     {
-        using var http = fixture.Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var bob = await ApiClient.RegisterAndLoginAsync(http);
 
         using var request = ApiClient.Authorized(HttpMethod.Put, "/v1/keys/delivery", bob, new DeliveryKeyRequest(1, new byte[16]));
@@ -165,11 +176,12 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         await GatewayAuthTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, ProblemTypes.InvalidRequest);
     }
 
-    [Fact]
-    public async Task Sealed_PastARecipientsRate_IsAnswered429WithRetryAfter_WhileOtherRecipientsAreServed()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Sealed_PastARecipientsRate_IsAnswered429WithRetryAfter_WhileOtherRecipientsAreServed(ApiMode mode)
     {
         fixture.RequirePostgres();
-        await using var gateway = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        await using var gateway = fixture.StartApi(mode, new Dictionary<string, string?>
         {
             [$"{LimitsOptions.Section}:SealedDepositBurstPerRecipient"] = "3",
             [$"{LimitsOptions.Section}:SealedDepositsPerSecondPerRecipient"] = "1",
@@ -191,10 +203,11 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         Assert.Equal(3, (await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes.Count);
     }
 
-    [Fact]
-    public async Task Identified_PastTheNewRecipientLimit_IsAnswered429_AndStoresNothing()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Identified_PastTheNewRecipientLimit_IsAnswered429_AndStoresNothing(ApiMode mode)
     {
-        using var http = fixture.Gateway.CreateClient();
+        using var http = fixture.Api(mode).CreateClient();
         var alice = await ApiClient.RegisterAndLoginAsync(http);
         var limit = new Pigeon.Grains.Accounts.AccountOptions().MaxNewRecipientsPerHour;
         var recipients = new List<TestUser>();
@@ -237,11 +250,12 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         await ApiClient.DepositAsync(http, stranger, new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [10]));
     }
 
-    [Fact]
-    public async Task Deposits_OnBothRoutes_LogNoLineNamingBothEnds_AtAnyLevel()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Deposits_OnBothRoutes_LogNoLineNamingBothEnds_AtAnyLevel(ApiMode mode)
     {
         fixture.RequirePostgres();
-        await using var gateway = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        await using var gateway = fixture.StartApi(mode, new Dictionary<string, string?>
         {
             ["Logging:LogLevel:Default"] = "Trace",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",

@@ -5,6 +5,7 @@ using Orleans.TestingHost;
 using Pigeon.Grains.Hosting;
 using Pigeon.Grains.Mailboxes;
 using Pigeon.Hosting;
+using Pigeon.Tests.Gateway;
 using Pigeon.Tests.Testing;
 
 namespace Pigeon.Tests.Grains;
@@ -46,14 +47,35 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
 
     private Pigeon.Tests.Gateway.GatewayFactory? _gateway;
 
+    private IApiHost? _coHosted;
+
     /// <summary>The gateway with default settings, in memory, as a client of this cluster.</summary>
     public Pigeon.Tests.Gateway.GatewayFactory Gateway
     {
         get
         {
             RequirePostgres();
-            return _gateway ??= new Pigeon.Tests.Gateway.GatewayFactory(Cluster);
+            return _gateway ??= new Pigeon.Tests.Gateway.GatewayFactory(Cluster, grainClock: Clock);
         }
+    }
+
+    /// <summary>
+    /// The API with default settings, shared by the tests: <see cref="Gateway"/>, or a silo of its
+    /// own on this fixture's database serving the API co-hosted.
+    /// </summary>
+    public IApiHost Api(ApiMode mode)
+    {
+        RequirePostgres();
+        return mode == ApiMode.Gateway ? Gateway : _coHosted ??= new CoHostedSiloFactory(Database.ConnectionString);
+    }
+
+    /// <summary>A new API host of its own with <paramref name="settings"/> over the defaults; the test disposes it.</summary>
+    public IApiHost StartApi(ApiMode mode, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        RequirePostgres();
+        return mode == ApiMode.Gateway
+            ? new Pigeon.Tests.Gateway.GatewayFactory(Cluster, settings, Clock)
+            : new CoHostedSiloFactory(Database.ConnectionString, settings);
     }
 
     /// <summary>Skips (locally) or fails (in CI) a test when there is no PostgreSQL to run on.</summary>
@@ -89,6 +111,11 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
         if (_gateway is not null)
         {
             await _gateway.DisposeAsync();
+        }
+
+        if (_coHosted is not null)
+        {
+            await _coHosted.DisposeAsync();
         }
 
         if (Cluster is not null)

@@ -15,11 +15,12 @@ using Pigeon.Tests.Testing;
 namespace Pigeon.Tests.Deployment;
 
 /// <summary>
-/// Silos and a gateway as real processes under continuous HTTP traffic. One test kills a silo and
-/// then restarts PostgreSQL, checking that nothing is lost and that the service recovers by itself;
-/// the other kills a silo under the bench's open loop and holds the recovery to figures: the rate
-/// back within seconds, no call left hanging on the dead silo. The timings are printed and appended
-/// to <c>.dev/failover-timings.txt</c>.
+/// Silos and a gateway (or, co-hosted, silos that serve the API themselves, behind a client that
+/// moves to the next silo when one refuses connections, as a load balancer would) as real processes
+/// under continuous HTTP traffic. One test kills a silo and then restarts PostgreSQL, checking that
+/// nothing is lost and that the service recovers by itself; the other kills a silo under the bench's
+/// open loop and holds the recovery to figures: the rate back within seconds, no call left hanging on
+/// the dead silo. The timings are printed and appended to <c>.dev/failover-timings.txt</c>.
 /// </summary>
 public sealed class FailoverTests(ITestOutputHelper output)
 {
@@ -35,8 +36,10 @@ public sealed class FailoverTests(ITestOutputHelper output)
     /// deposit that got a 2xx must be received, nothing acknowledged may come back, the outage must
     /// answer 503 and never 500, and the service must recover by itself.
     /// </summary>
-    [Fact]
-    public async Task Cluster_SurvivesASiloKillAndAPostgresRestart_WithoutLosingAMessage()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Cluster_SurvivesASiloKillAndAPostgresRestart_WithoutLosingAMessage(bool coHosted)
     {
         var total = Stopwatch.StartNew();
         await using var postgres = await PrivatePostgres.StartAsync(Cancellation);
@@ -46,24 +49,27 @@ public sealed class FailoverTests(ITestOutputHelper output)
         }
 
         await using var cluster = new ProcessCluster(postgres.ConnectionString);
-        var silos = new List<SiloHandle>();
-        for (var i = 0; i < 3; i++)
+        // The driver is one client making many requests; the limits are not what this test is about.
+        var limits = new Dictionary<string, string>
         {
-            silos.Add(await cluster.StartSiloAsync(Cancellation));
-        }
-
-        var gateway = await cluster.StartGatewayAsync(Cancellation, new Dictionary<string, string>
-        {
-            // The driver is one client making many requests; the limits are not what this test is about.
             ["Pigeon__Limits__AnonymousRequestsPerMinute"] = "100000",
             ["Pigeon__Limits__AccountRequestsPerSecond"] = "10000",
             ["Pigeon__Limits__AccountBurst"] = "10000",
-        });
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 })
+        };
+        var silos = new List<SiloHandle>();
+        for (var i = 0; i < 3; i++)
         {
-            BaseAddress = gateway.BaseAddress,
+            silos.Add(coHosted ? await cluster.StartCoHostedSiloAsync(Cancellation, limits) : await cluster.StartSiloAsync(Cancellation));
+        }
+
+        var gateway = coHosted ? null : await cluster.StartGatewayAsync(Cancellation, limits);
+        var connections = new SocketsHttpHandler { MaxConnectionsPerServer = 64 };
+        using var http = new HttpClient(coHosted ? new FirstLiveEndpointHandler([.. silos.Select(s => s.Health)], connections) : connections)
+        {
+            BaseAddress = coHosted ? silos[0].Health : gateway!.BaseAddress,
             Timeout = TimeSpan.FromSeconds(15),
         };
+        string ApiLog() => coHosted ? string.Join('\n', silos.Select(s => s.Process.Output)) : gateway!.Process.Output;
         var users = new List<ApiUser>();
         for (var i = 0; i < Accounts; i++)
         {
@@ -107,15 +113,15 @@ public sealed class FailoverTests(ITestOutputHelper output)
             await load.StopAsync();
 
             var report = string.Join('\n',
-                $"failover: {Accounts} accounts, {load.Confirmed} deposits confirmed, {load.Received} distinct received, {load.Deliveries} deliveries, " +
+                $"failover ({(coHosted ? "co-hosted" : "gateway")}): {Accounts} accounts, {load.Confirmed} deposits confirmed, {load.Received} distinct received, {load.Deliveries} deliveries, " +
                 $"{load.Unavailable} x 503 ({unavailableDuringOutage} during the PostgreSQL outage), {load.TransportFailures} transport failures, total {total.Elapsed.TotalSeconds:F1} s",
-                $"failover: silo SIGKILL ({victims.Count} mailboxes on it) -> first operation on one of its grains {firstVictimBack.TotalSeconds:F2} s, all of them {allVictimsBack.TotalSeconds:F2} s",
-                $"failover: PostgreSQL start -> first 2xx deposit {firstDepositBack.TotalSeconds:F2} s");
+                $"failover ({(coHosted ? "co-hosted" : "gateway")}): silo SIGKILL ({victims.Count} mailboxes on it) -> first operation on one of its grains {firstVictimBack.TotalSeconds:F2} s, all of them {allVictimsBack.TotalSeconds:F2} s",
+                $"failover ({(coHosted ? "co-hosted" : "gateway")}): PostgreSQL start -> first 2xx deposit {firstDepositBack.TotalSeconds:F2} s");
             output.WriteLine(report);
             await File.AppendAllTextAsync(Scripts.PathOf(".dev", "failover-timings.txt"), $"{DateTime.UtcNow:O}\n{report}\n", Cancellation);
 
             Assert.True(load.UnexpectedAnswers.Count == 0,
-                $"Unexpected answers:\n{string.Join('\n', load.UnexpectedAnswers.Take(5))}\nGateway log:\n{Excerpt(gateway.Process.Output)}");
+                $"Unexpected answers:\n{string.Join('\n', load.UnexpectedAnswers.Take(5))}\nGateway log:\n{Excerpt(ApiLog())}");
             Assert.Empty(load.RedeliveredAfterAck);
             Assert.Empty(load.Missing());
             Assert.Empty(load.Phantoms());
@@ -240,7 +246,34 @@ public sealed class FailoverTests(ITestOutputHelper output)
         throw new TimeoutException($"Mailbox {user.AccountId} did not answer within {RecoveryDeadline} of the kill.");
     }
 
-    /// <summary>The gateway's errors and warnings, for a failure message.</summary>
+    /// <summary>
+    /// Sends each request to the first of the co-hosted silos that accepts connections, moving on
+    /// when one refuses them (nothing was sent then, so even a deposit is safe to send again).
+    /// </summary>
+    private sealed class FirstLiveEndpointHandler(IReadOnlyList<Uri> endpoints, HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        private int _current;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var index = Volatile.Read(ref _current);
+                request.RequestUri = new UriBuilder(request.RequestUri!) { Host = endpoints[index].Host, Port = endpoints[index].Port }.Uri;
+                try
+                {
+                    return await base.SendAsync(request, cancellationToken);
+                }
+                catch (HttpRequestException exception) when (exception.InnerException is System.Net.Sockets.SocketException
+                    { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused } && attempt < endpoints.Count)
+                {
+                    Interlocked.CompareExchange(ref _current, (index + 1) % endpoints.Count, index);
+                }
+            }
+        }
+    }
+
+    /// <summary>The API host's errors and warnings, for a failure message.</summary>
     private static string Excerpt(string log) => string.Join('\n', log.Split('\n')
         .SkipWhile(line => !line.StartsWith("fail", StringComparison.Ordinal) && !line.StartsWith("warn", StringComparison.Ordinal))
         .Take(60));

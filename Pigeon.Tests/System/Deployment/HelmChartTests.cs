@@ -34,7 +34,7 @@ public sealed partial class HelmChartTests
         Assert.Equal(30000, ports["orleans-gw"]);
         Assert.Equal("11111", Yaml.String(env["Pigeon__Silo__SiloPort"], "value"));
         Assert.Equal("30000", Yaml.String(env["Pigeon__Silo__GatewayPort"], "value"));
-        Assert.Equal(ports["http"], UrlsPort(env));
+        Assert.Equal(ports["http"], UrlsPorts(env)[0]);
     }
 
     [Theory]
@@ -293,9 +293,45 @@ public sealed partial class HelmChartTests
         Assert.Contains("/metrics", MappedPaths("Pigeon.Gateway"));
 
         var silo = chart.Single("Deployment", "-silo");
+        var siloPorts = ContainerPorts(silo.Container);
+        var siloEnv = Yaml.Env(silo.Container);
         var siloAnnotations = Yaml.Map(silo.Root, "spec.template.metadata.annotations");
-        Assert.Equal(ContainerPorts(silo.Container)["http"], Yaml.IntKey(siloAnnotations, "prometheus.io/port"));
+        Assert.Equal([siloPorts["http"], siloPorts["metrics"]], UrlsPorts(siloEnv));
+        Assert.Equal(siloPorts["metrics"], int.Parse(Yaml.String(siloEnv["Pigeon__Metrics__Port"], "value"), CultureInfo.InvariantCulture));
+        Assert.Equal(siloPorts["metrics"], Yaml.IntKey(siloAnnotations, "prometheus.io/port"));
         Assert.Contains("/metrics", MappedPaths("Pigeon.Silo"));
+    }
+
+    [Fact]
+    public async Task CoHosted_RendersNoGateway_AndTheApiServiceAndIngressReachTheSilos()
+    {
+        var chart = await RenderAsync("default", "--set", "silo.serveApi=true", "--set", "ingress.enabled=true",
+            "--set", "gateway.limits.MaxEnvelopeBytes=1000", "--set", "gateway.trustedProxyNetworks[0]=10.0.0.0/8");
+
+        Assert.DoesNotContain(chart.Manifests, m => m.Name.EndsWith("-gateway", StringComparison.Ordinal));
+        var silo = chart.Single("Deployment", "-silo");
+        var env = Yaml.Env(silo.Container);
+        Assert.Equal("true", Yaml.String(env["Pigeon__Silo__ServeApi"], "value"));
+        Assert.NotNull(Yaml.Find(env["Pigeon__Auth__TokenSigningKey"], "valueFrom.secretKeyRef.name"));
+        Assert.Equal("1000", Yaml.String(env["Pigeon__Limits__MaxEnvelopeBytes"], "value"));
+        Assert.Equal("10.0.0.0/8", Yaml.String(env["Pigeon__ForwardedHeaders__KnownNetworks__0"], "value"));
+
+        var service = chart.Single("Service", "-api");
+        Assert.True(Selects(Yaml.Map(service.Root, "spec.selector"), Yaml.Map(silo.Root, "spec.template.metadata.labels")));
+        Assert.Equal("http", Yaml.String(Assert.Single(Yaml.List(service.Root, "spec.ports")), "targetPort"));
+        var backend = Yaml.List(Yaml.List(chart.Single("Ingress", "").Root, "spec.rules")[0], "http.paths")[0];
+        Assert.Equal(service.Name, Yaml.String(backend, "backend.service.name"));
+
+        // The API port is open to anyone, the metrics port only to the scrapers.
+        var restricted = await RenderAsync("default", "--set", "silo.serveApi=true",
+            "--set", "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=observability");
+        var ports = ContainerPorts(silo.Container);
+        var rules = Yaml.List(restricted.Single("NetworkPolicy", "-silo").Root, "spec.ingress");
+        Assert.Null(Yaml.Find(Assert.Single(rules, r => RulePorts(r, ports).Contains(ports["http"])), "from"));
+        var metrics = Assert.Single(rules, r => RulePorts(r, ports).Contains(ports["metrics"]));
+        Assert.Equal("observability", Yaml.String(Yaml.List(metrics, "from")[0], "namespaceSelector.matchLabels.team"));
+        Assert.Single(restricted.OfKind("HorizontalPodAutoscaler"));
+        Assert.Single(restricted.OfKind("PodDisruptionBudget"));
     }
 
     [Fact]
@@ -483,7 +519,6 @@ public sealed partial class HelmChartTests
     private static Dictionary<string, int> ContainerPorts(Dictionary<object, object> container) =>
         Yaml.List(container, "ports").ToDictionary(p => Yaml.String(p, "name"), p => Yaml.Int(p, "containerPort"), StringComparer.Ordinal);
 
-    private static int UrlsPort(Dictionary<string, Dictionary<object, object>> env) => Assert.Single(UrlsPorts(env));
 
     private static int[] UrlsPorts(Dictionary<string, Dictionary<object, object>> env) =>
         [.. Yaml.String(env["Urls"], "value").Split(';').Select(url => int.Parse(url[(url.LastIndexOf(':') + 1)..].TrimEnd('/'), CultureInfo.InvariantCulture))];
@@ -492,8 +527,10 @@ public sealed partial class HelmChartTests
     private static HashSet<string> MappedPaths(string project)
     {
         var paths = new HashSet<string>(StringComparer.Ordinal);
-        // Both apps map the health endpoints through the shared hosting layer.
-        foreach (var file in new[] { project, "Pigeon.Hosting" }
+        // Both apps map the health endpoints through the shared hosting layer, and the silo maps the
+        // API's routes and /metrics through the gateway's.
+        string[] folders = project == "Pigeon.Silo" ? [project, "Pigeon.Hosting", "Pigeon.Gateway"] : [project, "Pigeon.Hosting"];
+        foreach (var file in folders
                      .SelectMany(folder => Directory.EnumerateFiles(Scripts.PathOf(folder), "*.cs", SearchOption.AllDirectories))
                      .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
         {

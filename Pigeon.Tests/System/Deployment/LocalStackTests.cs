@@ -11,14 +11,17 @@ namespace Pigeon.Tests.Deployment;
 /// <summary>
 /// <c>scripts/dev.sh</c> as a developer uses it, in a folder of its own (<c>PIGEON_DEV_DIR</c>) so it
 /// never meets the developer's stack: up, up again, a message round trip over HTTP, the probe paths
-/// the Helm chart uses answered by the running apps, down, and nothing left running.
+/// the Helm chart uses answered by the running apps, down, and nothing left running; with a gateway,
+/// and with the silos serving the API themselves (<c>--co-hosted</c>).
 /// </summary>
 public sealed class LocalStackTests
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task DevStack_UpRoundTripDown_LeavesNothingRunning()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task DevStack_UpRoundTripDown_LeavesNothingRunning(bool coHosted)
     {
         // dev.sh runs PostgreSQL from the machine's binaries, as the test command does: same rule.
         _ = PostgresRequirement.ConnectionString();
@@ -28,15 +31,18 @@ public sealed class LocalStackTests
         try
         {
             // The test command has built the apps already; building again under running tests could replace their files.
-            var up = await DevAsync(environment, "up", "--no-build");
+            string[] upArguments = coHosted ? ["up", "--no-build", "--co-hosted"] : ["up", "--no-build"];
+            var up = await DevAsync(environment, upArguments);
             Assert.True(up.ExitCode == 0, $"dev.sh up failed: {up}");
             var status = await DevAsync(environment, "status");
             Assert.True(status.ExitCode == 0, $"dev.sh status says not everything runs: {status}");
-            var gatewayUrl = new Uri(status.Output.Split('\n').Single(l => l.StartsWith("gateway URL: ", StringComparison.Ordinal))["gateway URL: ".Length..].Trim());
+            var apiLine = status.Output.Split('\n').Single(l => l.StartsWith("API URL: ", StringComparison.Ordinal))["API URL: ".Length..].Trim();
+            Assert.EndsWith(coHosted ? "(co-hosted)" : "(gateway)", apiLine, StringComparison.Ordinal);
+            var gatewayUrl = new Uri(apiLine.Split(' ')[0]);
             Assert.Contains($"pigeon init --server {gatewayUrl.ToString().TrimEnd('/')} --name", up.Output, StringComparison.Ordinal);
             Assert.Equal("600", UnixMode(Path.Combine(directory, "token-signing-key")));
 
-            var again = await DevAsync(environment, "up", "--no-build");
+            var again = await DevAsync(environment, upArguments);
             Assert.True(again.ExitCode == 0, $"a second dev.sh up failed: {again}");
             Assert.Contains("already running", again.Output, StringComparison.Ordinal);
             Assert.Contains(gatewayUrl.ToString().TrimEnd('/'), again.Output, StringComparison.Ordinal);
@@ -45,10 +51,15 @@ public sealed class LocalStackTests
             var ports = File.ReadAllLines(Path.Combine(directory, "ports"))
                 .Select(l => l.Split('=')).ToDictionary(p => p[0], p => int.Parse(p[1], CultureInfo.InvariantCulture), StringComparer.Ordinal);
             await ProbesAnswerAsync("silo", new Uri($"http://127.0.0.1:{ports["silo-1.http"]}"));
-            await ProbesAnswerAsync("gateway", gatewayUrl);
+            if (!coHosted)
+            {
+                await ProbesAnswerAsync("gateway", gatewayUrl);
+            }
+
+            Assert.Equal(coHosted, gatewayUrl.Port == ports["silo-1.http"]);
 
             var pids = Directory.GetFiles(directory, "*.pid").Select(f => int.Parse(File.ReadAllText(f).Trim(), CultureInfo.InvariantCulture)).ToList();
-            Assert.Equal(3, pids.Count);
+            Assert.Equal(coHosted ? 2 : 3, pids.Count);
             var postgresPort = int.Parse(File.ReadAllText(Path.Combine(directory, "postgres", "connection-string")).Split(';')
                 .Single(p => p.StartsWith("Port=", StringComparison.Ordinal))["Port=".Length..], CultureInfo.InvariantCulture);
 

@@ -25,6 +25,21 @@ public sealed class ConfigurationValidationTests
     }
 
     [Fact]
+    public async Task Silo_ServingTheApi_ChecksTheApisSettingsToo()
+    {
+        var (exitCode, output) = await AppProcess.RunAsync(BuiltApps.AssemblyOf("Pigeon.Silo"), new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Pigeon"] = "Host=127.0.0.1;Database=unused",
+            ["Pigeon__Silo__ServeApi"] = "true",
+            ["Pigeon__Limits__MaxWaitSeconds"] = "60",
+        }, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Pigeon:Auth:TokenSigningKey", output, StringComparison.Ordinal);
+        Assert.Contains("Pigeon:Limits:MaxWaitSeconds", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Silo_MigrateWithoutConnectionString_ExitsWithAMessage()
     {
         var (exitCode, output) = await AppProcess.RunAsync(BuiltApps.AssemblyOf("Pigeon.Silo"), new Dictionary<string, string>

@@ -7,21 +7,22 @@ using Pigeon.Tests.Testing;
 
 namespace Pigeon.Tests.Processes;
 
-/// <summary>PostgreSQL, a silo and a gateway as real processes, driven over HTTP on loopback.</summary>
+/// <summary>PostgreSQL, a silo and a gateway (or a silo serving the API itself) as real processes, driven over HTTP on loopback.</summary>
 public sealed class GatewayProcessTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task Gateway_OverRealProcesses_CarriesAConversationAndLogsNoSecrets()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Api_OverRealProcesses_CarriesAConversationAndLogsNoSecrets(bool coHosted)
     {
         await using var database = await TestDatabase.CreateAsync(ct: Ct);
         await using var cluster = new ProcessCluster(database.ConnectionString);
-        var silo = await cluster.StartSiloAsync(Ct);
-        var gateway = await cluster.StartGatewayAsync(Ct, new Dictionary<string, string>
-        {
-            ["Logging__LogLevel__Default"] = "Debug",
-        });
+        var debug = new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Debug" };
+        // Co-hosted, one silo process serves the API itself; otherwise a silo and a gateway.
+        var silo = coHosted ? null : await cluster.StartSiloAsync(Ct);
+        var gateway = await cluster.StartApiAsync(coHosted, Ct, debug);
         using var http = gateway.CreateClient();
 
         var alice = await ApiClient.RegisterAndLoginAsync(http);
@@ -43,7 +44,7 @@ public sealed class GatewayProcessTests
         }
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready", Ct)).StatusCode);
-        var logs = silo.Process.Output + "\n" + gateway.Process.Output;
+        var logs = silo?.Process.Output + "\n" + gateway.Process.Output;
         // Debug lines are there (the deposit names its sender), and none names both ends of it.
         Assert.Contains(logs.Split('\n'), line => line.Contains("deposited", StringComparison.Ordinal) && line.Contains(alice.AccountId, StringComparison.Ordinal));
         Assert.DoesNotContain(logs.Split('\n'), line => line.Contains(alice.AccountId, StringComparison.Ordinal) && line.Contains(bob.AccountId, StringComparison.Ordinal));

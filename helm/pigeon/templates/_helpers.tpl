@@ -143,3 +143,42 @@ annotations:
   value: /etc/pigeon/cluster-tls/ca.crt
 {{- end }}
 {{- end }}
+
+{{/* Whether the silos serve the HTTP API themselves (co-hosted), so that no gateway pods run. */}}
+{{- define "pigeon.coHosted" -}}
+{{- if .Values.silo.serveApi }}true{{ end }}
+{{- end }}
+
+{{/* The Service in front of whatever serves the API: the gateways, or the silos when co-hosted. */}}
+{{- define "pigeon.apiServiceName" -}}
+{{- if include "pigeon.coHosted" . }}{{ include "pigeon.fullname" . }}-api{{ else }}{{ include "pigeon.fullname" . }}-gateway{{ end }}
+{{- end }}
+
+{{- define "pigeon.apiComponent" -}}
+{{- if include "pigeon.coHosted" . }}silo{{ else }}gateway{{ end }}
+{{- end }}
+
+{{/* The settings of the HTTP API, for the pods that serve it (gateways, or co-hosted silos): token keys, trusted proxies, limits. */}}
+{{- define "pigeon.apiEnv" -}}
+- name: Pigeon__Auth__TokenSigningKey
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "pigeon.secretName" . }}
+      key: {{ .Values.secrets.keys.tokenSigningKey }}
+- name: Pigeon__Auth__PreviousTokenSigningKey
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "pigeon.secretName" . }}
+      key: {{ .Values.secrets.keys.previousTokenSigningKey }}
+      optional: true
+{{- range $index, $network := .Values.gateway.trustedProxyNetworks }}
+- name: Pigeon__ForwardedHeaders__KnownNetworks__{{ $index }}
+  value: {{ $network | quote }}
+{{- end }}
+- name: Pigeon__ForwardedHeaders__ForwardLimit
+  value: {{ .Values.gateway.trustedProxyHops | quote }}
+{{- range $key, $value := .Values.gateway.limits }}
+- name: Pigeon__Limits__{{ $key }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end }}
