@@ -94,7 +94,7 @@ public sealed class ContactBook
 
         var now = _session.Time.GetUtcNow();
         var messageId = Guid.NewGuid();
-        var payload = session.Encrypt(new InnerMessage(InnerMessageType.ContactRequest, _session.Profile.DisplayName, message, now).ToBytes());
+        var payload = _session.Outbox.Seal(session, new InnerMessage(InnerMessageType.ContactRequest, _session.Profile.DisplayName, message, now));
         var contact = new ContactRow(accountId, "", bundle.Identity, ContactState.Invited, false, now, null);
         await _session.WithStoreAsync(database => database.InTransaction(() =>
         {

@@ -2,6 +2,8 @@ using Pigeon.Api;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
 using Pigeon.Protocol;
+using Pigeon.Protocol.Envelope;
+using SealedEnvelope = Pigeon.Protocol.Envelope.SealedEnvelope;
 using Pigeon.Protocol.Wire;
 
 namespace Pigeon.Messaging.Delivery;
@@ -132,21 +134,34 @@ public sealed class Inbox
         }
 
         database.Processed.Add(envelope.MessageId, now);
-        string? senderHint = null;
+        OpenedEnvelope opened;
+        try
+        {
+            opened = SealedEnvelope.Open(_session.Identity, DeviceAddress.Primary(_session.Profile.AccountId), envelope.Payload);
+        }
+        catch (ProtocolException exception)
+        {
+            // Nothing proves who sent it, so nobody is named: "unknown".
+            return Failed(database, envelope, null, $"could not be decrypted (envelope: {exception.Reason})", now);
+        }
+
+        var sender = opened.Sender.AccountId;
+        if (opened.ContentType != EnvelopeContentType.RatchetMessage)
+        {
+            return Failed(database, envelope, sender, "not a message this client reads", now);
+        }
+
         Session session;
         byte[] plaintext;
         try
         {
-            var wire = WireMessage.Parse(envelope.Payload);
-            senderHint = wire.Prelude?.SenderAccountId;
-            (session, plaintext) = Decrypt(database, wire);
+            (session, plaintext) = Decrypt(database, opened, WireMessage.Parse(opened.Content));
         }
         catch (ProtocolException exception)
         {
-            return Failed(database, envelope, senderHint, $"could not be decrypted ({exception.Reason})", now);
+            return Failed(database, envelope, sender, $"could not be decrypted ({exception.Reason})", now);
         }
 
-        var sender = session.RemoteAccountId;
         InnerMessage inner;
         try
         {
@@ -211,11 +226,24 @@ public sealed class Inbox
         return new ReceivedEvent(eventKind, envelope.MessageId, sender, inner.SenderName, inner.Body, inner.SentAt, now);
     }
 
-    private (Session Session, byte[] Plaintext) Decrypt(ProfileDatabase database, WireMessage wire)
+    // Only the session with the sender the envelope proves is tried: a message can never be taken
+    // for another contact's.
+    private (Session Session, byte[] Plaintext) Decrypt(ProfileDatabase database, OpenedEnvelope opened, WireMessage wire)
     {
+        var sender = opened.Sender.AccountId;
+        var existing = database.Sessions.Load(sender);
+        if (existing is not null && !existing.RemoteIdentity.Equals(opened.SenderIdentity))
+        {
+            throw new ProtocolException(ProtocolError.IdentityMismatch, "The sender's identity is not the one its session has.");
+        }
+
         if (wire.Prelude is { } prelude)
         {
-            var existing = database.Sessions.Load(prelude.SenderAccountId);
+            if (!prelude.SenderIdentity.Equals(opened.SenderIdentity))
+            {
+                throw new ProtocolException(ProtocolError.IdentityMismatch, "The first message names another identity than its envelope's sender.");
+            }
+
             if (existing?.IsSetupOf(wire) == true)
             {
                 return (existing, existing.Decrypt(wire));
@@ -227,21 +255,8 @@ public sealed class Inbox
             return (accepted.Session, accepted.Plaintext);
         }
 
-        // The envelope does not name its sender: the session whose keys open it is the sender's.
-        ProtocolException? last = null;
-        foreach (var candidate in database.Sessions.LoadAll())
-        {
-            try
-            {
-                return (candidate, candidate.Decrypt(wire));
-            }
-            catch (ProtocolException exception)
-            {
-                last = exception;
-            }
-        }
-
-        throw last is { Reason: ProtocolError.DuplicateMessage } ? last : new ProtocolException(ProtocolError.WrongSession, "No session opens this message.");
+        var session = existing ?? throw new ProtocolException(ProtocolError.WrongSession, "No session with the sender.");
+        return (session, session.Decrypt(wire));
     }
 
     private static ReceivedEvent Failed(ProfileDatabase database, IncomingEnvelope envelope, string? sender, string error, DateTimeOffset now)

@@ -2,6 +2,9 @@ using System.Net;
 using Pigeon.Api;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
+using Pigeon.Protocol;
+using Pigeon.Protocol.Envelope;
+using SealedEnvelope = Pigeon.Protocol.Envelope.SealedEnvelope;
 
 namespace Pigeon.Messaging.Delivery;
 
@@ -100,12 +103,23 @@ public sealed class Outbox
         {
             var now = _session.Time.GetUtcNow();
             var session = database.Sessions.Load(accountId) ?? throw new NoSessionException(accountId);
-            var payload = session.Encrypt(new InnerMessage(type, _session.Profile.DisplayName, body, now).ToBytes());
+            var payload = Seal(session, new InnerMessage(type, _session.Profile.DisplayName, body, now));
             alsoInTransaction?.Invoke(database);
             database.Sessions.Save(session, now);
             database.Messages.Add(accountId, MessageDirection.Out, kind, MessageStatus.Queued, messageId, body, now, now);
             database.Outbox.Add(new OutboxRow(messageId, accountId, payload), now);
         }));
         return messageId;
+    }
+
+    /// <summary>
+    /// Encrypts <paramref name="inner"/> in <paramref name="session"/> and seals the ratchet message to
+    /// the session's peer (device 1), from this profile: the server sees only the recipient.
+    /// </summary>
+    internal byte[] Seal(Session session, InnerMessage inner)
+    {
+        var recipient = session.RemoteIdentity;
+        return SealedEnvelope.Seal(_session.Identity, DeviceAddress.PrimaryDeviceId, recipient, DeviceAddress.Primary(recipient.AccountId),
+            EnvelopeContentType.RatchetMessage, session.Encrypt(inner.ToBytes()));
     }
 }

@@ -79,6 +79,15 @@ public sealed class InMemoryApi : HttpMessageHandler
         }
     }
 
+    /// <summary>The payloads a mailbox holds, in order.</summary>
+    public List<byte[]> PayloadsOf(string accountId)
+    {
+        lock (_lock)
+        {
+            return [.. Mailbox(accountId).Select(e => e.Payload)];
+        }
+    }
+
     /// <summary>What the server holds of an account's prekeys.</summary>
     public PrekeyCountsResponse CountsOf(string accountId)
     {

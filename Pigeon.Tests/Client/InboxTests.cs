@@ -2,6 +2,9 @@ using System.Security.Cryptography;
 using Pigeon.Api;
 using Pigeon.Messaging.Delivery;
 using Pigeon.Messaging.Store;
+using Pigeon.Protocol;
+using Pigeon.Protocol.Envelope;
+using SealedEnvelope = Pigeon.Protocol.Envelope.SealedEnvelope;
 
 namespace Pigeon.Tests.Client;
 
@@ -68,6 +71,52 @@ public sealed class InboxTests : IDisposable
     }
 
     [Fact]
+    public async Task EveryDeposit_IsASealedEnvelope_ThatOnlyItsRecipientOpens_AndThatProvesItsSender()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        using var carol = await _profiles.CreateAsync("carol");
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, "hello Bob", Ct);
+
+        var payload = Assert.Single(_api.PayloadsOf(bob.Profile.AccountId));
+        var opened = SealedEnvelope.Open(bob.Identity, DeviceAddress.Primary(bob.Profile.AccountId), payload);
+
+        Assert.Equal(DeviceAddress.Primary(alice.Profile.AccountId), opened.Sender);
+        Assert.Equal(EnvelopeContentType.RatchetMessage, opened.ContentType);
+        Assert.Equal(ProtocolError.DecryptionFailed,
+            Assert.Throws<ProtocolException>(() => SealedEnvelope.Open(carol.Identity, DeviceAddress.Primary(carol.Profile.AccountId), payload)).Reason);
+    }
+
+    [Fact]
+    public async Task AContactsMessage_ResealedByAnotherAccount_FailsAsThatAccounts_AndLeavesTheContactsSessionAsItWas()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        using var mallory = await _profiles.CreateAsync("mallory");
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, null, Ct);
+        var poll = await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+        await bob.Contacts.AcceptAsync("alice", Ct);
+        await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+        await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "from alice", Ct);
+
+        // Mallory takes Alice's ratchet message out of its envelope and seals it to Bob as her own.
+        var original = _api.PayloadsOf(bob.Profile.AccountId)[^1];
+        var ratchet = SealedEnvelope.Open(bob.Identity, DeviceAddress.Primary(bob.Profile.AccountId), original).Content;
+        var resealed = SealedEnvelope.Seal(mallory.Identity, DeviceAddress.PrimaryDeviceId, bob.Identity.PublicIdentity,
+            DeviceAddress.Primary(bob.Profile.AccountId), EnvelopeContentType.RatchetMessage, ratchet);
+        var forged = Guid.NewGuid();
+        _api.Put(bob.Profile.AccountId, forged, resealed);
+        var events = (await bob.Inbox.PollAsync(poll.LastSequence, TimeSpan.Zero, Ct)).Events;
+
+        // Alice's own envelope came first and decrypted; Mallory's is tried only against a session with Mallory.
+        Assert.Equal([(ReceivedKind.Text, alice.Profile.AccountId, "from alice"), (ReceivedKind.Failed, mallory.Profile.AccountId, null)],
+            events.Select(e => (e.Kind, e.ContactId!, e.Body)));
+        Assert.Equal(forged, events[1].MessageId);
+        var (_, history) = await bob.Contacts.HistoryAsync("alice", 10);
+        Assert.Equal([MessageKind.Request, MessageKind.Accepted, MessageKind.Text], history.Select(m => m.Kind));
+    }
+
+    [Fact]
     public async Task Redelivery_OfAStoredEnvelope_IsCountedAsADuplicate_NotStoredTwice_AndAcknowledgedAgain()
     {
         using var alice = await _profiles.CreateAsync("alice");
@@ -101,6 +150,8 @@ public sealed class InboxTests : IDisposable
         var failed = Assert.Single(poll.Events);
         Assert.Equal((ReceivedKind.Failed, garbage), (failed.Kind, failed.MessageId));
         Assert.Contains("could not be decrypted", failed.Error, StringComparison.Ordinal);
+        // No envelope proves who sent it: it is nobody's.
+        Assert.Null(failed.ContactId);
         Assert.Equal(1, deleted);
         Assert.Empty(_api.MailboxOf(bob.Profile.AccountId));
     }
