@@ -94,10 +94,10 @@ public sealed class ContactBook
 
         var now = _session.Time.GetUtcNow();
         var messageId = Guid.NewGuid();
-        var payload = _session.Outbox.Seal(session, new InnerMessage(InnerMessageType.ContactRequest, _session.Profile.DisplayName, message, now));
         var contact = new ContactRow(accountId, "", bundle.Identity, ContactState.Invited, false, now, null);
         await _session.WithStoreAsync(database => database.InTransaction(() =>
         {
+            var payload = _session.Outbox.Seal(session, _session.Outbox.Compose(database, InnerMessageType.ContactRequest, message, now));
             database.Contacts.Upsert(contact);
             database.Sessions.Save(session, now);
             database.Messages.Add(accountId, MessageDirection.Out, MessageKind.Request, MessageStatus.Queued, messageId, message, now, now);
@@ -123,7 +123,7 @@ public sealed class ContactBook
         return contact;
     }
 
-    /// <summary>Declines a request: forgets it, its session and what it said. Nothing is sent.</summary>
+    /// <summary>Declines a request: forgets it, its session, its delivery key and what it said. Nothing is sent.</summary>
     public async Task<RequestRow> DeclineAsync(string reference)
     {
         var request = await FindRequestAsync(reference);
@@ -131,6 +131,7 @@ public sealed class ContactBook
         {
             database.Requests.Delete(request.AccountId);
             database.Sessions.Delete(request.AccountId);
+            database.DeliveryKeys.Delete(request.AccountId);
             database.Messages.DeleteHistory(request.AccountId);
         }));
         return request;

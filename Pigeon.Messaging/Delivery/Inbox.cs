@@ -209,6 +209,11 @@ public sealed class Inbox
                 return Failed(database, envelope, sender, "a text from someone who is not a contact", now);
         }
 
+        if (inner.SenderDeliveryKey is { } deliveryKey && inner.Type is InnerMessageType.ContactRequest or InnerMessageType.ContactAccepted)
+        {
+            database.DeliveryKeys.Save(sender, deliveryKey);
+        }
+
         database.Sessions.Save(session, now);
         var kind = inner.Type switch
         {

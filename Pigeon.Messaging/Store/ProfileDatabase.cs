@@ -72,6 +72,9 @@ internal sealed class ProfileDatabase : IDisposable
         CREATE TABLE processed (
             message_id TEXT PRIMARY KEY,
             processed_at INTEGER NOT NULL);
+        CREATE TABLE delivery_keys (
+            account_id TEXT PRIMARY KEY,
+            key_sealed BLOB NOT NULL);
         CREATE TABLE outbox (
             message_id TEXT PRIMARY KEY,
             recipient TEXT NOT NULL,
@@ -96,6 +99,7 @@ internal sealed class ProfileDatabase : IDisposable
         Messages = new MessageTable(this);
         Processed = new ProcessedTable(this);
         Outbox = new OutboxTable(this);
+        DeliveryKeys = new DeliveryKeyTable(this);
     }
 
     /// <summary>The schema version this build writes.</summary>
@@ -124,6 +128,9 @@ internal sealed class ProfileDatabase : IDisposable
 
     /// <summary>Ciphertexts waiting to be deposited.</summary>
     public OutboxTable Outbox { get; }
+
+    /// <summary>Delivery keys: this profile's own and its contacts'.</summary>
+    public DeliveryKeyTable DeliveryKeys { get; }
 
     /// <summary>True when the profile folder holds a database.</summary>
     public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
