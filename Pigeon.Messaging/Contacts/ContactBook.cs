@@ -98,8 +98,11 @@ public sealed class ContactBook
         await _session.WithStoreAsync(database => database.InTransaction(() =>
         {
             var payload = _session.Outbox.Seal(session, _session.Outbox.Compose(database, InnerMessageType.ContactRequest, message, now));
+            // A new invitation to someone invited before starts a new current session; the old ones stay archived.
+            var record = database.Sessions.Load(accountId) ?? new SessionRecord();
+            record.Activate(session);
             database.Contacts.Upsert(contact);
-            database.Sessions.Save(session, now);
+            database.Sessions.Save(accountId, record, now);
             database.Messages.Add(accountId, MessageDirection.Out, MessageKind.Request, MessageStatus.Queued, messageId, message, now, now);
             database.Outbox.Add(new OutboxRow(messageId, accountId, payload), now);
         }));

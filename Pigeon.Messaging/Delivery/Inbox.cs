@@ -4,7 +4,6 @@ using Pigeon.Messaging.Store;
 using Pigeon.Protocol;
 using Pigeon.Protocol.Envelope;
 using SealedEnvelope = Pigeon.Protocol.Envelope.SealedEnvelope;
-using Pigeon.Protocol.Wire;
 
 namespace Pigeon.Messaging.Delivery;
 
@@ -151,11 +150,11 @@ public sealed class Inbox
             return Failed(database, envelope, sender, "not a message this client reads", now);
         }
 
-        Session session;
-        byte[] plaintext;
+        SessionRecord record;
+        SessionRecordDecryption decrypted;
         try
         {
-            (session, plaintext) = Decrypt(database, opened, WireMessage.Parse(opened.Content));
+            (record, decrypted) = Decrypt(database, opened, now);
         }
         catch (ProtocolException exception)
         {
@@ -165,11 +164,11 @@ public sealed class Inbox
         InnerMessage inner;
         try
         {
-            inner = InnerMessage.Parse(plaintext);
+            inner = InnerMessage.Parse(decrypted.Plaintext);
         }
         catch (FormatException exception)
         {
-            database.Sessions.Save(session, now);
+            database.Sessions.Save(sender, record, now);
             return Failed(database, envelope, sender, $"decrypted but not understood ({exception.Message})", now);
         }
 
@@ -178,34 +177,29 @@ public sealed class Inbox
         switch (inner.Type)
         {
             case InnerMessageType.ContactRequest when contact is not null:
-                // A contact started a new session: a reinstall, or both invited each other at once.
-                if (contact.State == ContactState.Invited && database.Sessions.Load(sender) is { IsInitiator: true } mine
-                    && mine.BaseKey.AsSpan().SequenceCompareTo(session.BaseKey) < 0)
-                {
-                    // Both sides keep the session with the smaller base key, so they end up with the same one.
-                    session = mine;
-                }
-
-                var changed = !contact.PublicIdentity.Equals(session.RemoteIdentity);
+                // A contact started a new session, or both invited each other at once: the record keeps
+                // the one both sides converge on (the lower base key) current.
+                var identity = decrypted.Session.RemoteIdentity;
+                var changed = !contact.PublicIdentity.Equals(identity);
                 database.Contacts.Upsert(contact with
                 {
                     State = ContactState.Accepted,
                     DisplayName = inner.SenderName,
-                    PublicIdentity = session.RemoteIdentity,
+                    PublicIdentity = identity,
                     Verified = contact.Verified && !changed,
                 });
                 break;
             case InnerMessageType.ContactRequest:
-                database.Requests.Upsert(new RequestRow(sender, inner.SenderName, session.RemoteIdentity, inner.Body, now));
+                database.Requests.Upsert(new RequestRow(sender, inner.SenderName, decrypted.Session.RemoteIdentity, inner.Body, now));
                 break;
             case InnerMessageType.ContactAccepted when contact is not null:
                 database.Contacts.Upsert(contact with { State = ContactState.Accepted, DisplayName = inner.SenderName });
                 break;
             case InnerMessageType.ContactAccepted:
-                database.Sessions.Save(session, now);
+                database.Sessions.Save(sender, record, now);
                 return Failed(database, envelope, sender, "an acceptance from someone never invited", now);
             case InnerMessageType.Text when contact is null && request is null:
-                database.Sessions.Save(session, now);
+                database.Sessions.Save(sender, record, now);
                 return Failed(database, envelope, sender, "a text from someone who is not a contact", now);
         }
 
@@ -214,7 +208,7 @@ public sealed class Inbox
             database.DeliveryKeys.Save(sender, deliveryKey);
         }
 
-        database.Sessions.Save(session, now);
+        database.Sessions.Save(sender, record, now);
         var kind = inner.Type switch
         {
             InnerMessageType.ContactRequest => MessageKind.Request,
@@ -231,37 +225,20 @@ public sealed class Inbox
         return new ReceivedEvent(eventKind, envelope.MessageId, sender, inner.SenderName, inner.Body, inner.SentAt, now);
     }
 
-    // Only the session with the sender the envelope proves is tried: a message can never be taken
-    // for another contact's.
-    private (Session Session, byte[] Plaintext) Decrypt(ProfileDatabase database, OpenedEnvelope opened, WireMessage wire)
+    // Only the record of the sender the envelope proves is tried, and within it only the session the
+    // message names: a message can never be taken for another contact's. Session.Accept verifies the
+    // identity of a new session (its signature included), and the record compares every later one with it.
+    private (SessionRecord Record, SessionRecordDecryption Decrypted) Decrypt(ProfileDatabase database, OpenedEnvelope opened, DateTimeOffset now)
     {
-        var sender = opened.Sender.AccountId;
-        var existing = database.Sessions.Load(sender);
-        if (existing is not null && !existing.RemoteIdentity.Equals(opened.SenderIdentity))
+        var record = database.Sessions.Load(opened.Sender.AccountId) ?? new SessionRecord();
+        var prekeys = database.Prekeys.Load();
+        var decrypted = record.Decrypt(_session.Identity, prekeys, opened, now);
+        if (decrypted.StartedNewSession)
         {
-            throw new ProtocolException(ProtocolError.IdentityMismatch, "The sender's identity is not the one its session has.");
-        }
-
-        if (wire.Prelude is { } prelude)
-        {
-            if (!prelude.SenderIdentity.Equals(opened.SenderIdentity))
-            {
-                throw new ProtocolException(ProtocolError.IdentityMismatch, "The first message names another identity than its envelope's sender.");
-            }
-
-            if (existing?.IsSetupOf(wire) == true)
-            {
-                return (existing, existing.Decrypt(wire));
-            }
-
-            var prekeys = database.Prekeys.Load();
-            var accepted = Session.Accept(_session.Identity, prekeys, wire);
             database.Prekeys.Save(prekeys);
-            return (accepted.Session, accepted.Plaintext);
         }
 
-        var session = existing ?? throw new ProtocolException(ProtocolError.WrongSession, "No session with the sender.");
-        return (session, session.Decrypt(wire));
+        return (record, decrypted);
     }
 
     private static ReceivedEvent Failed(ProfileDatabase database, IncomingEnvelope envelope, string? sender, string error, DateTimeOffset now)

@@ -116,7 +116,7 @@ public sealed class Outbox
     }
 
     /// <summary>
-    /// Encrypts <paramref name="body"/> in the session with <paramref name="accountId"/> and commits it
+    /// Encrypts <paramref name="body"/> in the current session with <paramref name="accountId"/> and commits it
     /// for delivery, with <paramref name="alsoInTransaction"/> in the same transaction.
     /// </summary>
     internal async Task<Guid> QueueAsync(string accountId, InnerMessageType type, string? body, MessageKind kind, Action<ProfileDatabase>? alsoInTransaction)
@@ -125,10 +125,11 @@ public sealed class Outbox
         await _session.WithStoreAsync(database => database.InTransaction(() =>
         {
             var now = _session.Time.GetUtcNow();
-            var session = database.Sessions.Load(accountId) ?? throw new NoSessionException(accountId);
+            var record = database.Sessions.Load(accountId);
+            var session = record?.Current ?? throw new NoSessionException(accountId);
             var payload = Seal(session, Compose(database, type, body, now));
             alsoInTransaction?.Invoke(database);
-            database.Sessions.Save(session, now);
+            database.Sessions.Save(accountId, record, now);
             database.Messages.Add(accountId, MessageDirection.Out, kind, MessageStatus.Queued, messageId, body, now, now);
             database.Outbox.Add(new OutboxRow(messageId, accountId, payload), now);
         }));

@@ -49,8 +49,7 @@ internal sealed class ProfileDatabase : IDisposable
             last_message_at INTEGER);
         CREATE TABLE sessions (
             account_id TEXT PRIMARY KEY,
-            base_key BLOB NOT NULL,
-            state_sealed BLOB NOT NULL,
+            record_sealed BLOB NOT NULL,
             updated_at INTEGER NOT NULL);
         CREATE TABLE requests (
             account_id TEXT PRIMARY KEY,
@@ -111,7 +110,7 @@ internal sealed class ProfileDatabase : IDisposable
     /// <summary>The sealed private prekeys.</summary>
     public PrekeyTable Prekeys { get; }
 
-    /// <summary>Double Ratchet sessions, one per contact.</summary>
+    /// <summary>Double Ratchet sessions, one record (current and archived sessions) per contact.</summary>
     public SessionTable Sessions { get; }
 
     /// <summary>Contacts.</summary>

@@ -117,6 +117,63 @@ public sealed class InboxTests : IDisposable
     }
 
     [Fact]
+    public async Task SimultaneousInvites_ConvergeOnOneSession_AndMessagesThenFlowBothWays()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, null, Ct);
+        await bob.Contacts.InviteAsync(alice.Profile.AccountId, null, Ct);
+        var aliceCursor = (await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).LastSequence;
+        var bobCursor = (await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).LastSequence;
+
+        var received = new List<(string, string?, string?)>();
+        foreach (var round in new[] { "1", "2" })
+        {
+            await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "alice " + round, Ct);
+            await bob.Outbox.SendAsync(await bob.Contacts.ResolveAsync("alice"), "bob " + round, Ct);
+            var atBob = await bob.Inbox.PollAsync(bobCursor, TimeSpan.Zero, Ct);
+            var atAlice = await alice.Inbox.PollAsync(aliceCursor, TimeSpan.Zero, Ct);
+            (bobCursor, aliceCursor) = (atBob.LastSequence, atAlice.LastSequence);
+            received.AddRange(atBob.Events.Concat(atAlice.Events).Select(e => (e.Kind.ToString(), e.ContactId, e.Body)));
+        }
+
+        Assert.Equal(
+            [("Text", alice.Profile.AccountId, "alice 1"), ("Text", bob.Profile.AccountId, "bob 1"),
+             ("Text", alice.Profile.AccountId, "alice 2"), ("Text", bob.Profile.AccountId, "bob 2")],
+            received);
+        var aliceCurrent = await alice.WithStoreAsync(database => database.Sessions.Load(bob.Profile.AccountId)!.Current!.SessionId);
+        var bobCurrent = await bob.WithStoreAsync(database => database.Sessions.Load(alice.Profile.AccountId)!.Current!.SessionId);
+        Assert.Equal(aliceCurrent, bobCurrent);
+        Assert.Equal(ContactState.Accepted, (await alice.Contacts.ResolveAsync("bob")).State);
+        Assert.Equal(ContactState.Accepted, (await bob.Contacts.ResolveAsync("alice")).State);
+    }
+
+    [Fact]
+    public async Task AReplayedFirstMessage_IsRefusedAsTheSenders_AndNeverShownAsANewRequest()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, "only once", Ct);
+        var first = Assert.Single(_api.PayloadsOf(bob.Profile.AccountId));
+        var cursor = (await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).LastSequence;
+        await bob.Contacts.AcceptAsync("alice", Ct);
+        await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+
+        // Someone with access to the server deposits Alice's first message again, under a new id.
+        _api.Put(bob.Profile.AccountId, Guid.NewGuid(), first);
+        await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "after the replay", Ct);
+        var events = (await bob.Inbox.PollAsync(cursor, TimeSpan.Zero, Ct)).Events;
+
+        Assert.Equal([ReceivedKind.Failed, ReceivedKind.Text], events.Select(e => e.Kind));
+        Assert.Equal(alice.Profile.AccountId, events[0].ContactId);
+        Assert.Contains("DuplicateMessage", events[0].Error, StringComparison.Ordinal);
+        Assert.Equal("after the replay", events[1].Body);
+        Assert.Empty(await bob.Contacts.RequestsAsync());
+        var (_, history) = await bob.Contacts.HistoryAsync("alice", 10);
+        Assert.Single(history, m => m.Kind == MessageKind.Request);
+    }
+
+    [Fact]
     public async Task Redelivery_OfAStoredEnvelope_IsCountedAsADuplicate_NotStoredTwice_AndAcknowledgedAgain()
     {
         using var alice = await _profiles.CreateAsync("alice");
