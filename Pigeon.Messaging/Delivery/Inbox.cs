@@ -64,9 +64,10 @@ public sealed class Inbox
         Forget(carried);
         var events = new List<ReceivedEvent>();
         var duplicates = 0;
+        var followUps = new FollowUps();
         foreach (var envelope in response.Envelopes)
         {
-            var received = await _session.WithStoreAsync(database => database.InTransaction(() => Process(database, envelope)));
+            var received = await _session.WithStoreAsync(database => database.InTransaction(() => Process(database, envelope, followUps)));
             lock (_pendingLock)
             {
                 _pendingAcknowledgements.Add(envelope.MessageId);
@@ -82,6 +83,7 @@ public sealed class Inbox
             }
         }
 
+        await FollowUpAsync(followUps, ct);
         var last = response.Envelopes.Count > 0 ? response.Envelopes.Max(e => e.Sequence) : after;
         return new PollResult(events, duplicates, last, response.HasMore);
     }
@@ -124,7 +126,32 @@ public sealed class Inbox
     internal Task ForgetOldProcessedIdsAsync() =>
         _session.WithStoreAsync(database => database.Processed.Prune(_session.Time.GetUtcNow() - ProcessedIdRetention));
 
-    private ReceivedEvent? Process(ProfileDatabase database, IncomingEnvelope envelope)
+    // Restarts sessions that contacts said broke and deposits the notices queued for them. Whatever
+    // fails here stays for later: the notices wait in the outbox, and a contact whose session did not
+    // restart will send another notice with their next failure.
+    private async Task FollowUpAsync(FollowUps followUps, CancellationToken ct)
+    {
+        if (!followUps.NoticesQueued && followUps.Restarts.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var accountId in followUps.Restarts)
+            {
+                await _session.Contacts.RestartSessionAsync(accountId, ct);
+            }
+
+            await _session.Outbox.DeliverAsync(ct);
+        }
+        catch (MessagingException)
+        {
+            // See above: nothing received is lost, and the receive loop goes on.
+        }
+    }
+
+    private ReceivedEvent? Process(ProfileDatabase database, IncomingEnvelope envelope, FollowUps followUps)
     {
         var now = _session.Time.GetUtcNow();
         if (database.Processed.Contains(envelope.MessageId))
@@ -145,9 +172,9 @@ public sealed class Inbox
         }
 
         var sender = opened.Sender.AccountId;
-        if (opened.ContentType != EnvelopeContentType.RatchetMessage)
+        if (opened.ContentType == EnvelopeContentType.DecryptionErrorNotice)
         {
-            return Failed(database, envelope, sender, "not a message this client reads", now);
+            return Noticed(database, envelope, sender, opened.Content, now, followUps);
         }
 
         SessionRecord record;
@@ -158,6 +185,7 @@ public sealed class Inbox
         }
         catch (ProtocolException exception)
         {
+            QueueNotice(database, envelope, opened, exception.Reason, now, followUps);
             return Failed(database, envelope, sender, $"could not be decrypted ({exception.Reason})", now);
         }
 
@@ -241,11 +269,60 @@ public sealed class Inbox
         return (record, decrypted);
     }
 
+    // Tells a contact that its message did not decrypt, sealed (the session may be what broke). Not for
+    // a duplicate or a replayed setup: those are someone replaying, and answering would echo them.
+    private void QueueNotice(ProfileDatabase database, IncomingEnvelope envelope, OpenedEnvelope opened, ProtocolError reason, DateTimeOffset now, FollowUps followUps)
+    {
+        var sender = opened.Sender.AccountId;
+        if (reason is ProtocolError.DuplicateMessage or ProtocolError.ReplayedSetup || database.Contacts.Find(sender) is null || !opened.SenderIdentity.IsValid())
+        {
+            return;
+        }
+
+        var notice = DecryptionErrorNotice.For(envelope.MessageId, opened.Content, reason, now);
+        var payload = SealedEnvelope.Seal(_session.Identity, DeviceAddress.PrimaryDeviceId, opened.SenderIdentity, opened.Sender,
+            EnvelopeContentType.DecryptionErrorNotice, notice.ToBytes());
+        database.Outbox.Add(new OutboxRow(Guid.NewGuid(), sender, payload), now);
+        followUps.NoticesQueued = true;
+    }
+
+    // A contact could not decrypt a message of ours. When it names our current session, that session
+    // is broken on their side: start a new one. One it does not name (an older session) needs nothing.
+    private static ReceivedEvent Noticed(ProfileDatabase database, IncomingEnvelope envelope, string sender, byte[] content, DateTimeOffset now, FollowUps followUps)
+    {
+        DecryptionErrorNotice notice;
+        try
+        {
+            notice = DecryptionErrorNotice.Parse(content);
+        }
+        catch (ProtocolException exception)
+        {
+            return Failed(database, envelope, sender, $"a decryption error notice that does not parse ({exception.Reason})", now);
+        }
+
+        var current = database.Sessions.Load(sender)?.Current;
+        if (current is not null && notice.Concerns(current) && database.Contacts.Find(sender) is not null)
+        {
+            followUps.Restarts.Add(sender);
+            return Failed(database, envelope, sender, $"the contact could not decrypt our message ({notice.Reason}); starting a new session", now);
+        }
+
+        return Failed(database, envelope, sender, $"the contact could not decrypt our message ({notice.Reason}) of an older session", now);
+    }
+
     private static ReceivedEvent Failed(ProfileDatabase database, IncomingEnvelope envelope, string? sender, string error, DateTimeOffset now)
     {
         database.Messages.Add(sender ?? "", MessageDirection.In, MessageKind.Failed, MessageStatus.Failed, envelope.MessageId, null, null, now);
         var name = sender is null ? null : database.Contacts.Find(sender)?.Label;
         return new ReceivedEvent(ReceivedKind.Failed, envelope.MessageId, sender, name, null, null, now, error);
+    }
+
+    /// <summary>What a poll does after committing its envelopes.</summary>
+    private sealed class FollowUps
+    {
+        public bool NoticesQueued { get; set; }
+
+        public HashSet<string> Restarts { get; } = [];
     }
 
     private Guid[] Pending()

@@ -174,6 +174,42 @@ public sealed class InboxTests : IDisposable
     }
 
     [Fact]
+    public async Task AMessageThatDoesNotDecrypt_GetsANotice_AndItsSenderStartsANewSession_ThatWorksBothWays()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, null, Ct);
+        var bobCursor = (await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).LastSequence;
+        await bob.Contacts.AcceptAsync("alice", Ct);
+        var aliceCursor = (await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).LastSequence;
+        var broken = await alice.WithStoreAsync(database => database.Sessions.Load(bob.Profile.AccountId)!.Current!.SessionId);
+
+        // Bob loses his sessions (a restored backup, say): Alice's next message cannot decrypt.
+        await bob.WithStoreAsync(database => database.Sessions.Delete(alice.Profile.AccountId));
+        await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "lost", Ct);
+        var atBob = await bob.Inbox.PollAsync(bobCursor, TimeSpan.Zero, Ct);
+        var atAlice = await alice.Inbox.PollAsync(aliceCursor, TimeSpan.Zero, Ct);
+        var restarted = await bob.Inbox.PollAsync(atBob.LastSequence, TimeSpan.Zero, Ct);
+        await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "after the restart", Ct);
+        await bob.Outbox.SendAsync(await bob.Contacts.ResolveAsync("alice"), "and back", Ct);
+        var later = await bob.Inbox.PollAsync(restarted.LastSequence, TimeSpan.Zero, Ct);
+        var back = await alice.Inbox.PollAsync(atAlice.LastSequence, TimeSpan.Zero, Ct);
+
+        var failure = Assert.Single(atBob.Events);
+        Assert.Equal((ReceivedKind.Failed, alice.Profile.AccountId), (failure.Kind, failure.ContactId));
+        var notice = Assert.Single(atAlice.Events);
+        Assert.Equal((ReceivedKind.Failed, bob.Profile.AccountId), (notice.Kind, notice.ContactId));
+        Assert.Contains("starting a new session", notice.Error, StringComparison.Ordinal);
+        // The new session's request reaches Bob as from a contact: no new request to accept.
+        Assert.Equal((ReceivedKind.Accepted, alice.Profile.AccountId), (Assert.Single(restarted.Events).Kind, restarted.Events[0].ContactId));
+        Assert.Empty(await bob.Contacts.RequestsAsync());
+        Assert.Equal(["after the restart"], later.Events.Select(e => e.Body));
+        Assert.Equal(["and back"], back.Events.Select(e => e.Body));
+        var current = await alice.WithStoreAsync(database => database.Sessions.Load(bob.Profile.AccountId)!.Current!.SessionId);
+        Assert.NotEqual(broken, current);
+    }
+
+    [Fact]
     public async Task Redelivery_OfAStoredEnvelope_IsCountedAsADuplicate_NotStoredTwice_AndAcknowledgedAgain()
     {
         using var alice = await _profiles.CreateAsync("alice");
