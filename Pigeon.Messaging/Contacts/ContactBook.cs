@@ -80,31 +80,27 @@ public sealed class ContactBook
                 throw new InviteRefusedException(accountId, InviteRefusal.AlreadyAskedYou);
             }
         });
-        var bundle = (await _session.CallServerAsync(api => api.FetchBundleAsync(accountId, ct), accountId)).ToBundle();
-        Session session;
-        try
-        {
-            bundle.Verify(accountId);
-            session = Session.Initiate(_session.Identity, bundle, accountId);
-        }
-        catch (ProtocolException exception)
-        {
-            throw new UntrustedKeysException(accountId, exception);
-        }
-
+        var session = await InitiateAsync(accountId, ct);
         var now = _session.Time.GetUtcNow();
-        var messageId = Guid.NewGuid();
-        var payload = session.Encrypt(new InnerMessage(InnerMessageType.ContactRequest, _session.Profile.DisplayName, message, now).ToBytes());
-        var contact = new ContactRow(accountId, "", bundle.Identity, ContactState.Invited, false, now, null);
+        var contact = new ContactRow(accountId, "", session.RemoteIdentity, ContactState.Invited, false, now, null);
         await _session.WithStoreAsync(database => database.InTransaction(() =>
         {
             database.Contacts.Upsert(contact);
-            database.Sessions.Save(session, now);
-            database.Messages.Add(accountId, MessageDirection.Out, MessageKind.Request, MessageStatus.Queued, messageId, message, now, now);
-            database.Outbox.Add(new OutboxRow(messageId, accountId, payload), now);
+            QueueFirstMessage(database, session, message, now);
         }));
         await _session.Outbox.DeliverAsync(ct);
         return contact;
+    }
+
+    /// <summary>
+    /// Starts a new session with a contact who could not decrypt a message of our current one (their
+    /// <see cref="Protocol.Envelope.DecryptionErrorNotice"/> named it): a new bundle, a new current
+    /// session, and a contact request in it, which the contact's record adopts. Queued, not deposited.
+    /// </summary>
+    internal async Task RestartSessionAsync(string accountId, CancellationToken ct)
+    {
+        var session = await InitiateAsync(accountId, ct);
+        await _session.WithStoreAsync(database => database.InTransaction(() => QueueFirstMessage(database, session, null, _session.Time.GetUtcNow())));
     }
 
     /// <summary>Accepts a request: makes a contact and tells them, with our name.</summary>
@@ -123,7 +119,7 @@ public sealed class ContactBook
         return contact;
     }
 
-    /// <summary>Declines a request: forgets it, its session and what it said. Nothing is sent.</summary>
+    /// <summary>Declines a request: forgets it, its session, its delivery key and what it said. Nothing is sent.</summary>
     public async Task<RequestRow> DeclineAsync(string reference)
     {
         var request = await FindRequestAsync(reference);
@@ -131,6 +127,7 @@ public sealed class ContactBook
         {
             database.Requests.Delete(request.AccountId);
             database.Sessions.Delete(request.AccountId);
+            database.DeliveryKeys.Delete(request.AccountId);
             database.Messages.DeleteHistory(request.AccountId);
         }));
         return request;
@@ -149,6 +146,34 @@ public sealed class ContactBook
         var current = database.Contacts.Find(contact.AccountId)!;
         database.Contacts.Upsert(current with { Verified = true });
     }));
+
+    private async Task<Session> InitiateAsync(string accountId, CancellationToken ct)
+    {
+        var bundle = (await _session.CallServerAsync(api => api.FetchBundleAsync(accountId, ct), accountId)).ToBundle();
+        try
+        {
+            bundle.Verify(accountId);
+            return Session.Initiate(_session.Identity, bundle, accountId);
+        }
+        catch (ProtocolException exception)
+        {
+            throw new UntrustedKeysException(accountId, exception);
+        }
+    }
+
+    // The first message of a session we started: a request with our name and delivery key. A session
+    // started again with someone makes the new one current; the old ones stay archived.
+    private void QueueFirstMessage(ProfileDatabase database, Session session, string? message, DateTimeOffset now)
+    {
+        var accountId = session.RemoteAccountId;
+        var messageId = Guid.NewGuid();
+        var payload = _session.Outbox.Seal(session, _session.Outbox.Compose(database, InnerMessageType.ContactRequest, message, now));
+        var record = database.Sessions.Load(accountId) ?? new SessionRecord();
+        record.Activate(session);
+        database.Sessions.Save(accountId, record, now);
+        database.Messages.Add(accountId, MessageDirection.Out, MessageKind.Request, MessageStatus.Queued, messageId, message, now, now);
+        database.Outbox.Add(new OutboxRow(messageId, accountId, payload), now);
+    }
 
     private Task<RequestRow> FindRequestAsync(string reference) => _session.WithStoreAsync(database =>
     {

@@ -2,7 +2,8 @@ using Pigeon.Api;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
 using Pigeon.Protocol;
-using Pigeon.Protocol.Wire;
+using Pigeon.Protocol.Envelope;
+using SealedEnvelope = Pigeon.Protocol.Envelope.SealedEnvelope;
 
 namespace Pigeon.Messaging.Delivery;
 
@@ -63,9 +64,10 @@ public sealed class Inbox
         Forget(carried);
         var events = new List<ReceivedEvent>();
         var duplicates = 0;
+        var followUps = new FollowUps();
         foreach (var envelope in response.Envelopes)
         {
-            var received = await _session.WithStoreAsync(database => database.InTransaction(() => Process(database, envelope)));
+            var received = await _session.WithStoreAsync(database => database.InTransaction(() => Process(database, envelope, followUps)));
             lock (_pendingLock)
             {
                 _pendingAcknowledgements.Add(envelope.MessageId);
@@ -81,6 +83,7 @@ public sealed class Inbox
             }
         }
 
+        await FollowUpAsync(followUps, ct);
         var last = response.Envelopes.Count > 0 ? response.Envelopes.Max(e => e.Sequence) : after;
         return new PollResult(events, duplicates, last, response.HasMore);
     }
@@ -123,7 +126,32 @@ public sealed class Inbox
     internal Task ForgetOldProcessedIdsAsync() =>
         _session.WithStoreAsync(database => database.Processed.Prune(_session.Time.GetUtcNow() - ProcessedIdRetention));
 
-    private ReceivedEvent? Process(ProfileDatabase database, IncomingEnvelope envelope)
+    // Restarts sessions that contacts said broke and deposits the notices queued for them. Whatever
+    // fails here stays for later: the notices wait in the outbox, and a contact whose session did not
+    // restart will send another notice with their next failure.
+    private async Task FollowUpAsync(FollowUps followUps, CancellationToken ct)
+    {
+        if (!followUps.NoticesQueued && followUps.Restarts.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var accountId in followUps.Restarts)
+            {
+                await _session.Contacts.RestartSessionAsync(accountId, ct);
+            }
+
+            await _session.Outbox.DeliverAsync(ct);
+        }
+        catch (MessagingException)
+        {
+            // See above: nothing received is lost, and the receive loop goes on.
+        }
+    }
+
+    private ReceivedEvent? Process(ProfileDatabase database, IncomingEnvelope envelope, FollowUps followUps)
     {
         var now = _session.Time.GetUtcNow();
         if (database.Processed.Contains(envelope.MessageId))
@@ -132,29 +160,43 @@ public sealed class Inbox
         }
 
         database.Processed.Add(envelope.MessageId, now);
-        string? senderHint = null;
-        Session session;
-        byte[] plaintext;
+        OpenedEnvelope opened;
         try
         {
-            var wire = WireMessage.Parse(envelope.Payload);
-            senderHint = wire.Prelude?.SenderAccountId;
-            (session, plaintext) = Decrypt(database, wire);
+            opened = SealedEnvelope.Open(_session.Identity, DeviceAddress.Primary(_session.Profile.AccountId), envelope.Payload);
         }
         catch (ProtocolException exception)
         {
-            return Failed(database, envelope, senderHint, $"could not be decrypted ({exception.Reason})", now);
+            // Nothing proves who sent it, so nobody is named: "unknown".
+            return Failed(database, envelope, null, $"could not be decrypted (envelope: {exception.Reason})", now);
         }
 
-        var sender = session.RemoteAccountId;
+        var sender = opened.Sender.AccountId;
+        if (opened.ContentType == EnvelopeContentType.DecryptionErrorNotice)
+        {
+            return Noticed(database, envelope, sender, opened.Content, now, followUps);
+        }
+
+        SessionRecord record;
+        SessionRecordDecryption decrypted;
+        try
+        {
+            (record, decrypted) = Decrypt(database, opened, now);
+        }
+        catch (ProtocolException exception)
+        {
+            QueueNotice(database, envelope, opened, exception.Reason, now, followUps);
+            return Failed(database, envelope, sender, $"could not be decrypted ({exception.Reason})", now);
+        }
+
         InnerMessage inner;
         try
         {
-            inner = InnerMessage.Parse(plaintext);
+            inner = InnerMessage.Parse(decrypted.Plaintext);
         }
         catch (FormatException exception)
         {
-            database.Sessions.Save(session, now);
+            database.Sessions.Save(sender, record, now);
             return Failed(database, envelope, sender, $"decrypted but not understood ({exception.Message})", now);
         }
 
@@ -163,38 +205,38 @@ public sealed class Inbox
         switch (inner.Type)
         {
             case InnerMessageType.ContactRequest when contact is not null:
-                // A contact started a new session: a reinstall, or both invited each other at once.
-                if (contact.State == ContactState.Invited && database.Sessions.Load(sender) is { IsInitiator: true } mine
-                    && mine.BaseKey.AsSpan().SequenceCompareTo(session.BaseKey) < 0)
-                {
-                    // Both sides keep the session with the smaller base key, so they end up with the same one.
-                    session = mine;
-                }
-
-                var changed = !contact.PublicIdentity.Equals(session.RemoteIdentity);
+                // A contact started a new session, or both invited each other at once: the record keeps
+                // the one both sides converge on (the lower base key) current.
+                var identity = decrypted.Session.RemoteIdentity;
+                var changed = !contact.PublicIdentity.Equals(identity);
                 database.Contacts.Upsert(contact with
                 {
                     State = ContactState.Accepted,
                     DisplayName = inner.SenderName,
-                    PublicIdentity = session.RemoteIdentity,
+                    PublicIdentity = identity,
                     Verified = contact.Verified && !changed,
                 });
                 break;
             case InnerMessageType.ContactRequest:
-                database.Requests.Upsert(new RequestRow(sender, inner.SenderName, session.RemoteIdentity, inner.Body, now));
+                database.Requests.Upsert(new RequestRow(sender, inner.SenderName, decrypted.Session.RemoteIdentity, inner.Body, now));
                 break;
             case InnerMessageType.ContactAccepted when contact is not null:
                 database.Contacts.Upsert(contact with { State = ContactState.Accepted, DisplayName = inner.SenderName });
                 break;
             case InnerMessageType.ContactAccepted:
-                database.Sessions.Save(session, now);
+                database.Sessions.Save(sender, record, now);
                 return Failed(database, envelope, sender, "an acceptance from someone never invited", now);
             case InnerMessageType.Text when contact is null && request is null:
-                database.Sessions.Save(session, now);
+                database.Sessions.Save(sender, record, now);
                 return Failed(database, envelope, sender, "a text from someone who is not a contact", now);
         }
 
-        database.Sessions.Save(session, now);
+        if (inner.SenderDeliveryKey is { } deliveryKey && inner.Type is InnerMessageType.ContactRequest or InnerMessageType.ContactAccepted)
+        {
+            database.DeliveryKeys.Save(sender, deliveryKey);
+        }
+
+        database.Sessions.Save(sender, record, now);
         var kind = inner.Type switch
         {
             InnerMessageType.ContactRequest => MessageKind.Request,
@@ -211,37 +253,61 @@ public sealed class Inbox
         return new ReceivedEvent(eventKind, envelope.MessageId, sender, inner.SenderName, inner.Body, inner.SentAt, now);
     }
 
-    private (Session Session, byte[] Plaintext) Decrypt(ProfileDatabase database, WireMessage wire)
+    // Only the record of the sender the envelope proves is tried, and within it only the session the
+    // message names: a message can never be taken for another contact's. Session.Accept verifies the
+    // identity of a new session (its signature included), and the record compares every later one with it.
+    private (SessionRecord Record, SessionRecordDecryption Decrypted) Decrypt(ProfileDatabase database, OpenedEnvelope opened, DateTimeOffset now)
     {
-        if (wire.Prelude is { } prelude)
+        var record = database.Sessions.Load(opened.Sender.AccountId) ?? new SessionRecord();
+        var prekeys = database.Prekeys.Load();
+        var decrypted = record.Decrypt(_session.Identity, prekeys, opened, now);
+        if (decrypted.StartedNewSession)
         {
-            var existing = database.Sessions.Load(prelude.SenderAccountId);
-            if (existing?.IsSetupOf(wire) == true)
-            {
-                return (existing, existing.Decrypt(wire));
-            }
-
-            var prekeys = database.Prekeys.Load();
-            var accepted = Session.Accept(_session.Identity, prekeys, wire);
             database.Prekeys.Save(prekeys);
-            return (accepted.Session, accepted.Plaintext);
         }
 
-        // The envelope does not name its sender: the session whose keys open it is the sender's.
-        ProtocolException? last = null;
-        foreach (var candidate in database.Sessions.LoadAll())
+        return (record, decrypted);
+    }
+
+    // Tells a contact that its message did not decrypt, sealed (the session may be what broke). Not for
+    // a duplicate or a replayed setup: those are someone replaying, and answering would echo them.
+    private void QueueNotice(ProfileDatabase database, IncomingEnvelope envelope, OpenedEnvelope opened, ProtocolError reason, DateTimeOffset now, FollowUps followUps)
+    {
+        var sender = opened.Sender.AccountId;
+        if (reason is ProtocolError.DuplicateMessage or ProtocolError.ReplayedSetup || database.Contacts.Find(sender) is null || !opened.SenderIdentity.IsValid())
         {
-            try
-            {
-                return (candidate, candidate.Decrypt(wire));
-            }
-            catch (ProtocolException exception)
-            {
-                last = exception;
-            }
+            return;
         }
 
-        throw last is { Reason: ProtocolError.DuplicateMessage } ? last : new ProtocolException(ProtocolError.WrongSession, "No session opens this message.");
+        var notice = DecryptionErrorNotice.For(envelope.MessageId, opened.Content, reason, now);
+        var payload = SealedEnvelope.Seal(_session.Identity, DeviceAddress.PrimaryDeviceId, opened.SenderIdentity, opened.Sender,
+            EnvelopeContentType.DecryptionErrorNotice, notice.ToBytes());
+        database.Outbox.Add(new OutboxRow(Guid.NewGuid(), sender, payload), now);
+        followUps.NoticesQueued = true;
+    }
+
+    // A contact could not decrypt a message of ours. When it names our current session, that session
+    // is broken on their side: start a new one. One it does not name (an older session) needs nothing.
+    private static ReceivedEvent Noticed(ProfileDatabase database, IncomingEnvelope envelope, string sender, byte[] content, DateTimeOffset now, FollowUps followUps)
+    {
+        DecryptionErrorNotice notice;
+        try
+        {
+            notice = DecryptionErrorNotice.Parse(content);
+        }
+        catch (ProtocolException exception)
+        {
+            return Failed(database, envelope, sender, $"a decryption error notice that does not parse ({exception.Reason})", now);
+        }
+
+        var current = database.Sessions.Load(sender)?.Current;
+        if (current is not null && notice.Concerns(current) && database.Contacts.Find(sender) is not null)
+        {
+            followUps.Restarts.Add(sender);
+            return Failed(database, envelope, sender, $"the contact could not decrypt our message ({notice.Reason}); starting a new session", now);
+        }
+
+        return Failed(database, envelope, sender, $"the contact could not decrypt our message ({notice.Reason}) of an older session", now);
     }
 
     private static ReceivedEvent Failed(ProfileDatabase database, IncomingEnvelope envelope, string? sender, string error, DateTimeOffset now)
@@ -249,6 +315,14 @@ public sealed class Inbox
         database.Messages.Add(sender ?? "", MessageDirection.In, MessageKind.Failed, MessageStatus.Failed, envelope.MessageId, null, null, now);
         var name = sender is null ? null : database.Contacts.Find(sender)?.Label;
         return new ReceivedEvent(ReceivedKind.Failed, envelope.MessageId, sender, name, null, null, now, error);
+    }
+
+    /// <summary>What a poll does after committing its envelopes.</summary>
+    private sealed class FollowUps
+    {
+        public bool NoticesQueued { get; set; }
+
+        public HashSet<string> Restarts { get; } = [];
     }
 
     private Guid[] Pending()

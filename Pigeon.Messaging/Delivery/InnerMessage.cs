@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Pigeon.Protocol;
+using Pigeon.Protocol.Delivery;
 
 namespace Pigeon.Messaging.Delivery;
 
@@ -17,31 +19,34 @@ public enum InnerMessageType
 }
 
 /// <summary>
-/// The plaintext inside the Double Ratchet, version 1: a UTF-8 JSON object with short member names,
-/// <code>{"v":1,"t":"text","n":"Alice","b":"hello","at":1764043200000}</code>
-/// <c>v</c> format version (1; others are refused), <c>t</c> type (<c>request</c>, <c>accepted</c>,
+/// The plaintext inside the Double Ratchet, version 2: a UTF-8 JSON object with short member names,
+/// <code>{"v":2,"t":"text","n":"Alice","b":"hello","at":1764043200000}</code>
+/// <c>v</c> format version (2; others are refused), <c>t</c> type (<c>request</c>, <c>accepted</c>,
 /// <c>text</c>), <c>n</c> sender's display name, <c>b</c> body (optional for a request and an
-/// acceptance), <c>at</c> sent-at in Unix milliseconds (the sender's clock). Unknown members are
-/// ignored so a later version can add some; the ratchet pads the whole to hide its length.
+/// acceptance), <c>at</c> sent-at in Unix milliseconds (the sender's clock), <c>dk</c> the sender's
+/// delivery key (base64 of epoch ‖ key, 36 bytes; with a request and an acceptance), with which the
+/// recipient deposits to the sender without identifying itself. Unknown members are ignored so a
+/// later version can add some; the ratchet pads the whole to hide its length.
 /// </summary>
 /// <param name="Type">What it is.</param>
 /// <param name="SenderName">The sender's display name (what they call themselves).</param>
 /// <param name="Body">The text, if any.</param>
 /// <param name="SentAt">When the sender wrote it, by the sender's clock.</param>
-public sealed record InnerMessage(InnerMessageType Type, string SenderName, string? Body, DateTimeOffset SentAt)
+/// <param name="SenderDeliveryKey">The sender's delivery key, if it gives it with this message.</param>
+public sealed record InnerMessage(InnerMessageType Type, string SenderName, string? Body, DateTimeOffset SentAt, DeliveryKey? SenderDeliveryKey = null)
 {
     /// <summary>The format version this build writes and reads.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>Longest display name accepted.</summary>
     public const int MaxNameLength = 64;
 
     /// <summary>UTF-8 JSON bytes, to be encrypted.</summary>
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(
-        new Wire(Version, TypeName(Type), SenderName, Body, SentAt.ToUnixTimeMilliseconds()), InnerMessageJson.Default.Wire);
+        new Wire(Version, TypeName(Type), SenderName, Body, SentAt.ToUnixTimeMilliseconds(), SenderDeliveryKey?.ToBytes()), InnerMessageJson.Default.Wire);
 
     /// <summary>Parses a decrypted plaintext.</summary>
-    /// <exception cref="FormatException">Not a version-1 inner message.</exception>
+    /// <exception cref="FormatException">Not a version-2 inner message.</exception>
     public static InnerMessage Parse(ReadOnlySpan<byte> plaintext)
     {
         Wire? wire;
@@ -73,7 +78,17 @@ public sealed record InnerMessage(InnerMessageType Type, string SenderName, stri
         {
             throw new FormatException("The sender name is too long or holds control characters.");
         }
-        return new InnerMessage(type, name, wire.B, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(wire.At, 0, 253402300799999)));
+        DeliveryKey? deliveryKey = null;
+        try
+        {
+            deliveryKey = wire.Dk is null ? null : DeliveryKey.FromBytes(wire.Dk);
+        }
+        catch (ProtocolException exception)
+        {
+            throw new FormatException("The delivery key is malformed.", exception);
+        }
+
+        return new InnerMessage(type, name, wire.B, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(wire.At, 0, 253402300799999)), deliveryKey);
     }
 
     private static string TypeName(InnerMessageType type) => type switch
@@ -88,7 +103,8 @@ public sealed record InnerMessage(InnerMessageType Type, string SenderName, stri
         [property: JsonPropertyName("t")] string? T,
         [property: JsonPropertyName("n")] string? N,
         [property: JsonPropertyName("b")] string? B,
-        [property: JsonPropertyName("at")] long At);
+        [property: JsonPropertyName("at")] long At,
+        [property: JsonPropertyName("dk")] byte[]? Dk);
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

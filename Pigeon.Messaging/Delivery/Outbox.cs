@@ -2,6 +2,9 @@ using System.Net;
 using Pigeon.Api;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
+using Pigeon.Protocol;
+using Pigeon.Protocol.Envelope;
+using SealedEnvelope = Pigeon.Protocol.Envelope.SealedEnvelope;
 
 namespace Pigeon.Messaging.Delivery;
 
@@ -43,8 +46,11 @@ public sealed class Outbox
     }
 
     /// <summary>
-    /// Deposits every queued ciphertext, 50 at a time per recipient. A recipient the server refuses for
-    /// good (400, 404) has its messages marked failed; the <see cref="DepositRefusedException"/> names it.
+    /// Deposits every queued ciphertext, 50 at a time per recipient: sealed, without a token, to a
+    /// recipient whose delivery key we hold, otherwise on the identified route (first messages). A key the
+    /// server no longer accepts (the recipient rotated it) is forgotten and the batch goes identified. A
+    /// recipient the server refuses for good (400, 404) has its messages marked failed; the
+    /// <see cref="DepositRefusedException"/> names it.
     /// </summary>
     public async Task<int> DeliverAsync(CancellationToken ct)
     {
@@ -58,7 +64,7 @@ public sealed class Outbox
                 {
                     try
                     {
-                        await api.DepositAsync([.. batch.Select(q => new OutgoingEnvelope(q.Recipient, q.MessageId, q.Payload))], ct);
+                        await DepositAsync(api, group.Key, batch, ct);
                     }
                     catch (PigeonApiException exception) when (!exception.IsTransient)
                     {
@@ -89,8 +95,28 @@ public sealed class Outbox
         return delivered;
     }
 
+    private async Task DepositAsync(PigeonApiClient api, string recipient, OutboxRow[] batch, CancellationToken ct)
+    {
+        var key = await _session.WithStoreAsync(database => database.DeliveryKeys.Load(recipient));
+        if (key is not null)
+        {
+            var presented = key.ToBytes();
+            try
+            {
+                await api.DepositSealedAsync([.. batch.Select(q => new Api.SealedEnvelope(q.Recipient, presented, q.MessageId, q.Payload))], ct);
+                return;
+            }
+            catch (PigeonApiException exception) when (exception.Status == HttpStatusCode.Unauthorized && exception.Type == ProblemTypes.DeliveryRefused)
+            {
+                await _session.WithStoreAsync(database => database.DeliveryKeys.Delete(recipient));
+            }
+        }
+
+        await api.DepositAsync([.. batch.Select(q => new OutgoingEnvelope(q.Recipient, q.MessageId, q.Payload))], ct);
+    }
+
     /// <summary>
-    /// Encrypts <paramref name="body"/> in the session with <paramref name="accountId"/> and commits it
+    /// Encrypts <paramref name="body"/> in the current session with <paramref name="accountId"/> and commits it
     /// for delivery, with <paramref name="alsoInTransaction"/> in the same transaction.
     /// </summary>
     internal async Task<Guid> QueueAsync(string accountId, InnerMessageType type, string? body, MessageKind kind, Action<ProfileDatabase>? alsoInTransaction)
@@ -99,13 +125,30 @@ public sealed class Outbox
         await _session.WithStoreAsync(database => database.InTransaction(() =>
         {
             var now = _session.Time.GetUtcNow();
-            var session = database.Sessions.Load(accountId) ?? throw new NoSessionException(accountId);
-            var payload = session.Encrypt(new InnerMessage(type, _session.Profile.DisplayName, body, now).ToBytes());
+            var record = database.Sessions.Load(accountId);
+            var session = record?.Current ?? throw new NoSessionException(accountId);
+            var payload = Seal(session, Compose(database, type, body, now));
             alsoInTransaction?.Invoke(database);
-            database.Sessions.Save(session, now);
+            database.Sessions.Save(accountId, record, now);
             database.Messages.Add(accountId, MessageDirection.Out, kind, MessageStatus.Queued, messageId, body, now, now);
             database.Outbox.Add(new OutboxRow(messageId, accountId, payload), now);
         }));
         return messageId;
+    }
+
+    /// <summary>An inner message from this profile; a request and an acceptance give our delivery key.</summary>
+    internal InnerMessage Compose(ProfileDatabase database, InnerMessageType type, string? body, DateTimeOffset now) =>
+        new(type, _session.Profile.DisplayName, body, now,
+            type is InnerMessageType.ContactRequest or InnerMessageType.ContactAccepted ? database.DeliveryKeys.Load(_session.Profile.AccountId) : null);
+
+    /// <summary>
+    /// Encrypts <paramref name="inner"/> in <paramref name="session"/> and seals the ratchet message to
+    /// the session's peer (device 1), from this profile: the server sees only the recipient.
+    /// </summary>
+    internal byte[] Seal(Session session, InnerMessage inner)
+    {
+        var recipient = session.RemoteIdentity;
+        return SealedEnvelope.Seal(_session.Identity, DeviceAddress.PrimaryDeviceId, recipient, DeviceAddress.Primary(recipient.AccountId),
+            EnvelopeContentType.RatchetMessage, session.Encrypt(inner.ToBytes()));
     }
 }

@@ -3,6 +3,7 @@ using Pigeon.Messaging.Contacts;
 using Pigeon.Messaging.Delivery;
 using Pigeon.Messaging.Prekeys;
 using Pigeon.Messaging.Store;
+using Pigeon.Protocol.Delivery;
 using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Prekeys;
 
@@ -86,9 +87,9 @@ public sealed class ProfileSession : IDisposable
     }
 
     /// <summary>
-    /// Creates an identity and prekeys, registers them and publishes the prekeys, and only then writes
-    /// the new profile (sealed under <paramref name="passphrase"/> when one is given), so a failure
-    /// leaves nothing behind.
+    /// Creates an identity, prekeys and a delivery key, registers them (the delivery key as its verifier),
+    /// publishes the prekeys, and only then writes the new profile (sealed under <paramref name="passphrase"/>
+    /// when one is given), so a failure leaves nothing behind.
     /// </summary>
     public static async Task<ProfileRow> CreateAsync(MessagingEnvironment environment, string directory, Uri server, string displayName,
         string? passphrase, CancellationToken ct)
@@ -102,6 +103,7 @@ public sealed class ProfileSession : IDisposable
         var now = environment.Time.GetUtcNow();
         using var identity = IdentityKeyPair.Generate();
         var prekeys = new PrekeyStore();
+        var deliveryKey = DeliveryKey.Generate(1);
         var upload = new UploadPrekeysRequest(
             prekeys.RotateSignedPrekey(identity, now).ToDto(),
             prekeys.RotateLastResortMlKemPrekey(identity, now).ToDto(),
@@ -113,6 +115,7 @@ public sealed class ProfileSession : IDisposable
             {
                 await api.RegisterAsync(identity.PublicIdentity.Registration(), ct);
                 await api.UploadPrekeysAsync(upload, ct);
+                await api.SetDeliveryKeyVerifierAsync(deliveryKey.Epoch, deliveryKey.Verifier(identity.AccountId), ct);
             });
         }
 
@@ -132,6 +135,7 @@ public sealed class ProfileSession : IDisposable
                 {
                     database.Profile.Insert(server.ToString(), displayName, identity, now, encryption);
                     database.Prekeys.Save(prekeys);
+                    database.DeliveryKeys.Save(identity.AccountId, deliveryKey);
                 });
                 return database.Profile.Read();
             }

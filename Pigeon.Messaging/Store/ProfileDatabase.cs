@@ -49,8 +49,7 @@ internal sealed class ProfileDatabase : IDisposable
             last_message_at INTEGER);
         CREATE TABLE sessions (
             account_id TEXT PRIMARY KEY,
-            base_key BLOB NOT NULL,
-            state_sealed BLOB NOT NULL,
+            record_sealed BLOB NOT NULL,
             updated_at INTEGER NOT NULL);
         CREATE TABLE requests (
             account_id TEXT PRIMARY KEY,
@@ -72,6 +71,9 @@ internal sealed class ProfileDatabase : IDisposable
         CREATE TABLE processed (
             message_id TEXT PRIMARY KEY,
             processed_at INTEGER NOT NULL);
+        CREATE TABLE delivery_keys (
+            account_id TEXT PRIMARY KEY,
+            key_sealed BLOB NOT NULL);
         CREATE TABLE outbox (
             message_id TEXT PRIMARY KEY,
             recipient TEXT NOT NULL,
@@ -96,6 +98,7 @@ internal sealed class ProfileDatabase : IDisposable
         Messages = new MessageTable(this);
         Processed = new ProcessedTable(this);
         Outbox = new OutboxTable(this);
+        DeliveryKeys = new DeliveryKeyTable(this);
     }
 
     /// <summary>The schema version this build writes.</summary>
@@ -107,7 +110,7 @@ internal sealed class ProfileDatabase : IDisposable
     /// <summary>The sealed private prekeys.</summary>
     public PrekeyTable Prekeys { get; }
 
-    /// <summary>Double Ratchet sessions, one per contact.</summary>
+    /// <summary>Double Ratchet sessions, one record (current and archived sessions) per contact.</summary>
     public SessionTable Sessions { get; }
 
     /// <summary>Contacts.</summary>
@@ -124,6 +127,9 @@ internal sealed class ProfileDatabase : IDisposable
 
     /// <summary>Ciphertexts waiting to be deposited.</summary>
     public OutboxTable Outbox { get; }
+
+    /// <summary>Delivery keys: this profile's own and its contacts'.</summary>
+    public DeliveryKeyTable DeliveryKeys { get; }
 
     /// <summary>True when the profile folder holds a database.</summary>
     public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));

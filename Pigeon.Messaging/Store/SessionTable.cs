@@ -3,36 +3,31 @@ using Pigeon.Protocol;
 
 namespace Pigeon.Messaging.Store;
 
-/// <summary>Table <c>sessions</c>: per contact, the session's base key and its sealed state.</summary>
+/// <summary>
+/// Table <c>sessions</c>: per contact, its sealed <see cref="SessionRecord"/> (the current session,
+/// which sends, and up to <see cref="SessionRecord.MaxArchivedSessions"/> earlier ones, which still
+/// decrypt).
+/// </summary>
 internal sealed class SessionTable(ProfileDatabase database)
 {
-    /// <summary>The session with a contact, or null.</summary>
-    public Session? Load(string accountId) =>
-        database.Scalar("SELECT state_sealed FROM sessions WHERE account_id = $id", ("$id", accountId)) is byte[] sealedState
-            ? Open(sealedState, accountId)
+    /// <summary>The session record with a contact, or null.</summary>
+    public SessionRecord? Load(string accountId) =>
+        database.Scalar("SELECT record_sealed FROM sessions WHERE account_id = $id", ("$id", accountId)) is byte[] sealedRecord
+            ? Open(sealedRecord, accountId)
             : null;
 
-    /// <summary>Every session, most recently used first (the order a receive tries them in).</summary>
-    public List<Session> LoadAll()
+    /// <summary>Stores a contact's record (after every encrypt and decrypt).</summary>
+    public void Save(string accountId, SessionRecord record, DateTimeOffset now)
     {
-        var sealedStates = database.Query("SELECT account_id, state_sealed FROM sessions ORDER BY updated_at DESC",
-            reader => (Id: reader.GetString(0), State: (byte[])reader[1]));
-        return [.. sealedStates.Select(s => Open(s.State, s.Id))];
-    }
-
-    /// <summary>Stores the session state (after every encrypt and decrypt).</summary>
-    public void Save(Session session, DateTimeOffset now)
-    {
-        var blob = session.Serialize();
+        var blob = record.Serialize();
         try
         {
             database.Execute(
                 """
-                INSERT INTO sessions (account_id, base_key, state_sealed, updated_at) VALUES ($id, $base, $state, $now)
-                ON CONFLICT (account_id) DO UPDATE SET base_key = excluded.base_key, state_sealed = excluded.state_sealed, updated_at = excluded.updated_at
+                INSERT INTO sessions (account_id, record_sealed, updated_at) VALUES ($id, $record, $now)
+                ON CONFLICT (account_id) DO UPDATE SET record_sealed = excluded.record_sealed, updated_at = excluded.updated_at
                 """,
-                ("$id", session.RemoteAccountId), ("$base", session.BaseKey),
-                ("$state", database.Seal(blob, Purpose(session.RemoteAccountId))), ("$now", now.ToUnixTimeMilliseconds()));
+                ("$id", accountId), ("$record", database.Seal(blob, Purpose(accountId))), ("$now", now.ToUnixTimeMilliseconds()));
         }
         finally
         {
@@ -40,18 +35,18 @@ internal sealed class SessionTable(ProfileDatabase database)
         }
     }
 
-    /// <summary>Forgets the session with an account.</summary>
+    /// <summary>Forgets the sessions with an account.</summary>
     public void Delete(string accountId) => database.Execute("DELETE FROM sessions WHERE account_id = $id", ("$id", accountId));
 
-    // Bound to the contact: a session state copied into another contact's row does not open.
+    // Bound to the contact: a record copied into another contact's row does not open.
     private static string Purpose(string accountId) => "session:" + accountId;
 
-    private Session Open(byte[] sealedState, string accountId)
+    private SessionRecord Open(byte[] sealedRecord, string accountId)
     {
-        var blob = database.OpenSealed(sealedState, Purpose(accountId));
+        var blob = database.OpenSealed(sealedRecord, Purpose(accountId));
         try
         {
-            return Session.Deserialize(blob);
+            return SessionRecord.Deserialize(blob);
         }
         finally
         {

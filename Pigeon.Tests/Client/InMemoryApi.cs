@@ -6,6 +6,7 @@ using System.Text.Json.Serialization.Metadata;
 using System.Web;
 using Pigeon.Api;
 using Pigeon.Messaging;
+using Pigeon.Protocol.Delivery;
 using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Storage;
 
@@ -15,8 +16,9 @@ namespace Pigeon.Tests.Client;
 /// The HTTP API answered in memory, under <see cref="PigeonApiClient"/>, for unit tests of the client
 /// core without processes: accounts, challenge and token (signatures checked), prekeys (handed out
 /// lowest id first, as the account grain does), mailboxes with sequence numbers, long-poll without
-/// the wait, and acknowledgements. Bodies are read and written with the API's strict JSON rules. Every
-/// request is logged; <see cref="Intercept"/> answers in its place when it returns a response.
+/// the wait, acknowledgements, and delivery keys with sealed deposits (no token). Bodies are read and
+/// written with the API's strict JSON rules. Every request is logged; <see cref="Intercept"/> answers
+/// in its place when it returns a response.
 /// </summary>
 public sealed class InMemoryApi : HttpMessageHandler
 {
@@ -26,6 +28,7 @@ public sealed class InMemoryApi : HttpMessageHandler
     private readonly Dictionary<string, string> _tokens = [];
     private readonly Dictionary<string, Prekeys> _prekeys = [];
     private readonly Dictionary<string, List<IncomingEnvelope>> _mailboxes = [];
+    private readonly Dictionary<string, byte[]> _deliveryVerifiers = [];
     private long _sequence;
 
     /// <summary>Where profiles made over this API say their server is.</summary>
@@ -76,6 +79,15 @@ public sealed class InMemoryApi : HttpMessageHandler
         lock (_lock)
         {
             return [.. Mailbox(accountId).Select(e => e.MessageId)];
+        }
+    }
+
+    /// <summary>The payloads a mailbox holds, in order.</summary>
+    public List<byte[]> PayloadsOf(string accountId)
+    {
+        lock (_lock)
+        {
+            return [.. Mailbox(accountId).Select(e => e.Payload)];
         }
     }
 
@@ -162,6 +174,17 @@ public sealed class InMemoryApi : HttpMessageHandler
                 var issued = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
                 _tokens[issued] = answer.AccountId;
                 return Json(HttpStatusCode.OK, new TokenResponse(issued, DateTimeOffset.UtcNow.AddHours(1)));
+            case ("POST", "/v1/messages/sealed"):
+                var sealedDeposit = Read<SealedDepositRequest>(body);
+                // As the gateway: a wrong key and an unknown recipient get the same 401.
+                if (sealedDeposit.Envelopes.Any(e => !_deliveryVerifiers.TryGetValue(e.Recipient, out var verifier)
+                    || e.DeliveryKey.Length != DeliveryKey.EncodedSize
+                    || !DeliveryKeyVerifier.Matches(verifier, e.Recipient, DeliveryKey.FromBytes(e.DeliveryKey).Epoch, DeliveryKey.FromBytes(e.DeliveryKey).Key)))
+                {
+                    return Problem(HttpStatusCode.Unauthorized, ProblemTypes.DeliveryRefused, "A delivery key was not accepted.");
+                }
+
+                return Deposit([.. sealedDeposit.Envelopes.Select(e => new OutgoingEnvelope(e.Recipient, e.MessageId, e.Payload))]);
         }
 
         if (token is null || !_tokens.TryGetValue(token, out var caller))
@@ -179,6 +202,9 @@ public sealed class InMemoryApi : HttpMessageHandler
                 held.OneTime.AddRange(upload.OneTimePrekeys ?? []);
                 held.OneTimeKem.AddRange(upload.OneTimeKemPrekeys ?? []);
                 return Json(HttpStatusCode.OK, Counts(caller));
+            case ("PUT", "/v1/keys/delivery"):
+                _deliveryVerifiers[caller] = Read<DeliveryKeyRequest>(body).Verifier;
+                return new HttpResponseMessage(HttpStatusCode.NoContent);
             case ("GET", "/v1/keys/count"):
                 return Json(HttpStatusCode.OK, Counts(caller));
             case ("GET", _) when path.StartsWith("/v1/keys/", StringComparison.Ordinal):
@@ -187,27 +213,7 @@ public sealed class InMemoryApi : HttpMessageHandler
                     ? Json(HttpStatusCode.OK, Bundle(owner))
                     : Problem(HttpStatusCode.NotFound, ProblemTypes.AccountNotFound, "No account has this id.");
             case ("POST", "/v1/messages"):
-                var deposit = Read<DepositRequest>(body);
-                if (deposit.Envelopes.FirstOrDefault(e => !_accounts.ContainsKey(e.Recipient)) is { } unknown)
-                {
-                    return Problem(HttpStatusCode.NotFound, ProblemTypes.AccountNotFound, $"No account has the id {unknown.Recipient}.");
-                }
-
-                var receipts = new List<DepositReceiptDto>();
-                foreach (var envelope in deposit.Envelopes)
-                {
-                    var mailbox = Mailbox(envelope.Recipient);
-                    var stored = mailbox.Find(e => e.MessageId == envelope.MessageId);
-                    if (stored is null)
-                    {
-                        stored = new IncomingEnvelope(envelope.MessageId, ++_sequence, envelope.Payload, DateTimeOffset.UtcNow);
-                        mailbox.Add(stored);
-                    }
-
-                    receipts.Add(new DepositReceiptDto(envelope.Recipient, stored.MessageId, stored.Sequence, stored.DepositedAt));
-                }
-
-                return Json(HttpStatusCode.OK, new DepositResponse(receipts));
+                return Deposit(Read<DepositRequest>(body).Envelopes);
             case ("GET", "/v1/messages"):
                 var own = Mailbox(caller);
                 var acknowledged = (query.GetValues("ack") ?? []).Sum(id => own.RemoveAll(e => e.MessageId == Guid.Parse(id)));
@@ -222,6 +228,30 @@ public sealed class InMemoryApi : HttpMessageHandler
             default:
                 return Problem(HttpStatusCode.NotFound, ProblemTypes.NotFound, "No such route.");
         }
+    }
+
+    private HttpResponseMessage Deposit(IReadOnlyList<OutgoingEnvelope> envelopes)
+    {
+        if (envelopes.FirstOrDefault(e => !_accounts.ContainsKey(e.Recipient)) is { } unknown)
+        {
+            return Problem(HttpStatusCode.NotFound, ProblemTypes.AccountNotFound, $"No account has the id {unknown.Recipient}.");
+        }
+
+        var receipts = new List<DepositReceiptDto>();
+        foreach (var envelope in envelopes)
+        {
+            var mailbox = Mailbox(envelope.Recipient);
+            var stored = mailbox.Find(e => e.MessageId == envelope.MessageId);
+            if (stored is null)
+            {
+                stored = new IncomingEnvelope(envelope.MessageId, ++_sequence, envelope.Payload, DateTimeOffset.UtcNow);
+                mailbox.Add(stored);
+            }
+
+            receipts.Add(new DepositReceiptDto(envelope.Recipient, stored.MessageId, stored.Sequence, stored.DepositedAt));
+        }
+
+        return Json(HttpStatusCode.OK, new DepositResponse(receipts));
     }
 
     private PrekeyBundleResponse Bundle(string accountId)

@@ -2,6 +2,9 @@ using System.Security.Cryptography;
 using Pigeon.Api;
 using Pigeon.Messaging.Delivery;
 using Pigeon.Messaging.Store;
+using Pigeon.Protocol;
+using Pigeon.Protocol.Envelope;
+using SealedEnvelope = Pigeon.Protocol.Envelope.SealedEnvelope;
 
 namespace Pigeon.Tests.Client;
 
@@ -68,6 +71,145 @@ public sealed class InboxTests : IDisposable
     }
 
     [Fact]
+    public async Task EveryDeposit_IsASealedEnvelope_ThatOnlyItsRecipientOpens_AndThatProvesItsSender()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        using var carol = await _profiles.CreateAsync("carol");
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, "hello Bob", Ct);
+
+        var payload = Assert.Single(_api.PayloadsOf(bob.Profile.AccountId));
+        var opened = SealedEnvelope.Open(bob.Identity, DeviceAddress.Primary(bob.Profile.AccountId), payload);
+
+        Assert.Equal(DeviceAddress.Primary(alice.Profile.AccountId), opened.Sender);
+        Assert.Equal(EnvelopeContentType.RatchetMessage, opened.ContentType);
+        Assert.Equal(ProtocolError.DecryptionFailed,
+            Assert.Throws<ProtocolException>(() => SealedEnvelope.Open(carol.Identity, DeviceAddress.Primary(carol.Profile.AccountId), payload)).Reason);
+    }
+
+    [Fact]
+    public async Task AContactsMessage_ResealedByAnotherAccount_FailsAsThatAccounts_AndLeavesTheContactsSessionAsItWas()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        using var mallory = await _profiles.CreateAsync("mallory");
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, null, Ct);
+        var poll = await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+        await bob.Contacts.AcceptAsync("alice", Ct);
+        await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+        await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "from alice", Ct);
+
+        // Mallory takes Alice's ratchet message out of its envelope and seals it to Bob as her own.
+        var original = _api.PayloadsOf(bob.Profile.AccountId)[^1];
+        var ratchet = SealedEnvelope.Open(bob.Identity, DeviceAddress.Primary(bob.Profile.AccountId), original).Content;
+        var resealed = SealedEnvelope.Seal(mallory.Identity, DeviceAddress.PrimaryDeviceId, bob.Identity.PublicIdentity,
+            DeviceAddress.Primary(bob.Profile.AccountId), EnvelopeContentType.RatchetMessage, ratchet);
+        var forged = Guid.NewGuid();
+        _api.Put(bob.Profile.AccountId, forged, resealed);
+        var events = (await bob.Inbox.PollAsync(poll.LastSequence, TimeSpan.Zero, Ct)).Events;
+
+        // Alice's own envelope came first and decrypted; Mallory's is tried only against a session with Mallory.
+        Assert.Equal([(ReceivedKind.Text, alice.Profile.AccountId, "from alice"), (ReceivedKind.Failed, mallory.Profile.AccountId, null)],
+            events.Select(e => (e.Kind, e.ContactId!, e.Body)));
+        Assert.Equal(forged, events[1].MessageId);
+        var (_, history) = await bob.Contacts.HistoryAsync("alice", 10);
+        Assert.Equal([MessageKind.Request, MessageKind.Accepted, MessageKind.Text], history.Select(m => m.Kind));
+    }
+
+    [Fact]
+    public async Task SimultaneousInvites_ConvergeOnOneSession_AndMessagesThenFlowBothWays()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, null, Ct);
+        await bob.Contacts.InviteAsync(alice.Profile.AccountId, null, Ct);
+        var aliceCursor = (await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).LastSequence;
+        var bobCursor = (await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).LastSequence;
+
+        var received = new List<(string, string?, string?)>();
+        foreach (var round in new[] { "1", "2" })
+        {
+            await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "alice " + round, Ct);
+            await bob.Outbox.SendAsync(await bob.Contacts.ResolveAsync("alice"), "bob " + round, Ct);
+            var atBob = await bob.Inbox.PollAsync(bobCursor, TimeSpan.Zero, Ct);
+            var atAlice = await alice.Inbox.PollAsync(aliceCursor, TimeSpan.Zero, Ct);
+            (bobCursor, aliceCursor) = (atBob.LastSequence, atAlice.LastSequence);
+            received.AddRange(atBob.Events.Concat(atAlice.Events).Select(e => (e.Kind.ToString(), e.ContactId, e.Body)));
+        }
+
+        Assert.Equal(
+            [("Text", alice.Profile.AccountId, "alice 1"), ("Text", bob.Profile.AccountId, "bob 1"),
+             ("Text", alice.Profile.AccountId, "alice 2"), ("Text", bob.Profile.AccountId, "bob 2")],
+            received);
+        var aliceCurrent = await alice.WithStoreAsync(database => database.Sessions.Load(bob.Profile.AccountId)!.Current!.SessionId);
+        var bobCurrent = await bob.WithStoreAsync(database => database.Sessions.Load(alice.Profile.AccountId)!.Current!.SessionId);
+        Assert.Equal(aliceCurrent, bobCurrent);
+        Assert.Equal(ContactState.Accepted, (await alice.Contacts.ResolveAsync("bob")).State);
+        Assert.Equal(ContactState.Accepted, (await bob.Contacts.ResolveAsync("alice")).State);
+    }
+
+    [Fact]
+    public async Task AReplayedFirstMessage_IsRefusedAsTheSenders_AndNeverShownAsANewRequest()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, "only once", Ct);
+        var first = Assert.Single(_api.PayloadsOf(bob.Profile.AccountId));
+        var cursor = (await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).LastSequence;
+        await bob.Contacts.AcceptAsync("alice", Ct);
+        await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+
+        // Someone with access to the server deposits Alice's first message again, under a new id.
+        _api.Put(bob.Profile.AccountId, Guid.NewGuid(), first);
+        await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "after the replay", Ct);
+        var events = (await bob.Inbox.PollAsync(cursor, TimeSpan.Zero, Ct)).Events;
+
+        Assert.Equal([ReceivedKind.Failed, ReceivedKind.Text], events.Select(e => e.Kind));
+        Assert.Equal(alice.Profile.AccountId, events[0].ContactId);
+        Assert.Contains("DuplicateMessage", events[0].Error, StringComparison.Ordinal);
+        Assert.Equal("after the replay", events[1].Body);
+        Assert.Empty(await bob.Contacts.RequestsAsync());
+        var (_, history) = await bob.Contacts.HistoryAsync("alice", 10);
+        Assert.Single(history, m => m.Kind == MessageKind.Request);
+    }
+
+    [Fact]
+    public async Task AMessageThatDoesNotDecrypt_GetsANotice_AndItsSenderStartsANewSession_ThatWorksBothWays()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, null, Ct);
+        var bobCursor = (await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).LastSequence;
+        await bob.Contacts.AcceptAsync("alice", Ct);
+        var aliceCursor = (await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).LastSequence;
+        var broken = await alice.WithStoreAsync(database => database.Sessions.Load(bob.Profile.AccountId)!.Current!.SessionId);
+
+        // Bob loses his sessions (a restored backup, say): Alice's next message cannot decrypt.
+        await bob.WithStoreAsync(database => database.Sessions.Delete(alice.Profile.AccountId));
+        await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "lost", Ct);
+        var atBob = await bob.Inbox.PollAsync(bobCursor, TimeSpan.Zero, Ct);
+        var atAlice = await alice.Inbox.PollAsync(aliceCursor, TimeSpan.Zero, Ct);
+        var restarted = await bob.Inbox.PollAsync(atBob.LastSequence, TimeSpan.Zero, Ct);
+        await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "after the restart", Ct);
+        await bob.Outbox.SendAsync(await bob.Contacts.ResolveAsync("alice"), "and back", Ct);
+        var later = await bob.Inbox.PollAsync(restarted.LastSequence, TimeSpan.Zero, Ct);
+        var back = await alice.Inbox.PollAsync(atAlice.LastSequence, TimeSpan.Zero, Ct);
+
+        var failure = Assert.Single(atBob.Events);
+        Assert.Equal((ReceivedKind.Failed, alice.Profile.AccountId), (failure.Kind, failure.ContactId));
+        var notice = Assert.Single(atAlice.Events);
+        Assert.Equal((ReceivedKind.Failed, bob.Profile.AccountId), (notice.Kind, notice.ContactId));
+        Assert.Contains("starting a new session", notice.Error, StringComparison.Ordinal);
+        // The new session's request reaches Bob as from a contact: no new request to accept.
+        Assert.Equal((ReceivedKind.Accepted, alice.Profile.AccountId), (Assert.Single(restarted.Events).Kind, restarted.Events[0].ContactId));
+        Assert.Empty(await bob.Contacts.RequestsAsync());
+        Assert.Equal(["after the restart"], later.Events.Select(e => e.Body));
+        Assert.Equal(["and back"], back.Events.Select(e => e.Body));
+        var current = await alice.WithStoreAsync(database => database.Sessions.Load(bob.Profile.AccountId)!.Current!.SessionId);
+        Assert.NotEqual(broken, current);
+    }
+
+    [Fact]
     public async Task Redelivery_OfAStoredEnvelope_IsCountedAsADuplicate_NotStoredTwice_AndAcknowledgedAgain()
     {
         using var alice = await _profiles.CreateAsync("alice");
@@ -101,6 +243,8 @@ public sealed class InboxTests : IDisposable
         var failed = Assert.Single(poll.Events);
         Assert.Equal((ReceivedKind.Failed, garbage), (failed.Kind, failed.MessageId));
         Assert.Contains("could not be decrypted", failed.Error, StringComparison.Ordinal);
+        // No envelope proves who sent it: it is nobody's.
+        Assert.Null(failed.ContactId);
         Assert.Equal(1, deleted);
         Assert.Empty(_api.MailboxOf(bob.Profile.AccountId));
     }

@@ -10,6 +10,7 @@ using Pigeon.Api;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Messaging.Delivery;
 using Pigeon.Protocol;
+using Pigeon.Protocol.Delivery;
 
 namespace Pigeon.Tests.Client;
 
@@ -159,24 +160,28 @@ public sealed class WireContractTests
 
         var bytes = sent.ToBytes();
 
-        Assert.Equal("""{"v":1,"t":"text","n":"Alice","b":"hello \u2603","at":1764043200000}""", Encoding.UTF8.GetString(bytes));
+        Assert.Equal("""{"v":2,"t":"text","n":"Alice","b":"hello \u2603","at":1764043200000}""", Encoding.UTF8.GetString(bytes));
         Assert.Equal(sent, InnerMessage.Parse(bytes));
         var request = new InnerMessage(InnerMessageType.ContactRequest, "Bob", null, sent.SentAt);
         Assert.Equal(request, InnerMessage.Parse(request.ToBytes()));
+        var key = DeliveryKey.Generate(3);
+        var withKey = InnerMessage.Parse((request with { SenderDeliveryKey = key }).ToBytes());
+        Assert.Equal(key.ToBytes(), withKey.SenderDeliveryKey!.ToBytes());
     }
 
     [Theory]
-    [InlineData("""{"v":2,"t":"text","n":"A","b":"x","at":0}""")]
-    [InlineData("""{"v":1,"t":"poke","n":"A","at":0}""")]
-    [InlineData("""{"v":1,"t":"text","n":"A","at":0}""")]
+    [InlineData("""{"v":1,"t":"text","n":"A","b":"x","at":0}""")]
+    [InlineData("""{"v":2,"t":"poke","n":"A","at":0}""")]
+    [InlineData("""{"v":2,"t":"text","n":"A","at":0}""")]
     [InlineData("not json")]
-    [InlineData("""{"v":1,"t":"text","n":"\u001b[2J","b":"x","at":0}""")]
+    [InlineData("""{"v":2,"t":"text","n":"\u001b[2J","b":"x","at":0}""")]
+    [InlineData("""{"v":2,"t":"request","n":"A","at":0,"dk":"AAAA"}""")]
     public void InnerMessage_RefusesWhatItDoesNotKnow(string json) =>
         Assert.Throws<FormatException>(() => InnerMessage.Parse(Encoding.UTF8.GetBytes(json)));
 
     [Fact]
     public void InnerMessage_IgnoresUnknownMembers() =>
-        Assert.Equal("x", InnerMessage.Parse("""{"v":1,"t":"text","n":"A","b":"x","at":0,"later":true}"""u8).Body);
+        Assert.Equal("x", InnerMessage.Parse("""{"v":2,"t":"text","n":"A","b":"x","at":0,"later":true}"""u8).Body);
 
     private static void AssertRefusedByBothEnds(string json, Type type)
     {

@@ -123,7 +123,7 @@ public sealed class EndToEndTests
             // Transient failures are retried: the first two attempts of a deposit are dropped, the third lands.
             var depositAttempts = 0;
             restarted.FailRequest = request => request.Method == HttpMethod.Post
-                && request.RequestUri!.AbsolutePath == "/v1/messages"
+                && request.RequestUri!.AbsolutePath == "/v1/messages/sealed"
                 && Interlocked.Increment(ref depositAttempts) <= 2;
             await restarted.OkAsync("bob", "send", "Alice", "after two dropped attempts");
             restarted.FailRequest = _ => false;
@@ -307,6 +307,40 @@ public sealed class EndToEndTests
         Assert.All(polls, p => Assert.DoesNotContain("ack=", p, StringComparison.Ordinal));
         Assert.Equal(2, Requests(cli, "POST", "/v1/messages/ack\n").Count);
         Assert.Equal(0L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+    }
+
+    [Fact]
+    public async Task DepositsToAContact_GoSealed_WithoutAToken_OrTheSendersId_OnlyTheInvitationIsIdentified()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Cancellation);
+        var gateway = await cluster.StartGatewayAsync(Cancellation);
+        using var cli = new CliHarness();
+        var (aliceId, bobId) = await InitBothAsync(cli, gateway);
+        await cli.OkAsync("alice", "invite", bobId);
+        Assert.Single(Requests(cli, "POST", "/v1/messages\n"));
+        await cli.OkAsync("bob", "sync", "--wait", "0");
+        cli.HttpBodies.Clear();
+
+        await cli.OkAsync("bob", "accept", "Alice");
+        await cli.OkAsync("alice", "sync", "--wait", "0");
+        await cli.OkAsync("alice", "send", "Bob", "sealed hello");
+        await cli.OkAsync("bob", "send", "Alice", "sealed answer");
+
+        Assert.Empty(Requests(cli, "POST", "/v1/messages\n"));
+        var sealedDeposits = Requests(cli, "POST", "/v1/messages/sealed\n");
+        Assert.Equal(3, sealedDeposits.Count);
+        Assert.All(sealedDeposits, deposit =>
+        {
+            Assert.DoesNotContain("Authorization", deposit, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("Bearer", deposit, StringComparison.Ordinal);
+        });
+        // Each names its recipient, never its sender: Bob's acceptance and answer to Alice, her text to Bob.
+        Assert.Equal(2, sealedDeposits.Count(d => d.Contains(aliceId, StringComparison.Ordinal) && !d.Contains(bobId, StringComparison.Ordinal)));
+        Assert.Single(sealedDeposits, d => d.Contains(bobId, StringComparison.Ordinal) && !d.Contains(aliceId, StringComparison.Ordinal));
+        Assert.Contains("Alice: sealed hello", await cli.OkAsync("bob", "sync", "--wait", "0"), StringComparison.Ordinal);
+        Assert.Contains("Bob: sealed answer", await cli.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
     }
 
     [Fact]
