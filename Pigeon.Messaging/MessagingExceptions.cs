@@ -214,3 +214,17 @@ public sealed class DepositRefusedException(string recipient, PigeonApiException
     /// <summary>The recipient.</summary>
     public string Recipient { get; } = recipient;
 }
+
+/// <summary>A group change that is not allowed or not well formed (ADR 0004); nothing was changed.</summary>
+public class GroupChangeException(string message) : MessagingException(message);
+
+/// <summary>A group would have more members than allowed.</summary>
+public sealed class GroupTooLargeException(int members, int maxMembers)
+    : GroupChangeException($"A group may have at most {maxMembers} members; this one would have {members}.")
+{
+    /// <summary>How many members the change would give the group.</summary>
+    public int Members { get; } = members;
+
+    /// <summary>The limit.</summary>
+    public int MaxMembers { get; } = maxMembers;
+}
