@@ -51,7 +51,7 @@ public static class SealedApi
     /// </summary>
     public static async Task<Results<Ok<DepositResponse>, ProblemHttpResult>> DepositAsync(
         SealedDepositRequest request, GrainReferences grains, SealedDepositLimiter recipientLimits,
-        IOptions<LimitsOptions> limits, HttpContext httpContext)
+        IOptions<LimitsOptions> limits, ApiMetrics metrics, HttpContext httpContext)
     {
         var envelopes = request.Envelopes;
         if (MessagesApi.CheckBatch(envelopes, e => (e.Recipient, e.MessageId, e.Payload), limits.Value) is { } invalid)
@@ -85,8 +85,7 @@ public static class SealedApi
         }
 
         var receipts = await Task.WhenAll(envelopes.Select(e => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload)));
-        GatewayMetrics.EnvelopesDeposited.Inc(envelopes.Count);
-        GatewayMetrics.EnvelopeBytesDeposited.Inc(envelopes.Sum(e => e.Payload.Length));
+        metrics.Deposited(envelopes.Count, envelopes.Sum(e => (long)e.Payload.Length));
         return TypedResults.Ok(new DepositResponse(
             [.. envelopes.Zip(receipts, (e, r) => new DepositReceiptDto(e.Recipient, r.MessageId, r.Sequence, r.DepositedAt))]));
     }
