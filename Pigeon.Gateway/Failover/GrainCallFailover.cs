@@ -17,7 +17,7 @@ namespace Pigeon.Gateway.Failover;
 /// <see cref="FailoverOptions.RetryFor"/>. Only for calls that are safe to repeat: deposits (by message
 /// id), receives and acknowledgements.
 /// </summary>
-public sealed partial class GrainCallFailover(IOptions<FailoverOptions> options, TimeProvider time, ILogger<GrainCallFailover> logger)
+public sealed partial class GrainCallFailover(IOptions<FailoverOptions> options, TimeProvider time, ApiMetrics metrics, ILogger<GrainCallFailover> logger)
     : IClusterConnectionStatusObserver
 {
     private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(100);
@@ -50,7 +50,7 @@ public sealed partial class GrainCallFailover(IOptions<FailoverOptions> options,
                     && time.GetElapsedTime(started) + pause < settings.RetryFor)
                 {
                     var reason = exception is SiloLostException ? "lost" : "refused";
-                    GatewayMetrics.GrainCallRetries.WithLabels(reason).Inc();
+                    metrics.GrainCallRetried(reason);
                     LogRetrying(reason, attempt, pause.TotalMilliseconds);
                     await Task.Delay(pause, time, aborted);
                     pause = pause * 2 < LongestPause ? pause * 2 : LongestPause;
@@ -78,7 +78,7 @@ public sealed partial class GrainCallFailover(IOptions<FailoverOptions> options,
 
         // Runs on the connection's own thread: only completes a signal, whose awaiters resume elsewhere.
         var lost = Interlocked.Exchange(ref _nextLoss, NewLoss());
-        GatewayMetrics.SiloConnectionsLost.Inc();
+        metrics.SiloConnectionLost();
         LogConnectionLost(previousNumberOfGateways, currentNumberOfGateways, Volatile.Read(ref _inFlight), options.Value.LossGrace.TotalSeconds);
         lost.TrySetResult();
     }
