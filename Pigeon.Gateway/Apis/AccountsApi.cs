@@ -26,7 +26,7 @@ public static class AccountsApi
     /// be signed by the signing key, which proves the caller holds the identity's private signing key.
     /// </summary>
     public static async Task<Results<Created<AccountResponse>, Ok<AccountResponse>, ProblemHttpResult>> RegisterAsync(
-        RegisterAccountRequest request, GrainReferences grains, RecipientDirectory directory)
+        RegisterAccountRequest request, GrainReferences grains, RecipientDirectory directory, ApiMetrics metrics)
     {
         var identity = new PublicIdentity(request.SigningKey, request.AgreementKey, request.AgreementKeySignature);
         if (!AccountId.IsWellFormed(request.AccountId))
@@ -55,7 +55,7 @@ public static class AccountsApi
             return TypedResults.Ok(response);
         }
 
-        GatewayMetrics.Registrations.Inc();
+        metrics.Registered();
         return TypedResults.Created($"/v1/keys/{request.AccountId}", response);
     }
 }

@@ -47,7 +47,7 @@ public static class AuthApi
     /// (once, before it expires); every failure looks the same to the caller.
     /// </summary>
     public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> TokenAsync(
-        TokenRequest request, GrainReferences grains, TokenService tokens)
+        TokenRequest request, GrainReferences grains, TokenService tokens, ApiMetrics metrics)
     {
         if (!AccountId.IsWellFormed(request.AccountId))
         {
@@ -69,7 +69,7 @@ public static class AuthApi
         }
 
         var (token, expiresAt) = tokens.Issue(request.AccountId);
-        GatewayMetrics.TokensIssued.Inc();
+        metrics.TokenIssued();
         return TypedResults.Ok(new TokenResponse(token, expiresAt));
     }
 }

@@ -112,21 +112,6 @@ public sealed class LimitsOptions
     public int SealedDepositBurstPerRecipient { get; set; } = 200;
 }
 
-/// <summary>Where the Prometheus metrics are served, bound from <c>Pigeon:Metrics</c>.</summary>
-public sealed class MetricsOptions
-{
-    /// <summary>The configuration section.</summary>
-    public const string Section = "Pigeon:Metrics";
-
-    /// <summary>
-    /// A port of its own for <c>/metrics</c>, which must also be one of the addresses in <c>Urls</c>.
-    /// When set, <c>/metrics</c> answers only on connections to this port (404 elsewhere), so a
-    /// Service or ingress that publishes the API port does not publish the metrics. Default 0:
-    /// <c>/metrics</c> answers on every address the gateway listens on.
-    /// </summary>
-    public int Port { get; set; }
-}
-
 /// <summary>
 /// Which proxies may tell the gateway a client's address (<c>X-Forwarded-For</c>), bound from
 /// <c>Pigeon:ForwardedHeaders</c>. The address keys the per-address limit on registration and
@@ -150,7 +135,7 @@ public sealed class ForwardedHeadersSettings
 
 internal sealed class GatewayOptionsValidator :
     IValidateOptions<AuthOptions>, IValidateOptions<LimitsOptions>, IValidateOptions<GatewayClusterOptions>,
-    IValidateOptions<MetricsOptions>, IValidateOptions<ForwardedHeadersSettings>
+    IValidateOptions<ForwardedHeadersSettings>
 {
     public ValidateOptionsResult Validate(string? name, AuthOptions options)
     {
@@ -194,13 +179,6 @@ internal sealed class GatewayOptionsValidator :
     {
         var problems = new OptionsProblems(GatewayClusterOptions.Section);
         problems.Require(options.StaticGateways.All(g => System.Net.IPEndPoint.TryParse(g, out _)), nameof(options.StaticGateways), "must be ip:port endpoints.");
-        return problems.Result();
-    }
-
-    public ValidateOptionsResult Validate(string? name, MetricsOptions options)
-    {
-        var problems = new OptionsProblems(MetricsOptions.Section);
-        problems.Require(options.Port is >= 0 and <= 65535, nameof(options.Port), "must be a TCP port (1-65535), or 0 to serve /metrics on every address.");
         return problems.Result();
     }
 

@@ -7,7 +7,7 @@ using Pigeon.Hosting;
 using Pigeon.Hosting.Cluster;
 using Pigeon.Hosting.Configuration;
 using Pigeon.Hosting.Database;
-using Prometheus;
+using Pigeon.Hosting.Telemetry;
 
 namespace Pigeon.Silo.Hosting;
 
@@ -29,6 +29,12 @@ public static class PigeonSiloHostingExtensions
         var siloProblems = configuration.Check(PigeonSiloOptions.Section, new PigeonSiloOptionsValidator()).ToList();
         problems.AddRange(siloProblems);
         problems.AddRange(PigeonClusterOptions.Check(configuration));
+        if (!(siloProblems.Count == 0 && ServesApi(configuration)))
+        {
+            // The API's checks include these; a silo without the API checks them on its own.
+            problems.AddRange(MetricsOptions.Check(configuration));
+        }
+
         if (siloProblems.Count == 0 && ServesApi(configuration))
         {
             problems.AddRange(configuration.ValidatePigeonApiConfiguration());
@@ -80,8 +86,8 @@ public static class PigeonSiloHostingExtensions
 
     /// <summary>
     /// Maps the HTTP API when the silo serves it, the health endpoints (<c>/health/ready</c>: this
-    /// silo is Active in the cluster) and <c>/metrics</c> (Prometheus text: the runtime's and .NET
-    /// meters, Pigeon's group commit among them).
+    /// silo is Active in the cluster) and <c>/metrics</c> (the runtime's, Orleans', Npgsql's and
+    /// Pigeon's meters, the group commit among them).
     /// </summary>
     public static WebApplication MapPigeonSilo(this WebApplication app)
     {
@@ -90,11 +96,7 @@ public static class PigeonSiloHostingExtensions
             app.MapPigeonApi();
         }
 
-        app.MapPigeonMetrics();
-        // prometheus-net starts listening to .NET meters at its first collection; collect once now so
-        // that what the silo measures before the first scrape is counted too.
-        Metrics.DefaultRegistry.CollectAndExportAsTextAsync(Stream.Null).GetAwaiter().GetResult();
-        app.MapPigeonHealthEndpoints();
+        app.MapPigeonDefaultEndpoints();
         return app;
     }
 }

@@ -303,6 +303,21 @@ public sealed partial class HelmChartTests
     }
 
     [Fact]
+    public async Task Traces_GoToTheConfiguredCollector_FromSilosAndGateways_AndNowhereByDefault()
+    {
+        var chart = await RenderAsync("default", "--set", "telemetry.otlpEndpoint=http://collector.monitoring:4317");
+        var quiet = await RenderAsync("default");
+
+        foreach (var component in new[] { "silo", "gateway" })
+        {
+            var env = Yaml.Env(chart.Single("Deployment", $"-{component}").Container);
+            Assert.Equal("http://collector.monitoring:4317", Yaml.String(env[Pigeon.Hosting.Telemetry.PigeonTelemetry.OtlpEndpointKey], "value"));
+            Assert.Equal("grpc", Yaml.String(env["OTEL_EXPORTER_OTLP_PROTOCOL"], "value"));
+            Assert.DoesNotContain(Pigeon.Hosting.Telemetry.PigeonTelemetry.OtlpEndpointKey, Yaml.Env(quiet.Single("Deployment", $"-{component}").Container).Keys);
+        }
+    }
+
+    [Fact]
     public async Task CoHosted_RendersNoGateway_AndTheApiServiceAndIngressReachTheSilos()
     {
         var chart = await RenderAsync("default", "--set", "silo.serveApi=true", "--set", "ingress.enabled=true",
@@ -527,8 +542,8 @@ public sealed partial class HelmChartTests
     private static HashSet<string> MappedPaths(string project)
     {
         var paths = new HashSet<string>(StringComparer.Ordinal);
-        // Both apps map the health endpoints through the shared hosting layer, and the silo maps the
-        // API's routes and /metrics through the gateway's.
+        // Both apps map the health endpoints and /metrics through the shared hosting layer, and the
+        // silo maps the API's routes through the gateway's.
         string[] folders = project == "Pigeon.Silo" ? [project, "Pigeon.Hosting", "Pigeon.Gateway"] : [project, "Pigeon.Hosting"];
         foreach (var file in folders
                      .SelectMany(folder => Directory.EnumerateFiles(Scripts.PathOf(folder), "*.cs", SearchOption.AllDirectories))
@@ -544,6 +559,6 @@ public sealed partial class HelmChartTests
         return paths;
     }
 
-    [GeneratedRegex("""\.Map(?:HealthChecks|Get|Metrics)\(\s*"(?<path>/[^"]*)"\s*[,)]""")]
+    [GeneratedRegex("""\.Map(?:HealthChecks|Get|Metrics|PrometheusScrapingEndpoint)\(\s*"(?<path>/[^"]*)"\s*[,)]""")]
     private static partial Regex MapCall();
 }

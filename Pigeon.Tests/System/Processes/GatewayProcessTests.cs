@@ -85,8 +85,9 @@ public sealed class GatewayProcessTests
         Assert.Equal(HttpStatusCode.NotFound, (await api.SendAsync(forged, Ct)).StatusCode);
 
         var scraped = await metrics.GetStringAsync("/metrics", Ct);
-        Assert.Contains("pigeon_tokens_issued_total 1", scraped, StringComparison.Ordinal);
-        Assert.Contains("endpoint=\"/v1/auth/token\"", scraped, StringComparison.Ordinal);
+        Assert.Equal(1, PrometheusText.Sum(scraped, "pigeon_tokens_issued_total"));
+        Assert.Contains(PrometheusText.Samples(scraped, "http_server_request_duration_seconds_count"),
+            s => s.Labels.Contains("http_route=\"/v1/auth/token\"", StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/health/ready", Ct)).StatusCode);
     }
 

@@ -144,6 +144,16 @@ annotations:
 {{- end }}
 {{- end }}
 
+{{/* Where silos and gateways send traces, when anywhere. */}}
+{{- define "pigeon.telemetryEnv" -}}
+{{- if .Values.telemetry.otlpEndpoint -}}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .Values.telemetry.otlpEndpoint | quote }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: {{ .Values.telemetry.otlpProtocol | quote }}
+{{- end }}
+{{- end }}
+
 {{/* Whether the silos serve the HTTP API themselves (co-hosted), so that no gateway pods run. */}}
 {{- define "pigeon.coHosted" -}}
 {{- if .Values.silo.serveApi }}true{{ end }}
