@@ -68,10 +68,10 @@ public static class SealedApi
             }
         }
 
+        // One check per distinct recipient and key, however many envelopes share them.
         var checks = envelopes
-            .Select(e => (e.Recipient, Key: Convert.ToBase64String(e.DeliveryKey)))
-            .Distinct()
-            .Select(pair => failover.RunAsync((_, _) => grains.Get<IAccountGrain>(pair.Recipient).AcceptsDeliveryKeyAsync(Convert.FromBase64String(pair.Key)), aborted));
+            .DistinctBy(e => (e.Recipient, Convert.ToHexString(e.DeliveryKey)))
+            .Select(e => failover.RunAsync((_, _) => grains.Get<IAccountGrain>(e.Recipient).AcceptsDeliveryKeyAsync(e.DeliveryKey), aborted));
         if ((await Task.WhenAll(checks)).Contains(false))
         {
             return Problems.Of(StatusCodes.Status401Unauthorized, ProblemTypes.DeliveryRefused,

@@ -4,8 +4,9 @@ namespace Pigeon.Grains.Abstractions.Accounts;
 
 /// <summary>
 /// One account, keyed by its self-certifying account id: the public identity keys and the prekeys
-/// that let others start sessions with it. The server treats every key as opaque bytes; the gateway
-/// checks signatures and that the id matches the keys before calling.
+/// that let others start sessions with it. The grain checks what it is given itself, whoever calls:
+/// that the id derives from the identity keys and that every signature verifies (the gateway checks
+/// only the shape of a request).
 /// </summary>
 [Alias("pigeon.account")]
 public interface IAccountGrain : IGrainWithStringKey

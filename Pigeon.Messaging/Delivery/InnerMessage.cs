@@ -16,15 +16,19 @@ public enum InnerMessageType
 
     /// <summary>A text message between contacts.</summary>
     Text,
+
+    /// <summary>The sender's new delivery key (it rotated it after removing or blocking someone); no body, shown nowhere.</summary>
+    DeliveryKeyUpdate,
 }
 
 /// <summary>
 /// The plaintext inside the Double Ratchet, version 2: a UTF-8 JSON object with short member names,
 /// <code>{"v":2,"t":"text","n":"Alice","b":"hello","at":1764043200000}</code>
 /// <c>v</c> format version (2; others are refused), <c>t</c> type (<c>request</c>, <c>accepted</c>,
-/// <c>text</c>), <c>n</c> sender's display name, <c>b</c> body (optional for a request and an
-/// acceptance), <c>at</c> sent-at in Unix milliseconds (the sender's clock), <c>dk</c> the sender's
-/// delivery key (base64 of epoch ‖ key, 36 bytes; with a request and an acceptance), with which the
+/// <c>text</c>, <c>key</c>), <c>n</c> sender's display name, <c>b</c> body (optional for a request and an
+/// acceptance, absent from a key update), <c>at</c> sent-at in Unix milliseconds (the sender's clock), <c>dk</c> the sender's
+/// delivery key (base64 of epoch ‖ key, 36 bytes; with a request, an acceptance and a key update, which
+/// carries nothing else), with which the
 /// recipient deposits to the sender without identifying itself. Unknown members are ignored so a
 /// later version can add some; the ratchet pads the whole to hide its length.
 /// </summary>
@@ -67,11 +71,16 @@ public sealed record InnerMessage(InnerMessageType Type, string SenderName, stri
             "request" => InnerMessageType.ContactRequest,
             "accepted" => InnerMessageType.ContactAccepted,
             "text" => InnerMessageType.Text,
+            "key" => InnerMessageType.DeliveryKeyUpdate,
             _ => throw new FormatException($"Unknown inner message type '{wire.T}'."),
         };
         if (type == InnerMessageType.Text && wire.B is null)
         {
             throw new FormatException("A text message has no body.");
+        }
+        if (type == InnerMessageType.DeliveryKeyUpdate && wire.Dk is null)
+        {
+            throw new FormatException("A delivery key update carries no key.");
         }
         var name = (wire.N ?? "").Trim();
         if (name.Length > MaxNameLength || name.Any(char.IsControl))
@@ -95,6 +104,7 @@ public sealed record InnerMessage(InnerMessageType Type, string SenderName, stri
     {
         InnerMessageType.ContactRequest => "request",
         InnerMessageType.ContactAccepted => "accepted",
+        InnerMessageType.DeliveryKeyUpdate => "key",
         _ => "text",
     };
 

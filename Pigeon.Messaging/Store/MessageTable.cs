@@ -28,19 +28,44 @@ internal sealed class MessageTable(ProfileDatabase database)
         SELECT * FROM (SELECT id, contact_id, direction, kind, status, message_id, body_sealed, sent_at, at
                        FROM messages WHERE contact_id = $contact ORDER BY id DESC LIMIT $limit) ORDER BY id
         """,
-        reader => new MessageRow(
-            reader.GetInt64(0), reader.GetString(1), Enum.Parse<MessageDirection>(reader.GetString(2), true), Enum.Parse<MessageKind>(reader.GetString(3), true),
-            Enum.Parse<MessageStatus>(reader.GetString(4), true), Guid.Parse(reader.GetString(5)),
-            reader.IsDBNull(6) ? null : Encoding.UTF8.GetString(database.OpenSealed((byte[])reader[6], Purpose)),
-            reader.IsDBNull(7) ? null : ProfileDatabase.FromMs(reader.GetInt64(7)), ProfileDatabase.FromMs(reader.GetInt64(8))),
-        ("$contact", contactId), ("$limit", limit));
+        Read, ("$contact", contactId), ("$limit", limit));
+
+    /// <summary>The outgoing item sent with envelope <paramref name="messageId"/>, or null.</summary>
+    public MessageRow? FindOutgoing(Guid messageId) => database.Query(
+        """
+        SELECT id, contact_id, direction, kind, status, message_id, body_sealed, sent_at, at
+        FROM messages WHERE message_id = $id AND direction = 'out'
+        """,
+        Read, ("$id", messageId.ToString())).FirstOrDefault();
+
+    /// <summary>Gives an outgoing item the id of the envelope that now carries it, and a status.</summary>
+    public void Reassign(Guid messageId, Guid newMessageId, MessageStatus status) => database.Execute(
+        "UPDATE messages SET message_id = $new, status = $status WHERE message_id = $id AND direction = 'out'",
+        ("$id", messageId.ToString()), ("$new", newMessageId.ToString()), ("$status", Lower(status)));
 
     /// <summary>Sets the delivery status of an outgoing item.</summary>
     public void SetStatus(Guid messageId, MessageStatus status) =>
         database.Execute("UPDATE messages SET status = $status WHERE message_id = $id AND direction = 'out'", ("$id", messageId.ToString()), ("$status", Lower(status)));
 
+    /// <summary>
+    /// Deletes items older than <paramref name="before"/> kept under ids that are neither a contact nor
+    /// a request (strangers' failed items, and those from nobody proven).
+    /// </summary>
+    public void DeleteStrangersBefore(DateTimeOffset before) => database.Execute(
+        """
+        DELETE FROM messages WHERE at < $before AND contact_id NOT IN (SELECT account_id FROM contacts)
+                                              AND contact_id NOT IN (SELECT account_id FROM requests)
+        """,
+        ("$before", before.ToUnixTimeMilliseconds()));
+
     /// <summary>Deletes the history kept under an account id (a declined request's).</summary>
     public void DeleteHistory(string contactId) => database.Execute("DELETE FROM messages WHERE contact_id = $id", ("$id", contactId));
+
+    private MessageRow Read(Microsoft.Data.Sqlite.SqliteDataReader reader) => new(
+        reader.GetInt64(0), reader.GetString(1), Enum.Parse<MessageDirection>(reader.GetString(2), true), Enum.Parse<MessageKind>(reader.GetString(3), true),
+        Enum.Parse<MessageStatus>(reader.GetString(4), true), Guid.Parse(reader.GetString(5)),
+        reader.IsDBNull(6) ? null : Encoding.UTF8.GetString(database.OpenSealed((byte[])reader[6], Purpose)),
+        reader.IsDBNull(7) ? null : ProfileDatabase.FromMs(reader.GetInt64(7)), ProfileDatabase.FromMs(reader.GetInt64(8)));
 
     private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
 }

@@ -35,11 +35,28 @@ public static class BuiltApps
         throw new InvalidOperationException($"No Pigeon.sln above {AppContext.BaseDirectory}.");
     }
 
-    /// <summary>A TCP port on 127.0.0.1 that nothing listens on right now.</summary>
+    private static readonly HashSet<int> s_handedOut = [];
+
+    /// <summary>
+    /// A TCP port on 127.0.0.1 that nothing listens on right now and that this test process has not
+    /// handed out before.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        // The kernel may give the same ephemeral port to two binds in a row once the first is closed,
+        // so two ports asked for one after the other (a silo's silo and gateway ports) could collide.
+        lock (s_handedOut)
+        {
+            while (true)
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, 0);
+                listener.Start();
+                var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+                if (s_handedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 }
