@@ -23,12 +23,12 @@ public static class AccountsApi
 
     /// <summary>
     /// Registers the keys under their id. The id must derive from the keys and the agreement key must
-    /// be signed by the signing key, which proves the caller holds the identity's private signing key.
+    /// be signed by the signing key, which proves the caller holds the identity's private signing key;
+    /// the account grain checks both (a 400 key-mismatch otherwise).
     /// </summary>
     public static async Task<Results<Created<AccountResponse>, Ok<AccountResponse>, ProblemHttpResult>> RegisterAsync(
         RegisterAccountRequest request, GrainReferences grains, RecipientDirectory directory, ApiMetrics metrics)
     {
-        var identity = new PublicIdentity(request.SigningKey, request.AgreementKey, request.AgreementKeySignature);
         if (!AccountId.IsWellFormed(request.AccountId))
         {
             return Problems.BadRequest("accountId must be 32 characters of lowercase base32.");
@@ -38,12 +38,6 @@ public static class AccountsApi
             || request.AgreementKeySignature.Length != ApiLimits.SignatureBytes)
         {
             return Problems.BadRequest($"signingKey and agreementKey must be {ApiLimits.PublicKeyBytes} bytes and agreementKeySignature {ApiLimits.SignatureBytes} bytes.");
-        }
-
-        if (!identity.IsValidFor(request.AccountId))
-        {
-            return Problems.Of(StatusCodes.Status400BadRequest, ProblemTypes.KeyMismatch,
-                "The keys do not match the account id, or the agreement key's signature does not verify.");
         }
 
         var registration = await grains.Get<IAccountGrain>(request.AccountId)

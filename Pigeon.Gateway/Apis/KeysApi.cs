@@ -8,7 +8,6 @@ using Pigeon.Gateway.Hosting;
 using Pigeon.Gateway.Limits;
 using Pigeon.Grains.Abstractions.Accounts;
 using Pigeon.Protocol.Identity;
-using ProtocolPrekeyKind = Pigeon.Protocol.Prekeys.PrekeyKind;
 
 namespace Pigeon.Gateway.Apis;
 
@@ -23,14 +22,17 @@ public static class KeysApi
     public static RouteGroupBuilder MapKeysApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/keys").WithTags("Keys").RequireAuthorization().RequireRateLimiting(RateLimits.Account);
-        group.MapPut("", UploadAsync).WithSummary("Publish own prekeys; signatures are checked against the identity key.");
+        group.MapPut("", UploadAsync).WithSummary("Publish own prekeys; the account checks their signatures against the identity key.");
         group.MapGet("/count", CountAsync).WithSummary("How many of own prekeys remain.");
         group.MapGet("/{accountId}", FetchBundleAsync).WithSummary("Fetch an account's prekey bundle; consumes one-time prekeys.")
             .RequireRateLimiting(RateLimits.BundleFetch);
         return group;
     }
 
-    /// <summary>Publishes prekeys of the token's own account after checking every signature and size.</summary>
+    /// <summary>
+    /// Publishes prekeys of the token's own account after checking every size; the account grain
+    /// verifies every signature with the identity key (a bad one is a 400 key-mismatch, and nothing is stored).
+    /// </summary>
     public static async Task<Results<Ok<PrekeyCountsResponse>, ProblemHttpResult>> UploadAsync(
         UploadPrekeysRequest request, ClaimsPrincipal user, GrainReferences grains, IOptions<LimitsOptions> limits)
     {
@@ -42,23 +44,16 @@ public static class KeysApi
             return Problems.BadRequest($"At most {limits.Value.MaxPrekeysPerUpload} one-time prekeys of each kind per upload.");
         }
 
-        var account = grains.Get<IAccountGrain>(accountId);
-        var identity = await account.GetIdentityAsync();
-        if (identity is null)
-        {
-            return Problems.Of(StatusCodes.Status404NotFound, ProblemTypes.AccountNotFound, "No account has this id.");
-        }
-
-        var problem = Check(request.SignedPrekey, "signedPrekey", X25519KeyBytes, ProtocolPrekeyKind.SignedX25519, identity)
-            ?? Check(request.LastResortKemPrekey, "lastResortKemPrekey", MlKem1024KeyBytes, ProtocolPrekeyKind.MlKem1024LastResort, identity)
-            ?? oneTime.Select((p, i) => CheckItem(p, $"oneTimePrekeys[{i}]", X25519KeyBytes, null, identity)).FirstOrDefault(p => p is not null)
-            ?? oneTimeKem.Select((p, i) => CheckItem(p, $"oneTimeKemPrekeys[{i}]", MlKem1024KeyBytes, ProtocolPrekeyKind.MlKem1024, identity)).FirstOrDefault(p => p is not null);
+        var problem = Check(request.SignedPrekey, "signedPrekey", X25519KeyBytes, signed: true)
+            ?? Check(request.LastResortKemPrekey, "lastResortKemPrekey", MlKem1024KeyBytes, signed: true)
+            ?? oneTime.Select((p, i) => CheckItem(p, $"oneTimePrekeys[{i}]", X25519KeyBytes, signed: false)).FirstOrDefault(p => p is not null)
+            ?? oneTimeKem.Select((p, i) => CheckItem(p, $"oneTimeKemPrekeys[{i}]", MlKem1024KeyBytes, signed: true)).FirstOrDefault(p => p is not null);
         if (problem is not null)
         {
             return problem;
         }
 
-        var counts = await account.UploadPrekeysAsync(new PrekeyUpload(
+        var counts = await grains.Get<IAccountGrain>(accountId).UploadPrekeysAsync(new PrekeyUpload(
             ToPrekey(request.SignedPrekey),
             ToPrekey(request.LastResortKemPrekey),
             [.. oneTime.Select(p => ToPrekey(p)!)],
@@ -89,10 +84,10 @@ public static class KeysApi
     }
 
     // JSON's null annotations stop at a list's items, so a null item is refused here, before anything is stored.
-    private static ProblemHttpResult? CheckItem(PrekeyDto? prekey, string field, int keyBytes, ProtocolPrekeyKind? signedAs, IdentityKeys identity) =>
-        prekey is null ? Problems.BadRequest($"{field} must not be null.") : Check(prekey, field, keyBytes, signedAs, identity);
+    private static ProblemHttpResult? CheckItem(PrekeyDto? prekey, string field, int keyBytes, bool signed) =>
+        prekey is null ? Problems.BadRequest($"{field} must not be null.") : Check(prekey, field, keyBytes, signed);
 
-    private static ProblemHttpResult? Check(PrekeyDto? prekey, string field, int keyBytes, ProtocolPrekeyKind? signedAs, IdentityKeys identity)
+    private static ProblemHttpResult? Check(PrekeyDto? prekey, string field, int keyBytes, bool signed)
     {
         if (prekey is null)
         {
@@ -104,19 +99,12 @@ public static class KeysApi
             return Problems.BadRequest($"{field}.publicKey must be {keyBytes} bytes.");
         }
 
-        if (signedAs is not { } kind)
+        if (!signed)
         {
             return prekey.Signature is null ? null : Problems.BadRequest($"{field} is not a signed kind; send no signature.");
         }
 
-        if (prekey.Signature is not { Length: SignatureBytes } signature)
-        {
-            return Problems.BadRequest($"{field}.signature must be {SignatureBytes} bytes.");
-        }
-
-        return IdentitySignatures.VerifyPrekey(identity.SigningKey, kind, prekey.Id, prekey.PublicKey, signature)
-            ? null
-            : Problems.Of(StatusCodes.Status400BadRequest, ProblemTypes.KeyMismatch, $"The signature of {field} does not verify with the identity key.");
+        return prekey.Signature is { Length: SignatureBytes } ? null : Problems.BadRequest($"{field}.signature must be {SignatureBytes} bytes.");
     }
 
     private static Prekey? ToPrekey(PrekeyDto? dto) => dto is null ? null : new Prekey(dto.Id, dto.PublicKey, dto.Signature);

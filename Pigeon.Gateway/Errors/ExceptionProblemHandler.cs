@@ -64,6 +64,7 @@ internal sealed partial class ExceptionProblemHandler(IProblemDetailsService pro
         JsonException json => (400, ProblemTypes.InvalidRequest, "The request is invalid.", JsonDetail(json)),
         AccountNotFoundException => (404, ProblemTypes.AccountNotFound, "No account has this id.", null),
         AccountConflictException => (409, ProblemTypes.AccountConflict, "This account id is registered with other keys.", null),
+        KeyMismatchException mismatch => (400, ProblemTypes.KeyMismatch, "The keys do not match the account id, or a signature does not verify.", mismatch.Message),
         PrekeysUnavailableException => (409, ProblemTypes.PrekeysUnavailable, "The account has not published prekeys.", null),
         PrekeyPoolFullException full => (409, ProblemTypes.PrekeyPoolFull, "The one-time prekey pool is full.", full.Message),
         NewRecipientLimitException limited => (429, ProblemTypes.RateLimited, "Too many new recipients.",

@@ -86,3 +86,18 @@ public sealed class NewRecipientLimitException : Exception
     [Id(1)]
     public TimeSpan RetryAfter { get; init; }
 }
+
+/// <summary>
+/// Keys that do not prove what they claim: identity keys that do not derive the account id or whose
+/// agreement key the signing key did not sign, or a prekey whose signature does not verify with the
+/// account's identity key for its kind and id. The account grain checks this itself, whoever calls it.
+/// </summary>
+[GenerateSerializer, Alias("pigeon.key-mismatch")]
+public sealed class KeyMismatchException : Exception
+{
+    public KeyMismatchException() : base("The keys do not match the account id, or a signature does not verify with the identity key.") { }
+
+    public KeyMismatchException(string message) : base(message) { }
+
+    public KeyMismatchException(string message, Exception innerException) : base(message, innerException) { }
+}

@@ -4,13 +4,17 @@ using Microsoft.Extensions.Options;
 using Pigeon.Grains.Abstractions.Accounts;
 using Pigeon.Grains.Hosting;
 using Pigeon.Hosting;
+using Pigeon.Protocol.Identity;
+using ProtocolPrekeyKind = Pigeon.Protocol.Prekeys.PrekeyKind;
 
 namespace Pigeon.Grains.Accounts;
 
 /// <summary>
 /// An account's identity and prekeys. Not reentrant: calls run one at a time, so a bundle fetch
 /// takes its one-time prekeys before the next fetch starts; the row delete with SKIP LOCKED keeps
-/// that true even if two activations ever overlap.
+/// that true even if two activations ever overlap. It trusts no caller with keys: registration
+/// must derive the account id and carry the agreement key's signature, and every signed prekey
+/// must verify with the identity key (<see cref="IdentitySignatures"/>), or nothing is stored.
 /// </summary>
 internal sealed partial class AccountGrain(
     [PersistentState("account", PigeonStorage.Accounts)] IPersistentState<AccountState> state,
@@ -40,6 +44,12 @@ internal sealed partial class AccountGrain(
                 : throw new AccountConflictException();
         }
 
+        if (keys.SigningKey is null || keys.AgreementKey is null || keys.AgreementKeySignature is null
+            || !new PublicIdentity(keys.SigningKey, keys.AgreementKey, keys.AgreementKeySignature).IsValidFor(AccountId))
+        {
+            throw new KeyMismatchException("The keys do not match the account id, or the agreement key's signature does not verify.");
+        }
+
         state.State.Identity = keys;
         state.State.RegisteredAt = time.GetUtcNow();
         await state.WriteStateAsync();
@@ -52,8 +62,9 @@ internal sealed partial class AccountGrain(
     public async Task<PrekeyCounts> UploadPrekeysAsync(PrekeyUpload upload)
     {
         ArgumentNullException.ThrowIfNull(upload);
-        EnsureRegistered();
+        var identity = EnsureRegistered();
         CheckShape(upload);
+        CheckSignatures(upload, identity);
         var sizes = await prekeys.CountAsync(AccountId, CancellationToken.None);
         var limit = options.Value.MaxOneTimePrekeysPerKind;
         if (sizes.X25519 + upload.OneTimeX25519Prekeys.Count > limit)
@@ -80,8 +91,8 @@ internal sealed partial class AccountGrain(
         return await CountsAsync();
     }
 
-    // The gateway checks the same and the signatures; a grain still refuses a malformed upload whole,
-    // whoever calls it, so that nothing of it is stored.
+    // The gateway checks the same shape first, to name the field; the grain still refuses a malformed
+    // upload whole, whoever calls it, so that nothing of it is stored.
     private static void CheckShape(PrekeyUpload upload)
     {
         if (upload.OneTimeX25519Prekeys is null || upload.OneTimeKemPrekeys is null)
@@ -123,6 +134,25 @@ internal sealed partial class AccountGrain(
             {
                 throw new ArgumentException(
                     signed ? $"The {what} must have a {PrekeySizes.Signature}-byte signature." : $"The {what} is not a signed kind.", nameof(upload));
+            }
+        }
+    }
+
+    // Each signature binds the prekey's kind and id, so one made for another kind or id does not verify.
+    private static void CheckSignatures(PrekeyUpload upload, IdentityKeys identity)
+    {
+        Verify(upload.SignedPrekey, ProtocolPrekeyKind.SignedX25519, "signed prekey");
+        Verify(upload.LastResortKemPrekey, ProtocolPrekeyKind.MlKem1024LastResort, "last-resort ML-KEM prekey");
+        for (var i = 0; i < upload.OneTimeKemPrekeys.Count; i++)
+        {
+            Verify(upload.OneTimeKemPrekeys[i], ProtocolPrekeyKind.MlKem1024, $"one-time ML-KEM prekey {i}");
+        }
+
+        void Verify(Prekey? prekey, ProtocolPrekeyKind kind, string what)
+        {
+            if (prekey is not null && !IdentitySignatures.VerifyPrekey(identity.SigningKey, kind, prekey.Id, prekey.PublicKey, prekey.Signature))
+            {
+                throw new KeyMismatchException($"The signature of the {what} does not verify with the identity key.");
             }
         }
     }

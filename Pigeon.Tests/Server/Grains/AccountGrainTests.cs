@@ -1,34 +1,44 @@
 using System.Security.Cryptography;
 using Pigeon.Grains.Abstractions.Accounts;
+using Pigeon.Protocol.Identity;
+using ProtocolPrekeyKind = Pigeon.Protocol.Prekeys.PrekeyKind;
 
 namespace Pigeon.Tests.Grains;
 
 [Collection(PigeonClusterCollection.Name)]
 public sealed class AccountGrainTests(PigeonClusterFixture fixture)
 {
-    private IAccountGrain NewAccount()
+    /// <summary>A fresh identity and the account grain of its id, not registered yet.</summary>
+    private (IAccountGrain Grain, IdentityKeyPair Identity) NewAccount()
     {
         fixture.RequirePostgres();
-        return fixture.Grains.GetGrain<IAccountGrain>($"account-{Guid.NewGuid():N}");
+        var identity = IdentityKeyPair.Generate();
+        return (fixture.Grains.GetGrain<IAccountGrain>(identity.AccountId), identity);
     }
 
-    private static IdentityKeys RandomIdentity() =>
-        new(RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(64));
+    private static IdentityKeys KeysOf(IdentityKeyPair identity) =>
+        new(identity.PublicIdentity.SigningKey, identity.PublicIdentity.AgreementKey, identity.PublicIdentity.AgreementKeySignature);
 
     private static Prekey RandomPrekey(uint id, int size = 32, bool signed = false) =>
         new(id, RandomNumberGenerator.GetBytes(size), signed ? RandomNumberGenerator.GetBytes(64) : null);
 
-    private static PrekeyUpload FullUpload(int oneTimeCount, uint firstId = 1) => new(
-        RandomPrekey(1000, signed: true),
-        RandomPrekey(2000, 1568, signed: true),
+    private static Prekey SignedPrekey(IdentityKeyPair identity, ProtocolPrekeyKind kind, uint id, int size)
+    {
+        var publicKey = RandomNumberGenerator.GetBytes(size);
+        return new Prekey(id, publicKey, identity.SignPrekey(kind, id, publicKey));
+    }
+
+    private static PrekeyUpload FullUpload(IdentityKeyPair identity, int oneTimeCount, uint firstId = 1) => new(
+        SignedPrekey(identity, ProtocolPrekeyKind.SignedX25519, 1000, 32),
+        SignedPrekey(identity, ProtocolPrekeyKind.MlKem1024LastResort, 2000, 1568),
         [.. Enumerable.Range(0, oneTimeCount).Select(i => RandomPrekey(firstId + (uint)i))],
-        [.. Enumerable.Range(0, oneTimeCount).Select(i => RandomPrekey(firstId + (uint)i, 1568, signed: true))]);
+        [.. Enumerable.Range(0, oneTimeCount).Select(i => SignedPrekey(identity, ProtocolPrekeyKind.MlKem1024, firstId + (uint)i, 1568))]);
 
     [Fact]
     public async Task Account_RegisteringSameKeysAgain_IsIdempotent()
     {
-        var account = NewAccount();
-        var keys = RandomIdentity();
+        var (account, identity) = NewAccount();
+        var keys = KeysOf(identity);
 
         var first = await account.RegisterAsync(keys);
         var again = await account.RegisterAsync(keys with { SigningKey = [.. keys.SigningKey] });
@@ -41,11 +51,12 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     [Fact]
     public async Task Account_RegisteringOtherKeysForExistingId_IsRefused()
     {
-        var account = NewAccount();
-        var keys = RandomIdentity();
+        var (account, identity) = NewAccount();
+        var keys = KeysOf(identity);
         await account.RegisterAsync(keys);
+        using var other = IdentityKeyPair.Generate();
 
-        await Assert.ThrowsAsync<AccountConflictException>(() => account.RegisterAsync(RandomIdentity()));
+        await Assert.ThrowsAsync<AccountConflictException>(() => account.RegisterAsync(KeysOf(other)));
 
         var stored = await account.GetIdentityAsync();
         Assert.NotNull(stored);
@@ -55,11 +66,11 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     [Fact]
     public async Task Account_IdentityAndPrekeys_SurviveReactivation()
     {
-        var id = $"account-{Guid.NewGuid():N}";
-        fixture.RequirePostgres();
-        var keys = RandomIdentity();
+        var (_, identity) = NewAccount();
+        var id = identity.AccountId;
+        var keys = KeysOf(identity);
         await fixture.Grains.GetGrain<IAccountGrain>(id).RegisterAsync(keys);
-        await fixture.Grains.GetGrain<IAccountGrain>(id).UploadPrekeysAsync(FullUpload(3));
+        await fixture.Grains.GetGrain<IAccountGrain>(id).UploadPrekeysAsync(FullUpload(identity, 3));
 
         await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, TestContext.Current.CancellationToken);
         var account = fixture.Grains.GetGrain<IAccountGrain>(id);
@@ -71,18 +82,18 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     [Fact]
     public async Task Account_UnregisteredAccount_HasNoBundleAndTakesNoPrekeys()
     {
-        var account = NewAccount();
+        var (account, identity) = NewAccount();
 
         await Assert.ThrowsAsync<AccountNotFoundException>(() => account.FetchBundleAsync());
-        await Assert.ThrowsAsync<AccountNotFoundException>(() => account.UploadPrekeysAsync(FullUpload(1)));
+        await Assert.ThrowsAsync<AccountNotFoundException>(() => account.UploadPrekeysAsync(FullUpload(identity, 1)));
         Assert.Null(await account.GetIdentityAsync());
     }
 
     [Fact]
     public async Task Account_BundleWithoutSignedPrekeys_IsUnavailable()
     {
-        var account = NewAccount();
-        await account.RegisterAsync(RandomIdentity());
+        var (account, identity) = NewAccount();
+        await account.RegisterAsync(KeysOf(identity));
 
         await Assert.ThrowsAsync<PrekeysUnavailableException>(() => account.FetchBundleAsync());
     }
@@ -90,10 +101,10 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     [Fact]
     public async Task Account_Bundle_ConsumesOneTimePrekeysThenFallsBackToLastResort()
     {
-        var account = NewAccount();
-        var identity = RandomIdentity();
+        var (account, signer) = NewAccount();
+        var identity = KeysOf(signer);
         await account.RegisterAsync(identity);
-        var upload = FullUpload(2);
+        var upload = FullUpload(signer, 2);
         Assert.Equal(new PrekeyCounts(2, 2, true, true, 1, 1), await account.UploadPrekeysAsync(upload));
 
         var first = await account.FetchBundleAsync();
@@ -111,14 +122,62 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         Assert.Equal(new PrekeyCounts(0, 0, true, true), await account.CountPrekeysAsync());
     }
 
+    [Fact]
+    public async Task Account_RegisteringKeysThatDoNotProveTheId_IsRefusedAndStoresNothing()
+    {
+        var (account, identity) = NewAccount();
+        using var other = IdentityKeyPair.Generate();
+        var keys = KeysOf(identity);
+        var badSignature = keys with { AgreementKeySignature = [.. keys.AgreementKeySignature.Select((b, i) => i == 0 ? (byte)(b ^ 1) : b)] };
+
+        // Another identity's keys under this id, and this id's keys with a signature that does not verify.
+        await Assert.ThrowsAsync<KeyMismatchException>(() => account.RegisterAsync(KeysOf(other)));
+        await Assert.ThrowsAsync<KeyMismatchException>(() => account.RegisterAsync(badSignature));
+
+        Assert.Null(await account.GetIdentityAsync());
+        Assert.False((await account.RegisterAsync(keys)).AlreadyRegistered);
+    }
+
+    public static TheoryData<string> BadlySignedUploads() =>
+        ["signed prekey signed by another identity", "last-resort prekey signed as a one-time one", "one-time ML-KEM prekey under another id",
+         "signed prekey with its key altered"];
+
+    [Theory]
+    [MemberData(nameof(BadlySignedUploads))]
+    public async Task Account_PrekeyWithABadSignature_IsRefusedWholeAndChangesNothing(string name)
+    {
+        var (account, identity) = NewAccount();
+        await account.RegisterAsync(KeysOf(identity));
+        var before = FullUpload(identity, 1);
+        await account.UploadPrekeysAsync(before);
+        using var impostor = IdentityKeyPair.Generate();
+        var upload = FullUpload(identity, 2, firstId: 10);
+        var kem = upload.OneTimeKemPrekeys[1];
+        var bad = name switch
+        {
+            "signed prekey signed by another identity" => upload with { SignedPrekey = SignedPrekey(impostor, ProtocolPrekeyKind.SignedX25519, 1001, 32) },
+            "last-resort prekey signed as a one-time one" => upload with { LastResortKemPrekey = SignedPrekey(identity, ProtocolPrekeyKind.MlKem1024, 2001, 1568) },
+            "one-time ML-KEM prekey under another id" => upload with { OneTimeKemPrekeys = [upload.OneTimeKemPrekeys[0], kem with { Id = kem.Id + 100 }] },
+            "signed prekey with its key altered" => upload with { SignedPrekey = upload.SignedPrekey! with { PublicKey = RandomNumberGenerator.GetBytes(32) } },
+            _ => throw new ArgumentOutOfRangeException(nameof(name)),
+        };
+
+        await Assert.ThrowsAsync<KeyMismatchException>(() => account.UploadPrekeysAsync(bad));
+
+        Assert.Equal(new PrekeyCounts(1, 1, true, true, 1, 1), await account.CountPrekeysAsync());
+        var bundle = await account.FetchBundleAsync();
+        Assert.Equal(before.SignedPrekey!.PublicKey, bundle.SignedPrekey.PublicKey);
+        Assert.Equal(before.OneTimeKemPrekeys[0].PublicKey, bundle.KemPrekey.PublicKey);
+    }
+
     public static TheoryData<string> MalformedUploads() =>
         ["null one-time X25519 prekey", "null one-time ML-KEM prekey", "short one-time ML-KEM key", "unsigned one-time ML-KEM prekey",
          "signed one-time X25519 prekey", "short signed prekey", "unsigned last-resort prekey", "null public key", "repeated one-time id",
          "null one-time list"];
 
-    private static PrekeyUpload Malformed(string name)
+    private static PrekeyUpload Malformed(string name, IdentityKeyPair identity)
     {
-        var upload = FullUpload(2, firstId: 10);
+        var upload = FullUpload(identity, 2, firstId: 10);
         IReadOnlyList<Prekey> With(IReadOnlyList<Prekey> keys, Prekey bad) => [.. keys, bad];
         return name switch
         {
@@ -140,12 +199,12 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     [MemberData(nameof(MalformedUploads))]
     public async Task Account_MalformedUpload_IsRefusedWholeAndChangesNothing(string name)
     {
-        var account = NewAccount();
-        await account.RegisterAsync(RandomIdentity());
-        var before = FullUpload(1);
+        var (account, identity) = NewAccount();
+        await account.RegisterAsync(KeysOf(identity));
+        var before = FullUpload(identity, 1);
         await account.UploadPrekeysAsync(before);
 
-        await Assert.ThrowsAsync<ArgumentException>(() => account.UploadPrekeysAsync(Malformed(name)));
+        await Assert.ThrowsAsync<ArgumentException>(() => account.UploadPrekeysAsync(Malformed(name, identity)));
 
         Assert.Equal(new PrekeyCounts(1, 1, true, true, 1, 1), await account.CountPrekeysAsync());
         var bundle = await account.FetchBundleAsync();
@@ -156,10 +215,10 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     [Fact]
     public async Task Account_UploadPastPoolLimit_IsRefusedAndStoresNothing()
     {
-        var account = NewAccount();
-        await account.RegisterAsync(RandomIdentity());
+        var (account, identity) = NewAccount();
+        await account.RegisterAsync(KeysOf(identity));
 
-        var refused = await Assert.ThrowsAsync<PrekeyPoolFullException>(() => account.UploadPrekeysAsync(FullUpload(501)));
+        var refused = await Assert.ThrowsAsync<PrekeyPoolFullException>(() => account.UploadPrekeysAsync(FullUpload(identity, 501)));
 
         Assert.Equal(OneTimePrekeyKind.X25519, refused.Kind);
         Assert.Equal(new PrekeyCounts(0, 0, false, false), await account.CountPrekeysAsync());
@@ -168,9 +227,9 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     [Fact]
     public async Task Account_OneHundredConcurrentFetches_NeverHandOutAPrekeyTwice()
     {
-        var account = NewAccount();
-        await account.RegisterAsync(RandomIdentity());
-        await account.UploadPrekeysAsync(FullUpload(60));
+        var (account, identity) = NewAccount();
+        await account.RegisterAsync(KeysOf(identity));
+        await account.UploadPrekeysAsync(FullUpload(identity, 60));
 
         var bundles = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => account.FetchBundleAsync()));
 
@@ -187,9 +246,9 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     [Fact]
     public async Task Account_PastItsHourlyHandouts_GivesBundlesWithoutOneTimePrekeys_AndKeepsThePool()
     {
-        var account = NewAccount();
-        await account.RegisterAsync(RandomIdentity());
-        await account.UploadPrekeysAsync(FullUpload(70));
+        var (account, identity) = NewAccount();
+        await account.RegisterAsync(KeysOf(identity));
+        await account.UploadPrekeysAsync(FullUpload(identity, 70));
         var limit = new Pigeon.Grains.Accounts.AccountOptions().MaxOneTimePrekeyHandoutsPerHour;
 
         for (var i = 0; i < limit; i++)
@@ -212,10 +271,9 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     [Fact]
     public async Task Account_DeliveryKey_IsAcceptedOnlyWhileCurrent_AndOnlyItsVerifierIsStored()
     {
-        var id = $"account-{Guid.NewGuid():N}";
-        fixture.RequirePostgres();
-        var account = fixture.Grains.GetGrain<IAccountGrain>(id);
-        await account.RegisterAsync(RandomIdentity());
+        var (account, identity) = NewAccount();
+        var id = identity.AccountId;
+        await account.RegisterAsync(KeysOf(identity));
         var first = RandomNumberGenerator.GetBytes(32);
         var second = RandomNumberGenerator.GetBytes(32);
 
@@ -253,7 +311,7 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     [Fact]
     public async Task Account_DeliveryKey_OfAnUnregisteredAccount_IsRefusedLikeAWrongOne()
     {
-        var account = NewAccount();
+        var (account, _) = NewAccount();
 
         Assert.False(await account.AcceptsDeliveryKeyAsync(RandomNumberGenerator.GetBytes(32)));
         await Assert.ThrowsAsync<AccountNotFoundException>(() => account.SetDeliveryKeyAsync(RandomNumberGenerator.GetBytes(32)));
@@ -262,8 +320,8 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     [Fact]
     public async Task Account_DeliveryKey_OfTheWrongSize_IsRefusedAndTheCurrentOneStays()
     {
-        var account = NewAccount();
-        await account.RegisterAsync(RandomIdentity());
+        var (account, identity) = NewAccount();
+        await account.RegisterAsync(KeysOf(identity));
         var key = RandomNumberGenerator.GetBytes(32);
         await account.SetDeliveryKeyAsync(key);
 
@@ -275,7 +333,7 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     [Fact]
     public async Task Account_IdentifiedRoute_AllowsSoManyNewRecipientsPerHour_AndRefusesABatchPastItWhole()
     {
-        var account = NewAccount();
+        var (account, _) = NewAccount();
         var limit = new Pigeon.Grains.Accounts.AccountOptions().MaxNewRecipientsPerHour;
         var recipients = Enumerable.Range(0, limit + 1).Select(i => $"recipient-{i}").ToList();
 
