@@ -116,11 +116,16 @@ annotations:
 {{- end }}
 
 {{/* The cluster TLS Secret as a volume, its mount, and the settings that point at it (silos and gateways). */}}
+{{/* The cluster TLS Secret: the one named, or the one the chart generates. */}}
+{{- define "pigeon.clusterTlsSecretName" -}}
+{{- default (printf "%s-cluster-tls" (include "pigeon.fullname" .)) .Values.clusterTls.secretName }}
+{{- end }}
+
 {{- define "pigeon.clusterTlsVolume" -}}
 {{- if .Values.clusterTls.enabled -}}
 - name: cluster-tls
   secret:
-    secretName: {{ required "clusterTls.secretName is required with clusterTls.enabled" .Values.clusterTls.secretName }}
+    secretName: {{ include "pigeon.clusterTlsSecretName" . }}
     defaultMode: 0440
 {{- end }}
 {{- end }}
