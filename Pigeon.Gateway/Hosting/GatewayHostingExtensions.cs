@@ -174,6 +174,11 @@ public static class GatewayHostingExtensions
     public static WebApplication MapPigeonApi(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        if (app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.Origins.Count == 0)
+        {
+            GatewayLog.NoOrigins(app.Logger);
+        }
+
         var limits = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
         // First: nothing else reads a header before its size and bytes are checked.
         app.UseMiddleware<RequestHeadLimit>(limits);

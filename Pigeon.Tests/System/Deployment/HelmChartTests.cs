@@ -303,6 +303,21 @@ public sealed partial class HelmChartTests
     }
 
     [Fact]
+    public async Task SignInOrigins_AreTheIngressHosts_UnlessGiven_OnWhateverServesTheApi()
+    {
+        var production = Yaml.Env((await RenderAsync("production")).Single("Deployment", "-gateway").Container);
+        Assert.Equal("https://pigeon.example.com", Yaml.String(production["Pigeon__Auth__Origins__0"], "value"));
+        Assert.DoesNotContain("Pigeon__Auth__Origins__1", production.Keys);
+
+        var given = await RenderAsync("default", "--set", "silo.serveApi=true", "--set", "auth.origins[0]=https://chat.example.org");
+        var silo = Yaml.Env(given.Single("Deployment", "-silo").Container);
+        Assert.Equal("https://chat.example.org", Yaml.String(silo["Pigeon__Auth__Origins__0"], "value"));
+
+        var refused = await Scripts.RunAsync("helm.sh", ["template", "--set", "auth.origins[0]=https://chat.example.org/v1"], TimeSpan.FromMinutes(2), Cancellation);
+        Assert.NotEqual(0, refused.ExitCode);
+    }
+
+    [Fact]
     public async Task Traces_GoToTheConfiguredCollector_FromSilosAndGateways_AndNowhereByDefault()
     {
         var chart = await RenderAsync("default", "--set", "telemetry.otlpEndpoint=http://collector.monitoring:4317");

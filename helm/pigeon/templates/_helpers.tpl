@@ -159,6 +159,20 @@ annotations:
 {{- end }}
 {{- end }}
 
+{{/* The origins clients sign in to: auth.origins, or else the Ingress's hosts; as a JSON list. */}}
+{{- define "pigeon.apiOrigins" -}}
+{{- $origins := list }}
+{{- if .Values.auth.origins }}
+{{- $origins = .Values.auth.origins }}
+{{- else if .Values.ingress.enabled }}
+{{- $scheme := ternary "https" "http" (not (empty .Values.ingress.tls)) }}
+{{- range .Values.ingress.hosts }}
+{{- $origins = append $origins (printf "%s://%s" $scheme .host) }}
+{{- end }}
+{{- end }}
+{{- toJson $origins }}
+{{- end }}
+
 {{/* Whether the silos serve the HTTP API themselves (co-hosted), so that no gateway pods run. */}}
 {{- define "pigeon.coHosted" -}}
 {{- if .Values.silo.serveApi }}true{{ end }}
@@ -192,6 +206,10 @@ annotations:
 {{- end }}
 - name: Pigeon__ForwardedHeaders__ForwardLimit
   value: {{ .Values.gateway.trustedProxyHops | quote }}
+{{- range $index, $origin := include "pigeon.apiOrigins" . | fromJsonArray }}
+- name: Pigeon__Auth__Origins__{{ $index }}
+  value: {{ $origin | quote }}
+{{- end }}
 {{- range $key, $value := .Values.gateway.limits }}
 - name: Pigeon__Limits__{{ $key }}
   value: {{ $value | toString | quote }}
