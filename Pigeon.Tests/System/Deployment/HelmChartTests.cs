@@ -318,6 +318,20 @@ public sealed partial class HelmChartTests
     }
 
     [Fact]
+    public async Task Dashboard_IsOffByDefault_AndOnlyOnTheSilosMetricsPortWhenOn()
+    {
+        Assert.DoesNotContain("Pigeon__Silo__Dashboard", Yaml.Env((await RenderAsync("default")).Single("Deployment", "-silo").Container).Keys);
+
+        var chart = await RenderAsync("default", "--set", "silo.dashboard=true");
+        var silo = chart.Single("Deployment", "-silo").Container;
+        var env = Yaml.Env(silo);
+        Assert.Equal("true", Yaml.String(env["Pigeon__Silo__Dashboard"], "value"));
+        // The app serves it on Pigeon:Metrics:Port only, which no Service publishes.
+        Assert.Equal(ContainerPorts(silo)["metrics"], int.Parse(Yaml.String(env["Pigeon__Metrics__Port"], "value"), CultureInfo.InvariantCulture));
+        Assert.DoesNotContain(chart.OfKind("Service").SelectMany(s => Yaml.List(s.Root, "spec.ports")), p => Yaml.String(p, "targetPort") == "metrics");
+    }
+
+    [Fact]
     public async Task Traces_GoToTheConfiguredCollector_FromSilosAndGateways_AndNowhereByDefault()
     {
         var chart = await RenderAsync("default", "--set", "telemetry.otlpEndpoint=http://collector.monitoring:4317");

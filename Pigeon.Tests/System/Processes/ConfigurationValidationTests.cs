@@ -40,6 +40,19 @@ public sealed class ConfigurationValidationTests
     }
 
     [Fact]
+    public async Task Silo_WithTheDashboardButNoMetricsPort_ExitsNamingBoth()
+    {
+        var (exitCode, output) = await AppProcess.RunAsync(BuiltApps.AssemblyOf("Pigeon.Silo"), new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Pigeon"] = "Host=127.0.0.1;Database=unused",
+            ["Pigeon__Silo__Dashboard"] = "true",
+        }, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Pigeon:Silo:Dashboard needs Pigeon:Metrics:Port", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Silo_MigrateWithoutConnectionString_ExitsWithAMessage()
     {
         var (exitCode, output) = await AppProcess.RunAsync(BuiltApps.AssemblyOf("Pigeon.Silo"), new Dictionary<string, string>
