@@ -58,7 +58,6 @@ public static class GatewayHostingExtensions
         problems.AddRange(configuration.Check<AuthOptions>(AuthOptions.Section, validator));
         problems.AddRange(configuration.Check<LimitsOptions>(LimitsOptions.Section, validator));
         problems.AddRange(configuration.Check<ForwardedHeadersSettings>(ForwardedHeadersSettings.Section, validator));
-
         problems.AddRange(MetricsOptions.Check(configuration));
         return problems;
     }
@@ -70,6 +69,8 @@ public static class GatewayHostingExtensions
     public static WebApplicationBuilder AddPigeonGateway(this WebApplicationBuilder builder)
     {
         builder.AddPigeonApi();
+        builder.Services.AddOptions<GatewayClusterOptions>().BindConfiguration(GatewayClusterOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<GatewayClusterOptions>, GatewayOptionsValidator>();
         builder.AddPigeonServiceDefaults().AddCheck<ClusterReachableHealthCheck>("cluster", tags: [PigeonServiceDefaults.ReadyTag]);
         builder.UsePigeonOrleansClient();
         return builder;
@@ -89,10 +90,8 @@ public static class GatewayHostingExtensions
 
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateOnStart();
-        services.AddOptions<GatewayClusterOptions>().BindConfiguration(GatewayClusterOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, GatewayOptionsValidator>();
         services.AddSingleton<IValidateOptions<LimitsOptions>, GatewayOptionsValidator>();
-        services.AddSingleton<IValidateOptions<GatewayClusterOptions>, GatewayOptionsValidator>();
         services.AddOptions<ForwardedHeadersSettings>().BindConfiguration(ForwardedHeadersSettings.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ForwardedHeadersSettings>, GatewayOptionsValidator>();
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ForwardedHeadersSettings>>((forwarded, settings) =>
