@@ -360,6 +360,8 @@ public sealed partial class HelmChartTests
         Assert.Equal("1000", Yaml.String(env["Pigeon__Limits__MaxEnvelopeBytes"], "value"));
         Assert.Equal("10.0.0.0/8", Yaml.String(env["Pigeon__ForwardedHeaders__KnownNetworks__0"], "value"));
 
+        Assert.Equal(5, Yaml.Int(silo.Container, "lifecycle.preStop.sleep.seconds"));
+
         var service = chart.Single("Service", "-api");
         Assert.True(Selects(Yaml.Map(service.Root, "spec.selector"), Yaml.Map(silo.Root, "spec.template.metadata.labels")));
         Assert.Equal("http", Yaml.String(Assert.Single(Yaml.List(service.Root, "spec.ports")), "targetPort"));
