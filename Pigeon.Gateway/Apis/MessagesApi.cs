@@ -202,4 +202,7 @@ internal static partial class GatewayLog
     // Never the recipients: no log line names both ends of a deposit.
     [LoggerMessage(Level = LogLevel.Debug, Message = "Account {Sender} deposited {Count} envelopes ({Bytes} bytes)")]
     public static partial void Deposited(ILogger logger, string sender, int count, int bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pigeon:Auth:Origins is not set: a sign-in counts when it was signed for the origin its own request names, which a relaying server chooses. Set it to the origins clients use, e.g. https://pigeon.example.com")]
+    public static partial void NoOrigins(ILogger logger);
 }

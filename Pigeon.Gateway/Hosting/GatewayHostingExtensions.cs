@@ -60,7 +60,6 @@ public static class GatewayHostingExtensions
         problems.AddRange(configuration.Check<LimitsOptions>(LimitsOptions.Section, validator));
         problems.AddRange(configuration.Check<ForwardedHeadersSettings>(ForwardedHeadersSettings.Section, validator));
         problems.AddRange(configuration.Check(FailoverOptions.Section, new FailoverOptionsValidator()));
-
         problems.AddRange(MetricsOptions.Check(configuration));
         return problems;
     }
@@ -72,6 +71,8 @@ public static class GatewayHostingExtensions
     public static WebApplicationBuilder AddPigeonGateway(this WebApplicationBuilder builder)
     {
         builder.AddPigeonApi();
+        builder.Services.AddOptions<GatewayClusterOptions>().BindConfiguration(GatewayClusterOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<GatewayClusterOptions>, GatewayOptionsValidator>();
         builder.AddPigeonServiceDefaults().AddCheck<ClusterReachableHealthCheck>("cluster", tags: [PigeonServiceDefaults.ReadyTag]);
         builder.UsePigeonOrleansClient();
         return builder;
@@ -91,10 +92,8 @@ public static class GatewayHostingExtensions
 
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateOnStart();
-        services.AddOptions<GatewayClusterOptions>().BindConfiguration(GatewayClusterOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, GatewayOptionsValidator>();
         services.AddSingleton<IValidateOptions<LimitsOptions>, GatewayOptionsValidator>();
-        services.AddSingleton<IValidateOptions<GatewayClusterOptions>, GatewayOptionsValidator>();
         services.AddOptions<ForwardedHeadersSettings>().BindConfiguration(ForwardedHeadersSettings.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ForwardedHeadersSettings>, GatewayOptionsValidator>();
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ForwardedHeadersSettings>>((forwarded, settings) =>
@@ -179,6 +178,11 @@ public static class GatewayHostingExtensions
     public static WebApplication MapPigeonApi(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        if (app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.Origins.Count == 0)
+        {
+            GatewayLog.NoOrigins(app.Logger);
+        }
+
         var limits = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
         // First: nothing else reads a header before its size and bytes are checked.
         app.UseMiddleware<RequestHeadLimit>(limits);

@@ -40,6 +40,14 @@ public sealed class AuthOptions
 
     /// <summary>How long a challenge may be answered. Default 2 minutes.</summary>
     public TimeSpan ChallengeLifetime { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// The origins clients reach this server at (e.g. <c>https://pigeon.example.com</c>): a sign-in
+    /// counts only when the challenge was signed for one of them (<see cref="ChallengeBinding"/>), so a
+    /// relay under another name cannot use what a client signed for it. Default none: the origin each
+    /// request arrives at (its scheme and <c>Host</c>), which a relay chooses itself; for local use only.
+    /// </summary>
+    public List<string> Origins { get; set; } = [];
 }
 
 /// <summary>Request limits, bound from <c>Pigeon:Limits</c>. Every limit answers with a ProblemDetails.</summary>
@@ -148,6 +156,8 @@ internal sealed class GatewayOptionsValidator :
             nameof(options.TokenLifetime), "must be between 0 and 1 day.");
         problems.Require(options.ChallengeLifetime > TimeSpan.Zero && options.ChallengeLifetime <= TimeSpan.FromMinutes(10),
             nameof(options.ChallengeLifetime), "must be between 0 and 10 minutes.");
+        problems.Require(options.Origins.All(IsOrigin), nameof(options.Origins),
+            "must be origins like https://pigeon.example.com (http or https, a host, an optional port, no path).");
         return problems.Result();
     }
 
@@ -190,6 +200,10 @@ internal sealed class GatewayOptionsValidator :
         problems.Require(options.ForwardLimit is >= 1 and <= 10, nameof(options.ForwardLimit), "must be between 1 and 10.");
         return problems.Result();
     }
+
+    private static bool IsOrigin(string? value) =>
+        value is not null && Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+        && uri.AbsolutePath == "/" && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0;
 
     internal static bool IsKey(string? value)
     {

@@ -64,14 +64,24 @@ public static class PigeonTelemetry
     public static IEndpointRouteBuilder MapPigeonMetrics(this IEndpointRouteBuilder endpoints, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.MapPrometheusScrapingEndpoint("/metrics").OnlyOnMetricsPort(configuration);
+        return endpoints;
+    }
+
+    /// <summary>
+    /// Makes the endpoints of <paramref name="builder"/> answer only on connections to
+    /// <c>Pigeon:Metrics:Port</c> when that is set, and 404 on every other port.
+    /// </summary>
+    public static TBuilder OnlyOnMetricsPort<TBuilder>(this TBuilder builder, IConfiguration configuration) where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
         var port = MetricsOptions.From(configuration).Port;
-        var metrics = endpoints.MapPrometheusScrapingEndpoint("/metrics");
         if (port != 0)
         {
-            metrics.Add(endpoint => endpoint.RequestDelegate = OnlyOnPort(port, endpoint.RequestDelegate!));
+            builder.Add(endpoint => endpoint.RequestDelegate = OnlyOnPort(port, endpoint.RequestDelegate!));
         }
 
-        return endpoints;
+        return builder;
     }
 
     private static bool IsProbeOrScrape(PathString path) =>

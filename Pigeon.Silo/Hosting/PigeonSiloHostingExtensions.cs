@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Grains.Hosting;
 using Pigeon.Hosting;
@@ -14,6 +15,9 @@ namespace Pigeon.Silo.Hosting;
 /// <summary>Configures a Pigeon silo: Orleans on PostgreSQL, Pigeon's grains, the health endpoints and, co-hosted, the HTTP API.</summary>
 public static class PigeonSiloHostingExtensions
 {
+    /// <summary>Where the Orleans dashboard is served when <see cref="PigeonSiloOptions.Dashboard"/> is set.</summary>
+    public const string DashboardPath = "/dashboard";
+
     /// <summary>
     /// Reads and validates the silo's options, reporting every bad value at once.
     /// Returns the problems, or none when the configuration is usable.
@@ -35,6 +39,11 @@ public static class PigeonSiloHostingExtensions
             problems.AddRange(MetricsOptions.Check(configuration));
         }
 
+        if (siloProblems.Count == 0 && SiloOptions(configuration).Dashboard && MetricsOptions.From(configuration).Port == 0)
+        {
+            problems.Add($"{PigeonSiloOptions.Section}:Dashboard needs {MetricsOptions.Section}:Port: the dashboard is served on the metrics port only.");
+        }
+
         if (siloProblems.Count == 0 && ServesApi(configuration))
         {
             problems.AddRange(configuration.ValidatePigeonApiConfiguration());
@@ -44,8 +53,10 @@ public static class PigeonSiloHostingExtensions
     }
 
     /// <summary>Whether this silo serves the HTTP API itself (<see cref="PigeonSiloOptions.ServeApi"/>).</summary>
-    public static bool ServesApi(IConfiguration configuration) =>
-        (configuration.GetSection(PigeonSiloOptions.Section).Get<PigeonSiloOptions>() ?? new PigeonSiloOptions()).ServeApi;
+    public static bool ServesApi(IConfiguration configuration) => SiloOptions(configuration).ServeApi;
+
+    private static PigeonSiloOptions SiloOptions(IConfiguration configuration) =>
+        configuration.GetSection(PigeonSiloOptions.Section).Get<PigeonSiloOptions>() ?? new PigeonSiloOptions();
 
     /// <summary>
     /// Makes this host an Orleans silo of the cluster in <c>Pigeon:Cluster</c>, with ADO.NET clustering
@@ -75,6 +86,11 @@ public static class PigeonSiloHostingExtensions
             silo.AddPigeonGrains(PigeonDatabaseSettings.CreateDataSource(connectionString, "pigeon-silo", siloOptions.DatabasePoolSize));
             // Failure detection and timeouts are tunable from configuration (Orleans:Membership).
             silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
+            if (siloOptions.Dashboard)
+            {
+                // Log lines stay in the logs: the dashboard's live trace is off.
+                silo.AddDashboard(dashboard => dashboard.HideTrace = true);
+            }
         });
         if (siloOptions.ServeApi)
         {
@@ -86,14 +102,20 @@ public static class PigeonSiloHostingExtensions
 
     /// <summary>
     /// Maps the HTTP API when the silo serves it, the health endpoints (<c>/health/ready</c>: this
-    /// silo is Active in the cluster) and <c>/metrics</c> (the runtime's, Orleans', Npgsql's and
-    /// Pigeon's meters, the group commit among them).
+    /// silo is Active in the cluster), <c>/metrics</c> (the runtime's, Orleans', Npgsql's and
+    /// Pigeon's meters, the group commit among them) and, when enabled, the Orleans dashboard at
+    /// <c>/dashboard/</c> on the metrics port only.
     /// </summary>
     public static WebApplication MapPigeonSilo(this WebApplication app)
     {
         if (ServesApi(app.Configuration))
         {
             app.MapPigeonApi();
+        }
+
+        if (SiloOptions(app.Configuration).Dashboard)
+        {
+            app.MapOrleansDashboard(routePrefix: DashboardPath).OnlyOnMetricsPort(app.Configuration);
         }
 
         app.MapPigeonDefaultEndpoints();

@@ -148,7 +148,7 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
 
         // A challenge issued by one replica is redeemed at the other, and stays single-use there.
         var challenge = await PostAsync<ChallengeResponse>(a, "/v1/auth/challenge", new ChallengeRequest(alice.AccountId));
-        var answer = new TokenRequest(alice.AccountId, challenge.Challenge, alice.Identity.SignAuthChallenge(alice.AccountId, challenge.Challenge));
+        var answer = new TokenRequest(alice.AccountId, challenge.Challenge, ApiClient.SignChallenge(a, alice, challenge.Challenge));
         using (var redeemed = await b.PostAsJsonAsync("/v1/auth/token", answer, PigeonJson.Options, Ct))
         {
             Assert.Equal(HttpStatusCode.OK, redeemed.StatusCode);

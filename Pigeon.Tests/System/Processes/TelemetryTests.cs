@@ -65,11 +65,12 @@ public sealed class TelemetryTests
 
         await ApiClient.DepositAsync(http, alice, new OutgoingEnvelope(alice.AccountId, Guid.NewGuid(), [1]));
 
-        // The gateway's HTTP span, the silo's grain call and its PostgreSQL command; the protobuf
-        // carries span names and attribute values as plain UTF-8.
+        // The gateway's HTTP span, the silo's grain call, the group commit that made the envelope
+        // durable and its PostgreSQL commands; the protobuf carries span names and attribute values as plain UTF-8.
         await collector.WaitUntilAsync(spans =>
             spans.Contains("POST /v1/messages", StringComparison.Ordinal)
             && spans.Contains("IMailboxGrain", StringComparison.Ordinal)
+            && spans.Contains("pigeon.mailbox.commit", StringComparison.Ordinal)
             && spans.Contains("postgresql", StringComparison.Ordinal), TimeSpan.FromSeconds(30), Ct);
         Assert.DoesNotContain(alice.Token!, collector.Received, StringComparison.Ordinal);
     }
