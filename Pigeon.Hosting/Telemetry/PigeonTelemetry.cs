@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -34,6 +35,7 @@ public static class PigeonTelemetry
     public static IHostApplicationBuilder AddPigeonTelemetry(this IHostApplicationBuilder builder, string serviceName)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        var ownMeters = new OwnMetersView();
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName))
             .WithMetrics(metrics => metrics
@@ -41,6 +43,9 @@ public static class PigeonTelemetry
                 .AddRuntimeInstrumentation()
                 .AddMeter(OrleansMeter, PigeonMeters.Wildcard)
                 .AddNpgsqlInstrumentation()
+                // Resolved while the provider is built, before it listens to any meter.
+                .AddInstrumentation(services => ownMeters.Of(services.GetRequiredService<IMeterFactory>()))
+                .AddView(ownMeters.Select)
                 // Every scrape reads the current values: a test or a scraper polling twice in a row sees both.
                 .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
         if (ExportsTraces(builder.Configuration))
@@ -115,4 +120,30 @@ public static class PigeonMeters
 
     /// <summary>The mailboxes' meter and activity source: group commits.</summary>
     public const string Mailboxes = "Pigeon.Mailboxes";
+}
+
+/// <summary>
+/// A view that keeps a host's metrics to its own meters: it drops the instruments of meters another
+/// host's <see cref="IMeterFactory"/> created. A meter provider listens to meters by name across the
+/// whole process, so without it every host in one process (the test hosts, a co-hosting silo beside
+/// others) would also count the measurements of every other host's <c>Pigeon.Api</c> or ASP.NET Core
+/// meter as its own, and would lose a series it shared with a host that has stopped. Meters that no
+/// factory made (Orleans', Npgsql's, the runtime's) belong to the process and are kept.
+/// </summary>
+internal sealed class OwnMetersView
+{
+    private IMeterFactory? _host;
+
+    /// <summary>Binds the view to the host's meter factory; returns the view.</summary>
+    public OwnMetersView Of(IMeterFactory host)
+    {
+        _host = host;
+        return this;
+    }
+
+    /// <summary>The view: <see cref="MetricStreamConfiguration.Drop"/> for another host's instrument, else the default.</summary>
+    public MetricStreamConfiguration? Select(Instrument instrument) =>
+        instrument.Meter.Scope is IMeterFactory owner && _host is not null && !ReferenceEquals(owner, _host)
+            ? MetricStreamConfiguration.Drop
+            : null;
 }

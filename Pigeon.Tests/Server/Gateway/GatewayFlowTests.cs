@@ -85,7 +85,7 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
         Assert.Equal(2, next.Acknowledged);
         Assert.Equal(ids[2], Assert.Single((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes).MessageId);
         Assert.Equal(forCarol.MessageId, Assert.Single((await ApiClient.ReceiveAsync(http, carol, Ct)).Envelopes).MessageId);
-        // The counter is the process's, shared with tests running beside this one.
+        // The counter is the host's, shared with tests running beside this one on it.
         Assert.True(await MetricAsync(http, "pigeon_envelopes_acknowledged_total") >= acknowledgedBefore + 2);
 
         // Carrying the same acknowledgement again (a retried poll) deletes nothing more.
@@ -257,6 +257,43 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
         Assert.Equal("query", ack.GetProperty("in").GetString());
         Assert.Contains("\"uuid\"", ack.GetProperty("schema").GetRawText(), StringComparison.Ordinal);
         Assert.Contains("POST /v1/messages/ack", receive.GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_OfTwoHostsInOneProcess_CountOnlyWhatEachServed_AndOutliveTheOther()
+    {
+        fixture.RequirePostgres();
+        await using var first = fixture.StartApi(ApiMode.Gateway);
+        using var a = first.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(a);
+        await using (var second = fixture.StartApi(ApiMode.Gateway))
+        {
+            using var b = second.CreateClient();
+            var bob = await ApiClient.RegisterAndLoginAsync(b);
+            var sent = Enumerable.Range(0, 3).Select(_ => new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [1])).ToArray();
+            await ApiClient.DepositAsync(b, bob, sent);
+            Assert.Equal(3, (await ApiClient.ReceiveAsync(b, bob, Ct)).Envelopes.Count);
+            Assert.Equal(3, await ApiClient.AckAsync(b, bob, [.. sent.Select(e => e.MessageId)]));
+
+            var atSecond = await b.GetStringAsync("/metrics", Ct);
+            Assert.Equal(3, Assert.Single(PrometheusText.Samples(atSecond, "pigeon_envelopes_deposited_total")).Value);
+            Assert.Equal(3, Assert.Single(PrometheusText.Samples(atSecond, "pigeon_envelopes_acknowledged_total")).Value);
+            // The first host has served none of it.
+            var atFirst = await a.GetStringAsync("/metrics", Ct);
+            Assert.Empty(PrometheusText.Samples(atFirst, "pigeon_envelopes_deposited_total"));
+            Assert.Equal(1, Assert.Single(PrometheusText.Samples(atFirst, "pigeon_accounts_registered_total")).Value);
+        }
+
+        // The second host has stopped; the first still has every series of its own, once.
+        var mine = new OutgoingEnvelope(alice.AccountId, Guid.NewGuid(), [1]);
+        await ApiClient.DepositAsync(a, alice, mine);
+        Assert.Single((await ApiClient.ReceiveAsync(a, alice, Ct)).Envelopes);
+        Assert.Equal(1, await ApiClient.AckAsync(a, alice, mine.MessageId));
+        var metrics = await a.GetStringAsync("/metrics", Ct);
+        Assert.Equal(1, Assert.Single(PrometheusText.Samples(metrics, "pigeon_envelopes_deposited_total")).Value);
+        Assert.Equal(1, Assert.Single(PrometheusText.Samples(metrics, "pigeon_envelopes_delivered_total")).Value);
+        Assert.Equal(1, Assert.Single(PrometheusText.Samples(metrics, "pigeon_envelopes_acknowledged_total")).Value);
+        Assert.Equal(0, Assert.Single(PrometheusText.Samples(metrics, "pigeon_long_polls_active")).Value);
     }
 
     private static async Task<double> MetricAsync(HttpClient http, string name) =>
