@@ -128,7 +128,7 @@ public static class PigeonMeters
 /// whole process, so without it every host in one process (the test hosts, a co-hosting silo beside
 /// others) would also count the measurements of every other host's <c>Pigeon.Api</c> or ASP.NET Core
 /// meter as its own, and would lose a series it shared with a host that has stopped. Meters that no
-/// factory made (Orleans', Npgsql's, the runtime's) belong to the process and are kept.
+/// factory made (Npgsql's, the runtime's) belong to the process and are kept.
 /// </summary>
 internal sealed class OwnMetersView
 {
