@@ -9,7 +9,10 @@ public sealed record ChallengeResponse(byte[] Challenge, DateTimeOffset ExpiresA
 /// <summary><c>POST /v1/auth/token</c>: a signed challenge.</summary>
 /// <param name="AccountId">The account.</param>
 /// <param name="Challenge">The challenge as issued.</param>
-/// <param name="Signature">The identity key's signature over the challenge (Pigeon.Protocol's auth-challenge message).</param>
+/// <param name="Signature">
+/// The identity key's signature (Pigeon.Protocol's auth-challenge message) over the challenge bound to
+/// the server's origin (<see cref="ChallengeBinding.Bind"/>).
+/// </param>
 public sealed record TokenRequest(string AccountId, byte[] Challenge, byte[] Signature);
 
 /// <summary>A bearer token for <c>Authorization: Bearer</c>.</summary>

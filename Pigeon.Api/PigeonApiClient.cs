@@ -9,8 +9,9 @@ using System.Text.Json.Serialization.Metadata;
 namespace Pigeon.Api;
 
 /// <summary>
-/// Who a client signs in as: the account id, and what signs a challenge with the account's identity
-/// key (Pigeon.Protocol's <c>IdentityKeyPair.SignAuthChallenge</c>).
+/// Who a client signs in as: the account id, and what signs the bytes it is given with the account's
+/// identity key (Pigeon.Protocol's <c>IdentityKeyPair.SignAuthChallenge</c>). The client hands it the
+/// challenge bound to the server's origin (<see cref="ChallengeBinding"/>), never the bare challenge.
 /// </summary>
 public sealed record ApiCredentials(string AccountId, Func<byte[], byte[]> SignChallenge);
 
@@ -150,6 +151,10 @@ public sealed class PigeonApiClient : IDisposable
         }
     }
 
+    // The origin the client signs in to: that of the address it sends to, whatever a server or a relay says.
+    private string Origin => ChallengeBinding.OriginOf(_http.BaseAddress
+        ?? throw new InvalidOperationException("The HttpClient needs a BaseAddress: the server to sign in to."));
+
     private async Task<string> TokenAsync(string? stale, CancellationToken ct)
     {
         await _signInLock.WaitAsync(ct);
@@ -167,7 +172,8 @@ public sealed class PigeonApiClient : IDisposable
                     PigeonJson.TypeInfo<ChallengeResponse>(), authenticated: false, TimeSpan.Zero, ct);
                 try
                 {
-                    var signed = new TokenRequest(credentials.AccountId, challenge.Challenge, credentials.SignChallenge(challenge.Challenge));
+                    var signature = credentials.SignChallenge(ChallengeBinding.Bind(Origin, challenge.Challenge));
+                    var signed = new TokenRequest(credentials.AccountId, challenge.Challenge, signature);
                     var token = await SendAsync(HttpMethod.Post, "v1/auth/token", Body(signed), PigeonJson.TypeInfo<TokenResponse>(),
                         authenticated: false, TimeSpan.Zero, ct);
                     _token = token.Token;

@@ -299,6 +299,7 @@ silo_environment() {
   if [[ "$API_MODE" == co-hosted ]]; then
     echo "Pigeon__Silo__ServeApi=true"
     echo "Pigeon__Auth__TokenSigningKey=$(cat "$DEV/token-signing-key")"
+    api_origins "${PORTS[$silo.http]}"
   fi
   echo "ConnectionStrings__Pigeon=$CONNECTION_STRING"
   echo "Pigeon__Cluster__ServiceId=pigeon"
@@ -317,6 +318,13 @@ gateway_environment() {
   echo "Pigeon__Auth__TokenSigningKey=$(cat "$DEV/token-signing-key")"
   echo "Orleans__Gateway__GatewayListRefreshPeriod=00:00:05"
   echo "Urls=http://127.0.0.1:${PORTS[gateway.http]}"
+  api_origins "${PORTS[gateway.http]}"
+}
+
+# The origins a sign-in may be signed for (Pigeon:Auth:Origins): the API's loopback address by both names.
+api_origins() {
+  echo "Pigeon__Auth__Origins__0=http://127.0.0.1:$1"
+  echo "Pigeon__Auth__Origins__1=http://localhost:$1"
 }
 
 print_usage_hint() {

@@ -6,14 +6,16 @@ using Pigeon.Messaging.Profiles;
 namespace Pigeon.Client.Commands;
 
 /// <summary>
-/// <c>pigeon init --server URL [--name NAME]</c>: creates an identity, registers it, publishes prekeys
-/// and writes the profile (encrypted when a passphrase is given). Prints the account id to share.
+/// <c>pigeon init --server URL [--name NAME] [--insecure]</c>: creates an identity, registers it, publishes
+/// prekeys and writes the profile (encrypted when a passphrase is given). Prints the account id to share.
+/// A plain <c>http://</c> server is accepted only on a loopback address, or with <c>--insecure</c> and a
+/// warning, because bearer tokens would cross the network in the clear.
 /// </summary>
 public sealed class InitCommand : PigeonCommand
 {
     private readonly Option<string> _server = new("--server", "-s")
     {
-        Description = "The gateway's address, e.g. http://127.0.0.1:8080",
+        Description = "The gateway's address, e.g. https://pigeon.example.com (http:// only on a loopback address)",
         HelpName = "URL",
         Required = true,
     };
@@ -24,12 +26,18 @@ public sealed class InitCommand : PigeonCommand
         HelpName = "NAME",
     };
 
+    private readonly Option<bool> _insecure = new("--insecure")
+    {
+        Description = "Accept an http:// server that is not on a loopback address (test networks only: tokens travel unencrypted)",
+    };
+
     /// <summary>Declares the command.</summary>
     public InitCommand(CliContext context, GlobalOptions globals)
         : base("init", "Create your identity, register it with the server and publish your prekeys.", context, globals)
     {
         Options.Add(_server);
         Options.Add(_name);
+        Options.Add(_insecure);
     }
 
     /// <inheritdoc/>
@@ -39,6 +47,16 @@ public sealed class InitCommand : PigeonCommand
         if (!Uri.TryCreate(serverText, UriKind.Absolute, out var server) || server.Scheme is not ("http" or "https"))
         {
             throw new CliException(ExitCodes.UsageError, $"'{serverText}' is not an http(s) address, e.g. http://127.0.0.1:8080");
+        }
+        if (server.Scheme == "http" && !server.IsLoopback)
+        {
+            if (!parseResult.GetValue(_insecure))
+            {
+                throw new CliException(ExitCodes.UsageError,
+                    $"'{serverText}' is plain http on a host that is not this machine, so your sign-ins and tokens would cross the network unencrypted. Use https://, or --insecure on a test network.");
+            }
+
+            Context.WriteError($"pigeon: warning: --insecure: talking to {server.Host} over plain http; anyone on the network can read your tokens and see your traffic.");
         }
         var profile = parseResult.GetValue(Globals.Profile);
         var name = (parseResult.GetValue(_name) ?? profile ?? Environment.UserName).Trim();

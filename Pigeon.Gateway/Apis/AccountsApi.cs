@@ -27,7 +27,7 @@ public static class AccountsApi
     /// the account grain checks both (a 400 key-mismatch otherwise).
     /// </summary>
     public static async Task<Results<Created<AccountResponse>, Ok<AccountResponse>, ProblemHttpResult>> RegisterAsync(
-        RegisterAccountRequest request, GrainReferences grains, RecipientDirectory directory)
+        RegisterAccountRequest request, GrainReferences grains, RecipientDirectory directory, ApiMetrics metrics)
     {
         if (!AccountId.IsWellFormed(request.AccountId))
         {
@@ -49,7 +49,7 @@ public static class AccountsApi
             return TypedResults.Ok(response);
         }
 
-        GatewayMetrics.Registrations.Inc();
+        metrics.Registered();
         return TypedResults.Created($"/v1/keys/{request.AccountId}", response);
     }
 }

@@ -43,11 +43,12 @@ public static class AuthApi
     }
 
     /// <summary>
-    /// Checks the signature with the account's registered signing key, then redeems the challenge
-    /// (once, before it expires); every failure looks the same to the caller.
+    /// Checks the signature with the account's registered signing key over the challenge bound to one
+    /// of this server's origins (<see cref="AuthOptions.Origins"/>), then redeems the challenge (once,
+    /// before it expires); every failure looks the same to the caller.
     /// </summary>
     public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> TokenAsync(
-        TokenRequest request, GrainReferences grains, TokenService tokens)
+        TokenRequest request, GrainReferences grains, TokenService tokens, ApiMetrics metrics, IOptions<AuthOptions> options, HttpContext httpContext)
     {
         if (!AccountId.IsWellFormed(request.AccountId))
         {
@@ -61,7 +62,8 @@ public static class AuthApi
 
         var identity = await grains.Get<IAccountGrain>(request.AccountId).GetIdentityAsync();
         // Only a challenge the account's key signed is redeemed: someone who saw it cannot spend it.
-        var signed = identity is not null && IdentitySignatures.VerifyAuthChallenge(identity.SigningKey, request.AccountId, request.Challenge, request.Signature);
+        var signed = identity is not null && Origins(options.Value, httpContext.Request).Any(origin =>
+            IdentitySignatures.VerifyAuthChallenge(identity.SigningKey, request.AccountId, ChallengeBinding.Bind(origin, request.Challenge), request.Signature));
         if (!signed || !await grains.Get<IAuthChallengeGrain>(request.AccountId).RedeemAsync(request.Challenge))
         {
             return Problems.Of(StatusCodes.Status401Unauthorized, ProblemTypes.ChallengeFailed,
@@ -69,7 +71,13 @@ public static class AuthApi
         }
 
         var (token, expiresAt) = tokens.Issue(request.AccountId);
-        GatewayMetrics.TokensIssued.Inc();
+        metrics.TokenIssued();
         return TypedResults.Ok(new TokenResponse(token, expiresAt));
     }
+
+    // Configured, the origins are fixed; otherwise the one this request names (after trusted proxies).
+    private static IEnumerable<string> Origins(AuthOptions options, HttpRequest request) =>
+        options.Origins.Count > 0
+            ? options.Origins.Select(origin => ChallengeBinding.TryOriginOf(origin)!)
+            : ChallengeBinding.TryOriginOf($"{request.Scheme}://{request.Host.Value}") is { } own ? [own] : [];
 }

@@ -38,7 +38,7 @@ public static class MessagesApi
     /// </summary>
     public static async Task<Results<Ok<DepositResponse>, ProblemHttpResult>> DepositAsync(
         DepositRequest request, ClaimsPrincipal user, GrainReferences grains, RecipientDirectory directory, GrainCallFailover failover,
-        IOptions<LimitsOptions> limits, ILoggerFactory loggers, CancellationToken aborted)
+        IOptions<LimitsOptions> limits, ApiMetrics metrics, ILoggerFactory loggers, CancellationToken aborted)
     {
         var envelopes = request.Envelopes;
         if (CheckBatch(envelopes, e => (e.Recipient, e.MessageId, e.Payload), limits.Value) is { } invalid)
@@ -68,8 +68,7 @@ public static class MessagesApi
             failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(e.Recipient).DepositFromAsync(user.AccountId(), e.MessageId, e.Payload), aborted)));
         GatewayLog.Deposited(loggers.CreateLogger(typeof(MessagesApi)), user.AccountId(), envelopes.Count, envelopes.Sum(e => e.Payload.Length));
 
-        GatewayMetrics.EnvelopesDeposited.Inc(envelopes.Count);
-        GatewayMetrics.EnvelopeBytesDeposited.Inc(envelopes.Sum(e => e.Payload.Length));
+        metrics.Deposited(envelopes.Count, envelopes.Sum(e => (long)e.Payload.Length));
         return TypedResults.Ok(new DepositResponse(
             [.. envelopes.Zip(receipts, (e, r) => new DepositReceiptDto(e.Recipient, r.MessageId, r.Sequence, r.DepositedAt))]));
     }
@@ -121,7 +120,7 @@ public static class MessagesApi
     /// The deletion is committed before the wait starts, even when the request is closed during it.
     /// </summary>
     public static async Task<Results<Ok<ReceiveResponse>, ProblemHttpResult>> ReceiveAsync(
-        ClaimsPrincipal user, GrainReferences grains, GrainCallFailover failover, LongPollLimiter longPolls, IOptions<LimitsOptions> limits,
+        ClaimsPrincipal user, GrainReferences grains, GrainCallFailover failover, LongPollLimiter longPolls, IOptions<LimitsOptions> limits, ApiMetrics metrics,
         HttpContext httpContext, long after = 0, int wait = 0, int? max = null, Guid[]? ack = null)
     {
         if (after < 0)
@@ -161,8 +160,7 @@ public static class MessagesApi
                 $"At most {limits.Value.MaxConcurrentLongPolls} receives may wait at once for one account.");
         }
 
-        GatewayMetrics.OpenLongPolls.Inc();
-        try
+        using (metrics.LongPollStarted())
         {
             var mailbox = grains.Get<IMailboxGrain>(accountId);
             var longest = TimeSpan.FromSeconds(wait);
@@ -174,22 +172,18 @@ public static class MessagesApi
                     ? mailbox.AckAndReceiveAsync(ack, after, limit, left, cancellation)
                     : mailbox.ReceiveAsync(after, limit, left, cancellation);
             }, httpContext.RequestAborted);
-            GatewayMetrics.EnvelopesAcknowledged.Inc(result.Acknowledged);
-            GatewayMetrics.EnvelopesDelivered.Inc(result.Envelopes.Count);
+            metrics.Acknowledged(result.Acknowledged);
+            metrics.Delivered(result.Envelopes.Count);
             return TypedResults.Ok(new ReceiveResponse(
                 [.. result.Envelopes.Select(e => new IncomingEnvelope(e.MessageId, e.Sequence, e.Payload, e.DepositedAt))],
                 result.HasMore, result.Acknowledged));
-        }
-        finally
-        {
-            GatewayMetrics.OpenLongPolls.Dec();
         }
     }
 
     /// <summary>Deletes envelopes from the caller's own mailbox; ids of other mailboxes have no effect.</summary>
     public static async Task<Results<Ok<AckResponse>, ProblemHttpResult>> AckAsync(
         AckRequest request, ClaimsPrincipal user, GrainReferences grains, GrainCallFailover failover, IOptions<LimitsOptions> limits,
-        CancellationToken aborted)
+        ApiMetrics metrics, CancellationToken aborted)
     {
         if (request.MessageIds.Count == 0 || request.MessageIds.Count > limits.Value.MaxAckIds)
         {
@@ -197,7 +191,7 @@ public static class MessagesApi
         }
 
         var acknowledged = await failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(user.AccountId()).AckAsync(request.MessageIds), aborted);
-        GatewayMetrics.EnvelopesAcknowledged.Inc(acknowledged);
+        metrics.Acknowledged(acknowledged);
         return TypedResults.Ok(new AckResponse(acknowledged));
     }
 }
@@ -208,4 +202,7 @@ internal static partial class GatewayLog
     // Never the recipients: no log line names both ends of a deposit.
     [LoggerMessage(Level = LogLevel.Debug, Message = "Account {Sender} deposited {Count} envelopes ({Bytes} bytes)")]
     public static partial void Deposited(ILogger logger, string sender, int count, int bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pigeon:Auth:Origins is not set: a sign-in counts when it was signed for the origin its own request names, which a relaying server chooses. Set it to the origins clients use, e.g. https://pigeon.example.com")]
+    public static partial void NoOrigins(ILogger logger);
 }

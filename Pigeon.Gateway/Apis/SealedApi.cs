@@ -52,7 +52,7 @@ public static class SealedApi
     /// </summary>
     public static async Task<Results<Ok<DepositResponse>, ProblemHttpResult>> DepositAsync(
         SealedDepositRequest request, GrainReferences grains, GrainCallFailover failover, SealedDepositLimiter recipientLimits,
-        IOptions<LimitsOptions> limits, HttpContext httpContext, CancellationToken aborted)
+        IOptions<LimitsOptions> limits, ApiMetrics metrics, HttpContext httpContext, CancellationToken aborted)
     {
         var envelopes = request.Envelopes;
         if (MessagesApi.CheckBatch(envelopes, e => (e.Recipient, e.MessageId, e.Payload), limits.Value) is { } invalid)
@@ -88,8 +88,7 @@ public static class SealedApi
         // Idempotent on the message id, as on the identified route.
         var receipts = await Task.WhenAll(envelopes.Select(e =>
             failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload), aborted)));
-        GatewayMetrics.EnvelopesDeposited.Inc(envelopes.Count);
-        GatewayMetrics.EnvelopeBytesDeposited.Inc(envelopes.Sum(e => e.Payload.Length));
+        metrics.Deposited(envelopes.Count, envelopes.Sum(e => (long)e.Payload.Length));
         return TypedResults.Ok(new DepositResponse(
             [.. envelopes.Zip(receipts, (e, r) => new DepositReceiptDto(e.Recipient, r.MessageId, r.Sequence, r.DepositedAt))]));
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Hosting;
@@ -25,9 +26,18 @@ public enum TokenRejection
 /// Issues and checks bearer tokens: <c>v1.&lt;account id&gt;.&lt;expiry, unix seconds&gt;.&lt;HMAC-SHA256, base64url&gt;</c>.
 /// The MAC key comes from configuration so every gateway replica accepts every other's tokens; a
 /// previous key stays accepted during a rotation. Comparisons are constant-time.
+/// <para>
+/// A token whose MAC verified is remembered until it expires (at most <see cref="MaxCachedTokens"/>
+/// of them), so a client's next requests cost a lookup instead of two HMACs; its expiry is still
+/// checked against the clock on every use. Only genuine tokens are remembered: invalid ones cost
+/// the full check each time and take no memory. A lookup matches the whole token, MAC included.
+/// </para>
 /// </summary>
-public sealed class TokenService
+public sealed class TokenService : IDisposable
 {
+    /// <summary>The most verified tokens remembered at once; past it, new ones are checked in full until some expire.</summary>
+    public const int MaxCachedTokens = 100_000;
+
     private const string Version = "v1";
     private static readonly byte[] Domain = Encoding.ASCII.GetBytes("Pigeon/1/bearer-token\0");
 
@@ -35,6 +45,7 @@ public sealed class TokenService
     private readonly byte[]? _previousKey;
     private readonly TimeSpan _lifetime;
     private readonly TimeProvider _time;
+    private readonly MemoryCache _verified = new(new MemoryCacheOptions { SizeLimit = MaxCachedTokens });
 
     public TokenService(IOptions<AuthOptions> options, [FromKeyedServices(PigeonTime.ServiceKey)] TimeProvider time)
     {
@@ -53,9 +64,19 @@ public sealed class TokenService
         return ($"{body}.{Base64Url(Mac(_signingKey, body))}", expiresAt);
     }
 
+    /// <summary>How many verified tokens are remembered now.</summary>
+    internal int CachedTokens => _verified.Count;
+
     /// <summary>Checks a token; on success returns the account it was issued to.</summary>
     public TokenRejection Validate(string token, out string accountId)
     {
+        ArgumentNullException.ThrowIfNull(token);
+        if (_verified.TryGetValue(token, out VerifiedToken? known))
+        {
+            accountId = _time.GetUtcNow().ToUnixTimeSeconds() < known!.Expiry ? known.AccountId : "";
+            return accountId.Length > 0 ? TokenRejection.None : TokenRejection.Expired;
+        }
+
         accountId = "";
         var parts = token.Split('.');
         if (parts.Length != 4 || parts[0] != Version || !AccountId.IsWellFormed(parts[1])
@@ -79,8 +100,18 @@ public sealed class TokenService
         }
 
         accountId = parts[1];
+        _verified.Set(token, new VerifiedToken(accountId, expiry), new MemoryCacheEntryOptions
+        {
+            Size = 1,
+            AbsoluteExpiration = DateTimeOffset.FromUnixTimeSeconds(expiry),
+        });
         return TokenRejection.None;
     }
+
+    /// <inheritdoc />
+    public void Dispose() => _verified.Dispose();
+
+    private sealed record VerifiedToken(string AccountId, long Expiry);
 
     private static byte[] Mac(byte[] key, string body)
     {

@@ -1,5 +1,6 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
-using Pigeon.Gateway.Metrics;
+using Pigeon.Hosting.Telemetry;
 
 namespace Pigeon.Gateway.Failover;
 
@@ -17,9 +18,15 @@ namespace Pigeon.Gateway.Failover;
 /// <see cref="FailoverOptions.RetryFor"/>. Only for calls that are safe to repeat: deposits (by message
 /// id), receives and acknowledgements.
 /// </summary>
-public sealed partial class GrainCallFailover(IOptions<FailoverOptions> options, TimeProvider time, ILogger<GrainCallFailover> logger)
+public sealed partial class GrainCallFailover(IOptions<FailoverOptions> options, TimeProvider time, IMeterFactory meters, ILogger<GrainCallFailover> logger)
     : IClusterConnectionStatusObserver
 {
+    private readonly Counter<long> _siloConnectionsLost = meters.Create(PigeonMeters.Failover)
+        .CreateCounter<long>("pigeon.silo_connections.lost", "{connection}", "Connections to silos the Orleans client lost.");
+
+    private readonly Counter<long> _grainCallsRetried = meters.Create(PigeonMeters.Failover)
+        .CreateCounter<long>("pigeon.grain_calls.retried", "{call}", "Grain calls sent again after a silo was lost (reason lost) or refused them (reason refused).");
+
     private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(1);
     private TaskCompletionSource _nextLoss = NewLoss();
@@ -50,7 +57,7 @@ public sealed partial class GrainCallFailover(IOptions<FailoverOptions> options,
                     && time.GetElapsedTime(started) + pause < settings.RetryFor)
                 {
                     var reason = exception is SiloLostException ? "lost" : "refused";
-                    GatewayMetrics.GrainCallRetries.WithLabels(reason).Inc();
+                    _grainCallsRetried.Add(1, new KeyValuePair<string, object?>("reason", reason));
                     LogRetrying(reason, attempt, pause.TotalMilliseconds);
                     await Task.Delay(pause, time, aborted);
                     pause = pause * 2 < LongestPause ? pause * 2 : LongestPause;
@@ -78,7 +85,7 @@ public sealed partial class GrainCallFailover(IOptions<FailoverOptions> options,
 
         // Runs on the connection's own thread: only completes a signal, whose awaiters resume elsewhere.
         var lost = Interlocked.Exchange(ref _nextLoss, NewLoss());
-        GatewayMetrics.SiloConnectionsLost.Inc();
+        _siloConnectionsLost.Add(1);
         LogConnectionLost(previousNumberOfGateways, currentNumberOfGateways, Volatile.Read(ref _inFlight), options.Value.LossGrace.TotalSeconds);
         lost.TrySetResult();
     }

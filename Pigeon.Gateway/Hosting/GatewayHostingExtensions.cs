@@ -11,12 +11,13 @@ using Pigeon.Gateway.Authentication;
 using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Failover;
 using Pigeon.Gateway.Limits;
+using Pigeon.Gateway.Metrics;
 using Pigeon.Grains.Abstractions.Health;
 using Pigeon.Hosting;
 using Pigeon.Hosting.Cluster;
 using Pigeon.Hosting.Configuration;
 using Pigeon.Hosting.Database;
-using Prometheus;
+using Pigeon.Hosting.Telemetry;
 
 namespace Pigeon.Gateway.Hosting;
 
@@ -59,44 +60,19 @@ public static class GatewayHostingExtensions
         problems.AddRange(configuration.Check<LimitsOptions>(LimitsOptions.Section, validator));
         problems.AddRange(configuration.Check<ForwardedHeadersSettings>(ForwardedHeadersSettings.Section, validator));
         problems.AddRange(configuration.Check(FailoverOptions.Section, new FailoverOptionsValidator()));
-
-        // The checks across settings run only on sections that are well formed themselves.
-        var metricsProblems = configuration.Check<MetricsOptions>(MetricsOptions.Section, validator).ToList();
-        problems.AddRange(metricsProblems);
-        var metrics = metricsProblems.Count == 0 ? configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() : null;
-        if (metrics is { Port: not 0 } && !ListensOn(configuration, metrics.Port))
-        {
-            problems.Add($"{MetricsOptions.Section}:Port {metrics.Port} is not a port of the addresses in Urls (\"{configuration[WebHostDefaults.ServerUrlsKey]}\"): add one, e.g. http://+:{metrics.Port}, or /metrics answers nowhere.");
-        }
-
+        problems.AddRange(MetricsOptions.Check(configuration));
         return problems;
-    }
-
-    // Kestrel endpoints configured in a section of their own are not checked: only Urls is.
-    private static bool ListensOn(IConfiguration configuration, int port) =>
-        configuration.GetSection("Kestrel:Endpoints").GetChildren().Any()
-        || (configuration[WebHostDefaults.ServerUrlsKey] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Any(url => TryParsePort(url) == port);
-
-    private static int? TryParsePort(string url)
-    {
-        try
-        {
-            return BindingAddress.Parse(url).Port;
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
     }
 
     /// <summary>
     /// Adds everything the gateway needs to the builder: the HTTP API (<see cref="AddPigeonApi"/>),
-    /// the health checks, and the Orleans client through which the API reaches the silos.
+    /// telemetry and health checks, and the Orleans client through which the API reaches the silos.
     /// </summary>
     public static WebApplicationBuilder AddPigeonGateway(this WebApplicationBuilder builder)
     {
         builder.AddPigeonApi();
+        builder.Services.AddOptions<GatewayClusterOptions>().BindConfiguration(GatewayClusterOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<GatewayClusterOptions>, GatewayOptionsValidator>();
         builder.AddPigeonServiceDefaults().AddCheck<ClusterReachableHealthCheck>("cluster", tags: [PigeonServiceDefaults.ReadyTag]);
         builder.UsePigeonOrleansClient();
         return builder;
@@ -116,12 +92,8 @@ public static class GatewayHostingExtensions
 
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateOnStart();
-        services.AddOptions<GatewayClusterOptions>().BindConfiguration(GatewayClusterOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, GatewayOptionsValidator>();
         services.AddSingleton<IValidateOptions<LimitsOptions>, GatewayOptionsValidator>();
-        services.AddSingleton<IValidateOptions<GatewayClusterOptions>, GatewayOptionsValidator>();
-        services.AddOptions<MetricsOptions>().BindConfiguration(MetricsOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<MetricsOptions>, GatewayOptionsValidator>();
         services.AddOptions<ForwardedHeadersSettings>().BindConfiguration(ForwardedHeadersSettings.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ForwardedHeadersSettings>, GatewayOptionsValidator>();
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ForwardedHeadersSettings>>((forwarded, settings) =>
@@ -160,6 +132,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<RecipientDirectory>();
         services.AddSingleton<SealedDepositLimiter>();
         services.AddPigeonFailover();
+        services.AddSingleton<ApiMetrics>();
         builder.WebHost.ConfigureKestrel(kestrel => RequestHeadLimit.ConfigureKestrel(kestrel, limits));
         return builder;
     }
@@ -193,25 +166,7 @@ public static class GatewayHostingExtensions
     public static WebApplication MapPigeonGateway(this WebApplication app)
     {
         app.MapPigeonApi();
-        app.MapPigeonMetrics();
-        app.MapPigeonHealthEndpoints();
-        return app;
-    }
-
-    /// <summary>
-    /// Maps <c>/metrics</c> (Prometheus text), only on <c>Pigeon:Metrics:Port</c> when that is set
-    /// (<see cref="MetricsOptions"/>), so that a Service or ingress publishing the API port does not publish the metrics.
-    /// </summary>
-    public static WebApplication MapPigeonMetrics(this WebApplication app)
-    {
-        ArgumentNullException.ThrowIfNull(app);
-        var metricsPort = (app.Configuration.GetSection(MetricsOptions.Section).Get<MetricsOptions>() ?? new MetricsOptions()).Port;
-        var metrics = app.MapMetrics("/metrics");
-        if (metricsPort != 0)
-        {
-            metrics.Add(endpoint => endpoint.RequestDelegate = OnlyOnPort(metricsPort, endpoint.RequestDelegate!));
-        }
-
+        app.MapPigeonDefaultEndpoints();
         return app;
     }
 
@@ -223,6 +178,11 @@ public static class GatewayHostingExtensions
     public static WebApplication MapPigeonApi(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        if (app.Services.GetRequiredService<IOptions<AuthOptions>>().Value.Origins.Count == 0)
+        {
+            GatewayLog.NoOrigins(app.Logger);
+        }
+
         var limits = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
         // First: nothing else reads a header before its size and bytes are checked.
         app.UseMiddleware<RequestHeadLimit>(limits);
@@ -235,7 +195,6 @@ public static class GatewayHostingExtensions
         app.UseStatusCodePages();
         app.UseMiddleware<RequestBodyLimit>(limits.MaxRequestBodyBytes);
         app.UseMiddleware<JsonCharset>();
-        app.UseHttpMetrics();
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
@@ -249,19 +208,6 @@ public static class GatewayHostingExtensions
         app.MapOpenApi();
         return app;
     }
-
-    // The local port, not the Host header, decides: a client could name any port in its Host header.
-    // Elsewhere the answer is the same 404 ProblemDetails as for any unknown path.
-    private static RequestDelegate OnlyOnPort(int port, RequestDelegate next) => context =>
-    {
-        if (context.Connection.LocalPort == port)
-        {
-            return next(context);
-        }
-
-        context.Response.StatusCode = StatusCodes.Status404NotFound;
-        return Task.CompletedTask;
-    };
 }
 
 /// <summary>Ready when a silo answers a ping within two seconds.</summary>

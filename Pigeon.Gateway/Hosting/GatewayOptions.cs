@@ -40,6 +40,14 @@ public sealed class AuthOptions
 
     /// <summary>How long a challenge may be answered. Default 2 minutes.</summary>
     public TimeSpan ChallengeLifetime { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// The origins clients reach this server at (e.g. <c>https://pigeon.example.com</c>): a sign-in
+    /// counts only when the challenge was signed for one of them (<see cref="ChallengeBinding"/>), so a
+    /// relay under another name cannot use what a client signed for it. Default none: the origin each
+    /// request arrives at (its scheme and <c>Host</c>), which a relay chooses itself; for local use only.
+    /// </summary>
+    public List<string> Origins { get; set; } = [];
 }
 
 /// <summary>Request limits, bound from <c>Pigeon:Limits</c>. Every limit answers with a ProblemDetails.</summary>
@@ -112,21 +120,6 @@ public sealed class LimitsOptions
     public int SealedDepositBurstPerRecipient { get; set; } = 200;
 }
 
-/// <summary>Where the Prometheus metrics are served, bound from <c>Pigeon:Metrics</c>.</summary>
-public sealed class MetricsOptions
-{
-    /// <summary>The configuration section.</summary>
-    public const string Section = "Pigeon:Metrics";
-
-    /// <summary>
-    /// A port of its own for <c>/metrics</c>, which must also be one of the addresses in <c>Urls</c>.
-    /// When set, <c>/metrics</c> answers only on connections to this port (404 elsewhere), so a
-    /// Service or ingress that publishes the API port does not publish the metrics. Default 0:
-    /// <c>/metrics</c> answers on every address the gateway listens on.
-    /// </summary>
-    public int Port { get; set; }
-}
-
 /// <summary>
 /// Which proxies may tell the gateway a client's address (<c>X-Forwarded-For</c>), bound from
 /// <c>Pigeon:ForwardedHeaders</c>. The address keys the per-address limit on registration and
@@ -150,7 +143,7 @@ public sealed class ForwardedHeadersSettings
 
 internal sealed class GatewayOptionsValidator :
     IValidateOptions<AuthOptions>, IValidateOptions<LimitsOptions>, IValidateOptions<GatewayClusterOptions>,
-    IValidateOptions<MetricsOptions>, IValidateOptions<ForwardedHeadersSettings>
+    IValidateOptions<ForwardedHeadersSettings>
 {
     public ValidateOptionsResult Validate(string? name, AuthOptions options)
     {
@@ -163,6 +156,8 @@ internal sealed class GatewayOptionsValidator :
             nameof(options.TokenLifetime), "must be between 0 and 1 day.");
         problems.Require(options.ChallengeLifetime > TimeSpan.Zero && options.ChallengeLifetime <= TimeSpan.FromMinutes(10),
             nameof(options.ChallengeLifetime), "must be between 0 and 10 minutes.");
+        problems.Require(options.Origins.All(IsOrigin), nameof(options.Origins),
+            "must be origins like https://pigeon.example.com (http or https, a host, an optional port, no path).");
         return problems.Result();
     }
 
@@ -197,13 +192,6 @@ internal sealed class GatewayOptionsValidator :
         return problems.Result();
     }
 
-    public ValidateOptionsResult Validate(string? name, MetricsOptions options)
-    {
-        var problems = new OptionsProblems(MetricsOptions.Section);
-        problems.Require(options.Port is >= 0 and <= 65535, nameof(options.Port), "must be a TCP port (1-65535), or 0 to serve /metrics on every address.");
-        return problems.Result();
-    }
-
     public ValidateOptionsResult Validate(string? name, ForwardedHeadersSettings options)
     {
         var problems = new OptionsProblems(ForwardedHeadersSettings.Section);
@@ -212,6 +200,10 @@ internal sealed class GatewayOptionsValidator :
         problems.Require(options.ForwardLimit is >= 1 and <= 10, nameof(options.ForwardLimit), "must be between 1 and 10.");
         return problems.Result();
     }
+
+    private static bool IsOrigin(string? value) =>
+        value is not null && Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+        && uri.AbsolutePath == "/" && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0;
 
     internal static bool IsKey(string? value)
     {

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using Pigeon.Api;
 using Pigeon.Gateway.Authentication;
@@ -7,7 +9,10 @@ using Pigeon.Gateway.Hosting;
 
 namespace Pigeon.Gateway.Limits;
 
-/// <summary>The rate-limit policies: per account for authenticated routes (stricter for bundle fetches), per client address for the rest.</summary>
+/// <summary>
+/// The rate-limit policies: per account for authenticated routes (stricter for bundle fetches), per
+/// client address for the rest (an IPv6 client counted by its /64, <see cref="AddressKey"/>).
+/// </summary>
 public static class RateLimits
 {
     /// <summary>Token bucket per authenticated account.</summary>
@@ -35,6 +40,34 @@ public static class RateLimits
             AutoReplenishment = true,
         });
 
+    /// <summary>
+    /// The key of a client address for the per-address limits: an IPv4 address itself (also when it
+    /// arrives IPv4-mapped), an IPv6 address its /64. One subscriber is routinely given a whole /64,
+    /// so keying on the full address would hand one client 2^64 fresh limits.
+    /// </summary>
+    public static string AddressKey(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return "";
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new IPAddress(bytes).ToString() + "/64";
+    }
+
     /// <summary>Adds the policies, answering rejections with 429, <c>Retry-After</c> and a ProblemDetails.</summary>
     public static IServiceCollection AddPigeonRateLimits(this IServiceCollection services, LimitsOptions limits)
     {
@@ -42,9 +75,9 @@ public static class RateLimits
         return services.AddRateLimiter(options =>
         {
             options.AddPolicy(Account, context => AccountRate(context.User.FindFirst(BearerTokenHandler.AccountClaim)?.Value ?? "", limits));
-            options.AddPolicy(Sealed, context => AccountRate("sealed " + (context.Connection.RemoteIpAddress?.ToString() ?? ""), limits));
+            options.AddPolicy(Sealed, context => AccountRate("sealed " + AddressKey(context.Connection.RemoteIpAddress), limits));
             options.AddPolicy(BundleFetch, context => PerMinute(context.User.FindFirst(BearerTokenHandler.AccountClaim)?.Value ?? "", limits.BundleFetchesPerMinute));
-            options.AddPolicy(Anonymous, context => PerMinute(context.Connection.RemoteIpAddress?.ToString() ?? "", limits.AnonymousRequestsPerMinute));
+            options.AddPolicy(Anonymous, context => PerMinute(AddressKey(context.Connection.RemoteIpAddress), limits.AnonymousRequestsPerMinute));
             options.OnRejected = async (context, cancellationToken) =>
             {
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);

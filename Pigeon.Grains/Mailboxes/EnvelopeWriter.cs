@@ -14,7 +14,9 @@ namespace Pigeon.Grains.Mailboxes;
 /// operations that arrive while a transaction is in flight wait and are written together by the next
 /// one, so the number of round trips and fsyncs stays flat as concurrency grows. A single writer also
 /// keeps sequence numbers in commit order, which receives rely on: a cursor never skips an envelope
-/// that commits later.
+/// that commits later. When traces are recorded, each commit is a span (<c>pigeon.mailbox.commit</c>,
+/// with PostgreSQL's commands under it) linked to the trace of every operation it wrote, so a slow
+/// deposit can be followed from its request into the commit that made it durable.
 /// </summary>
 internal sealed partial class EnvelopeWriter(
     EnvelopeStore store,
@@ -24,6 +26,8 @@ internal sealed partial class EnvelopeWriter(
     MailboxMetrics metrics,
     ILogger<EnvelopeWriter> logger) : BackgroundService
 {
+    private static readonly ActivitySource Traces = new(MailboxMetrics.MeterName);
+
     private readonly Channel<PendingOperation> _queue = Channel.CreateUnbounded<PendingOperation>(
         new UnboundedChannelOptions { SingleReader = true });
 
@@ -88,6 +92,13 @@ internal sealed partial class EnvelopeWriter(
             metrics.Waited(pending.EnqueuedAt, startedAt);
         }
 
+        // One commit serves many requests, so it is a trace of its own, linked to each of theirs.
+        using var activity = Traces.HasListeners()
+            ? Traces.StartActivity("pigeon.mailbox.commit", ActivityKind.Internal, parentContext: default,
+                links: [.. batch.Where(p => p.Trace != default).Select(p => new ActivityLink(p.Trace))])
+            : null;
+        activity?.SetTag("pigeon.mailbox.commit.deposits", deposits.Count);
+        activity?.SetTag("pigeon.mailbox.commit.acknowledgements", acks.Count);
         try
         {
             var outcome = await store.CommitAsync(
@@ -108,6 +119,7 @@ internal sealed partial class EnvelopeWriter(
         }
         catch (Exception exception)
         {
+            activity?.SetStatus(ActivityStatusCode.Error);
             metrics.Failed();
             LogBatchFailed(exception, deposits.Count, acks.Count);
             foreach (var pending in batch)
@@ -126,6 +138,9 @@ internal sealed partial class EnvelopeWriter(
     private abstract class PendingOperation
     {
         public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
+
+        /// <summary>The trace of the request that asked for this operation; none when traces are not recorded.</summary>
+        public ActivityContext Trace { get; } = Activity.Current?.Context ?? default;
 
         public abstract void Fail(Exception exception);
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Pigeon.Hosting.Telemetry;
 
 namespace Pigeon.Grains.Mailboxes;
 
@@ -10,8 +11,8 @@ namespace Pigeon.Grains.Mailboxes;
 /// </summary>
 internal sealed class MailboxMetrics
 {
-    /// <summary>The meter's name.</summary>
-    public const string MeterName = "Pigeon.Mailboxes";
+    /// <summary>The meter's name, one of those the telemetry pipeline listens to.</summary>
+    public const string MeterName = PigeonMeters.Mailboxes;
 
     private readonly Histogram<double> _commitDuration;
     private readonly Histogram<double> _queueWait;

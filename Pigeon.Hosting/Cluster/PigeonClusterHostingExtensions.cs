@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Npgsql;
 using Orleans.Configuration;
 using Orleans.Connections.Security;
+using Pigeon.Hosting.Telemetry;
 
 namespace Pigeon.Hosting.Cluster;
 
@@ -12,7 +13,8 @@ public static class PigeonClusterHostingExtensions
     /// Joins the cluster of <c>Pigeon:Cluster</c>, through the ADO.NET membership table on PostgreSQL
     /// (invariant <c>Npgsql</c>, a pool of its own of <paramref name="membershipPoolSize"/> connections
     /// named <paramref name="applicationName"/> in <c>pg_stat_activity</c>), with mutual TLS when
-    /// <c>Pigeon:ClusterTls</c> names a certificate.
+    /// <c>Pigeon:ClusterTls</c> names a certificate, and trace context carried along grain calls when
+    /// traces are exported.
     /// </summary>
     public static ISiloBuilder UsePigeonCluster(
         this ISiloBuilder silo, IConfiguration configuration, string connectionString, int membershipPoolSize, string applicationName)
@@ -28,6 +30,12 @@ public static class PigeonClusterHostingExtensions
         {
             // Silos and gateways alike must present a certificate of the cluster's authority.
             silo.UseTls(certificates.Certificate, options => RequirePeersOf(certificates, options, clientsToo: true));
+        }
+
+        if (PigeonTelemetry.ExportsTraces(configuration))
+        {
+            // A trace follows a request from HTTP through its grain calls to PostgreSQL.
+            silo.AddActivityPropagation();
         }
 
         return silo;
@@ -57,6 +65,11 @@ public static class PigeonClusterHostingExtensions
             // The silos require a client certificate of the cluster's authority, and the client
             // accepts only silos that present one.
             client.UseTls(certificates.Certificate, options => RequirePeersOf(certificates, options, clientsToo: false));
+        }
+
+        if (PigeonTelemetry.ExportsTraces(configuration))
+        {
+            client.AddActivityPropagation();
         }
 
         return client;

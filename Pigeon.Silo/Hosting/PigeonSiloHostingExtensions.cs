@@ -1,19 +1,23 @@
 using System.Net;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Grains.Hosting;
 using Pigeon.Hosting;
 using Pigeon.Hosting.Cluster;
 using Pigeon.Hosting.Configuration;
 using Pigeon.Hosting.Database;
-using Prometheus;
+using Pigeon.Hosting.Telemetry;
 
 namespace Pigeon.Silo.Hosting;
 
 /// <summary>Configures a Pigeon silo: Orleans on PostgreSQL, Pigeon's grains, the health endpoints and, co-hosted, the HTTP API.</summary>
 public static class PigeonSiloHostingExtensions
 {
+    /// <summary>Where the Orleans dashboard is served when <see cref="PigeonSiloOptions.Dashboard"/> is set.</summary>
+    public const string DashboardPath = "/dashboard";
+
     /// <summary>
     /// Reads and validates the silo's options, reporting every bad value at once.
     /// Returns the problems, or none when the configuration is usable.
@@ -29,6 +33,17 @@ public static class PigeonSiloHostingExtensions
         var siloProblems = configuration.Check(PigeonSiloOptions.Section, new PigeonSiloOptionsValidator()).ToList();
         problems.AddRange(siloProblems);
         problems.AddRange(PigeonClusterOptions.Check(configuration));
+        if (!(siloProblems.Count == 0 && ServesApi(configuration)))
+        {
+            // The API's checks include these; a silo without the API checks them on its own.
+            problems.AddRange(MetricsOptions.Check(configuration));
+        }
+
+        if (siloProblems.Count == 0 && SiloOptions(configuration).Dashboard && MetricsOptions.From(configuration).Port == 0)
+        {
+            problems.Add($"{PigeonSiloOptions.Section}:Dashboard needs {MetricsOptions.Section}:Port: the dashboard is served on the metrics port only.");
+        }
+
         if (siloProblems.Count == 0 && ServesApi(configuration))
         {
             problems.AddRange(configuration.ValidatePigeonApiConfiguration());
@@ -38,8 +53,10 @@ public static class PigeonSiloHostingExtensions
     }
 
     /// <summary>Whether this silo serves the HTTP API itself (<see cref="PigeonSiloOptions.ServeApi"/>).</summary>
-    public static bool ServesApi(IConfiguration configuration) =>
-        (configuration.GetSection(PigeonSiloOptions.Section).Get<PigeonSiloOptions>() ?? new PigeonSiloOptions()).ServeApi;
+    public static bool ServesApi(IConfiguration configuration) => SiloOptions(configuration).ServeApi;
+
+    private static PigeonSiloOptions SiloOptions(IConfiguration configuration) =>
+        configuration.GetSection(PigeonSiloOptions.Section).Get<PigeonSiloOptions>() ?? new PigeonSiloOptions();
 
     /// <summary>
     /// Makes this host an Orleans silo of the cluster in <c>Pigeon:Cluster</c>, with ADO.NET clustering
@@ -69,6 +86,11 @@ public static class PigeonSiloHostingExtensions
             silo.AddPigeonGrains(PigeonDatabaseSettings.CreateDataSource(connectionString, "pigeon-silo", siloOptions.DatabasePoolSize));
             // Failure detection and timeouts are tunable from configuration (Orleans:Membership).
             silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection("Orleans:Membership"));
+            if (siloOptions.Dashboard)
+            {
+                // Log lines stay in the logs: the dashboard's live trace is off.
+                silo.AddDashboard(dashboard => dashboard.HideTrace = true);
+            }
         });
         if (siloOptions.ServeApi)
         {
@@ -80,8 +102,9 @@ public static class PigeonSiloHostingExtensions
 
     /// <summary>
     /// Maps the HTTP API when the silo serves it, the health endpoints (<c>/health/ready</c>: this
-    /// silo is Active in the cluster) and <c>/metrics</c> (Prometheus text: the runtime's and .NET
-    /// meters, Pigeon's group commit among them).
+    /// silo is Active in the cluster), <c>/metrics</c> (the runtime's, Orleans', Npgsql's and
+    /// Pigeon's meters, the group commit among them) and, when enabled, the Orleans dashboard at
+    /// <c>/dashboard/</c> on the metrics port only.
     /// </summary>
     public static WebApplication MapPigeonSilo(this WebApplication app)
     {
@@ -90,11 +113,12 @@ public static class PigeonSiloHostingExtensions
             app.MapPigeonApi();
         }
 
-        app.MapPigeonMetrics();
-        // prometheus-net starts listening to .NET meters at its first collection; collect once now so
-        // that what the silo measures before the first scrape is counted too.
-        Metrics.DefaultRegistry.CollectAndExportAsTextAsync(Stream.Null).GetAwaiter().GetResult();
-        app.MapPigeonHealthEndpoints();
+        if (SiloOptions(app.Configuration).Dashboard)
+        {
+            app.MapOrleansDashboard(routePrefix: DashboardPath).OnlyOnMetricsPort(app.Configuration);
+        }
+
+        app.MapPigeonDefaultEndpoints();
         return app;
     }
 }

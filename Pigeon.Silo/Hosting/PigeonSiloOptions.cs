@@ -52,6 +52,13 @@ public sealed class PigeonSiloOptions
     /// </summary>
     public bool ServeApi { get; set; }
 
+    /// <summary>
+    /// Serve the Orleans dashboard (grains, silos, calls, reminders) at <c>/dashboard/</c>, on the
+    /// metrics port only (<c>Pigeon:Metrics:Port</c>, which must then be set), for operators. It can
+    /// show grain state, so that port must stay off any public Service. Default false.
+    /// </summary>
+    public bool Dashboard { get; set; }
+
     /// <summary>How long a stopping silo may take to hand its grains over. Default 30 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -55,6 +55,41 @@ public sealed class CommandTests : IDisposable
         Assert.False(Directory.Exists(_cli.Home));
     }
 
+    [Theory]
+    [InlineData("http://pigeon.invalid:8080")]
+    [InlineData("http://192.0.2.7/")]
+    [InlineData("http://[2001:db8::7]:8080/")]
+    public async Task Init_OverPlainHttpToAnotherHost_IsRefused_AndCreatesNothing(string server)
+    {
+        var run = await _cli.RunAsync("alice", "init", "--server", server);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("--insecure", run.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_cli.Home));
+    }
+
+    [Fact]
+    public async Task Init_OverPlainHttpWithInsecure_WarnsAndGoesOn()
+    {
+        // Past the check, the unresolvable host is what stops it.
+        var run = await _cli.RunAsync("alice", "init", "--server", "http://pigeon.invalid:8080", "--insecure");
+
+        Assert.Contains("warning: --insecure", run.Error, StringComparison.Ordinal);
+        Assert.Equal(3, run.ExitCode);
+        Assert.Contains("Cannot reach the server", run.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("http://localhost:9/")]
+    [InlineData("http://[::1]:9/")]
+    public async Task Init_OverPlainHttpToThisMachine_NeedsNoInsecure(string server)
+    {
+        var run = await _cli.RunAsync("alice", "init", "--server", server);
+
+        Assert.Equal(3, run.ExitCode);
+        Assert.DoesNotContain("insecure", run.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Init_WithTheServerDown_ExitsThree_AndCreatesNoProfile()
     {

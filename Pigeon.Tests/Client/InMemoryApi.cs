@@ -14,7 +14,7 @@ namespace Pigeon.Tests.Client;
 
 /// <summary>
 /// The HTTP API answered in memory, under <see cref="PigeonApiClient"/>, for unit tests of the client
-/// core without processes: accounts, challenge and token (signatures checked), prekeys (handed out
+/// core without processes: accounts, challenge and token (signatures checked, bound to the origin the client sends to, as the gateway binds them), prekeys (handed out
 /// lowest id first, as the account grain does), mailboxes with sequence numbers, long-poll without
 /// the wait, acknowledgements, and delivery keys with sealed deposits (no token). Bodies are read and
 /// written with the API's strict JSON rules. Every request is logged; <see cref="Intercept"/> answers
@@ -143,7 +143,7 @@ public sealed class InMemoryApi : HttpMessageHandler
         var body = request.Content is null ? null : await request.Content.ReadAsByteArrayAsync(cancellationToken);
         lock (_lock)
         {
-            return Answer(request.Method, request.RequestUri.AbsolutePath, HttpUtility.ParseQueryString(request.RequestUri.Query),
+            return Answer(request.Method, request.RequestUri, HttpUtility.ParseQueryString(request.RequestUri.Query),
                 request.Headers.Authorization?.Parameter, body);
         }
     }
@@ -155,8 +155,9 @@ public sealed class InMemoryApi : HttpMessageHandler
             new System.Net.Http.Headers.MediaTypeHeaderValue("application/problem+json")),
     };
 
-    private HttpResponseMessage Answer(HttpMethod method, string path, System.Collections.Specialized.NameValueCollection query, string? token, byte[]? body)
+    private HttpResponseMessage Answer(HttpMethod method, Uri address, System.Collections.Specialized.NameValueCollection query, string? token, byte[]? body)
     {
+        var path = address.AbsolutePath;
         switch (method.Method, path)
         {
             case ("POST", "/v1/accounts"):
@@ -176,7 +177,8 @@ public sealed class InMemoryApi : HttpMessageHandler
             case ("POST", "/v1/auth/token"):
                 var answer = Read<TokenRequest>(body);
                 if (!_accounts.TryGetValue(answer.AccountId, out var account)
-                    || !IdentitySignatures.VerifyAuthChallenge(account.SigningKey, answer.AccountId, answer.Challenge, answer.Signature)
+                    || !IdentitySignatures.VerifyAuthChallenge(
+                        account.SigningKey, answer.AccountId, ChallengeBinding.Bind(ChallengeBinding.OriginOf(address), answer.Challenge), answer.Signature)
                     || !_challenges.Remove(Key(answer.AccountId, answer.Challenge)))
                 {
                     return Problem(HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed, "The challenge failed.");

@@ -29,11 +29,17 @@ public static class ApiClient
     /// <summary>Registers a new identity and logs it in.</summary>
     public static async Task<TestUser> RegisterAndLoginAsync(HttpClient http)
     {
+        var user = await RegisterAsync(http);
+        user.Token = await LoginAsync(http, user);
+        return user;
+    }
+
+    /// <summary>Registers a new identity, without logging it in.</summary>
+    public static async Task<TestUser> RegisterAsync(HttpClient http)
+    {
         var user = new TestUser(IdentityKeyPair.Generate());
         using var api = new PigeonApiClient(http, user.Identity.Credentials());
         await api.RegisterAsync(user.Identity.PublicIdentity.Registration(), Ct);
-        await api.SignInAsync(Ct);
-        user.Token = api.Token;
         return user;
     }
 
@@ -44,6 +50,14 @@ public static class ApiClient
         await api.SignInAsync(Ct);
         return api.Token!;
     }
+
+    /// <summary>What <paramref name="user"/> signs to answer <paramref name="challenge"/> from the server <paramref name="http"/> talks to, as every client does.</summary>
+    public static byte[] SignChallenge(HttpClient http, TestUser user, byte[] challenge) =>
+        SignChallenge(ChallengeBinding.OriginOf(http.BaseAddress!), user.Identity, challenge);
+
+    /// <summary>What <paramref name="identity"/> signs to answer <paramref name="challenge"/> for the server at <paramref name="origin"/>.</summary>
+    public static byte[] SignChallenge(string origin, IdentityKeyPair identity, byte[] challenge) =>
+        identity.SignAuthChallenge(identity.AccountId, ChallengeBinding.Bind(origin, challenge));
 
     /// <summary>The API as <paramref name="user"/> with the token it holds (it does not sign in again).</summary>
     public static PigeonApiClient As(HttpClient http, TestUser user) => new(http) { Token = user.Token };

@@ -48,7 +48,8 @@ public sealed class ProcessCluster(string connectionString) : IAsyncDisposable
 
         var process = AppProcess.Start($"silo:{siloPort}", BuiltApps.AssemblyOf("Pigeon.Silo"), environment);
         _processes.Add(process);
-        var silo = new SiloHandle(process, siloPort, gatewayPort, new Uri($"http://127.0.0.1:{httpPort}"));
+        // Settings that replace Urls name the address first in their list.
+        var silo = new SiloHandle(process, siloPort, gatewayPort, new Uri(environment["Urls"].Split(';')[0]));
         await silo.WaitUntilReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);
         return silo;
     }

@@ -1,5 +1,10 @@
 using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Pigeon.Gateway.Hosting;
+using Pigeon.Hosting;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Pigeon.Tests.Gateway;
@@ -53,6 +58,29 @@ public interface IApiHost : IAsyncDisposable
 
     /// <summary>Every log line the host wrote, with its exception text.</summary>
     ConcurrentQueue<string> Logs { get; }
+}
+
+/// <summary>What every API host under test is given alike.</summary>
+internal static class ApiHostSettings
+{
+    /// <summary>
+    /// The host's token key, limits every in-memory test can live with, <paramref name="settings"/>
+    /// over them, logging into <see cref="IApiHost.Logs"/> and <see cref="IApiHost.Clock"/> as Pigeon's clock.
+    /// </summary>
+    public static void ConfigureApi(this IApiHost host, IWebHostBuilder builder, IReadOnlyDictionary<string, string?>? settings)
+    {
+        builder.UseSetting($"{AuthOptions.Section}:TokenSigningKey", host.TokenSigningKey);
+        // Every in-memory request comes from one address; tests of the limit itself lower it again.
+        builder.UseSetting($"{LimitsOptions.Section}:AnonymousRequestsPerMinute", "1000000");
+        builder.UseSetting($"{LimitsOptions.Section}:AccountBurst", "1000000");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(new CapturingLoggerProvider(host.Logs)));
+        builder.ConfigureTestServices(services => services.AddKeyedSingleton<TimeProvider>(PigeonTime.ServiceKey, host.Clock));
+    }
 }
 
 /// <summary>Keeps every log line of a host under test.</summary>

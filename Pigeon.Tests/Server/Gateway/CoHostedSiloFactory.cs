@@ -2,13 +2,9 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
-using Pigeon.Gateway.Hosting;
 using Pigeon.Grains.Mailboxes;
-using Pigeon.Hosting;
 using Pigeon.Hosting.Cluster;
 using Pigeon.Hosting.Database;
 using Pigeon.Silo;
@@ -52,16 +48,6 @@ internal sealed class CoHostedSiloFactory(string connectionString, IReadOnlyDict
         builder.UseSetting($"{MailboxOptions.Section}:MaxEnvelopes", PigeonClusterFixture.MaxEnvelopes.ToString(CultureInfo.InvariantCulture));
         builder.UseSetting($"{MailboxOptions.Section}:MaxBytes", PigeonClusterFixture.MaxBytes.ToString(CultureInfo.InvariantCulture));
         builder.UseSetting($"{MailboxOptions.Section}:RecentEnvelopesHeld", PigeonClusterFixture.RecentEnvelopesHeld.ToString(CultureInfo.InvariantCulture));
-        builder.UseSetting($"{AuthOptions.Section}:TokenSigningKey", TokenSigningKey);
-        // Every in-memory request comes from one address; tests of the limit itself lower it again.
-        builder.UseSetting($"{LimitsOptions.Section}:AnonymousRequestsPerMinute", "1000000");
-        builder.UseSetting($"{LimitsOptions.Section}:AccountBurst", "1000000");
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            builder.UseSetting(key, value);
-        }
-
-        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(new CapturingLoggerProvider(Logs)));
-        builder.ConfigureTestServices(services => services.AddKeyedSingleton<TimeProvider>(PigeonTime.ServiceKey, Clock));
+        this.ConfigureApi(builder, settings);
     }
 }

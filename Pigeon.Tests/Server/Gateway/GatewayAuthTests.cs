@@ -129,7 +129,7 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         using var http = fixture.Api(mode).CreateClient();
         var user = await ApiClient.RegisterAndLoginAsync(http);
         var challenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
-        var answer = new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge));
+        var answer = new TokenRequest(user.AccountId, challenge.Challenge, ApiClient.SignChallenge(http, user, challenge.Challenge));
 
         using var first = await http.PostAsJsonAsync("/v1/auth/token", answer, PigeonJson.Options, Ct);
         using var replay = await http.PostAsJsonAsync("/v1/auth/token", answer, PigeonJson.Options, Ct);
@@ -149,9 +149,60 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
 
         gateway.GrainClock.Advance(TimeSpan.FromMinutes(3));
         using var response = await http.PostAsJsonAsync("/v1/auth/token",
-            new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge)), PigeonJson.Options, Ct);
+            new TokenRequest(user.AccountId, challenge.Challenge, ApiClient.SignChallenge(http, user, challenge.Challenge)), PigeonJson.Options, Ct);
 
         await AssertProblemAsync(response, HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed);
+    }
+
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Challenge_SignedForAnotherServersOrigin_IsRefused_AndStaysTheAccountsToAnswer(ApiMode mode)
+    {
+        using var http = fixture.Api(mode).CreateClient();
+        var user = await ApiClient.RegisterAndLoginAsync(http);
+        var challenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
+
+        // What a client signed for a relay (the server it thought it talked to) that passed this server's challenge on.
+        using var relayed = await http.PostAsJsonAsync("/v1/auth/token",
+            new TokenRequest(user.AccountId, challenge.Challenge, ApiClient.SignChallenge("https://relay.example", user.Identity, challenge.Challenge)), PigeonJson.Options, Ct);
+        using var bare = await http.PostAsJsonAsync("/v1/auth/token",
+            new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge)), PigeonJson.Options, Ct);
+        using var answered = await http.PostAsJsonAsync("/v1/auth/token",
+            new TokenRequest(user.AccountId, challenge.Challenge, ApiClient.SignChallenge(http, user, challenge.Challenge)), PigeonJson.Options, Ct);
+
+        await AssertProblemAsync(relayed, HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed);
+        await AssertProblemAsync(bare, HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed);
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        // Without configured origins the server accepts the one each request names, and says so once.
+        Assert.Contains(fixture.Api(mode).Logs, line => line.StartsWith("Warning", StringComparison.Ordinal)
+            && line.Contains("Pigeon:Auth:Origins is not set", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Origins_WhenConfigured_AreTheOnlyOnesASignInMayBeSignedFor(ApiMode mode)
+    {
+        await using var server = fixture.StartApi(mode, new Dictionary<string, string?>
+        {
+            [$"{AuthOptions.Section}:Origins:0"] = "https://pigeon.example.com",
+            [$"{AuthOptions.Section}:Origins:1"] = "https://pigeon.example.net:8443",
+        });
+        using var http = server.CreateClient();
+        var user = await ApiClient.RegisterAsync(http);
+
+        // The client signs for the address it sends to (http://localhost here), which is not one of the server's.
+        var refused = await Assert.ThrowsAsync<PigeonApiException>(() => ApiClient.LoginAsync(http, user));
+        Assert.Equal(ProblemTypes.ChallengeFailed, refused.Type);
+
+        foreach (var origin in new[] { "https://pigeon.example.com", "https://pigeon.example.net:8443" })
+        {
+            var challenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
+            using var answered = await http.PostAsJsonAsync("/v1/auth/token",
+                new TokenRequest(user.AccountId, challenge.Challenge, ApiClient.SignChallenge(origin, user.Identity, challenge.Challenge)), PigeonJson.Options, Ct);
+            Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        }
+
+        Assert.DoesNotContain(server.Logs, line => line.Contains("Pigeon:Auth:Origins is not set", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -162,10 +213,10 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         var user = await ApiClient.RegisterAndLoginAsync(http);
         using var impostor = IdentityKeyPair.Generate();
         var challenge = await PostAsync<ChallengeResponse>(http, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
-        var genuine = new TokenRequest(user.AccountId, challenge.Challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge.Challenge));
+        var genuine = new TokenRequest(user.AccountId, challenge.Challenge, ApiClient.SignChallenge(http, user, challenge.Challenge));
 
         using var forged = await http.PostAsJsonAsync("/v1/auth/token",
-            new TokenRequest(user.AccountId, challenge.Challenge, impostor.SignAuthChallenge(impostor.AccountId, challenge.Challenge)), PigeonJson.Options, Ct);
+            new TokenRequest(user.AccountId, challenge.Challenge, ApiClient.SignChallenge(ChallengeBinding.OriginOf(http.BaseAddress!), impostor, challenge.Challenge)), PigeonJson.Options, Ct);
         using var answered = await http.PostAsJsonAsync("/v1/auth/token", genuine, PigeonJson.Options, Ct);
         using var replayed = await http.PostAsJsonAsync("/v1/auth/token", genuine, PigeonJson.Options, Ct);
 
@@ -189,7 +240,7 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
             await PostAsync<ChallengeResponse>(attacker, "/v1/auth/challenge", new ChallengeRequest(user.AccountId));
         }
 
-        var answer = new TokenRequest(user.AccountId, pending.Challenge, user.Identity.SignAuthChallenge(user.AccountId, pending.Challenge));
+        var answer = new TokenRequest(user.AccountId, pending.Challenge, ApiClient.SignChallenge(http, user, pending.Challenge));
         using var login = await http.PostAsJsonAsync("/v1/auth/token", answer, PigeonJson.Options, Ct);
         using var replay = await http.PostAsJsonAsync("/v1/auth/token", answer, PigeonJson.Options, Ct);
 
@@ -213,12 +264,12 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         foreach (var challenge in new[] { altered, madeUp, othersChallenge.Challenge })
         {
             using var response = await http.PostAsJsonAsync("/v1/auth/token",
-                new TokenRequest(user.AccountId, challenge, user.Identity.SignAuthChallenge(user.AccountId, challenge)), PigeonJson.Options, Ct);
+                new TokenRequest(user.AccountId, challenge, ApiClient.SignChallenge(http, user, challenge)), PigeonJson.Options, Ct);
             await AssertProblemAsync(response, HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed);
         }
 
         using var genuine = await http.PostAsJsonAsync("/v1/auth/token",
-            new TokenRequest(user.AccountId, issued.Challenge, user.Identity.SignAuthChallenge(user.AccountId, issued.Challenge)), PigeonJson.Options, Ct);
+            new TokenRequest(user.AccountId, issued.Challenge, ApiClient.SignChallenge(http, user, issued.Challenge)), PigeonJson.Options, Ct);
         Assert.Equal(HttpStatusCode.OK, genuine.StatusCode);
     }
 

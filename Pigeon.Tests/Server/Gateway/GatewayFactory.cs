@@ -1,13 +1,9 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.TestingHost;
 using Pigeon.Gateway.Hosting;
-using Pigeon.Hosting;
 using Pigeon.Hosting.Cluster;
 
 namespace Pigeon.Tests.Gateway;
@@ -48,16 +44,6 @@ public sealed class GatewayFactory(TestCluster cluster, IReadOnlyDictionary<stri
             builder.UseSetting($"{GatewayClusterOptions.Section}:StaticGateways:{i}", gateways[i]);
         }
 
-        builder.UseSetting($"{AuthOptions.Section}:TokenSigningKey", TokenSigningKey);
-        // Every in-memory request comes from one address; tests of the limit itself lower it again.
-        builder.UseSetting($"{LimitsOptions.Section}:AnonymousRequestsPerMinute", "1000000");
-        builder.UseSetting($"{LimitsOptions.Section}:AccountBurst", "1000000");
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            builder.UseSetting(key, value);
-        }
-
-        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(new CapturingLoggerProvider(Logs)));
-        builder.ConfigureTestServices(services => services.AddKeyedSingleton<TimeProvider>(PigeonTime.ServiceKey, Clock));
+        this.ConfigureApi(builder, settings);
     }
 }

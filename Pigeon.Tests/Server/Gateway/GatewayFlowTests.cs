@@ -85,7 +85,7 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
         Assert.Equal(2, next.Acknowledged);
         Assert.Equal(ids[2], Assert.Single((await ApiClient.ReceiveAsync(http, bob, Ct)).Envelopes).MessageId);
         Assert.Equal(forCarol.MessageId, Assert.Single((await ApiClient.ReceiveAsync(http, carol, Ct)).Envelopes).MessageId);
-        // The counter is the process's, shared with tests running beside this one.
+        // The counter is the host's, shared with tests running beside this one on it.
         Assert.True(await MetricAsync(http, "pigeon_envelopes_acknowledged_total") >= acknowledgedBefore + 2);
 
         // Carrying the same acknowledgement again (a retried poll) deletes nothing more.
@@ -148,7 +148,7 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
 
         // A challenge issued by one replica is redeemed at the other, and stays single-use there.
         var challenge = await PostAsync<ChallengeResponse>(a, "/v1/auth/challenge", new ChallengeRequest(alice.AccountId));
-        var answer = new TokenRequest(alice.AccountId, challenge.Challenge, alice.Identity.SignAuthChallenge(alice.AccountId, challenge.Challenge));
+        var answer = new TokenRequest(alice.AccountId, challenge.Challenge, ApiClient.SignChallenge(a, alice, challenge.Challenge));
         using (var redeemed = await b.PostAsJsonAsync("/v1/auth/token", answer, PigeonJson.Options, Ct))
         {
             Assert.Equal(HttpStatusCode.OK, redeemed.StatusCode);
@@ -239,9 +239,12 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/ready", Ct)).StatusCode);
         var metrics = await http.GetStringAsync("/metrics", Ct);
-        Assert.Contains("pigeon_envelopes_deposited_total", metrics, StringComparison.Ordinal);
-        Assert.Contains("pigeon_long_polls_open", metrics, StringComparison.Ordinal);
-        Assert.Contains("http_request_duration_seconds", metrics, StringComparison.Ordinal);
+        Assert.True(PrometheusText.Sum(metrics, "pigeon_envelopes_deposited_total") >= 1);
+        Assert.True(PrometheusText.Sum(metrics, "pigeon_envelopes_delivered_total") >= 1);
+        Assert.Single(PrometheusText.Samples(metrics, "pigeon_long_polls_active"));
+        // ASP.NET Core's own, by route, as OpenTelemetry's semantic conventions name it.
+        Assert.Contains(PrometheusText.Samples(metrics, "http_server_request_duration_seconds_count"),
+            s => s.Labels.Contains("http_route=\"/v1/messages/\"", StringComparison.Ordinal));
         using var openApi = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json", Ct));
         var paths = openApi.RootElement.GetProperty("paths");
         foreach (var path in new[] { "/v1/accounts", "/v1/auth/challenge", "/v1/auth/token", "/v1/keys", "/v1/keys/{accountId}", "/v1/messages", "/v1/messages/ack" })
@@ -256,11 +259,45 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
         Assert.Contains("POST /v1/messages/ack", receive.GetProperty("description").GetString(), StringComparison.Ordinal);
     }
 
-    private static async Task<double> MetricAsync(HttpClient http, string name)
+    [Fact]
+    public async Task Metrics_OfTwoHostsInOneProcess_CountOnlyWhatEachServed_AndOutliveTheOther()
     {
-        var line = (await http.GetStringAsync("/metrics", Ct)).Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
-        return double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        fixture.RequirePostgres();
+        await using var first = fixture.StartApi(ApiMode.Gateway);
+        using var a = first.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(a);
+        await using (var second = fixture.StartApi(ApiMode.Gateway))
+        {
+            using var b = second.CreateClient();
+            var bob = await ApiClient.RegisterAndLoginAsync(b);
+            var sent = Enumerable.Range(0, 3).Select(_ => new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [1])).ToArray();
+            await ApiClient.DepositAsync(b, bob, sent);
+            Assert.Equal(3, (await ApiClient.ReceiveAsync(b, bob, Ct)).Envelopes.Count);
+            Assert.Equal(3, await ApiClient.AckAsync(b, bob, [.. sent.Select(e => e.MessageId)]));
+
+            var atSecond = await b.GetStringAsync("/metrics", Ct);
+            Assert.Equal(3, Assert.Single(PrometheusText.Samples(atSecond, "pigeon_envelopes_deposited_total")).Value);
+            Assert.Equal(3, Assert.Single(PrometheusText.Samples(atSecond, "pigeon_envelopes_acknowledged_total")).Value);
+            // The first host has served none of it.
+            var atFirst = await a.GetStringAsync("/metrics", Ct);
+            Assert.Empty(PrometheusText.Samples(atFirst, "pigeon_envelopes_deposited_total"));
+            Assert.Equal(1, Assert.Single(PrometheusText.Samples(atFirst, "pigeon_accounts_registered_total")).Value);
+        }
+
+        // The second host has stopped; the first still has every series of its own, once.
+        var mine = new OutgoingEnvelope(alice.AccountId, Guid.NewGuid(), [1]);
+        await ApiClient.DepositAsync(a, alice, mine);
+        Assert.Single((await ApiClient.ReceiveAsync(a, alice, Ct)).Envelopes);
+        Assert.Equal(1, await ApiClient.AckAsync(a, alice, mine.MessageId));
+        var metrics = await a.GetStringAsync("/metrics", Ct);
+        Assert.Equal(1, Assert.Single(PrometheusText.Samples(metrics, "pigeon_envelopes_deposited_total")).Value);
+        Assert.Equal(1, Assert.Single(PrometheusText.Samples(metrics, "pigeon_envelopes_delivered_total")).Value);
+        Assert.Equal(1, Assert.Single(PrometheusText.Samples(metrics, "pigeon_envelopes_acknowledged_total")).Value);
+        Assert.Equal(0, Assert.Single(PrometheusText.Samples(metrics, "pigeon_long_polls_active")).Value);
     }
+
+    private static async Task<double> MetricAsync(HttpClient http, string name) =>
+        PrometheusText.Sum(await http.GetStringAsync("/metrics", Ct), name);
 
     private async Task WaitForWaitingReceiveAsync(ApiMode mode, string accountId, int expected = 1)
     {

@@ -16,11 +16,12 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task Account_PastItsRequestRate_IsAnswered429WithRetryAfter()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Account_PastItsRequestRate_IsAnswered429WithRetryAfter(ApiMode mode)
     {
         fixture.RequirePostgres();
-        await using var gateway = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        await using var gateway = fixture.StartApi(mode, new Dictionary<string, string?>
         {
             [$"{LimitsOptions.Section}:AccountBurst"] = "3",
             [$"{LimitsOptions.Section}:AccountRequestsPerSecond"] = "1",
@@ -46,11 +47,12 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(otherRequest, Ct)).StatusCode);
     }
 
-    [Fact]
-    public async Task RequestHead_PastItsConfiguredLimits_IsAnswered414Or431Problems()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task RequestHead_PastItsConfiguredLimits_IsAnswered414Or431Problems(ApiMode mode)
     {
         fixture.RequirePostgres();
-        await using var gateway = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        await using var gateway = fixture.StartApi(mode, new Dictionary<string, string?>
         {
             [$"{LimitsOptions.Section}:MaxRequestLineBytes"] = "1024",
             [$"{LimitsOptions.Section}:MaxRequestHeaders"] = "10",
@@ -77,11 +79,12 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         Assert.Equal(HttpStatusCode.OK, withinAll.StatusCode);
     }
 
-    [Fact]
-    public async Task Account_PastItsBundleFetches_IsAnswered429_AndConsumesNoMorePrekeys()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Account_PastItsBundleFetches_IsAnswered429_AndConsumesNoMorePrekeys(ApiMode mode)
     {
         fixture.RequirePostgres();
-        await using var gateway = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        await using var gateway = fixture.StartApi(mode, new Dictionary<string, string?>
         {
             [$"{LimitsOptions.Section}:BundleFetchesPerMinute"] = "2",
         });
@@ -118,11 +121,12 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(aliceCount, Ct)).StatusCode);
     }
 
-    [Fact]
-    public async Task Address_PastItsAnonymousRate_IsAnswered429WithRetryAfter()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Address_PastItsAnonymousRate_IsAnswered429WithRetryAfter(ApiMode mode)
     {
         fixture.RequirePostgres();
-        await using var gateway = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        await using var gateway = fixture.StartApi(mode, new Dictionary<string, string?>
         {
             [$"{LimitsOptions.Section}:AnonymousRequestsPerMinute"] = "2",
         });
@@ -139,11 +143,12 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         Assert.NotNull(third.Headers.RetryAfter);
     }
 
-    [Fact]
-    public async Task Account_PastItsConcurrentLongPolls_IsAnswered429()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Account_PastItsConcurrentLongPolls_IsAnswered429(ApiMode mode)
     {
         fixture.RequirePostgres();
-        await using var gateway = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        await using var gateway = fixture.StartApi(mode, new Dictionary<string, string?>
         {
             [$"{LimitsOptions.Section}:MaxConcurrentLongPolls"] = "1",
         });
@@ -151,7 +156,7 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         var alice = await ApiClient.RegisterAndLoginAsync(http);
         var bob = await ApiClient.RegisterAndLoginAsync(http);
         var waiting = ApiClient.ReceiveAsync(http, bob, Ct, wait: 20);
-        var mailbox = fixture.Grains.GetGrain<Pigeon.Grains.Abstractions.Mailboxes.IMailboxGrain>(bob.AccountId);
+        var mailbox = gateway.Grains.GetGrain<Pigeon.Grains.Abstractions.Mailboxes.IMailboxGrain>(bob.AccountId);
         while ((await mailbox.GetStatusAsync()).WaitingReceives == 0)
         {
             await Task.Yield();
@@ -166,12 +171,13 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         Assert.Single((await waiting).Envelopes);
     }
 
-    [Fact]
-    public async Task Logs_HoldNoTokenCiphertextKeyOrSignature()
+    [Theory]
+    [MemberData(nameof(ApiModes.All), MemberType = typeof(ApiModes))]
+    public async Task Logs_HoldNoTokenCiphertextKeyOrSignature(ApiMode mode)
     {
         fixture.RequirePostgres();
         // Every category at Trace, the framework's included: the test must see all that could ever be logged.
-        await using var gateway = new GatewayFactory(fixture.Cluster, new Dictionary<string, string?>
+        await using var gateway = fixture.StartApi(mode, new Dictionary<string, string?>
         {
             ["Logging:LogLevel:Default"] = "Trace",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",

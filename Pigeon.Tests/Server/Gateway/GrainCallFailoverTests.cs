@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Pigeon.Gateway.Failover;
@@ -17,7 +19,9 @@ public sealed class GrainCallFailoverTests
 
     private static GrainCallFailover NewFailover(double graceSeconds = 0.2, double retryForSeconds = 10) =>
         new(Options.Create(new FailoverOptions { LossGrace = TimeSpan.FromSeconds(graceSeconds), RetryFor = TimeSpan.FromSeconds(retryForSeconds) }),
-            TimeProvider.System, NullLogger<GrainCallFailover>.Instance);
+            TimeProvider.System, Meters, NullLogger<GrainCallFailover>.Instance);
+
+    private static readonly IMeterFactory Meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
 
     [Fact]
     public async Task RunAsync_ACallLostWithASilo_IsSentAgainAfterTheGrace()

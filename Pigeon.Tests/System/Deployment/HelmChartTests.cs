@@ -170,8 +170,8 @@ public sealed partial class HelmChartTests
         Assert.Equal(Yaml.String(chart.Single("Deployment", "-silo").Container, "image"), Yaml.String(container, "image"));
         Assert.NotNull(Yaml.Find(Yaml.Env(container)["ConnectionStrings__Pigeon"], "valueFrom.secretKeyRef"));
 
-        // The Secret the chart creates must exist before the Job that reads it.
-        foreach (var secret in chart.OfKind("Secret"))
+        // The Secret the chart creates must exist before the Job that reads it (the cluster TLS one is for the pods only).
+        foreach (var secret in chart.OfKind("Secret").Where(s => !s.Name.EndsWith("-cluster-tls", StringComparison.Ordinal)))
         {
             Assert.True(Yaml.IntKey(secret.Annotations, "helm.sh/hook-weight") < Yaml.IntKey(job.Annotations, "helm.sh/hook-weight"));
         }
@@ -186,7 +186,7 @@ public sealed partial class HelmChartTests
             "--set", $"database.connectionString=Host=db;Username=pigeon;Password={password}",
             "--set", $"auth.tokenSigningKey={tokenKey}");
 
-        var secret = Assert.Single(chart.OfKind("Secret"));
+        var secret = Assert.Single(chart.OfKind("Secret"), s => !s.Name.EndsWith("-cluster-tls", StringComparison.Ordinal));
         foreach (var manifest in chart.Manifests.Where(m => m.Kind != "Secret"))
         {
             var scalars = Yaml.Scalars(manifest.Root).ToList();
@@ -303,6 +303,50 @@ public sealed partial class HelmChartTests
     }
 
     [Fact]
+    public async Task SignInOrigins_AreTheIngressHosts_UnlessGiven_OnWhateverServesTheApi()
+    {
+        var production = Yaml.Env((await RenderAsync("production")).Single("Deployment", "-gateway").Container);
+        Assert.Equal("https://pigeon.example.com", Yaml.String(production["Pigeon__Auth__Origins__0"], "value"));
+        Assert.DoesNotContain("Pigeon__Auth__Origins__1", production.Keys);
+
+        var given = await RenderAsync("default", "--set", "silo.serveApi=true", "--set", "auth.origins[0]=https://chat.example.org");
+        var silo = Yaml.Env(given.Single("Deployment", "-silo").Container);
+        Assert.Equal("https://chat.example.org", Yaml.String(silo["Pigeon__Auth__Origins__0"], "value"));
+
+        var refused = await Scripts.RunAsync("helm.sh", ["template", "--set", "auth.origins[0]=https://chat.example.org/v1"], TimeSpan.FromMinutes(2), Cancellation);
+        Assert.NotEqual(0, refused.ExitCode);
+    }
+
+    [Fact]
+    public async Task Dashboard_IsOffByDefault_AndOnlyOnTheSilosMetricsPortWhenOn()
+    {
+        Assert.DoesNotContain("Pigeon__Silo__Dashboard", Yaml.Env((await RenderAsync("default")).Single("Deployment", "-silo").Container).Keys);
+
+        var chart = await RenderAsync("default", "--set", "silo.dashboard=true");
+        var silo = chart.Single("Deployment", "-silo").Container;
+        var env = Yaml.Env(silo);
+        Assert.Equal("true", Yaml.String(env["Pigeon__Silo__Dashboard"], "value"));
+        // The app serves it on Pigeon:Metrics:Port only, which no Service publishes.
+        Assert.Equal(ContainerPorts(silo)["metrics"], int.Parse(Yaml.String(env["Pigeon__Metrics__Port"], "value"), CultureInfo.InvariantCulture));
+        Assert.DoesNotContain(chart.OfKind("Service").SelectMany(s => Yaml.List(s.Root, "spec.ports")), p => Yaml.String(p, "targetPort") == "metrics");
+    }
+
+    [Fact]
+    public async Task Traces_GoToTheConfiguredCollector_FromSilosAndGateways_AndNowhereByDefault()
+    {
+        var chart = await RenderAsync("default", "--set", "telemetry.otlpEndpoint=http://collector.monitoring:4317");
+        var quiet = await RenderAsync("default");
+
+        foreach (var component in new[] { "silo", "gateway" })
+        {
+            var env = Yaml.Env(chart.Single("Deployment", $"-{component}").Container);
+            Assert.Equal("http://collector.monitoring:4317", Yaml.String(env[Pigeon.Hosting.Telemetry.PigeonTelemetry.OtlpEndpointKey], "value"));
+            Assert.Equal("grpc", Yaml.String(env["OTEL_EXPORTER_OTLP_PROTOCOL"], "value"));
+            Assert.DoesNotContain(Pigeon.Hosting.Telemetry.PigeonTelemetry.OtlpEndpointKey, Yaml.Env(quiet.Single("Deployment", $"-{component}").Container).Keys);
+        }
+    }
+
+    [Fact]
     public async Task CoHosted_RendersNoGateway_AndTheApiServiceAndIngressReachTheSilos()
     {
         var chart = await RenderAsync("default", "--set", "silo.serveApi=true", "--set", "ingress.enabled=true",
@@ -315,6 +359,8 @@ public sealed partial class HelmChartTests
         Assert.NotNull(Yaml.Find(env["Pigeon__Auth__TokenSigningKey"], "valueFrom.secretKeyRef.name"));
         Assert.Equal("1000", Yaml.String(env["Pigeon__Limits__MaxEnvelopeBytes"], "value"));
         Assert.Equal("10.0.0.0/8", Yaml.String(env["Pigeon__ForwardedHeaders__KnownNetworks__0"], "value"));
+
+        Assert.Equal(5, Yaml.Int(silo.Container, "lifecycle.preStop.sleep.seconds"));
 
         var service = chart.Single("Service", "-api");
         Assert.True(Selects(Yaml.Map(service.Root, "spec.selector"), Yaml.Map(silo.Root, "spec.template.metadata.labels")));
@@ -455,17 +501,18 @@ public sealed partial class HelmChartTests
             nameof(Pigeon.Hosting.Cluster.ClusterTlsOptions.AuthorityPath),
         ];
 
-        foreach (var deployment in (await RenderAsync("default")).OfKind("Deployment"))
+        foreach (var deployment in (await RenderAsync("default", "--set", "clusterTls.enabled=false")).OfKind("Deployment"))
         {
             Assert.DoesNotContain(Yaml.Env(deployment.Container).Keys, name => name.StartsWith(section, StringComparison.Ordinal));
         }
 
-        var chart = await RenderAsync("default", "--set", "clusterTls.enabled=true", "--set", "clusterTls.secretName=pigeon-cluster-tls");
+        var chart = await RenderAsync("default", "--set", "clusterTls.secretName=from-cert-manager");
+        Assert.DoesNotContain(chart.OfKind("Secret"), s => s.Name.EndsWith("-cluster-tls", StringComparison.Ordinal));
         foreach (var component in new[] { "silo", "gateway" })
         {
             var deployment = chart.Single("Deployment", $"-{component}");
             var volume = Assert.Single(Yaml.List(deployment.PodSpec, "volumes"), v => Yaml.Find(v, "secret") is not null);
-            Assert.Equal("pigeon-cluster-tls", Yaml.String(volume, "secret.secretName"));
+            Assert.Equal("from-cert-manager", Yaml.String(volume, "secret.secretName"));
             var mount = Assert.Single(Yaml.List(deployment.Container, "volumeMounts"), m => Yaml.String(m, "name") == Yaml.String(volume, "name"));
             Assert.Equal("true", Yaml.String(mount, "readOnly"), ignoreCase: true);
             var env = Yaml.Env(deployment.Container);
@@ -476,10 +523,51 @@ public sealed partial class HelmChartTests
 
         var job = Assert.Single(chart.OfKind("Job"));
         Assert.DoesNotContain(Yaml.Env(job.Container).Keys, name => name.StartsWith(section, StringComparison.Ordinal));
+    }
 
-        var missing = await Scripts.RunAsync("helm.sh", ["template", "--set", "clusterTls.enabled=true"], TimeSpan.FromMinutes(2), Cancellation);
-        Assert.NotEqual(0, missing.ExitCode);
-        Assert.Contains("clusterTls.secretName is required", missing.Error, StringComparison.Ordinal);
+    [Theory]
+    [MemberData(nameof(ValueSets))]
+    public async Task ClusterTls_IsOnByDefault_AndInTheProductionExample(string valueSet)
+    {
+        var chart = await RenderAsync(valueSet);
+
+        foreach (var component in new[] { "silo", "gateway" })
+        {
+            var env = Yaml.Env(chart.Single("Deployment", $"-{component}").Container);
+            Assert.Equal("/etc/pigeon/cluster-tls/tls.crt", Yaml.String(env["Pigeon__ClusterTls__CertificatePath"], "value"));
+        }
+    }
+
+    [Fact]
+    public async Task ClusterTls_WithoutASecret_GeneratesAnAuthorityAndACertificateTheAppsAccept()
+    {
+        var chart = await RenderAsync("default");
+        var secret = chart.Single("Secret", "-cluster-tls");
+        var volume = Assert.Single(Yaml.List(chart.Single("Deployment", "-silo").PodSpec, "volumes"), v => Yaml.Find(v, "secret") is not null);
+        Assert.Equal(secret.Name, Yaml.String(volume, "secret.secretName"));
+        var directory = Directory.CreateTempSubdirectory("pigeon-chart-tls-").FullName;
+        try
+        {
+            var options = ChartCertificates.Write(secret, directory);
+            Assert.Empty(options.Validate());
+            using var certificates = Pigeon.Hosting.Cluster.ClusterCertificates.Load(options);
+            Assert.True(certificates.IsIssuedByTheCluster(certificates.Certificate));
+            var usages = certificates.Certificate.Extensions.OfType<System.Security.Cryptography.X509Certificates.X509EnhancedKeyUsageExtension>()
+                .SelectMany(e => e.EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>()).Select(o => o.Value).ToList();
+            Assert.Contains("1.3.6.1.5.5.7.3.1", usages); // server authentication
+            Assert.Contains("1.3.6.1.5.5.7.3.2", usages); // client authentication
+            // Only the authority's certificate is stored, never its key.
+            Assert.DoesNotContain("PRIVATE KEY", System.Text.Encoding.ASCII.GetString(secret.SecretData("ca.crt")), StringComparison.Ordinal);
+
+            // Another render (another install) makes another authority, whose peers this one refuses.
+            var other = ChartCertificates.Write((await RenderAsync("default")).Single("Secret", "-cluster-tls"), Path.Combine(directory, "other"));
+            using var stranger = Pigeon.Hosting.Cluster.ClusterCertificates.Load(other);
+            Assert.False(certificates.IsIssuedByTheCluster(stranger.Certificate));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]
@@ -527,8 +615,8 @@ public sealed partial class HelmChartTests
     private static HashSet<string> MappedPaths(string project)
     {
         var paths = new HashSet<string>(StringComparer.Ordinal);
-        // Both apps map the health endpoints through the shared hosting layer, and the silo maps the
-        // API's routes and /metrics through the gateway's.
+        // Both apps map the health endpoints and /metrics through the shared hosting layer, and the
+        // silo maps the API's routes through the gateway's.
         string[] folders = project == "Pigeon.Silo" ? [project, "Pigeon.Hosting", "Pigeon.Gateway"] : [project, "Pigeon.Hosting"];
         foreach (var file in folders
                      .SelectMany(folder => Directory.EnumerateFiles(Scripts.PathOf(folder), "*.cs", SearchOption.AllDirectories))
@@ -544,6 +632,6 @@ public sealed partial class HelmChartTests
         return paths;
     }
 
-    [GeneratedRegex("""\.Map(?:HealthChecks|Get|Metrics)\(\s*"(?<path>/[^"]*)"\s*[,)]""")]
+    [GeneratedRegex("""\.Map(?:HealthChecks|Get|Metrics|PrometheusScrapingEndpoint)\(\s*"(?<path>/[^"]*)"\s*[,)]""")]
     private static partial Regex MapCall();
 }

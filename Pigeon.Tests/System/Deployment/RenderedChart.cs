@@ -92,6 +92,9 @@ public sealed class Manifest(Dictionary<object, object> root)
     /// <summary>The pod spec's only container.</summary>
     public Dictionary<object, object> Container => Assert.Single(Containers);
 
+    /// <summary>One entry of a Secret's <c>data</c>, base64-decoded.</summary>
+    public byte[] SecretData(string key) => Convert.FromBase64String(Yaml.StringKey(Yaml.Map(Root, "data"), key));
+
     public override string ToString() => $"{Kind}/{Name}";
 }
 

@@ -51,6 +51,21 @@ public sealed class ClusterTlsTests : IDisposable
     }
 
     [Fact]
+    public async Task SiloAndGateway_WithTheCertificatesTheChartGenerates_CarryAConversation()
+    {
+        var secret = (await Deployment.RenderedChart.RenderAsync(Ct)).Single("Secret", "-cluster-tls");
+        var tls = Deployment.ChartCertificates.Settings(Deployment.ChartCertificates.Write(secret, Path.Combine(_directory, "chart")));
+        await using var database = await TestDatabase.CreateAsync(ct: Ct);
+        await using var processes = new ProcessCluster(database.ConnectionString);
+        await processes.StartSiloAsync(Ct, tls);
+        var gateway = await processes.StartGatewayAsync(Ct, tls);
+
+        using var http = gateway.CreateClient();
+        var alice = await ApiClient.RegisterAndLoginAsync(http);
+        Assert.Equal(2, (await ApiClient.UploadPrekeysAsync(http, alice, 2)).OneTimePrekeys);
+    }
+
+    [Fact]
     public async Task Gateway_WithAnIncompleteOrUnreadableTlsSetting_ExitsNamingIt()
     {
         var cluster = IssueCluster("cluster");

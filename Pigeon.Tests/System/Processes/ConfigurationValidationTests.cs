@@ -40,6 +40,19 @@ public sealed class ConfigurationValidationTests
     }
 
     [Fact]
+    public async Task Silo_WithTheDashboardButNoMetricsPort_ExitsNamingBoth()
+    {
+        var (exitCode, output) = await AppProcess.RunAsync(BuiltApps.AssemblyOf("Pigeon.Silo"), new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Pigeon"] = "Host=127.0.0.1;Database=unused",
+            ["Pigeon__Silo__Dashboard"] = "true",
+        }, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Pigeon:Silo:Dashboard needs Pigeon:Metrics:Port", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Silo_MigrateWithoutConnectionString_ExitsWithAMessage()
     {
         var (exitCode, output) = await AppProcess.RunAsync(BuiltApps.AssemblyOf("Pigeon.Silo"), new Dictionary<string, string>
@@ -61,10 +74,11 @@ public sealed class ConfigurationValidationTests
             ["Pigeon__Limits__MaxWaitSeconds"] = "60",
             ["Pigeon__Limits__MaxEnvelopeBytes"] = "0",
             ["Pigeon__ForwardedHeaders__KnownNetworks__0"] = "10.0.0.0/33",
+            ["Pigeon__Auth__Origins__0"] = "https://pigeon.example.com/v1",
         }, TimeSpan.FromSeconds(60));
 
         Assert.Equal(2, exitCode);
-        foreach (var expected in new[] { "ConnectionStrings:Pigeon", "Pigeon:Auth:TokenSigningKey", "Pigeon:Limits:MaxWaitSeconds", "Pigeon:Limits:MaxEnvelopeBytes", "Pigeon:ForwardedHeaders:KnownNetworks" })
+        foreach (var expected in new[] { "ConnectionStrings:Pigeon", "Pigeon:Auth:TokenSigningKey", "Pigeon:Auth:Origins", "Pigeon:Limits:MaxWaitSeconds", "Pigeon:Limits:MaxEnvelopeBytes", "Pigeon:ForwardedHeaders:KnownNetworks" })
         {
             Assert.Contains(expected, output, StringComparison.Ordinal);
         }

@@ -85,8 +85,9 @@ public sealed class GatewayProcessTests
         Assert.Equal(HttpStatusCode.NotFound, (await api.SendAsync(forged, Ct)).StatusCode);
 
         var scraped = await metrics.GetStringAsync("/metrics", Ct);
-        Assert.Contains("pigeon_tokens_issued_total 1", scraped, StringComparison.Ordinal);
-        Assert.Contains("endpoint=\"/v1/auth/token\"", scraped, StringComparison.Ordinal);
+        Assert.Equal(1, PrometheusText.Sum(scraped, "pigeon_tokens_issued_total"));
+        Assert.Contains(PrometheusText.Samples(scraped, "http_server_request_duration_seconds_count"),
+            s => s.Labels.Contains("http_route=\"/v1/auth/token\"", StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/health/ready", Ct)).StatusCode);
     }
 
@@ -120,6 +121,27 @@ public sealed class GatewayProcessTests
             Assert.Equal(HttpStatusCode.NotFound, await ChallengeFromAsync(http, "203.0.113.8"));
             Assert.Equal(HttpStatusCode.TooManyRequests, await ChallengeFromAsync(http, "203.0.113.9"));
         }
+    }
+
+    [Fact]
+    public async Task AnonymousLimit_CountsAnIpv6ClientByItsSlash64()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Ct);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Ct);
+        var gateway = await cluster.StartGatewayAsync(Ct, new Dictionary<string, string>
+        {
+            ["Pigeon__Limits__AnonymousRequestsPerMinute"] = "2",
+            ["Pigeon__ForwardedHeaders__KnownNetworks__0"] = "127.0.0.0/8",
+        });
+        using var http = gateway.CreateClient();
+
+        // Two addresses of one /64 share its limit, however far apart they are within it.
+        Assert.Equal(HttpStatusCode.NotFound, await ChallengeFromAsync(http, "2001:db8:1:2::1"));
+        Assert.Equal(HttpStatusCode.NotFound, await ChallengeFromAsync(http, "2001:db8:1:2:ffff:ffff:ffff:fffe"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await ChallengeFromAsync(http, "2001:db8:1:2:1234::9"));
+        // The next /64 is another client.
+        Assert.Equal(HttpStatusCode.NotFound, await ChallengeFromAsync(http, "2001:db8:1:3::1"));
     }
 
     private static async Task<HttpStatusCode> ChallengeFromAsync(HttpClient http, string forwardedFor)

@@ -81,7 +81,7 @@ public static class LongPollsScenario
             }
 
             await Task.WhenAll(sends);
-            gatewayOpen = await ReadGatewayGaugeAsync(run.Options.Server, "pigeon_long_polls_open", cancellationToken);
+            gatewayOpen = await ReadGatewayGaugeAsync(run.Options.Server, "pigeon_long_polls_active", cancellationToken);
             held = false;
             var heldAtEnd = reader.OpenPolls;
             await run.WaitUntilAsync(() => phase.Ledger.Outstanding == 0, options.Grace, cancellationToken);
@@ -130,15 +130,22 @@ public static class LongPollsScenario
         }
     }
 
-    /// <summary>Reads one unlabelled gauge from the gateway's Prometheus endpoint; null when it cannot.</summary>
+    /// <summary>Reads one gauge (its first series) from the gateway's Prometheus endpoint; null when it cannot.</summary>
     private static async Task<double?> ReadGatewayGaugeAsync(Uri server, string name, CancellationToken cancellationToken)
     {
         try
         {
             using var http = new HttpClient { BaseAddress = server, Timeout = TimeSpan.FromSeconds(10) };
             var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), cancellationToken);
-            var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
-            return line is null ? null : double.Parse(line[(name.Length + 1)..], CultureInfo.InvariantCulture);
+            // OpenTelemetry's exporter labels every series with its meter (otel_scope_name) and may add a timestamp.
+            var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal) || l.StartsWith(name + "{", StringComparison.Ordinal));
+            if (line is null)
+            {
+                return null;
+            }
+
+            var valueStart = line[name.Length] == '{' ? line.LastIndexOf('}') + 1 : name.Length;
+            return double.Parse(line[valueStart..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
         }
         catch (HttpRequestException)
         {

@@ -116,11 +116,16 @@ annotations:
 {{- end }}
 
 {{/* The cluster TLS Secret as a volume, its mount, and the settings that point at it (silos and gateways). */}}
+{{/* The cluster TLS Secret: the one named, or the one the chart generates. */}}
+{{- define "pigeon.clusterTlsSecretName" -}}
+{{- default (printf "%s-cluster-tls" (include "pigeon.fullname" .)) .Values.clusterTls.secretName }}
+{{- end }}
+
 {{- define "pigeon.clusterTlsVolume" -}}
 {{- if .Values.clusterTls.enabled -}}
 - name: cluster-tls
   secret:
-    secretName: {{ required "clusterTls.secretName is required with clusterTls.enabled" .Values.clusterTls.secretName }}
+    secretName: {{ include "pigeon.clusterTlsSecretName" . }}
     defaultMode: 0440
 {{- end }}
 {{- end }}
@@ -142,6 +147,30 @@ annotations:
 - name: Pigeon__ClusterTls__AuthorityPath
   value: /etc/pigeon/cluster-tls/ca.crt
 {{- end }}
+{{- end }}
+
+{{/* Where silos and gateways send traces, when anywhere. */}}
+{{- define "pigeon.telemetryEnv" -}}
+{{- if .Values.telemetry.otlpEndpoint -}}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .Values.telemetry.otlpEndpoint | quote }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: {{ .Values.telemetry.otlpProtocol | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The origins clients sign in to: auth.origins, or else the Ingress's hosts; as a JSON list. */}}
+{{- define "pigeon.apiOrigins" -}}
+{{- $origins := list }}
+{{- if .Values.auth.origins }}
+{{- $origins = .Values.auth.origins }}
+{{- else if .Values.ingress.enabled }}
+{{- $scheme := ternary "https" "http" (not (empty .Values.ingress.tls)) }}
+{{- range .Values.ingress.hosts }}
+{{- $origins = append $origins (printf "%s://%s" $scheme .host) }}
+{{- end }}
+{{- end }}
+{{- toJson $origins }}
 {{- end }}
 
 {{/* Whether the silos serve the HTTP API themselves (co-hosted), so that no gateway pods run. */}}
@@ -177,6 +206,10 @@ annotations:
 {{- end }}
 - name: Pigeon__ForwardedHeaders__ForwardLimit
   value: {{ .Values.gateway.trustedProxyHops | quote }}
+{{- range $index, $origin := include "pigeon.apiOrigins" . | fromJsonArray }}
+- name: Pigeon__Auth__Origins__{{ $index }}
+  value: {{ $origin | quote }}
+{{- end }}
 {{- range $key, $value := .Values.gateway.limits }}
 - name: Pigeon__Limits__{{ $key }}
   value: {{ $value | toString | quote }}
