@@ -26,7 +26,7 @@ public sealed class AcceptCommand : PigeonCommand
         }
         else
         {
-            Context.WriteLine($"{Safe(contact.Label)} is now a contact. Compare safety numbers with 'pigeon verify {contact.AccountId}'.");
+            Context.WriteLine($"{PeerText.Inline(contact.Label)} is now a contact. Compare safety numbers with 'pigeon verify {contact.AccountId}'.");
         }
         return ExitCodes.Success;
     }

@@ -41,7 +41,7 @@ public sealed class ChatCommand : PigeonCommand
         await session.Outbox.DeliverAsync(ct);
         if (!json)
         {
-            Context.WriteLine($"Chatting with {Safe(contact.Label)} ({contact.AccountId}). Type a message and Enter; Ctrl-C to leave.");
+            Context.WriteLine($"Chatting with {PeerText.Inline(contact.Label)} ({contact.AccountId}). Type a message and Enter; Ctrl-C to leave.");
         }
         using var leave = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var receiving = ReceiveLoopAsync(session, contact.AccountId, poll, json, leave.Token);
@@ -101,7 +101,7 @@ public sealed class ChatCommand : PigeonCommand
                     }
                     else if (received.Kind == ReceivedKind.Text && received.ContactId == contactId)
                     {
-                        Context.WriteLine($"{Safe(received.ContactName)}: {Safe(received.Body)}");
+                        Context.WriteLine($"{PeerText.Inline(received.ContactName)}: {PeerText.Block(received.Body, "    ")}");
                     }
                     else
                     {

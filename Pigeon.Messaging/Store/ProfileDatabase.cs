@@ -80,6 +80,18 @@ internal sealed class ProfileDatabase : IDisposable
             payload BLOB NOT NULL,
             created_at INTEGER NOT NULL);
         """,
+        """
+        CREATE TABLE receipts (
+            message_id TEXT PRIMARY KEY,
+            delivered_at INTEGER,
+            read_at INTEGER);
+        CREATE TABLE settings (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL);
+        CREATE TABLE held (
+            message_id TEXT PRIMARY KEY,
+            held_at INTEGER NOT NULL);
+        """,
     ];
 
     private readonly SqliteConnection _connection;
@@ -99,6 +111,9 @@ internal sealed class ProfileDatabase : IDisposable
         Processed = new ProcessedTable(this);
         Outbox = new OutboxTable(this);
         DeliveryKeys = new DeliveryKeyTable(this);
+        Receipts = new ReceiptTable(this);
+        Settings = new SettingTable(this);
+        Held = new HeldTable(this);
     }
 
     /// <summary>The schema version this build writes.</summary>
@@ -130,6 +145,15 @@ internal sealed class ProfileDatabase : IDisposable
 
     /// <summary>Delivery keys: this profile's own and its contacts'.</summary>
     public DeliveryKeyTable DeliveryKeys { get; }
+
+    /// <summary>When messages were delivered to and read by their recipient (ours by the contact, theirs by us).</summary>
+    public ReceiptTable Receipts { get; }
+
+    /// <summary>The profile's settings (read receipts, typing indicators).</summary>
+    public SettingTable Settings { get; }
+
+    /// <summary>Received messages an integration has not acknowledged yet (the daemon's manual mode).</summary>
+    public HeldTable Held { get; }
 
     /// <summary>True when the profile folder holds a database.</summary>
     public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
