@@ -414,7 +414,7 @@ public sealed class EndToEndTests
         }
     }
 
-    private static async Task<(string AliceId, string BobId)> InitBothAsync(CliHarness cli, GatewayHandle gateway)
+    internal static async Task<(string AliceId, string BobId)> InitBothAsync(CliHarness cli, GatewayHandle gateway)
     {
         var server = gateway.BaseAddress.ToString();
         var alice = JsonDocument.Parse(await cli.OkAsync("alice", "--json", "init", "--server", server, "--name", "Alice")).RootElement;
@@ -432,7 +432,7 @@ public sealed class EndToEndTests
             e.TryGetProperty("body", out var body) ? body.GetString() : null))];
     }
 
-    private static async Task<object?> ScalarAsync(TestDatabase database, string sql)
+    internal static async Task<object?> ScalarAsync(TestDatabase database, string sql)
     {
         await using var command = database.DataSource.CreateCommand(sql);
         return await command.ExecuteScalarAsync(Cancellation);
