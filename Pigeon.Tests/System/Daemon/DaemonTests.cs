@@ -103,7 +103,7 @@ public sealed class DaemonTests
         daemon.StandardInput.Close();
         await daemon.StopAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(0, daemon.ExitCode);
-        Assert.Equal(0L, await EndToEndTests.ScalarAsync(database, $"SELECT count(*) FROM pigeon.envelopes WHERE mailbox_id = '{bobId}'"));
+        Assert.Equal(0L, await EndToEndTests.MailboxCountAsync(database, bobId));
     }
 
     [Fact]
@@ -146,7 +146,7 @@ public sealed class DaemonTests
             }
 
             // The server is acknowledged after each local commit (by the next poll): the daemon dies, nothing is lost.
-            await WaitForAsync(async () => (long)(await EndToEndTests.ScalarAsync(database, $"SELECT count(*) FROM pigeon.envelopes WHERE mailbox_id = '{bobId}'"))! == 0);
+            await WaitForAsync(async () => await EndToEndTests.MailboxCountAsync(database, bobId) == 0);
             await daemon.KillAsync();
             await daemon.DisposeAsync();
             daemon = await StartSocketDaemonAsync(environment, socket);
