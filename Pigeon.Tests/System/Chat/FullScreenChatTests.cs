@@ -33,8 +33,8 @@ public sealed class FullScreenChatTests
         await cli.OkAsync("alice", "send", "Bob", "before the chat\n[00:00] Carol: forged line");
 
         await using var tmux = new TmuxPane(cli.Home, "--profile", "bob", "chat", "Alice");
-        var screen = await tmux.WaitForAsync("Conversations");
-        Assert.Contains("Alice: before the chat", screen, StringComparison.Ordinal);
+        var screen = await tmux.WaitForAsync("Alice: before the chat");
+        Assert.Contains("Conversations", screen, StringComparison.Ordinal);
         // The second line of that message is indented under it: it cannot pass for Carol's.
         Assert.DoesNotContain(screen.Split('\n'), line => line.Contains("│[00:00] Carol:", StringComparison.Ordinal));
 
