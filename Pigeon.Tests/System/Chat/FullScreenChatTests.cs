@@ -62,6 +62,17 @@ public sealed class FullScreenChatTests
         await cli.OkAsync("carol", "sync", "--wait", "0");
         Assert.Contains("hello from carol", await cli.OkAsync("bob", "history", "Carol"), StringComparison.Ordinal);
 
+        // Scrollback: a long message pushes earlier lines off; PageUp brings them back, PageDown returns.
+        await cli.OkAsync("carol", "send", "Bob", string.Join('\n', Enumerable.Range(1, 40).Select(i => $"line {i:00}")));
+        screen = await tmux.WaitForAsync("line 40");
+        Assert.DoesNotContain("line 10", screen, StringComparison.Ordinal);
+        await tmux.KeysAsync("PageUp");
+        screen = await tmux.WaitForAsync("lines below");
+        Assert.Contains("line 10", screen, StringComparison.Ordinal);
+        Assert.DoesNotContain("line 40", screen, StringComparison.Ordinal);
+        await tmux.KeysAsync("PageDown");
+        await tmux.WaitForAsync("line 40");
+
         // Esc leaves, the first time.
         await tmux.KeysAsync("Escape");
         screen = await tmux.WaitForAsync("exited 0");

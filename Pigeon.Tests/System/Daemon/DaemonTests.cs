@@ -63,6 +63,13 @@ public sealed class DaemonTests
         var bobHistory = await bob.CallAsync("history", new { contact = "Alice" });
         Assert.Equal("delivered", bobHistory.EnumerateArray().Last().GetProperty("state").GetString());
 
+        // Peer-chosen text is shown safely: a line break cannot forge a line, a bidi override is escaped.
+        await bob.CallAsync("send", new { contact = "Alice", text = "x\n[00:00] Alice: forged \u202e" });
+        Assert.Contains("Bob: x\n    [00:00] Alice: forged \\u202e", await cli.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
+        Assert.Contains("x\n    [00:00] Alice: forged \\u202e", await cli.OkAsync("alice", "history", "Bob"), StringComparison.Ordinal);
+        await cli.OkAsync("alice", "send", "Bob", "flip \u202e here");
+        Assert.Equal("flip \\u202e here", (await bob.NextAsync("message", m => m.GetProperty("body").GetString()!.StartsWith("flip", StringComparison.Ordinal))).GetProperty("body").GetString());
+
         // Typing reaches Alice; with typing and read receipts off, none is sent.
         Assert.True((await bob.CallAsync("typing", new { contact = "Alice", typing = true })).GetProperty("sent").GetBoolean());
         Assert.Contains("Bob is typing", await cli.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
@@ -91,7 +98,7 @@ public sealed class DaemonTests
         Assert.Equal(DaemonApi.InvalidParams, (await Assert.ThrowsAsync<DaemonError>(() => bob.CallAsync("ack", new { messageIds = new[] { "not-an-id" } }))).Code);
         Assert.Equal(DaemonApi.InvalidParams, (await Assert.ThrowsAsync<DaemonError>(() => bob.CallAsync("history", new { contact = "Alice", limit = 0 }))).Code);
         Assert.Equal(-32601, (await Assert.ThrowsAsync<DaemonError>(() => bob.CallAsync("selfDestruct"))).Code);
-        Assert.Equal(5, (await bob.CallAsync("history", new { contact = "Alice" })).GetArrayLength());
+        Assert.Equal(7, (await bob.CallAsync("history", new { contact = "Alice" })).GetArrayLength());
 
         // One daemon per profile.
         var (exitCode, output) = await AppProcess.RunAsync(Pigeon, new Dictionary<string, string> { ["PIGEON_HOME"] = cli.Home }, TimeSpan.FromSeconds(60),
