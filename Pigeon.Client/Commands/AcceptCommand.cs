@@ -22,7 +22,7 @@ public sealed class AcceptCommand : PigeonCommand
         var contact = await session.Contacts.AcceptAsync(parseResult.GetRequiredValue(_id).Trim(), ct);
         if (IsJson(parseResult))
         {
-            WriteJson(new { accepted = contact.AccountId, name = contact.DisplayName });
+            WriteJson(new { accepted = contact.AccountId, name = PeerText.Json(contact.DisplayName) });
         }
         else
         {

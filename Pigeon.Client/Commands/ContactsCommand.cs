@@ -23,7 +23,7 @@ public sealed class ContactsCommand : PigeonCommand
             WriteJson(contacts.Select(c => new
             {
                 accountId = c.AccountId,
-                name = c.DisplayName,
+                name = PeerText.Json(c.DisplayName),
                 state = c.State == ContactState.Accepted ? "accepted" : "invited",
                 verified = c.Verified,
                 lastMessageAt = c.LastMessageAt,

@@ -12,7 +12,8 @@ internal static class ReceivedEventWriter
         var who = PeerText.Inline(string.IsNullOrEmpty(received.ContactName) ? received.ContactId ?? "an unknown sender" : received.ContactName);
         return received.Kind switch
         {
-            ReceivedKind.Text => $"[{time(received.SentAt)}] {who}: {PeerText.Block(received.Body, "    ")}",
+            ReceivedKind.Text => $"[{time(received.SentAt)}] {who}: {PeerText.Block(received.Body, "    ")}"
+                + (received.OnEarlierSession ? " (arrived on an earlier session)" : ""),
             ReceivedKind.Request => $"Contact request from {who} ({received.ContactId})"
                 + (received.Body is { } note ? $": {PeerText.Block(note, "    ")}" : "")
                 + $". Answer with 'pigeon accept {received.ContactId}' or 'pigeon decline {received.ContactId}'.",
@@ -37,6 +38,7 @@ internal static class ReceivedEventWriter
         error = received.Error,
         messageIds = received.MessageIds,
         typing = received.IsTyping,
+        onEarlierSession = received.OnEarlierSession,
     };
 
     private static string Count(ReceivedEvent received) =>

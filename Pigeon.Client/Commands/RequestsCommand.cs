@@ -19,7 +19,7 @@ public sealed class RequestsCommand : PigeonCommand
         var requests = await session.Contacts.RequestsAsync();
         if (IsJson(parseResult))
         {
-            WriteJson(requests.Select(r => new { accountId = r.AccountId, name = r.DisplayName, message = r.Message, receivedAt = r.ReceivedAt }));
+            WriteJson(requests.Select(r => new { accountId = r.AccountId, name = PeerText.Json(r.DisplayName), message = PeerText.Json(r.Message), receivedAt = r.ReceivedAt }));
         }
         else if (requests.Count == 0)
         {

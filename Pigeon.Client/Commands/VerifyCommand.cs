@@ -35,7 +35,7 @@ public sealed class VerifyCommand : PigeonCommand
         var verified = confirm || contact.Verified;
         if (IsJson(parseResult))
         {
-            WriteJson(new { accountId = contact.AccountId, name = contact.DisplayName, safetyNumber = number, verified });
+            WriteJson(new { accountId = contact.AccountId, name = PeerText.Json(contact.DisplayName), safetyNumber = number, verified });
             return ExitCodes.Success;
         }
         Context.WriteLine($"Safety number with {PeerText.Inline(contact.Label)}:");

@@ -25,15 +25,19 @@ public enum InnerMessageType
 
     /// <summary>A typing indicator: the sender started or stopped typing.</summary>
     Typing,
+
+    /// <summary>The sender's new delivery key (it rotated it after removing or blocking someone); no body, shown nowhere.</summary>
+    DeliveryKeyUpdate,
 }
 
 /// <summary>
 /// The plaintext inside the Double Ratchet, version 2: a UTF-8 JSON object with short member names,
 /// <code>{"v":2,"t":"text","n":"Alice","b":"hello","at":1764043200000}</code>
 /// <c>v</c> format version (2; others are refused), <c>t</c> type (<c>request</c>, <c>accepted</c>,
-/// <c>text</c>), <c>n</c> sender's display name, <c>b</c> body (optional for a request and an
-/// acceptance), <c>at</c> sent-at in Unix milliseconds (the sender's clock), <c>dk</c> the sender's
-/// delivery key (base64 of epoch ‖ key, 36 bytes; with a request and an acceptance), with which the
+/// <c>text</c>, <c>key</c>, <c>delivered</c>, <c>read</c>, <c>typing</c>), <c>n</c> sender's display name, <c>b</c> body (optional for a request and an
+/// acceptance, absent from a key update), <c>at</c> sent-at in Unix milliseconds (the sender's clock), <c>dk</c> the sender's
+/// delivery key (base64 of epoch ‖ key, 36 bytes; with a request, an acceptance and a key update, which
+/// carries nothing else), with which the
 /// recipient deposits to the sender without identifying itself, <c>r</c> the ids of the messages a
 /// receipt (<c>delivered</c>, <c>read</c>) is about (1 to 100 GUIDs, each 36 characters), <c>on</c> for a
 /// <c>typing</c> indicator (true started, false stopped). Unknown members are ignored so a later version
@@ -89,6 +93,7 @@ public sealed record InnerMessage(
             "delivered" => InnerMessageType.Delivered,
             "read" => InnerMessageType.Read,
             "typing" => InnerMessageType.Typing,
+            "key" => InnerMessageType.DeliveryKeyUpdate,
             _ => throw new FormatException($"Unknown inner message type '{wire.T}'."),
         };
         if (type == InnerMessageType.Text && wire.B is null)
@@ -111,6 +116,10 @@ public sealed record InnerMessage(
         if (type == InnerMessageType.Typing && wire.On is null)
         {
             throw new FormatException("A typing indicator says neither started nor stopped.");
+        }
+        if (type == InnerMessageType.DeliveryKeyUpdate && wire.Dk is null)
+        {
+            throw new FormatException("A delivery key update carries no key.");
         }
         var name = (wire.N ?? "").Trim();
         if (name.Length > MaxNameLength || name.Any(char.IsControl))
@@ -138,6 +147,7 @@ public sealed record InnerMessage(
         InnerMessageType.Delivered => "delivered",
         InnerMessageType.Read => "read",
         InnerMessageType.Typing => "typing",
+        InnerMessageType.DeliveryKeyUpdate => "key",
         _ => "text",
     };
 

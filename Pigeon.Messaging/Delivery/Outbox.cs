@@ -162,22 +162,51 @@ public sealed class Outbox
         var messageId = Guid.NewGuid();
         await _session.WithStoreAsync(database => database.InTransaction(() =>
         {
-            var now = _session.Time.GetUtcNow();
-            var record = database.Sessions.Load(accountId);
-            var session = record?.Current ?? throw new NoSessionException(accountId);
-            var payload = Seal(session, Compose(database, type, body, now));
             alsoInTransaction?.Invoke(database);
-            database.Sessions.Save(accountId, record, now);
+            var now = _session.Time.GetUtcNow();
+            Queue(database, accountId, messageId, type, body, now);
             database.Messages.Add(accountId, MessageDirection.Out, kind, MessageStatus.Queued, messageId, body, now, now);
-            database.Outbox.Add(new OutboxRow(messageId, accountId, payload), now);
         }));
         return messageId;
     }
 
-    /// <summary>An inner message from this profile; a request and an acceptance give our delivery key.</summary>
+    /// <summary>
+    /// Encrypts an inner message in the current session with <paramref name="accountId"/>, saves the
+    /// session and commits the envelope for delivery (no history item: the caller adds one if it is shown).
+    /// Call inside a transaction.
+    /// </summary>
+    internal void Queue(ProfileDatabase database, string accountId, Guid messageId, InnerMessageType type, string? body, DateTimeOffset now)
+    {
+        var record = database.Sessions.Load(accountId);
+        var session = record?.Current ?? throw new NoSessionException(accountId);
+        var payload = Seal(session, Compose(database, type, body, now));
+        database.Sessions.Save(accountId, record, now);
+        database.Outbox.Add(new OutboxRow(messageId, accountId, payload), now);
+    }
+
+    /// <summary>
+    /// Sends again, in the current session, a text of ours that a contact could not decrypt: the history
+    /// item keeps its place and takes the new envelope's id (the old id is spent: the contact processed
+    /// it). False when <paramref name="messageId"/> names no text of ours to that contact.
+    /// </summary>
+    internal Task<bool> ResendAsync(string accountId, Guid messageId) => _session.WithStoreAsync(database => database.InTransaction(() =>
+    {
+        if (database.Messages.FindOutgoing(messageId) is not { Kind: MessageKind.Text } sent || sent.ContactId != accountId)
+        {
+            return false;
+        }
+
+        var resent = Guid.NewGuid();
+        Queue(database, accountId, resent, InnerMessageType.Text, sent.Body, _session.Time.GetUtcNow());
+        database.Messages.Reassign(messageId, resent, MessageStatus.Queued);
+        return true;
+    }));
+
+    /// <summary>An inner message from this profile; a request, an acceptance and a key update give our delivery key.</summary>
     internal InnerMessage Compose(ProfileDatabase database, InnerMessageType type, string? body, DateTimeOffset now) =>
         new(type, _session.Profile.DisplayName, body, now,
-            type is InnerMessageType.ContactRequest or InnerMessageType.ContactAccepted ? database.DeliveryKeys.Load(_session.Profile.AccountId) : null);
+            type is InnerMessageType.ContactRequest or InnerMessageType.ContactAccepted or InnerMessageType.DeliveryKeyUpdate
+                ? database.DeliveryKeys.Load(_session.Profile.AccountId) : null);
 
     /// <summary>
     /// Encrypts <paramref name="inner"/> in <paramref name="session"/> and seals the ratchet message to

@@ -164,13 +164,15 @@ public sealed class ProfileSession : IDisposable
     }
 
     /// <summary>
-    /// Between polls: tops up and rotates the prekeys on the server (<see cref="PrekeyMaintenance"/>)
-    /// and forgets the ids of envelopes processed long ago.
+    /// Between polls: tops up and rotates the prekeys on the server (<see cref="PrekeyMaintenance"/>),
+    /// forgets the ids of envelopes processed long ago, and prunes what strangers left
+    /// (<see cref="ContactBook.PruneStrangersAsync"/>).
     /// </summary>
     public async Task<UploadPrekeysRequest?> MaintainAsync(CancellationToken ct)
     {
         var upload = await Prekeys.MaintainAsync(ct);
         await Inbox.ForgetOldProcessedIdsAsync();
+        await Contacts.PruneStrangersAsync();
         return upload;
     }
 

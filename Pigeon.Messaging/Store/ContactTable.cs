@@ -26,6 +26,9 @@ internal sealed class ContactTable(ProfileDatabase database)
         ("$state", contact.State == ContactState.Accepted ? "accepted" : "invited"), ("$verified", contact.Verified ? 1 : 0),
         ("$created", contact.CreatedAt.ToUnixTimeMilliseconds()), ("$last", contact.LastMessageAt?.ToUnixTimeMilliseconds()));
 
+    /// <summary>Removes a contact.</summary>
+    public void Delete(string accountId) => database.Execute("DELETE FROM contacts WHERE account_id = $id", ("$id", accountId));
+
     /// <summary>Moves a contact's last-message time (no effect for an id that is no contact).</summary>
     public void Touch(string accountId, DateTimeOffset at) =>
         database.Execute("UPDATE contacts SET last_message_at = $at WHERE account_id = $id", ("$id", accountId), ("$at", at.ToUnixTimeMilliseconds()));

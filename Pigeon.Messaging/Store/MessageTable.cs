@@ -51,9 +51,33 @@ internal sealed class MessageTable(ProfileDatabase database)
         reader.IsDBNull(7) ? null : ProfileDatabase.FromMs(reader.GetInt64(7)), ProfileDatabase.FromMs(reader.GetInt64(8)),
         reader.IsDBNull(9) ? null : ProfileDatabase.FromMs(reader.GetInt64(9)), reader.IsDBNull(10) ? null : ProfileDatabase.FromMs(reader.GetInt64(10)));
 
+    /// <summary>The outgoing item sent with envelope <paramref name="messageId"/>, or null.</summary>
+    public MessageRow? FindOutgoing(Guid messageId) => database.Query(
+        """
+        SELECT m.id, m.contact_id, m.direction, m.kind, m.status, m.message_id, m.body_sealed, m.sent_at, m.at, r.delivered_at, r.read_at
+        FROM messages m LEFT JOIN receipts r ON r.message_id = m.message_id WHERE m.message_id = $id AND m.direction = 'out'
+        """,
+        Read, ("$id", messageId.ToString())).FirstOrDefault();
+
+    /// <summary>Gives an outgoing item the id of the envelope that now carries it, and a status.</summary>
+    public void Reassign(Guid messageId, Guid newMessageId, MessageStatus status) => database.Execute(
+        "UPDATE messages SET message_id = $new, status = $status WHERE message_id = $id AND direction = 'out'",
+        ("$id", messageId.ToString()), ("$new", newMessageId.ToString()), ("$status", Lower(status)));
+
     /// <summary>Sets the delivery status of an outgoing item.</summary>
     public void SetStatus(Guid messageId, MessageStatus status) =>
         database.Execute("UPDATE messages SET status = $status WHERE message_id = $id AND direction = 'out'", ("$id", messageId.ToString()), ("$status", Lower(status)));
+
+    /// <summary>
+    /// Deletes items older than <paramref name="before"/> kept under ids that are neither a contact nor
+    /// a request (strangers' failed items, and those from nobody proven).
+    /// </summary>
+    public void DeleteStrangersBefore(DateTimeOffset before) => database.Execute(
+        """
+        DELETE FROM messages WHERE at < $before AND contact_id NOT IN (SELECT account_id FROM contacts)
+                                              AND contact_id NOT IN (SELECT account_id FROM requests)
+        """,
+        ("$before", before.ToUnixTimeMilliseconds()));
 
     /// <summary>Deletes the history kept under an account id (a declined request's).</summary>
     public void DeleteHistory(string contactId) => database.Execute("DELETE FROM messages WHERE contact_id = $id", ("$id", contactId));

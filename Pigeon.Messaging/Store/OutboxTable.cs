@@ -22,4 +22,7 @@ internal sealed class OutboxTable(ProfileDatabase database)
 
     /// <summary>Removes a ciphertext the server refused for good (its history item says failed).</summary>
     public void Remove(Guid messageId) => database.Execute("DELETE FROM outbox WHERE message_id = $id", ("$id", messageId.ToString()));
+
+    /// <summary>Drops every envelope still queued for <paramref name="recipient"/>.</summary>
+    public void RemoveAllFor(string recipient) => database.Execute("DELETE FROM outbox WHERE recipient = $recipient", ("$recipient", recipient));
 }

@@ -79,6 +79,9 @@ internal sealed class ProfileDatabase : IDisposable
             recipient TEXT NOT NULL,
             payload BLOB NOT NULL,
             created_at INTEGER NOT NULL);
+        CREATE TABLE blocked (
+            account_id TEXT PRIMARY KEY,
+            blocked_at INTEGER NOT NULL);
         """,
         """
         CREATE TABLE receipts (
@@ -114,6 +117,7 @@ internal sealed class ProfileDatabase : IDisposable
         Receipts = new ReceiptTable(this);
         Settings = new SettingTable(this);
         Held = new HeldTable(this);
+        Blocked = new BlockedTable(this);
     }
 
     /// <summary>The schema version this build writes.</summary>
@@ -154,6 +158,23 @@ internal sealed class ProfileDatabase : IDisposable
 
     /// <summary>Received messages an integration has not acknowledged yet (the daemon's manual mode).</summary>
     public HeldTable Held { get; }
+
+    /// <summary>Blocked accounts.</summary>
+    public BlockedTable Blocked { get; }
+
+    /// <summary>
+    /// Forgets everything kept under an account id that is no longer a contact or a request: its
+    /// session record, its delivery key, its history and whatever we still had queued for it.
+    /// </summary>
+    public void ForgetAccount(string accountId)
+    {
+        Contacts.Delete(accountId);
+        Requests.Delete(accountId);
+        Sessions.Delete(accountId);
+        DeliveryKeys.Delete(accountId);
+        Messages.DeleteHistory(accountId);
+        Outbox.RemoveAllFor(accountId);
+    }
 
     /// <summary>True when the profile folder holds a database.</summary>
     public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
@@ -297,11 +318,11 @@ internal sealed class ProfileDatabase : IDisposable
         return command;
     }
 
-    /// <summary>Runs a statement.</summary>
-    internal void Execute(string sql, params (string Name, object? Value)[] parameters)
+    /// <summary>Runs a statement; returns how many rows it changed.</summary>
+    internal int Execute(string sql, params (string Name, object? Value)[] parameters)
     {
         using var command = Command(sql, parameters);
-        command.ExecuteNonQuery();
+        return command.ExecuteNonQuery();
     }
 
     /// <summary>The first column of the first row, null for none or NULL.</summary>

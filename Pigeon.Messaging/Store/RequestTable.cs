@@ -27,6 +27,13 @@ internal sealed class RequestTable(ProfileDatabase database)
         ("$message", request.Message is null ? null : database.Seal(Encoding.UTF8.GetBytes(request.Message), Purpose)),
         ("$at", request.ReceivedAt.ToUnixTimeMilliseconds()));
 
+    /// <summary>How many requests are pending.</summary>
+    public int Count() => (int)(long)database.Scalar("SELECT count(*) FROM requests")!;
+
+    /// <summary>The ids of requests received before <paramref name="before"/>.</summary>
+    public List<string> ReceivedBefore(DateTimeOffset before) => database.Query(
+        "SELECT account_id FROM requests WHERE received_at < $before", reader => reader.GetString(0), ("$before", before.ToUnixTimeMilliseconds()));
+
     /// <summary>Removes a pending request.</summary>
     public void Delete(string accountId) => database.Execute("DELETE FROM requests WHERE account_id = $id", ("$id", accountId));
 }

@@ -38,6 +38,16 @@ internal sealed class SessionTable(ProfileDatabase database)
     /// <summary>Forgets the sessions with an account.</summary>
     public void Delete(string accountId) => database.Execute("DELETE FROM sessions WHERE account_id = $id", ("$id", accountId));
 
+    /// <summary>
+    /// Forgets the records of accounts that are neither a contact nor a pending request (a removed
+    /// contact's, or a stranger's that nothing refers to); returns how many.
+    /// </summary>
+    public int DeleteStrangers() => database.Execute(
+        """
+        DELETE FROM sessions WHERE account_id NOT IN (SELECT account_id FROM contacts)
+                               AND account_id NOT IN (SELECT account_id FROM requests)
+        """);
+
     // Bound to the contact: a record copied into another contact's row does not open.
     private static string Purpose(string accountId) => "session:" + accountId;
 

@@ -72,3 +72,6 @@ public enum MessageStatus
 
 /// <summary>A ciphertext committed locally and not yet accepted by the server.</summary>
 public sealed record OutboxRow(Guid MessageId, string Recipient, byte[] Payload);
+
+/// <summary>An account whose envelopes are dropped unread.</summary>
+public sealed record BlockedRow(string AccountId, DateTimeOffset BlockedAt);
