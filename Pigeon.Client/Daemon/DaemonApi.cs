@@ -95,6 +95,38 @@ public sealed class DaemonApi
         return RequestInfo.From(declined);
     });
 
+    /// <summary>Removes a contact (its history too) and rotates our delivery key; nothing tells them.</summary>
+    [JsonRpcMethod("remove")]
+    public Task<ContactChangeResult> RemoveAsync(string contact) => Run(async () =>
+    {
+        var removed = await Session.Contacts.RemoveAsync(Required(contact, nameof(contact)).Trim(), _host.Stopping);
+        _host.Notify("contact", new ContactNotification("removed", removed.AccountId, PeerText.Json(removed.DisplayName)));
+        return new ContactChangeResult(removed.AccountId, PeerText.Json(removed.DisplayName));
+    });
+
+    /// <summary>Blocks a contact, a requester or any account id: what it sends is dropped unread.</summary>
+    [JsonRpcMethod("block")]
+    public Task<ContactChangeResult> BlockAsync(string contact) => Run(async () =>
+    {
+        var (accountId, name) = await Session.Contacts.BlockAsync(Required(contact, nameof(contact)).Trim(), _host.Stopping);
+        _host.Notify("contact", new ContactNotification("blocked", accountId, PeerText.Json(name)));
+        return new ContactChangeResult(accountId, PeerText.Json(name));
+    });
+
+    /// <summary>Unblocks an account id.</summary>
+    [JsonRpcMethod("unblock")]
+    public Task<ContactChangeResult> UnblockAsync(string accountId) => Run(async () =>
+    {
+        var id = Required(accountId, nameof(accountId)).Trim();
+        await Session.Contacts.UnblockAsync(id);
+        _host.Notify("contact", new ContactNotification("unblocked", id, null));
+        return new ContactChangeResult(id, null);
+    });
+
+    /// <summary>Every blocked account.</summary>
+    [JsonRpcMethod("blocked")]
+    public Task<List<BlockedInfo>> BlockedAsync() => Run(async () => (await Session.Contacts.BlockedAsync()).ConvertAll(b => new BlockedInfo(b.AccountId, b.BlockedAt)));
+
     /// <summary>Sends a text to a contact.</summary>
     [JsonRpcMethod("send")]
     public Task<SendResult> SendAsync(string contact, string text) => Run(async () =>

@@ -32,6 +32,12 @@ public sealed record HistoryItem(Guid MessageId, string Direction, string Kind, 
         m.MessageId, m.Direction.ToString().ToLowerInvariant(), m.Kind.ToString().ToLowerInvariant(), m.State, PeerText.Json(m.Body), m.SentAt, m.At);
 }
 
+/// <summary>What <c>remove</c>, <c>block</c> and <c>unblock</c> return: the account, and the name it had.</summary>
+public sealed record ContactChangeResult(string AccountId, string? Name);
+
+/// <summary>A blocked account, as <c>blocked</c> returns it.</summary>
+public sealed record BlockedInfo(string AccountId, DateTimeOffset BlockedAt);
+
 /// <summary>What <c>send</c> returns.</summary>
 public sealed record SendResult(Guid MessageId);
 
@@ -67,5 +73,5 @@ public sealed record ReceiptNotification(string Kind, string ContactId, IReadOnl
 /// <summary>The <c>typing</c> notification.</summary>
 public sealed record TypingNotification(string ContactId, string? Name, bool Typing);
 
-/// <summary>The <c>contact</c> notification: <c>requested</c>, <c>invited</c>, <c>accepted</c> or <c>declined</c>.</summary>
+/// <summary>The <c>contact</c> notification: <c>requested</c>, <c>invited</c>, <c>accepted</c>, <c>declined</c>, <c>removed</c>, <c>blocked</c> or <c>unblocked</c>.</summary>
 public sealed record ContactNotification(string Change, string ContactId, string? Name);

@@ -100,6 +100,18 @@ public sealed class DaemonTests
         Assert.Equal(-32601, (await Assert.ThrowsAsync<DaemonError>(() => bob.CallAsync("selfDestruct"))).Code);
         Assert.Equal(7, (await bob.CallAsync("history", new { contact = "Alice" })).GetArrayLength());
 
+        // Block, unblock and remove, with the contact changes notified.
+        using var stranger = Pigeon.Protocol.Identity.IdentityKeyPair.Generate();
+        Assert.Equal(stranger.AccountId, (await bob.CallAsync("block", new { contact = stranger.AccountId })).GetProperty("accountId").GetString());
+        Assert.Equal("blocked", (await bob.NextAsync("contact", c => c.GetProperty("contactId").GetString() == stranger.AccountId)).GetProperty("change").GetString());
+        Assert.Equal(stranger.AccountId, (await bob.CallAsync("blocked"))[0].GetProperty("accountId").GetString());
+        await bob.CallAsync("unblock", new { accountId = stranger.AccountId });
+        Assert.Equal(2, (await Assert.ThrowsAsync<DaemonError>(() => bob.CallAsync("unblock", new { accountId = stranger.AccountId }))).Code);
+        Assert.Equal(0, (await bob.CallAsync("blocked")).GetArrayLength());
+        Assert.Equal("Alice", (await bob.CallAsync("remove", new { contact = "Alice" })).GetProperty("name").GetString());
+        Assert.Equal("removed", (await bob.NextAsync("contact", c => c.GetProperty("contactId").GetString() == aliceId)).GetProperty("change").GetString());
+        Assert.Equal(0, (await bob.CallAsync("contacts")).GetArrayLength());
+
         // One daemon per profile.
         var (exitCode, output) = await AppProcess.RunAsync(Pigeon, new Dictionary<string, string> { ["PIGEON_HOME"] = cli.Home }, TimeSpan.FromSeconds(60),
             "--profile", "bob", "daemon", "--socket");
