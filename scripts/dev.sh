@@ -11,7 +11,8 @@
 # Everything lives in .dev/local/ (or $PIGEON_DEV_DIR): postgres/ (the data directory, see
 # scripts/postgres.sh), token-signing-key (mode 0600, generated once), ports, api-mode (gateway or
 # co-hosted, what the last `up` chose; `up` in the other mode stops the stack first), and for each process
-# <name>.pid and <name>.log. The processes run in their own sessions (setsid), so closing the
+# <name>.pid and <name>.log, and bin/pigeon, a wrapper that runs the built CLI (`up` prints the PATH
+# line that makes it `pigeon`, unless a `pigeon` already is on the PATH). The processes run in their own sessions (setsid), so closing the
 # terminal leaves them running; `down` stops them by the pids it recorded, after checking that each
 # pid still is the process it started (its command line and a PIGEON_DEV_STACK marker in its
 # environment), SIGTERM first and SIGKILL after a timeout.
@@ -338,15 +339,29 @@ Pigeon runs locally:
   silos     ${SILOS[*]}
   data      $DEV   (logs: *.log)
 
+$(pigeon_on_path_hint)
 Create an identity and register it with this server:
   pigeon init --server $url --name alice
-or from the checkout:
-  dotnet run --project Pigeon.Client -- init --server $url --name alice
-  dotnet $(app_dll client) init --server $url --name alice
 A second user on the same machine: add --profile bob (or PIGEON_HOME=...).
 
 Stop everything with: scripts/dev.sh down
 EOF
+}
+
+# bin/pigeon: the CLI this checkout built, as a command (what `dotnet tool install` gives, without installing).
+write_pigeon_wrapper() {
+  mkdir -p "$DEV/bin"
+  printf '#!/bin/sh\nexec dotnet %q "$@"\n' "$(app_dll client)" >"$DEV/bin/pigeon"
+  chmod 0755 "$DEV/bin/pigeon"
+}
+
+pigeon_on_path_hint() {
+  if [[ "$(command -v pigeon 2>/dev/null)" == "$DEV/bin/pigeon" ]]; then
+    echo "The pigeon command is on your PATH ($DEV/bin/pigeon)."
+  else
+    echo "Put the pigeon command on your PATH (this shell):"
+    echo "  export PATH=\"$DEV/bin:\$PATH\""
+  fi
 }
 
 cmd_up() {
@@ -370,6 +385,7 @@ cmd_up() {
   echo "$API_MODE" >"$DEV/api-mode"
 
   if all_running && bash "$ROOT/scripts/postgres.sh" status "$PG_DATA" >/dev/null 2>&1; then
+    write_pigeon_wrapper
     say "already running"
     print_usage_hint
     return
@@ -379,6 +395,7 @@ cmd_up() {
   for name in $(stack_processes); do
     [[ -f "$(app_dll "$name")" ]] || die "$(app_dll "$name") is not built: run without --no-build"
   done
+  write_pigeon_wrapper
   ensure_token_key
   say "starting PostgreSQL in $PG_DATA"
   start_postgres

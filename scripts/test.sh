@@ -15,6 +15,8 @@
 # (see scripts/postgres.sh, which also explains how it copes with running as root) and is stopped on
 # exit, unless it was already running. Each test creates and drops its own database, so the cluster
 # is reused between runs. Tests find it through PIGEON_TEST_POSTGRES, a superuser connection string.
+# The system tier drives the full-screen chat through tmux: when tmux is missing it is installed with
+# apt as root (CI runs as root on a fresh Debian machine); otherwise that test fails saying so.
 # Before the system tier, scripts/helm.sh checks the Helm chart (lint --strict, template with the
 # default and the production values); a failure there counts as one failed test.
 # TRX results go to .dev/test-results/<tier>.trx. The last line printed is always
@@ -64,6 +66,17 @@ summary() {
   local line
   for line in "${timings[@]}"; do echo "$line"; done
   echo "$passed passed, $(( failed + helm_failed )) failed, $skipped skipped"
+}
+
+ensure_tmux() {
+  command -v tmux >/dev/null 2>&1 && return 0
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing tmux (apt-get) for the full-screen chat test"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q tmux >&2
+  else
+    echo "test.sh: tmux is missing and cannot be installed here (not root): the full-screen chat test will fail; install tmux" >&2
+  fi
 }
 
 stop_postgres() {
@@ -123,6 +136,7 @@ for tier in "${ALL_TIERS[@]}"; do
     break
   fi
   if [[ "$tier" == system ]]; then
+    ensure_tmux
     echo "==> bash scripts/helm.sh check"
     if ! bash "$ROOT/scripts/helm.sh" check </dev/null; then
       echo "helm chart check failed" >&2

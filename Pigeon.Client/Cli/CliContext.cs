@@ -24,6 +24,12 @@ public sealed class CliContext
     /// <summary>Where <c>send -</c> and <c>chat</c> read text (stdin).</summary>
     public TextReader Input { get; init; } = TextReader.Null;
 
+    /// <summary>True when stdin and stdout are a terminal: <c>pigeon chat</c> goes full screen.</summary>
+    public bool IsTerminal { get; init; }
+
+    /// <summary>The raw standard input and output, for <c>pigeon daemon</c>'s JSON-RPC over stdio.</summary>
+    public Func<(Stream Input, Stream Output)> OpenStandardStreams { get; init; } = () => (Console.OpenStandardInput(), Console.OpenStandardOutput());
+
     /// <summary>Reads an environment variable (<c>PIGEON_HOME</c>, <c>PIGEON_PASSPHRASE</c>, <c>HOME</c>).</summary>
     public required Func<string, string?> GetEnvironmentVariable { get; init; }
 
@@ -97,6 +103,7 @@ public sealed class CliContext
         Output = Console.Out,
         Error = Console.Error,
         Input = Console.In,
+        IsTerminal = !Console.IsInputRedirected && !Console.IsOutputRedirected,
         GetEnvironmentVariable = Environment.GetEnvironmentVariable,
         PromptSecret = Console.IsInputRedirected ? null : ReadSecretFromConsole,
     };

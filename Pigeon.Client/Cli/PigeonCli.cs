@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pigeon.Client.Commands;
+using Pigeon.Client.Daemon;
 
 namespace Pigeon.Client.Cli;
 
@@ -37,6 +38,8 @@ public static class PigeonCli
             new HistoryCommand(context, globals),
             new ChatCommand(context, globals),
             new VerifyCommand(context, globals),
+            new SettingsCommand(context, globals),
+            new DaemonCommand(context, globals),
         };
         return root;
     }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
@@ -57,31 +56,6 @@ public abstract class PigeonCommand : Command
     protected string Time(DateTimeOffset? at, bool seconds = false) => at is { } value
         ? TimeZoneInfo.ConvertTime(value, Context.Time.LocalTimeZone).ToString(seconds ? "yyyy-MM-dd HH:mm:ss" : "yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)
         : "-";
-
-    /// <summary>
-    /// Text from a contact made safe for a terminal: control characters (escape sequences could
-    /// rewrite the screen) are shown as <c>\uXXXX</c>; line breaks stay.
-    /// </summary>
-    public static string Safe(string? text)
-    {
-        if (string.IsNullOrEmpty(text))
-        {
-            return "";
-        }
-        var builder = new StringBuilder(text.Length);
-        foreach (var c in text)
-        {
-            if (c == '\n' || !char.IsControl(c))
-            {
-                builder.Append(c);
-            }
-            else
-            {
-                builder.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
-            }
-        }
-        return builder.ToString();
-    }
 
     /// <summary>Pads cells into aligned columns.</summary>
     protected void WriteTable(IReadOnlyList<string> header, IEnumerable<IReadOnlyList<string>> rows)

@@ -22,11 +22,11 @@ public sealed class AcceptCommand : PigeonCommand
         var contact = await session.Contacts.AcceptAsync(parseResult.GetRequiredValue(_id).Trim(), ct);
         if (IsJson(parseResult))
         {
-            WriteJson(new { accepted = contact.AccountId, name = contact.DisplayName });
+            WriteJson(new { accepted = contact.AccountId, name = PeerText.Json(contact.DisplayName) });
         }
         else
         {
-            Context.WriteLine($"{Safe(contact.Label)} is now a contact. Compare safety numbers with 'pigeon verify {contact.AccountId}'.");
+            Context.WriteLine($"{PeerText.Inline(contact.Label)} is now a contact. Compare safety numbers with 'pigeon verify {contact.AccountId}'.");
         }
         return ExitCodes.Success;
     }

@@ -29,7 +29,7 @@ public sealed class BlockCommand : PigeonCommand
         }
         else
         {
-            Context.WriteLine($"Blocked {(string.IsNullOrEmpty(name) ? accountId : $"{Safe(name)} ({accountId})")}: what it sends is dropped unread.");
+            Context.WriteLine($"Blocked {(string.IsNullOrEmpty(name) ? accountId : $"{PeerText.Inline(name)} ({accountId})")}: what it sends is dropped unread.");
         }
         return ExitCodes.Success;
     }

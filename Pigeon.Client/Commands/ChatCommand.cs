@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pigeon.Api;
+using Pigeon.Client.Chat;
 using Pigeon.Client.Cli;
 using Pigeon.Messaging.Delivery;
 using Pigeon.Messaging.Profiles;
@@ -7,14 +8,22 @@ using Pigeon.Messaging.Profiles;
 namespace Pigeon.Client.Commands;
 
 /// <summary>
-/// <c>pigeon chat &lt;contact&gt;</c>: an interactive conversation. A background loop long-polls and
-/// prints what arrives while you type; each line you enter is sent. Each poll acknowledges what the
-/// previous one brought and was stored. Ctrl-C or end of input leaves, after the receive loop has
-/// acknowledged the rest of what it stored.
+/// <c>pigeon chat [contact]</c>: on a terminal, the full-screen chat (<see cref="ChatScreen"/>: every
+/// conversation, unread counts, times, sent state, an input line nothing disturbs). Without one (stdin
+/// or stdout redirected), or with <c>--line</c>, line mode: a background loop long-polls and prints
+/// what arrives; each line entered is sent. Each poll acknowledges what the previous one brought and
+/// was stored. Ctrl-C or end of input leaves, after the receive loop has acknowledged the rest of what
+/// it stored.
 /// </summary>
 public sealed class ChatCommand : PigeonCommand
 {
-    private readonly Argument<string> _contact = new("contact") { Description = "The contact's name or account id" };
+    private readonly Argument<string?> _contact = new("contact")
+    {
+        Description = "The contact's name or account id (the full-screen chat opens the first one without it)",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
+
+    private readonly Option<bool> _line = new("--line") { Description = "Line mode even on a terminal (what arrives is printed, each line typed is sent)" };
 
     private readonly Option<int> _poll = new("--poll")
     {
@@ -25,26 +34,33 @@ public sealed class ChatCommand : PigeonCommand
 
     /// <summary>Declares the command.</summary>
     public ChatCommand(CliContext context, GlobalOptions globals)
-        : base("chat", "Chat with a contact: messages arrive while you type; Ctrl-C leaves.", context, globals)
+        : base("chat", "Chat: full screen on a terminal (Tab switches, Esc or Ctrl-C leaves), else line by line.", context, globals)
     {
         Arguments.Add(_contact);
         Options.Add(_poll);
+        Options.Add(_line);
     }
 
     /// <inheritdoc/>
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
     {
         using var session = OpenProfile(parseResult);
-        var contact = await session.Contacts.ResolveAsync(parseResult.GetRequiredValue(_contact));
         var json = IsJson(parseResult);
         var poll = TimeSpan.FromSeconds(Math.Clamp(parseResult.GetValue(_poll), 1, ApiLimits.MaxWaitSeconds));
+        if (Context.IsTerminal && !json && !parseResult.GetValue(_line))
+        {
+            await session.Outbox.DeliverAsync(ct);
+            return await new ChatScreen(session, Context).RunAsync(parseResult.GetValue(_contact), (onReceived, leave) => ReceiveLoopAsync(session, poll, onReceived, leave), ct);
+        }
+        var contact = await session.Contacts.ResolveAsync(parseResult.GetValue(_contact)
+            ?? throw new CliException(ExitCodes.UsageError, "Name the contact to chat with: pigeon chat <contact> (the full-screen chat needs a terminal)."));
         await session.Outbox.DeliverAsync(ct);
         if (!json)
         {
-            Context.WriteLine($"Chatting with {Safe(contact.Label)} ({contact.AccountId}). Type a message and Enter; Ctrl-C to leave.");
+            Context.WriteLine($"Chatting with {PeerText.Inline(contact.Label)} ({contact.AccountId}). Type a message and Enter; Ctrl-C to leave.");
         }
         using var leave = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var receiving = ReceiveLoopAsync(session, contact.AccountId, poll, json, leave.Token);
+        var receiving = ReceiveLoopAsync(session, poll, received => Print(received, contact.AccountId, json), leave.Token);
         try
         {
             while (true)
@@ -84,7 +100,25 @@ public sealed class ChatCommand : PigeonCommand
         return await receiving;
     }
 
-    private async Task<int> ReceiveLoopAsync(ProfileSession session, string contactId, TimeSpan poll, bool json, CancellationToken ct)
+    private void Print(ReceivedEvent received, string contactId, bool json)
+    {
+        if (json)
+        {
+            WriteJson(ReceivedEventWriter.ToJson(received));
+        }
+        else if (received.Kind == ReceivedKind.Text && received.ContactId == contactId)
+        {
+            Context.WriteLine($"{PeerText.Inline(received.ContactName)}: {PeerText.Block(received.Body, "    ")}");
+        }
+        else if (received.Kind != ReceivedKind.Typing)
+        {
+            Context.WriteLine(ReceivedEventWriter.Describe(received, t => Time(t)));
+        }
+    }
+
+    // The receive loop of both modes: polls until cancelled, hands each event over, and acknowledges
+    // what it stored before it ends.
+    private async Task<int> ReceiveLoopAsync(ProfileSession session, TimeSpan poll, Action<ReceivedEvent> onReceived, CancellationToken ct)
     {
         long after = 0;
         try
@@ -95,18 +129,7 @@ public sealed class ChatCommand : PigeonCommand
                 after = result.LastSequence;
                 foreach (var received in result.Events)
                 {
-                    if (json)
-                    {
-                        WriteJson(ReceivedEventWriter.ToJson(received));
-                    }
-                    else if (received.Kind == ReceivedKind.Text && received.ContactId == contactId)
-                    {
-                        Context.WriteLine($"{Safe(received.ContactName)}: {Safe(received.Body)}");
-                    }
-                    else
-                    {
-                        Context.WriteLine(ReceivedEventWriter.Describe(received, t => Time(t)));
-                    }
+                    onReceived(received);
                 }
             }
         }

@@ -23,7 +23,7 @@ public sealed class ContactsCommand : PigeonCommand
             WriteJson(contacts.Select(c => new
             {
                 accountId = c.AccountId,
-                name = c.DisplayName,
+                name = PeerText.Json(c.DisplayName),
                 state = c.State == ContactState.Accepted ? "accepted" : "invited",
                 verified = c.Verified,
                 lastMessageAt = c.LastMessageAt,
@@ -37,7 +37,7 @@ public sealed class ContactsCommand : PigeonCommand
         {
             WriteTable(["NAME", "ID", "STATE", "VERIFIED", "LAST MESSAGE"],
                 contacts.Select(c => (IReadOnlyList<string>)[
-                    c.DisplayName.Length > 0 ? Safe(c.DisplayName) : "(unknown)", c.AccountId,
+                    c.DisplayName.Length > 0 ? PeerText.Inline(c.DisplayName) : "(unknown)", c.AccountId,
                     c.State == ContactState.Accepted ? "contact" : "invited", c.Verified ? "yes" : "no", Time(c.LastMessageAt)]));
         }
         return ExitCodes.Success;

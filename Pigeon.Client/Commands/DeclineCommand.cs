@@ -26,7 +26,7 @@ public sealed class DeclineCommand : PigeonCommand
         }
         else
         {
-            Context.WriteLine($"Declined the request from {Safe(request.DisplayName)} ({request.AccountId}).");
+            Context.WriteLine($"Declined the request from {PeerText.Inline(request.DisplayName)} ({request.AccountId}).");
         }
         return ExitCodes.Success;
     }

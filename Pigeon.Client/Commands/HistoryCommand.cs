@@ -43,8 +43,9 @@ public sealed class HistoryCommand : PigeonCommand
                 direction = m.Direction,
                 kind = m.Kind,
                 status = m.Status,
+                state = m.State,
                 messageId = m.MessageId,
-                body = m.Body,
+                body = PeerText.Json(m.Body),
                 sentAt = m.SentAt,
                 at = m.At,
             }));
@@ -52,24 +53,25 @@ public sealed class HistoryCommand : PigeonCommand
         }
         if (messages.Count == 0)
         {
-            Context.WriteLine($"No messages with {Safe(contact.Label)} yet.");
+            Context.WriteLine($"No messages with {PeerText.Inline(contact.Label)} yet.");
         }
         var me = session.Profile.DisplayName;
         foreach (var m in messages)
         {
-            var who = m.Direction == MessageDirection.Out ? $"out  {Safe(me)}:" : $"in   {Safe(contact.Label)}:";
-            var status = m.Status switch
+            var who = m.Direction == MessageDirection.Out ? $"out  {PeerText.Inline(me)}:" : $"in   {PeerText.Inline(contact.Label)}:";
+            var status = m.State switch
             {
-                MessageStatus.Queued => " (not sent yet)",
-                MessageStatus.Failed => " (failed)",
+                "queued" => " (not sent yet)",
+                "failed" => " (failed)",
+                _ when m.Direction == MessageDirection.Out && m.Kind == MessageKind.Text => $" ({m.State})",
                 _ => "",
             };
             var text = m.Kind switch
             {
-                MessageKind.Request => "[contact request]" + (m.Body is { } note ? " " + Safe(note) : ""),
+                MessageKind.Request => "[contact request]" + (m.Body is { } note ? " " + PeerText.Block(note, "    ") : ""),
                 MessageKind.Accepted => "[accepted]",
                 MessageKind.Failed => "[a message that could not be decrypted]",
-                _ => Safe(m.Body),
+                _ => PeerText.Block(m.Body, "    "),
             };
             Context.WriteLine($"{Time(m.SentAt ?? m.At, seconds: true)}  {who} {text}{status}");
         }

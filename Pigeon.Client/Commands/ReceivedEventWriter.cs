@@ -9,30 +9,38 @@ internal static class ReceivedEventWriter
     /// <summary>One line per event, for people.</summary>
     public static string Describe(ReceivedEvent received, Func<DateTimeOffset?, string> time)
     {
-        var who = PigeonCommand.Safe(string.IsNullOrEmpty(received.ContactName) ? received.ContactId ?? "an unknown sender" : received.ContactName);
+        var who = PeerText.Inline(string.IsNullOrEmpty(received.ContactName) ? received.ContactId ?? "an unknown sender" : received.ContactName);
         return received.Kind switch
         {
-            ReceivedKind.Text => $"[{time(received.SentAt)}] {who}: {PigeonCommand.Safe(received.Body)}"
+            ReceivedKind.Text => $"[{time(received.SentAt)}] {who}: {PeerText.Block(received.Body, "    ")}"
                 + (received.OnEarlierSession ? " (arrived on an earlier session)" : ""),
             ReceivedKind.Request => $"Contact request from {who} ({received.ContactId})"
-                + (received.Body is { } note ? $": {PigeonCommand.Safe(note)}" : "")
+                + (received.Body is { } note ? $": {PeerText.Block(note, "    ")}" : "")
                 + $". Answer with 'pigeon accept {received.ContactId}' or 'pigeon decline {received.ContactId}'.",
             ReceivedKind.Accepted => $"{who} ({received.ContactId}) accepted: you are now contacts.",
+            ReceivedKind.Delivered => $"{who} received {Count(received)}.",
+            ReceivedKind.Read => $"{who} read {Count(received)}.",
+            ReceivedKind.Typing => received.IsTyping == true ? $"{who} is typing…" : $"{who} stopped typing.",
             _ => $"warning: a message from {who} {received.Error}; it was recorded locally and removed from the server.",
         };
     }
 
-    /// <summary>The JSON shape of an event.</summary>
+    /// <summary>The JSON shape of an event (peer-chosen text through <see cref="PeerText.Json"/>).</summary>
     public static object ToJson(ReceivedEvent received) => new
     {
         kind = received.Kind,
         messageId = received.MessageId,
         contactId = received.ContactId,
-        name = received.ContactName,
-        body = received.Body,
+        name = PeerText.Json(received.ContactName),
+        body = PeerText.Json(received.Body),
         sentAt = received.SentAt,
         receivedAt = received.ReceivedAt,
         error = received.Error,
+        messageIds = received.MessageIds,
+        typing = received.IsTyping,
         onEarlierSession = received.OnEarlierSession,
     };
+
+    private static string Count(ReceivedEvent received) =>
+        received.MessageIds?.Count == 1 ? "your message" : $"{received.MessageIds?.Count ?? 0} of your messages";
 }

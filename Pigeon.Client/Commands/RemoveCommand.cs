@@ -29,7 +29,7 @@ public sealed class RemoveCommand : PigeonCommand
         }
         else
         {
-            Context.WriteLine($"Removed {Safe(contact.Label)} ({contact.AccountId}). Your delivery key was rotated and sent to your other contacts.");
+            Context.WriteLine($"Removed {PeerText.Inline(contact.Label)} ({contact.AccountId}). Your delivery key was rotated and sent to your other contacts.");
         }
         return ExitCodes.Success;
     }

@@ -19,7 +19,7 @@ public sealed class RequestsCommand : PigeonCommand
         var requests = await session.Contacts.RequestsAsync();
         if (IsJson(parseResult))
         {
-            WriteJson(requests.Select(r => new { accountId = r.AccountId, name = r.DisplayName, message = r.Message, receivedAt = r.ReceivedAt }));
+            WriteJson(requests.Select(r => new { accountId = r.AccountId, name = PeerText.Json(r.DisplayName), message = PeerText.Json(r.Message), receivedAt = r.ReceivedAt }));
         }
         else if (requests.Count == 0)
         {
@@ -28,7 +28,7 @@ public sealed class RequestsCommand : PigeonCommand
         else
         {
             WriteTable(["NAME", "ID", "RECEIVED", "MESSAGE"],
-                requests.Select(r => (IReadOnlyList<string>)[Safe(r.DisplayName), r.AccountId, Time(r.ReceivedAt), Safe(r.Message)]));
+                requests.Select(r => (IReadOnlyList<string>)[PeerText.Inline(r.DisplayName), r.AccountId, Time(r.ReceivedAt), PeerText.Inline(r.Message)]));
             Context.WriteLine("Answer with 'pigeon accept <id>' or 'pigeon decline <id>'.");
         }
         return ExitCodes.Success;

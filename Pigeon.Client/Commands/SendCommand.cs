@@ -43,7 +43,7 @@ public sealed class SendCommand : PigeonCommand
         }
         else
         {
-            Context.WriteLine($"Sent to {Safe(contact.Label)}.");
+            Context.WriteLine($"Sent to {PeerText.Inline(contact.Label)}.");
         }
         return ExitCodes.Success;
     }

@@ -35,18 +35,18 @@ public sealed class VerifyCommand : PigeonCommand
         var verified = confirm || contact.Verified;
         if (IsJson(parseResult))
         {
-            WriteJson(new { accountId = contact.AccountId, name = contact.DisplayName, safetyNumber = number, verified });
+            WriteJson(new { accountId = contact.AccountId, name = PeerText.Json(contact.DisplayName), safetyNumber = number, verified });
             return ExitCodes.Success;
         }
-        Context.WriteLine($"Safety number with {Safe(contact.Label)}:");
+        Context.WriteLine($"Safety number with {PeerText.Inline(contact.Label)}:");
         var groups = SafetyNumber.Format(number).Split(' ');
         Context.WriteLine("  " + string.Join(' ', groups.Take(6)));
         Context.WriteLine("  " + string.Join(' ', groups.Skip(6)));
         Context.WriteLine(confirm
-            ? $"{Safe(contact.Label)} is now marked verified."
+            ? $"{PeerText.Inline(contact.Label)} is now marked verified."
             : verified
                 ? "Verified."
-                : $"Not verified. If {Safe(contact.Label)} sees the same digits, run 'pigeon verify {contact.AccountId} --confirm'.");
+                : $"Not verified. If {PeerText.Inline(contact.Label)} sees the same digits, run 'pigeon verify {contact.AccountId} --confirm'.");
         return ExitCodes.Success;
     }
 }

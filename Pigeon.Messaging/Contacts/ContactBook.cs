@@ -32,6 +32,45 @@ public sealed class ContactBook
         return (contact, await _session.WithStoreAsync(database => database.Messages.History(contact.AccountId, limit)));
     }
 
+    /// <summary>How many texts from each contact are unread (contacts with none are left out).</summary>
+    public Task<Dictionary<string, int>> UnreadCountsAsync() => _session.WithStoreAsync(database => database.Receipts.UnreadCounts());
+
+    /// <summary>
+    /// Marks every unread text from <paramref name="contact"/> read and, unless read receipts are off,
+    /// tells them. The receipt is committed before it is deposited; one the server does not take now
+    /// goes with the next delivery. Returns the ids marked.
+    /// </summary>
+    public async Task<List<Guid>> MarkReadAsync(ContactRow contact, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        var settings = await _session.GetSettingsAsync();
+        var read = await _session.WithStoreAsync(database => database.InTransaction(() =>
+        {
+            var unread = database.Receipts.Unread(contact.AccountId);
+            var now = _session.Time.GetUtcNow();
+            foreach (var id in unread)
+            {
+                database.Receipts.Read(id, now);
+            }
+
+            return unread;
+        }));
+        if (read.Count > 0 && settings.ReadReceipts && contact.State == ContactState.Accepted)
+        {
+            await _session.Outbox.QueueReceiptAsync(contact.AccountId, InnerMessageType.Read, read);
+            try
+            {
+                await _session.Outbox.DeliverAsync(ct);
+            }
+            catch (ServerUnreachableException)
+            {
+                // Committed: the next delivery takes it.
+            }
+        }
+
+        return read;
+    }
+
     /// <summary>The contact with this account id or display name.</summary>
     /// <exception cref="AmbiguousNameException">Several contacts go by the name.</exception>
     /// <exception cref="ContactNotFoundException">None does (it names a pending request from them, if any).</exception>

@@ -31,6 +31,30 @@ public sealed class Inbox
 
     internal Inbox(ProfileSession session) => _session = session;
 
+    /// <summary>
+    /// When true (the daemon's manual mode), every text, request and acceptance stored is also held,
+    /// in the same transaction, until <see cref="ReleaseAsync"/>: an integration that crashed gets it
+    /// again from <see cref="HeldAsync"/>.
+    /// </summary>
+    public bool HoldForIntegration { get; set; }
+
+    /// <summary>The held messages, oldest first, as the events that brought them.</summary>
+    public Task<List<ReceivedEvent>> HeldAsync() => _session.WithStoreAsync(database => database.Held.All().ConvertAll(held =>
+    {
+        var (m, name) = held;
+        var kind = m.Kind switch
+        {
+            MessageKind.Request when database.Requests.All().Exists(r => r.AccountId == m.ContactId) => ReceivedKind.Request,
+            MessageKind.Request or MessageKind.Accepted => ReceivedKind.Accepted,
+            _ => ReceivedKind.Text,
+        };
+        return new ReceivedEvent(kind, m.MessageId, m.ContactId, name, m.Body, m.SentAt, m.At);
+    }));
+
+    /// <summary>Releases held messages; returns the ids that were not held (unknown, or released before).</summary>
+    public Task<List<Guid>> ReleaseAsync(IReadOnlyCollection<Guid> messageIds) =>
+        _session.WithStoreAsync(database => database.InTransaction(() => messageIds.Where(id => !database.Held.Remove(id)).ToList()));
+
     /// <summary>How many stored envelopes the server has not yet confirmed deleting.</summary>
     public int PendingAcknowledgements
     {
@@ -132,7 +156,7 @@ public sealed class Inbox
     // notice with their next failure.
     private async Task FollowUpAsync(FollowUps followUps, CancellationToken ct)
     {
-        if (!followUps.NoticesQueued && followUps.Restarts.Count == 0)
+        if (!followUps.NoticesQueued && followUps.Restarts.Count == 0 && followUps.Delivered.Count == 0)
         {
             return;
         }
@@ -147,6 +171,11 @@ public sealed class Inbox
             foreach (var (accountId, messageId) in followUps.Resends)
             {
                 await _session.Outbox.ResendAsync(accountId, messageId);
+            }
+
+            foreach (var (accountId, messageIds) in followUps.Delivered)
+            {
+                await _session.Outbox.QueueReceiptAsync(accountId, InnerMessageType.Delivered, messageIds);
             }
 
             await _session.Outbox.DeliverAsync(ct);
@@ -254,6 +283,34 @@ public sealed class Inbox
                 database.DeliveryKeys.Save(sender, inner.SenderDeliveryKey!);
                 database.Sessions.Save(sender, record, now);
                 return Outcome.Nothing;
+            case InnerMessageType.Delivered or InnerMessageType.Read or InnerMessageType.Typing when contact is null:
+                SaveIfKnown(database, sender, record, known, now);
+                return Failed(database, envelope, sender, "a receipt or typing indicator from someone who is not a contact", now);
+            case InnerMessageType.Delivered or InnerMessageType.Read:
+                // Only our own messages to this contact: a receipt cannot mark what was sent to someone else.
+                database.Sessions.Save(sender, record, now);
+                var ours = database.Messages.SentTo(sender, inner.MessageIds!);
+                foreach (var id in ours)
+                {
+                    if (inner.Type == InnerMessageType.Read)
+                    {
+                        database.Receipts.Read(id, now);
+                    }
+                    else
+                    {
+                        database.Receipts.Delivered(id, now);
+                    }
+                }
+
+                return new ReceivedEvent(inner.Type == InnerMessageType.Read ? ReceivedKind.Read : ReceivedKind.Delivered, envelope.MessageId, sender,
+                    contact.Label, null, inner.SentAt, now, MessageIds: ours);
+            case InnerMessageType.Typing:
+                database.Sessions.Save(sender, record, now);
+                return new ReceivedEvent(ReceivedKind.Typing, envelope.MessageId, sender, contact.Label, null, inner.SentAt, now, IsTyping: inner.IsTyping);
+            case InnerMessageType.Text when contact is { State: ContactState.Accepted }:
+                followUps.Delivered.TryAdd(sender, []);
+                followUps.Delivered[sender].Add(envelope.MessageId);
+                break;
         }
 
         if (inner.SenderDeliveryKey is { } deliveryKey && inner.Type is InnerMessageType.ContactRequest or InnerMessageType.ContactAccepted)
@@ -269,6 +326,11 @@ public sealed class Inbox
             _ => MessageKind.Text,
         };
         database.Messages.Add(sender, MessageDirection.In, kind, MessageStatus.Received, envelope.MessageId, inner.Body, inner.SentAt, now);
+        if (HoldForIntegration)
+        {
+            database.Held.Add(envelope.MessageId, now);
+        }
+
         var eventKind = kind switch
         {
             MessageKind.Request when contact is null => ReceivedKind.Request,
@@ -374,6 +436,9 @@ public sealed class Inbox
         public bool NoticesQueued { get; set; }
 
         public HashSet<string> Restarts { get; } = [];
+
+        // Texts stored from each contact, to confirm with one delivery receipt.
+        public Dictionary<string, List<Guid>> Delivered { get; } = new(StringComparer.Ordinal);
 
         /// <summary>Texts of ours to send again once the contact's session restarted: (contact, envelope id).</summary>
         public HashSet<(string AccountId, Guid MessageId)> Resends { get; } = [];

@@ -17,6 +17,15 @@ public enum InnerMessageType
     /// <summary>A text message between contacts.</summary>
     Text,
 
+    /// <summary>A delivery receipt: the sender's device has stored the messages it names.</summary>
+    Delivered,
+
+    /// <summary>A read receipt: the messages it names were shown to the sender.</summary>
+    Read,
+
+    /// <summary>A typing indicator: the sender started or stopped typing.</summary>
+    Typing,
+
     /// <summary>The sender's new delivery key (it rotated it after removing or blocking someone); no body, shown nowhere.</summary>
     DeliveryKeyUpdate,
 }
@@ -25,20 +34,29 @@ public enum InnerMessageType
 /// The plaintext inside the Double Ratchet, version 2: a UTF-8 JSON object with short member names,
 /// <code>{"v":2,"t":"text","n":"Alice","b":"hello","at":1764043200000}</code>
 /// <c>v</c> format version (2; others are refused), <c>t</c> type (<c>request</c>, <c>accepted</c>,
-/// <c>text</c>, <c>key</c>), <c>n</c> sender's display name, <c>b</c> body (optional for a request and an
+/// <c>text</c>, <c>key</c>, <c>delivered</c>, <c>read</c>, <c>typing</c>), <c>n</c> sender's display name, <c>b</c> body (optional for a request and an
 /// acceptance, absent from a key update), <c>at</c> sent-at in Unix milliseconds (the sender's clock), <c>dk</c> the sender's
 /// delivery key (base64 of epoch ‖ key, 36 bytes; with a request, an acceptance and a key update, which
 /// carries nothing else), with which the
-/// recipient deposits to the sender without identifying itself. Unknown members are ignored so a
-/// later version can add some; the ratchet pads the whole to hide its length.
+/// recipient deposits to the sender without identifying itself, <c>r</c> the ids of the messages a
+/// receipt (<c>delivered</c>, <c>read</c>) is about (1 to 100 GUIDs, each 36 characters), <c>on</c> for a
+/// <c>typing</c> indicator (true started, false stopped). Unknown members are ignored so a later version
+/// can add some; the ratchet pads the whole to hide its length. Pigeon.Protocol's README has it byte for byte.
 /// </summary>
 /// <param name="Type">What it is.</param>
 /// <param name="SenderName">The sender's display name (what they call themselves).</param>
 /// <param name="Body">The text, if any.</param>
 /// <param name="SentAt">When the sender wrote it, by the sender's clock.</param>
 /// <param name="SenderDeliveryKey">The sender's delivery key, if it gives it with this message.</param>
-public sealed record InnerMessage(InnerMessageType Type, string SenderName, string? Body, DateTimeOffset SentAt, DeliveryKey? SenderDeliveryKey = null)
+/// <param name="MessageIds">What a receipt is about.</param>
+/// <param name="IsTyping">For a typing indicator: started (true) or stopped.</param>
+public sealed record InnerMessage(
+    InnerMessageType Type, string SenderName, string? Body, DateTimeOffset SentAt, DeliveryKey? SenderDeliveryKey = null,
+    IReadOnlyList<Guid>? MessageIds = null, bool? IsTyping = null)
 {
+    /// <summary>The most message ids one receipt names.</summary>
+    public const int MaxReceiptIds = 100;
+
     /// <summary>The format version this build writes and reads.</summary>
     public const int Version = 2;
 
@@ -47,7 +65,8 @@ public sealed record InnerMessage(InnerMessageType Type, string SenderName, stri
 
     /// <summary>UTF-8 JSON bytes, to be encrypted.</summary>
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(
-        new Wire(Version, TypeName(Type), SenderName, Body, SentAt.ToUnixTimeMilliseconds(), SenderDeliveryKey?.ToBytes()), InnerMessageJson.Default.Wire);
+        new Wire(Version, TypeName(Type), SenderName, Body, SentAt.ToUnixTimeMilliseconds(), SenderDeliveryKey?.ToBytes(),
+            MessageIds is null ? null : [.. MessageIds.Select(id => id.ToString("D"))], IsTyping), InnerMessageJson.Default.Wire);
 
     /// <summary>Parses a decrypted plaintext.</summary>
     /// <exception cref="FormatException">Not a version-2 inner message.</exception>
@@ -71,12 +90,32 @@ public sealed record InnerMessage(InnerMessageType Type, string SenderName, stri
             "request" => InnerMessageType.ContactRequest,
             "accepted" => InnerMessageType.ContactAccepted,
             "text" => InnerMessageType.Text,
+            "delivered" => InnerMessageType.Delivered,
+            "read" => InnerMessageType.Read,
+            "typing" => InnerMessageType.Typing,
             "key" => InnerMessageType.DeliveryKeyUpdate,
             _ => throw new FormatException($"Unknown inner message type '{wire.T}'."),
         };
         if (type == InnerMessageType.Text && wire.B is null)
         {
             throw new FormatException("A text message has no body.");
+        }
+        List<Guid>? messageIds = null;
+        if (type is InnerMessageType.Delivered or InnerMessageType.Read)
+        {
+            if (wire.R is not { Length: > 0 and <= MaxReceiptIds } ids)
+            {
+                throw new FormatException($"A receipt names 1 to {MaxReceiptIds} messages.");
+            }
+            messageIds = [];
+            foreach (var id in ids)
+            {
+                messageIds.Add(Guid.TryParseExact(id, "D", out var parsed) ? parsed : throw new FormatException("A receipt names a message id that is not a GUID."));
+            }
+        }
+        if (type == InnerMessageType.Typing && wire.On is null)
+        {
+            throw new FormatException("A typing indicator says neither started nor stopped.");
         }
         if (type == InnerMessageType.DeliveryKeyUpdate && wire.Dk is null)
         {
@@ -97,13 +136,17 @@ public sealed record InnerMessage(InnerMessageType Type, string SenderName, stri
             throw new FormatException("The delivery key is malformed.", exception);
         }
 
-        return new InnerMessage(type, name, wire.B, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(wire.At, 0, 253402300799999)), deliveryKey);
+        return new InnerMessage(type, name, wire.B, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(wire.At, 0, 253402300799999)), deliveryKey,
+            messageIds, type == InnerMessageType.Typing ? wire.On : null);
     }
 
     private static string TypeName(InnerMessageType type) => type switch
     {
         InnerMessageType.ContactRequest => "request",
         InnerMessageType.ContactAccepted => "accepted",
+        InnerMessageType.Delivered => "delivered",
+        InnerMessageType.Read => "read",
+        InnerMessageType.Typing => "typing",
         InnerMessageType.DeliveryKeyUpdate => "key",
         _ => "text",
     };
@@ -114,7 +157,9 @@ public sealed record InnerMessage(InnerMessageType Type, string SenderName, stri
         [property: JsonPropertyName("n")] string? N,
         [property: JsonPropertyName("b")] string? B,
         [property: JsonPropertyName("at")] long At,
-        [property: JsonPropertyName("dk")] byte[]? Dk);
+        [property: JsonPropertyName("dk")] byte[]? Dk,
+        [property: JsonPropertyName("r")] string[]? R = null,
+        [property: JsonPropertyName("on")] bool? On = null);
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

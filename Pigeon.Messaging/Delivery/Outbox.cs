@@ -95,6 +95,44 @@ public sealed class Outbox
         return delivered;
     }
 
+    /// <summary>
+    /// Tells a contact that we started or stopped typing, unless typing indicators are off (then nothing
+    /// is sent and this returns false). Nothing is kept in the history.
+    /// </summary>
+    public async Task<bool> SendTypingAsync(ContactRow contact, bool typing, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        if (!(await _session.GetSettingsAsync()).TypingIndicators || contact.State != ContactState.Accepted)
+        {
+            return false;
+        }
+
+        await QueueSignalAsync(contact.AccountId, (database, now) => Compose(database, InnerMessageType.Typing, null, now) with { IsTyping = typing });
+        await DeliverAsync(ct);
+        return true;
+    }
+
+    /// <summary>Queues a delivery or read receipt for <paramref name="messageIds"/>, 100 ids per receipt; not in the history.</summary>
+    internal async Task QueueReceiptAsync(string accountId, InnerMessageType type, IReadOnlyCollection<Guid> messageIds)
+    {
+        foreach (var chunk in messageIds.Chunk(InnerMessage.MaxReceiptIds))
+        {
+            await QueueSignalAsync(accountId, (database, now) => Compose(database, type, null, now) with { MessageIds = chunk });
+        }
+    }
+
+    // Encrypts a receipt or typing indicator and commits it for delivery, with no history item.
+    private Task QueueSignalAsync(string accountId, Func<ProfileDatabase, DateTimeOffset, InnerMessage> compose) =>
+        _session.WithStoreAsync(database => database.InTransaction(() =>
+        {
+            var now = _session.Time.GetUtcNow();
+            var record = database.Sessions.Load(accountId);
+            var session = record?.Current ?? throw new NoSessionException(accountId);
+            var payload = Seal(session, compose(database, now));
+            database.Sessions.Save(accountId, record, now);
+            database.Outbox.Add(new OutboxRow(Guid.NewGuid(), accountId, payload), now);
+        }));
+
     private async Task DepositAsync(PigeonApiClient api, string recipient, OutboxRow[] batch, CancellationToken ct)
     {
         var key = await _session.WithStoreAsync(database => database.DeliveryKeys.Load(recipient));

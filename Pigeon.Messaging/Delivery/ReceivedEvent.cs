@@ -14,12 +14,25 @@ public enum ReceivedKind
 
     /// <summary>The envelope could not be decrypted or understood; it was recorded and acknowledged.</summary>
     Failed,
+
+    /// <summary>A contact's device has our messages <see cref="ReceivedEvent.MessageIds"/>.</summary>
+    Delivered,
+
+    /// <summary>A contact has read our messages <see cref="ReceivedEvent.MessageIds"/>.</summary>
+    Read,
+
+    /// <summary>A contact started or stopped typing (<see cref="ReceivedEvent.IsTyping"/>); nothing is stored.</summary>
+    Typing,
 }
 
-/// <summary>One received item, as a receive loop reports it.</summary>
+/// <summary>
+/// One received item, as a receive loop reports it. A receipt names the messages of ours it is about in
+/// <paramref name="MessageIds"/> (only those we sent to that contact); a typing indicator says
+/// <paramref name="IsTyping"/>.
+/// </summary>
 public sealed record ReceivedEvent(
     ReceivedKind Kind, Guid MessageId, string? ContactId, string? ContactName, string? Body, DateTimeOffset? SentAt, DateTimeOffset ReceivedAt,
-    string? Error = null)
+    string? Error = null, IReadOnlyList<Guid>? MessageIds = null, bool? IsTyping = null)
 {
     /// <summary>
     /// The message arrived on an earlier session of the contact's (Sesame's archive), not the current

@@ -147,6 +147,22 @@ public sealed class ProfileSession : IDisposable
         }
     }
 
+    /// <summary>The profile's settings; a setting never changed has its default.</summary>
+    public Task<ProfileSettings> GetSettingsAsync() => WithStoreAsync(database => new ProfileSettings(
+        database.Settings.Get(ProfileSettings.ReadReceiptsName) != "off",
+        database.Settings.Get(ProfileSettings.TypingIndicatorsName) != "off"));
+
+    /// <summary>Stores <paramref name="settings"/>; what is sent from now on follows them.</summary>
+    public Task SaveSettingsAsync(ProfileSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return WithStoreAsync(database => database.InTransaction(() =>
+        {
+            database.Settings.Set(ProfileSettings.ReadReceiptsName, settings.ReadReceipts ? "on" : "off");
+            database.Settings.Set(ProfileSettings.TypingIndicatorsName, settings.TypingIndicators ? "on" : "off");
+        }));
+    }
+
     /// <summary>
     /// Between polls: tops up and rotates the prekeys on the server (<see cref="PrekeyMaintenance"/>),
     /// forgets the ids of envelopes processed long ago, and prunes what strangers left

@@ -83,6 +83,18 @@ internal sealed class ProfileDatabase : IDisposable
             account_id TEXT PRIMARY KEY,
             blocked_at INTEGER NOT NULL);
         """,
+        """
+        CREATE TABLE receipts (
+            message_id TEXT PRIMARY KEY,
+            delivered_at INTEGER,
+            read_at INTEGER);
+        CREATE TABLE settings (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL);
+        CREATE TABLE held (
+            message_id TEXT PRIMARY KEY,
+            held_at INTEGER NOT NULL);
+        """,
     ];
 
     private readonly SqliteConnection _connection;
@@ -102,6 +114,9 @@ internal sealed class ProfileDatabase : IDisposable
         Processed = new ProcessedTable(this);
         Outbox = new OutboxTable(this);
         DeliveryKeys = new DeliveryKeyTable(this);
+        Receipts = new ReceiptTable(this);
+        Settings = new SettingTable(this);
+        Held = new HeldTable(this);
         Blocked = new BlockedTable(this);
     }
 
@@ -134,6 +149,15 @@ internal sealed class ProfileDatabase : IDisposable
 
     /// <summary>Delivery keys: this profile's own and its contacts'.</summary>
     public DeliveryKeyTable DeliveryKeys { get; }
+
+    /// <summary>When messages were delivered to and read by their recipient (ours by the contact, theirs by us).</summary>
+    public ReceiptTable Receipts { get; }
+
+    /// <summary>The profile's settings (read receipts, typing indicators).</summary>
+    public SettingTable Settings { get; }
+
+    /// <summary>Received messages an integration has not acknowledged yet (the daemon's manual mode).</summary>
+    public HeldTable Held { get; }
 
     /// <summary>Blocked accounts.</summary>
     public BlockedTable Blocked { get; }

@@ -26,10 +26,24 @@ public sealed record ContactRow(
 /// <summary>An incoming contact request not yet accepted or declined.</summary>
 public sealed record RequestRow(string AccountId, string DisplayName, PublicIdentity PublicIdentity, string? Message, DateTimeOffset ReceivedAt);
 
-/// <summary>One line of history.</summary>
+/// <summary>One line of history; <paramref name="DeliveredAt"/> and <paramref name="ReadAt"/> come from receipts (ours: when we read it).</summary>
 public sealed record MessageRow(
     long Id, string ContactId, MessageDirection Direction, MessageKind Kind, MessageStatus Status,
-    Guid MessageId, string? Body, DateTimeOffset? SentAt, DateTimeOffset At);
+    Guid MessageId, string? Body, DateTimeOffset? SentAt, DateTimeOffset At, DateTimeOffset? DeliveredAt = null, DateTimeOffset? ReadAt = null)
+{
+    /// <summary>
+    /// Where the item stands, as shown: an outgoing one is <c>queued</c>, <c>sent</c>, <c>delivered</c>
+    /// or <c>read</c> (<c>failed</c>); an incoming one <c>received</c> or <c>read</c>.
+    /// </summary>
+    public string State => Status switch
+    {
+        MessageStatus.Failed => "failed",
+        MessageStatus.Queued => "queued",
+        _ when ReadAt is not null => "read",
+        _ when DeliveredAt is not null && Direction == MessageDirection.Out => "delivered",
+        _ => Status.ToString().ToLowerInvariant(),
+    };
+}
 
 /// <summary>Who wrote a history item.</summary>
 public enum MessageDirection

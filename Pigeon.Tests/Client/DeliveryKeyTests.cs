@@ -36,7 +36,8 @@ public sealed class DeliveryKeyTests : IDisposable
         await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "sealed now", Ct);
         var texts = await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
 
-        Assert.Equal(["POST /v1/messages/sealed", "POST /v1/messages/sealed"], Deposits());
+        // The acceptance, the text, and Bob's delivery receipt for it.
+        Assert.Equal(["POST /v1/messages/sealed", "POST /v1/messages/sealed", "POST /v1/messages/sealed"], Deposits());
         Assert.Contains(texts.Events, e => e.Body == "sealed now" && e.ContactId == alice.Profile.AccountId);
     }
 
@@ -58,7 +59,8 @@ public sealed class DeliveryKeyTests : IDisposable
         await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "and again", Ct);
         var texts = await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
 
-        Assert.Equal(["POST /v1/messages/sealed", "POST /v1/messages", "POST /v1/messages"], Deposits());
+        // Bob's delivery receipt goes sealed: he still holds Alice's key.
+        Assert.Equal(["POST /v1/messages/sealed", "POST /v1/messages", "POST /v1/messages", "POST /v1/messages/sealed"], Deposits());
         Assert.Equal(["still arrives", "and again"], texts.Events.Where(e => e.Kind == ReceivedKind.Text).Select(e => e.Body));
     }
 

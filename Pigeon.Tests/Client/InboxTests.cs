@@ -134,7 +134,8 @@ public sealed class InboxTests : IDisposable
             var atBob = await bob.Inbox.PollAsync(bobCursor, TimeSpan.Zero, Ct);
             var atAlice = await alice.Inbox.PollAsync(aliceCursor, TimeSpan.Zero, Ct);
             (bobCursor, aliceCursor) = (atBob.LastSequence, atAlice.LastSequence);
-            received.AddRange(atBob.Events.Concat(atAlice.Events).Select(e => (e.Kind.ToString(), e.ContactId, e.Body)));
+            // Delivery receipts for the texts arrive in between; this is about the texts.
+            received.AddRange(atBob.Events.Concat(atAlice.Events).Where(e => e.Kind != ReceivedKind.Delivered).Select(e => (e.Kind.ToString(), e.ContactId, e.Body)));
         }
 
         Assert.Equal(
@@ -208,7 +209,7 @@ public sealed class InboxTests : IDisposable
         Assert.Equal(MessageStatus.Sent, Assert.Single(aliceHistory, m => m.Body == "lost").Status);
         Assert.Empty(await bob.Contacts.RequestsAsync());
         Assert.Equal(["after the restart"], later.Events.Select(e => e.Body));
-        Assert.Equal(["and back"], back.Events.Select(e => e.Body));
+        Assert.Equal(["and back"], back.Events.Where(e => e.Kind == ReceivedKind.Text).Select(e => e.Body));
         var current = await alice.WithStoreAsync(database => database.Sessions.Load(bob.Profile.AccountId)!.Current!.SessionId);
         Assert.NotEqual(broken, current);
     }

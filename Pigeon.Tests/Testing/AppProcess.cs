@@ -31,12 +31,29 @@ public sealed class AppProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>Starts <c>dotnet assembly args</c> with the given environment.</summary>
-    public static AppProcess Start(string name, string assembly, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    public static AppProcess Start(string name, string assembly, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        Start(name, assembly, environment, piped: false, arguments);
+
+    /// <summary>
+    /// Starts <c>dotnet assembly args</c> with stdin and stdout as pipes the test speaks over
+    /// (<see cref="StandardInput"/>, <see cref="StandardOutput"/>); only stderr goes to <see cref="Output"/>.
+    /// </summary>
+    public static AppProcess StartPiped(string name, string assembly, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        Start(name, assembly, environment, piped: true, arguments);
+
+    /// <summary>The process's stdin, for <see cref="StartPiped"/>.</summary>
+    public Stream StandardInput => _process.StandardInput.BaseStream;
+
+    /// <summary>The process's stdout, for <see cref="StartPiped"/>.</summary>
+    public Stream StandardOutput => _process.StandardOutput.BaseStream;
+
+    private static AppProcess Start(string name, string assembly, IReadOnlyDictionary<string, string> environment, bool piped, string[] arguments)
     {
         var startInfo = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = piped,
             UseShellExecute = false,
             WorkingDirectory = Path.GetDirectoryName(assembly)!,
         };
@@ -58,7 +75,11 @@ public sealed class AppProcess : IAsyncDisposable
         process.OutputDataReceived += (_, line) => { if (line.Data is not null) app._output.Enqueue(line.Data); };
         process.ErrorDataReceived += (_, line) => { if (line.Data is not null) app._output.Enqueue(line.Data); };
         process.Start();
-        process.BeginOutputReadLine();
+        if (!piped)
+        {
+            process.BeginOutputReadLine();
+        }
+
         process.BeginErrorReadLine();
         return app;
     }

@@ -169,6 +169,39 @@ public sealed class WireContractTests
         Assert.Equal(key.ToBytes(), withKey.SenderDeliveryKey!.ToBytes());
     }
 
+    [Fact]
+    public void InnerMessage_ReceiptsAndTyping_AreTheDocumentedBytes_AndRoundTrip()
+    {
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_764_043_260_000);
+        var id = Guid.Parse("0b9f4c1e-8d62-4a3e-9a57-2f1d6c0e7b14");
+        var read = new InnerMessage(InnerMessageType.Read, "Bob", null, at, MessageIds: [id]);
+        var typing = new InnerMessage(InnerMessageType.Typing, "Bob", null, at, IsTyping: true);
+
+        Assert.Equal("""{"v":2,"t":"read","n":"Bob","at":1764043260000,"r":["0b9f4c1e-8d62-4a3e-9a57-2f1d6c0e7b14"]}""", Encoding.UTF8.GetString(read.ToBytes()));
+        Assert.Equal(92, read.ToBytes().Length);
+        Assert.Equal("""{"v":2,"t":"typing","n":"Bob","at":1764043260000,"on":true}""", Encoding.UTF8.GetString(typing.ToBytes()));
+        Assert.Equal([id], InnerMessage.Parse(read.ToBytes()).MessageIds);
+        var delivered = InnerMessage.Parse((read with { Type = InnerMessageType.Delivered }).ToBytes());
+        Assert.Equal(InnerMessageType.Delivered, delivered.Type);
+        Assert.Equal([id], delivered.MessageIds);
+        Assert.False(InnerMessage.Parse((typing with { IsTyping = false }).ToBytes()).IsTyping);
+    }
+
+    [Theory]
+    [InlineData("""{"v":2,"t":"read","n":"A","at":0}""")]
+    [InlineData("""{"v":2,"t":"delivered","n":"A","at":0,"r":[]}""")]
+    [InlineData("""{"v":2,"t":"read","n":"A","at":0,"r":["not-a-guid"]}""")]
+    [InlineData("""{"v":2,"t":"typing","n":"A","at":0}""")]
+    public void InnerMessage_RefusesAReceiptWithoutIds_OrTypingWithoutState(string json) =>
+        Assert.Throws<FormatException>(() => InnerMessage.Parse(Encoding.UTF8.GetBytes(json)));
+
+    [Fact]
+    public void InnerMessage_RefusesAReceiptOfMoreThanAHundredIds()
+    {
+        var ids = string.Join(',', Enumerable.Range(0, InnerMessage.MaxReceiptIds + 1).Select(_ => $"\"{Guid.NewGuid()}\""));
+        Assert.Throws<FormatException>(() => InnerMessage.Parse(Encoding.UTF8.GetBytes($$"""{"v":2,"t":"read","n":"A","at":0,"r":[{{ids}}]}""")));
+    }
+
     [Theory]
     [InlineData("""{"v":1,"t":"text","n":"A","b":"x","at":0}""")]
     [InlineData("""{"v":2,"t":"poke","n":"A","at":0}""")]

@@ -40,7 +40,8 @@ public sealed class EndToEndTests
         // Alice is offline (not syncing) while Bob writes twice.
         await cli.OkAsync("bob", "send", "alice", $"second from bob {marker}");
         await cli.OkAsync("bob", "send", aliceId, $"third from bob {marker}");
-        Assert.Equal(2L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+        // Bob's two texts, and his delivery receipt for Alice's first.
+        Assert.Equal(3L, await MailboxCountAsync(database, aliceId));
         var aliceSync = await cli.OkAsync("alice", "sync", "--wait", "0");
         Assert.True(
             aliceSync.IndexOf($"second from bob {marker}", StringComparison.Ordinal) < aliceSync.IndexOf($"third from bob {marker}", StringComparison.Ordinal),
@@ -67,7 +68,7 @@ public sealed class EndToEndTests
         Assert.Equal(aliceNumber, bobNumber);
         Assert.Contains("yes", await cli.OkAsync("bob", "contacts"), StringComparison.Ordinal);
 
-        Assert.Equal(0L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+        Assert.Equal(0L, await MailboxCountAsync(database, aliceId));
         var everything = await DumpAsync(database);
         Assert.Contains(aliceId, everything, StringComparison.Ordinal);
         Assert.DoesNotContain(marker, everything, StringComparison.Ordinal);
@@ -115,9 +116,9 @@ public sealed class EndToEndTests
             var lostAck = await restarted.RunAsync("alice", "sync", "--wait", "0");
             Assert.Equal(3, lostAck.ExitCode);
             restarted.FailRequest = _ => false;
-            Assert.Equal(1L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+            Assert.Equal(1L, await MailboxCountAsync(database, aliceId));
             Assert.Contains("No new messages", await restarted.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
-            Assert.Equal(0L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+            Assert.Equal(0L, await MailboxCountAsync(database, aliceId));
             Assert.Single(await HistoryAsync(restarted, "alice", "Bob"), h => h.Body == "acked twice");
 
             // Transient failures are retried: the first two attempts of a deposit are dropped, the third lands.
@@ -148,7 +149,7 @@ public sealed class EndToEndTests
             Assert.Equal(0, garbled.ExitCode);
             Assert.Contains("could not be decrypted", garbled.Error, StringComparison.Ordinal);
             Assert.Contains("Bob: after the garbage", garbled.Output, StringComparison.Ordinal);
-            Assert.Equal(0L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+            Assert.Equal(0L, await MailboxCountAsync(database, aliceId));
 
             // The server goes away: sending fails clearly and the profile is exactly as it was.
             await gateway.Process.KillAsync();
@@ -273,7 +274,7 @@ public sealed class EndToEndTests
             Assert.Equal(0, await chat.WaitAsync(TimeSpan.FromSeconds(30), Cancellation));
             AssertAcknowledged(cli, carried: chatIds[..2], posted: chatIds[2..]);
         }
-        Assert.Equal(0L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+        Assert.Equal(0L, await MailboxCountAsync(database, aliceId));
 
         // sync --watch the same way.
         cli.HttpBodies.Clear();
@@ -292,7 +293,7 @@ public sealed class EndToEndTests
             Assert.Equal(0, await watch.WaitAsync(TimeSpan.FromSeconds(30), Cancellation));
             AssertAcknowledged(cli, carried: watchIds[..1], posted: watchIds[1..]);
         }
-        Assert.Equal(0L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+        Assert.Equal(0L, await MailboxCountAsync(database, aliceId));
         Assert.Equal("", error.ToString());
 
         // A batch of 150 is more than a poll may carry: it is posted before the next poll.
@@ -306,7 +307,7 @@ public sealed class EndToEndTests
         Assert.Equal(2, polls.Count);
         Assert.All(polls, p => Assert.DoesNotContain("ack=", p, StringComparison.Ordinal));
         Assert.Equal(2, Requests(cli, "POST", "/v1/messages/ack\n").Count);
-        Assert.Equal(0L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+        Assert.Equal(0L, await MailboxCountAsync(database, aliceId));
     }
 
     [Fact]
@@ -411,7 +412,7 @@ public sealed class EndToEndTests
         Assert.Contains("No pending requests", await cli.OkAsync("bob", "requests"), StringComparison.Ordinal);
         await cli.OkAsync("alice", "send", "Bob", "the session still works");
         Assert.Contains("Alice: the session still works", await cli.OkAsync("bob", "sync", "--wait", "0"), StringComparison.Ordinal);
-        Assert.Equal(0L, await ScalarAsync(database, "SELECT count(*) FROM pigeon.envelopes"));
+        Assert.Equal(0L, await MailboxCountAsync(database, bobId));
     }
 
     /// <summary>Waits for a received text in JSON output and returns its message id.</summary>
@@ -455,7 +456,7 @@ public sealed class EndToEndTests
         }
     }
 
-    private static async Task<(string AliceId, string BobId)> InitBothAsync(CliHarness cli, GatewayHandle gateway)
+    internal static async Task<(string AliceId, string BobId)> InitBothAsync(CliHarness cli, GatewayHandle gateway)
     {
         var server = gateway.BaseAddress.ToString();
         var alice = JsonDocument.Parse(await cli.OkAsync("alice", "--json", "init", "--server", server, "--name", "Alice")).RootElement;
@@ -473,7 +474,15 @@ public sealed class EndToEndTests
             e.TryGetProperty("body", out var body) ? body.GetString() : null))];
     }
 
-    private static async Task<object?> ScalarAsync(TestDatabase database, string sql)
+    /// <summary>How many envelopes wait in one mailbox (receipts make others' mailboxes fill too).</summary>
+    internal static async Task<long> MailboxCountAsync(TestDatabase database, string accountId)
+    {
+        await using var command = database.DataSource.CreateCommand("SELECT count(*) FROM pigeon.envelopes WHERE mailbox_id = $1");
+        command.Parameters.AddWithValue(accountId);
+        return (long)(await command.ExecuteScalarAsync(Cancellation))!;
+    }
+
+    internal static async Task<object?> ScalarAsync(TestDatabase database, string sql)
     {
         await using var command = database.DataSource.CreateCommand(sql);
         return await command.ExecuteScalarAsync(Cancellation);

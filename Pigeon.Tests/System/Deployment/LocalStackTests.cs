@@ -41,6 +41,7 @@ public sealed class LocalStackTests
             var gatewayUrl = new Uri(apiLine.Split(' ')[0]);
             Assert.Contains($"pigeon init --server {gatewayUrl.ToString().TrimEnd('/')} --name", up.Output, StringComparison.Ordinal);
             Assert.Equal("600", UnixMode(Path.Combine(directory, "token-signing-key")));
+            await PrintedPathLineGivesAPigeonCommandAsync(up.Output);
 
             var again = await DevAsync(environment, upArguments);
             Assert.True(again.ExitCode == 0, $"a second dev.sh up failed: {again}");
@@ -102,6 +103,22 @@ public sealed class LocalStackTests
                 // A leftover temporary folder is harmless.
             }
         }
+    }
+
+    // The README's first command leaves a working `pigeon`: the PATH line it prints finds bin/pigeon, which runs.
+    private static async Task PrintedPathLineGivesAPigeonCommandAsync(string upOutput)
+    {
+        var line = upOutput.Split('\n').Single(l => l.TrimStart().StartsWith("export PATH=\"", StringComparison.Ordinal)).Trim();
+        var folder = line["export PATH=\"".Length..line.IndexOf(':', StringComparison.Ordinal)];
+        using var pigeon = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(Path.Combine(folder, "pigeon"), "--help")
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        })!;
+        var help = await pigeon.StandardOutput.ReadToEndAsync(Cancellation);
+        await pigeon.WaitForExitAsync(Cancellation);
+        Assert.True(pigeon.ExitCode == 0, help);
+        Assert.Contains("pigeon init --server URL", help, StringComparison.Ordinal);
     }
 
     private static Task<ScriptResult> DevAsync(Dictionary<string, string> environment, params string[] arguments) =>

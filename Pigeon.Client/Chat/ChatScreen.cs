@@ -1,0 +1,342 @@
+using System.Globalization;
+using System.Threading.Channels;
+using Pigeon.Client.Cli;
+using Pigeon.Messaging;
+using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Profiles;
+using Pigeon.Messaging.Store;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace Pigeon.Client.Chat;
+
+/// <summary>
+/// The full-screen <c>pigeon chat</c> (Spectre.Console on the terminal's alternate screen): the
+/// conversations with their unread counts on the left, the open one with times, names and each sent
+/// message's state (queued, sent, delivered, read), and the input line at the bottom, which what
+/// arrives never touches (the whole screen is drawn again, the line is kept). Tab and Shift-Tab (or
+/// Ctrl-N, Ctrl-P) switch conversations, PageUp and PageDown scroll, Enter sends, Esc or Ctrl-C leaves
+/// at once. Showing a conversation marks it read (a read receipt goes out unless turned off); typing
+/// sends a typing indicator (unless turned off).
+/// </summary>
+internal sealed class ChatScreen
+{
+    private const int ListWidth = 28;
+    private const int HistoryLimit = 500;
+    private static readonly TimeSpan TypingShownFor = TimeSpan.FromSeconds(15);
+
+    private readonly ProfileSession _session;
+    private readonly CliContext _context;
+    private readonly Channel<Func<Task>> _work = Channel.CreateUnbounded<Func<Task>>();
+    private readonly IAnsiConsole _console;
+    private List<ContactRow> _contacts = [];
+    private Dictionary<string, int> _unread = [];
+    private List<MessageRow> _messages = [];
+    private int _open;
+    private int _scroll;
+    private string _input = "";
+    private bool _typingSent;
+    private string? _status;
+    private (string ContactId, DateTimeOffset Until)? _peerTyping;
+    private bool _leave;
+
+    public ChatScreen(ProfileSession session, CliContext context)
+    {
+        _session = session;
+        _context = context;
+        _console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.Yes,
+            ColorSystem = ColorSystemSupport.Standard,
+            Out = new AnsiConsoleOutput(Console.Out),
+        });
+    }
+
+    /// <summary>Runs until Esc or Ctrl-C; <paramref name="receive"/> is the receive loop, given a way to hand it events.</summary>
+    public async Task<int> RunAsync(string? contact, Func<Action<ReceivedEvent>, CancellationToken, Task<int>> receive, CancellationToken ct)
+    {
+        await ReloadAsync();
+        if (contact is not null)
+        {
+            var wanted = await _session.Contacts.ResolveAsync(contact);
+            _open = Math.Max(0, _contacts.FindIndex(c => c.AccountId == wanted.AccountId));
+        }
+
+        await OpenAsync(_open);
+        using var leave = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var receiving = receive(received => _work.Writer.TryWrite(() => OnReceivedAsync(received)), leave.Token);
+        var keys = Task.Run(() => ReadKeys(leave.Token), CancellationToken.None);
+        // Redraws now and then, so a typing indicator that was never stopped goes away.
+        using var tick = new Timer(_ => _work.Writer.TryWrite(() => Task.CompletedTask), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+        Console.TreatControlCAsInput = true;
+        Console.Out.Write("\u001b[?1049h\u001b[?25l");
+        try
+        {
+            Draw();
+            while (!_leave && !receiving.IsCompleted)
+            {
+                var next = _work.Reader.ReadAsync(leave.Token).AsTask();
+                if (await Task.WhenAny(next, receiving) != next)
+                {
+                    break;
+                }
+                await (await next)();
+                while (_work.Reader.TryRead(out var more) && !_leave)
+                {
+                    await more();
+                }
+                Draw();
+            }
+        }
+        catch (OperationCanceledException) when (leave.IsCancellationRequested)
+        {
+            // SIGTERM: leave below.
+        }
+        finally
+        {
+            Console.Out.Write("\u001b[?25h\u001b[?1049l");
+            Console.Out.Flush();
+            Console.TreatControlCAsInput = false;
+            await leave.CancelAsync();
+            if (_typingSent)
+            {
+                await SendTypingAsync(false);
+            }
+        }
+        var exitCode = await receiving;
+        _context.WriteLine("Left the chat.");
+        return exitCode;
+    }
+
+    private void ReadKeys(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested && !_leave)
+        {
+            var key = Console.ReadKey(intercept: true);
+            _work.Writer.TryWrite(() => OnKeyAsync(key));
+            if (key.Key == ConsoleKey.Escape || (key.Key == ConsoleKey.C && key.Modifiers.HasFlag(ConsoleModifiers.Control)))
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task OnKeyAsync(ConsoleKeyInfo key)
+    {
+        var control = key.Modifiers.HasFlag(ConsoleModifiers.Control);
+        switch (key.Key)
+        {
+            case ConsoleKey.Escape:
+            case ConsoleKey.C when control:
+                _leave = true;
+                return;
+            case ConsoleKey.Tab when key.Modifiers.HasFlag(ConsoleModifiers.Shift):
+            case ConsoleKey.P when control:
+                await OpenAsync(_open - 1);
+                return;
+            case ConsoleKey.Tab:
+            case ConsoleKey.N when control:
+                await OpenAsync(_open + 1);
+                return;
+            case ConsoleKey.PageUp:
+                _scroll += Math.Max(1, ConversationHeight() - 1);
+                return;
+            case ConsoleKey.PageDown:
+                _scroll = Math.Max(0, _scroll - Math.Max(1, ConversationHeight() - 1));
+                return;
+            case ConsoleKey.Enter:
+                await SendAsync();
+                return;
+            case ConsoleKey.Backspace:
+                if (_input.Length > 0)
+                {
+                    _input = _input[..^1];
+                    if (_input.Length == 0 && _typingSent)
+                    {
+                        _ = SendTypingAsync(false);
+                    }
+                }
+                return;
+        }
+
+        if (!char.IsControl(key.KeyChar) && !PeerText.IsUnsafe(key.KeyChar))
+        {
+            _input += key.KeyChar;
+            if (!_typingSent && OpenContact is not null)
+            {
+                _ = SendTypingAsync(true);
+            }
+        }
+    }
+
+    private ContactRow? OpenContact => _open < _contacts.Count ? _contacts[_open] : null;
+
+    private async Task SendAsync()
+    {
+        if (OpenContact is not { } contact || string.IsNullOrWhiteSpace(_input))
+        {
+            return;
+        }
+
+        var text = _input;
+        _input = "";
+        _typingSent = false;
+        try
+        {
+            await _session.Outbox.SendAsync(contact, text, CancellationToken.None);
+            _status = null;
+        }
+        catch (Exception exception) when (PigeonCommand.AsCliException(exception) is { } failure)
+        {
+            _status = failure.Message;
+        }
+        _scroll = 0;
+        await LoadMessagesAsync();
+    }
+
+    private async Task SendTypingAsync(bool typing)
+    {
+        if (OpenContact is not { } contact)
+        {
+            return;
+        }
+        _typingSent = typing;
+        try
+        {
+            await _session.Outbox.SendTypingAsync(contact, typing, CancellationToken.None);
+        }
+        catch (MessagingException)
+        {
+            // An indicator that does not go out is not worth a message.
+        }
+    }
+
+    private async Task OnReceivedAsync(ReceivedEvent received)
+    {
+        switch (received.Kind)
+        {
+            case ReceivedKind.Typing:
+                _peerTyping = received.IsTyping == true ? (received.ContactId!, received.ReceivedAt + TypingShownFor) : null;
+                return;
+            case ReceivedKind.Text when received.ContactId == _peerTyping?.ContactId:
+                _peerTyping = null;
+                break;
+            case ReceivedKind.Failed:
+                _status = $"A message from {PeerText.Inline(received.ContactName ?? received.ContactId ?? "an unknown sender")} {received.Error}.";
+                break;
+        }
+        await ReloadAsync();
+        await LoadMessagesAsync();
+    }
+
+    private async Task ReloadAsync()
+    {
+        var current = OpenContact?.AccountId;
+        _contacts = await _session.Contacts.AllAsync();
+        _open = current is null ? 0 : Math.Max(0, _contacts.FindIndex(c => c.AccountId == current));
+        _unread = await _session.Contacts.UnreadCountsAsync();
+    }
+
+    private async Task OpenAsync(int index)
+    {
+        if (_contacts.Count == 0)
+        {
+            return;
+        }
+        if (_typingSent)
+        {
+            await SendTypingAsync(false);
+        }
+        _open = ((index % _contacts.Count) + _contacts.Count) % _contacts.Count;
+        _scroll = 0;
+        _peerTyping = null;
+        await LoadMessagesAsync();
+    }
+
+    // What is on the screen is read: mark it so, and tell the contact (unless read receipts are off).
+    private async Task LoadMessagesAsync()
+    {
+        if (OpenContact is not { } contact)
+        {
+            _messages = [];
+            return;
+        }
+        if (_unread.GetValueOrDefault(contact.AccountId) > 0)
+        {
+            await _session.Contacts.MarkReadAsync(contact, CancellationToken.None);
+            _unread = await _session.Contacts.UnreadCountsAsync();
+        }
+        (_, _messages) = await _session.Contacts.HistoryAsync(contact.AccountId, HistoryLimit);
+    }
+
+    private static int ConversationHeight() => Math.Max(1, Console.WindowHeight - 3 - 3);
+
+    private void Draw()
+    {
+        var width = Math.Max(40, Console.WindowWidth);
+        var height = Math.Max(10, Console.WindowHeight);
+        _console.Profile.Width = width;
+        _console.Profile.Height = height;
+        var root = new Layout("root").SplitRows(new Layout("main").SplitColumns(new Layout("list").Size(ListWidth), new Layout("conversation")), new Layout("input").Size(3));
+        root["list"].Update(new Panel(new Rows(ListLines())) { Header = new PanelHeader(" Conversations "), Expand = true });
+        var conversationWidth = width - ListWidth - 4;
+        root["conversation"].Update(new Panel(new Rows(ConversationLines(conversationWidth, height - 3 - 2))) { Header = new PanelHeader(ConversationTitle()), Expand = true });
+        var input = "> " + _input;
+        var shown = input.Length > width - 5 ? "…" + input[^(width - 6)..] : input;
+        root["input"].Update(new Panel(new Text(shown + "█")) { Header = new PanelHeader(" Enter sends · Tab switches · PgUp/PgDn scroll · Esc leaves "), Expand = true });
+        Console.Out.Write("\u001b[H");
+        _console.Write(root);
+        Console.Out.Flush();
+    }
+
+    private string ConversationTitle() => OpenContact is { } contact
+        ? $" {Markup.Escape(PeerText.Inline(contact.Label))} ({contact.AccountId[..8]}…) "
+        : " No contacts yet: 'pigeon invite <id>' ";
+
+    private IEnumerable<IRenderable> ListLines()
+    {
+        for (var i = 0; i < _contacts.Count; i++)
+        {
+            var contact = _contacts[i];
+            var unread = _unread.GetValueOrDefault(contact.AccountId);
+            var line = $"{(i == _open ? ">" : " ")} {PeerText.Inline(contact.Label)}{(unread > 0 ? $" ({unread})" : "")}{(contact.State == ContactState.Invited ? " …" : "")}";
+            yield return new Text(line, i == _open ? new Style(decoration: Decoration.Bold) : Style.Plain) { Overflow = Overflow.Ellipsis };
+        }
+    }
+
+    private List<IRenderable> ConversationLines(int width, int rows)
+    {
+        var lines = new List<string>();
+        var me = _session.Profile.DisplayName;
+        foreach (var m in _messages)
+        {
+            var who = m.Direction == MessageDirection.Out ? me : OpenContact!.Label;
+            var time = TimeZoneInfo.ConvertTime(m.SentAt ?? m.At, _context.Time.LocalTimeZone).ToString("HH:mm", CultureInfo.InvariantCulture);
+            var body = m.Kind switch
+            {
+                MessageKind.Request => "[contact request]" + (m.Body is { } note ? " " + note : ""),
+                MessageKind.Accepted => "[accepted]",
+                MessageKind.Failed => "[a message that could not be decrypted]",
+                _ => m.Body ?? "",
+            };
+            var state = m.Direction == MessageDirection.Out && m.Kind == MessageKind.Text ? $"  · {m.State}" : "";
+            lines.AddRange($"[{time}] {PeerText.Inline(who)}: {PeerText.Block(body, "        ")}{state}".Split('\n'));
+        }
+
+        var visible = Math.Max(1, rows - 1);
+        _scroll = Math.Clamp(_scroll, 0, Math.Max(0, lines.Count - visible));
+        var end = lines.Count - _scroll;
+        var shown = lines.Skip(Math.Max(0, end - visible)).Take(Math.Min(visible, end)).ToList();
+        var result = new List<IRenderable>();
+        for (var i = shown.Count; i < visible; i++)
+        {
+            result.Add(new Text(""));
+        }
+        result.AddRange(shown.Select(line => new Text(line.Length > width ? line[..Math.Max(1, width - 1)] + "…" : line)));
+        var status = _status ?? (_peerTyping is { } typing && typing.ContactId == OpenContact?.AccountId && typing.Until > _context.Time.GetUtcNow()
+            ? $"{PeerText.Inline(OpenContact!.Label)} is typing…"
+            : _scroll > 0 ? $"-- {_scroll} lines below: PageDown --" : "");
+        result.Add(new Text(status, new Style(decoration: Decoration.Italic)) { Overflow = Overflow.Ellipsis });
+        return result;
+    }
+}

@@ -1,0 +1,77 @@
+using Pigeon.Client.Cli;
+using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Store;
+
+namespace Pigeon.Client.Daemon;
+
+// The shapes of docs/daemon.md, schema version 1. Peer-chosen text goes through PeerText.Json.
+
+/// <summary>What <c>version</c> returns.</summary>
+public sealed record VersionInfo(int Schema, string Pigeon, bool ManualAck);
+
+/// <summary>What <c>whoami</c> returns.</summary>
+public sealed record WhoamiInfo(string AccountId, string Name, string Server, string Fingerprint);
+
+/// <summary>A contact, as <c>contacts</c>, <c>invite</c> and <c>accept</c> return it.</summary>
+public sealed record ContactInfo(string AccountId, string? Name, string State, bool Verified, int Unread, DateTimeOffset? LastMessageAt)
+{
+    internal static ContactInfo From(ContactRow contact, int unread) => new(
+        contact.AccountId, PeerText.Json(contact.DisplayName), contact.State == ContactState.Accepted ? "accepted" : "invited", contact.Verified, unread, contact.LastMessageAt);
+}
+
+/// <summary>A pending request, as <c>requests</c> returns it.</summary>
+public sealed record RequestInfo(string AccountId, string? Name, string? Message, DateTimeOffset ReceivedAt)
+{
+    internal static RequestInfo From(RequestRow request) => new(request.AccountId, PeerText.Json(request.DisplayName), PeerText.Json(request.Message), request.ReceivedAt);
+}
+
+/// <summary>One history item, as <c>history</c> returns it.</summary>
+public sealed record HistoryItem(Guid MessageId, string Direction, string Kind, string State, string? Body, DateTimeOffset? SentAt, DateTimeOffset At)
+{
+    internal static HistoryItem From(MessageRow m) => new(
+        m.MessageId, m.Direction.ToString().ToLowerInvariant(), m.Kind.ToString().ToLowerInvariant(), m.State, PeerText.Json(m.Body), m.SentAt, m.At);
+}
+
+/// <summary>What <c>remove</c>, <c>block</c> and <c>unblock</c> return: the account, and the name it had.</summary>
+public sealed record ContactChangeResult(string AccountId, string? Name);
+
+/// <summary>A blocked account, as <c>blocked</c> returns it.</summary>
+public sealed record BlockedInfo(string AccountId, DateTimeOffset BlockedAt);
+
+/// <summary>What <c>send</c> returns.</summary>
+public sealed record SendResult(Guid MessageId);
+
+/// <summary>What <c>verify</c> returns.</summary>
+public sealed record VerifyResult(string AccountId, string SafetyNumber, bool Verified);
+
+/// <summary>What <c>markRead</c> returns: the messages marked, and whether a read receipt went out.</summary>
+public sealed record MarkReadResult(IReadOnlyList<Guid> MessageIds, bool ReceiptSent);
+
+/// <summary>What <c>typing</c> returns: false when typing indicators are off (nothing was sent).</summary>
+public sealed record TypingResult(bool Sent);
+
+/// <summary>What <c>settings</c> returns.</summary>
+public sealed record SettingsInfo(bool ReadReceipts, bool Typing);
+
+/// <summary>What <c>subscribe</c> returns: how many held messages follow as notifications.</summary>
+public sealed record SubscribeResult(bool ManualAck, int Held);
+
+/// <summary>What <c>ack</c> returns: how many were released, and the ids that were not held.</summary>
+public sealed record AckResult(int Acknowledged, IReadOnlyList<Guid> Unknown);
+
+/// <summary>The <c>message</c> notification: a text, request, acceptance or failure that arrived.</summary>
+public sealed record MessageNotification(
+    string Kind, Guid MessageId, string? ContactId, string? Name, string? Body, DateTimeOffset? SentAt, DateTimeOffset ReceivedAt, string? Error)
+{
+    internal static MessageNotification From(ReceivedEvent e) => new(
+        e.Kind.ToString().ToLowerInvariant(), e.MessageId, e.ContactId, PeerText.Json(e.ContactName), PeerText.Json(e.Body), e.SentAt, e.ReceivedAt, e.Error);
+}
+
+/// <summary>The <c>receipt</c> notification: a contact got (<c>delivered</c>) or read (<c>read</c>) our messages.</summary>
+public sealed record ReceiptNotification(string Kind, string ContactId, IReadOnlyList<Guid> MessageIds, DateTimeOffset At);
+
+/// <summary>The <c>typing</c> notification.</summary>
+public sealed record TypingNotification(string ContactId, string? Name, bool Typing);
+
+/// <summary>The <c>contact</c> notification: <c>requested</c>, <c>invited</c>, <c>accepted</c>, <c>declined</c>, <c>removed</c>, <c>blocked</c> or <c>unblocked</c>.</summary>
+public sealed record ContactNotification(string Change, string ContactId, string? Name);
