@@ -101,7 +101,7 @@ public sealed class DaemonTests
         Assert.Equal(7, (await bob.CallAsync("history", new { contact = "Alice" })).GetArrayLength());
 
         // Block, unblock and remove, with the contact changes notified.
-        using var stranger = Pigeon.Protocol.Identity.IdentityKeyPair.Generate();
+        using var stranger = global::Pigeon.Protocol.Identity.IdentityKeyPair.Generate();
         Assert.Equal(stranger.AccountId, (await bob.CallAsync("block", new { contact = stranger.AccountId })).GetProperty("accountId").GetString());
         Assert.Equal("blocked", (await bob.NextAsync("contact", c => c.GetProperty("contactId").GetString() == stranger.AccountId)).GetProperty("change").GetString());
         Assert.Equal(stranger.AccountId, (await bob.CallAsync("blocked"))[0].GetProperty("accountId").GetString());
