@@ -4,7 +4,8 @@ namespace Pigeon.Api;
 /// <param name="Recipient">The recipient's account id.</param>
 /// <param name="MessageId">A client-chosen id, unique per message: a retry with the same id stores nothing new.</param>
 /// <param name="Payload">The ciphertext (at most <see cref="ApiLimits.MaxEnvelopeBytes"/> bytes).</param>
-public sealed record OutgoingEnvelope(string Recipient, Guid MessageId, byte[] Payload);
+/// <param name="LifetimeSeconds">How long the server may keep it at most, when shorter than its own limit (a disappearing-message timer); optional.</param>
+public sealed record OutgoingEnvelope(string Recipient, Guid MessageId, byte[] Payload, int? LifetimeSeconds = null);
 
 /// <summary><c>POST /v1/messages</c>: envelopes to deposit (at most <see cref="ApiLimits.MaxDepositBatch"/>), each into its recipient's mailbox.</summary>
 public sealed record DepositRequest(IReadOnlyList<OutgoingEnvelope> Envelopes);
@@ -35,7 +36,8 @@ public sealed record AckResponse(int Acknowledged);
 /// <param name="DeliveryKey">The delivery key the recipient gave its contacts inside the encrypted channel.</param>
 /// <param name="MessageId">A client-chosen id, unique per message: a retry with the same id stores nothing new.</param>
 /// <param name="Payload">The sealed envelope (base64).</param>
-public sealed record SealedEnvelope(string Recipient, byte[] DeliveryKey, Guid MessageId, byte[] Payload);
+/// <param name="LifetimeSeconds">How long the server may keep it at most, when shorter than its own limit (a disappearing-message timer); optional.</param>
+public sealed record SealedEnvelope(string Recipient, byte[] DeliveryKey, Guid MessageId, byte[] Payload, int? LifetimeSeconds = null);
 
 /// <summary><c>POST /v1/messages/sealed</c>: sealed envelopes to deposit without a token (at most <see cref="ApiLimits.MaxDepositBatch"/>), each into its recipient's mailbox.</summary>
 public sealed record SealedDepositRequest(IReadOnlyList<SealedEnvelope> Envelopes);

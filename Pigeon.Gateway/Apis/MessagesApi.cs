@@ -41,7 +41,7 @@ public static class MessagesApi
         IOptions<LimitsOptions> limits, ApiMetrics metrics, ILoggerFactory loggers, CancellationToken aborted)
     {
         var envelopes = request.Envelopes;
-        if (CheckBatch(envelopes, e => (e.Recipient, e.MessageId, e.Payload), limits.Value) is { } invalid)
+        if (CheckBatch(envelopes, e => (e.Recipient, e.MessageId, e.Payload, e.LifetimeSeconds), limits.Value) is { } invalid)
         {
             return invalid;
         }
@@ -65,7 +65,7 @@ public static class MessagesApi
         }, aborted);
         // Each deposit is idempotent on its message id, so one lost with a silo is simply sent again.
         var receipts = await Task.WhenAll(envelopes.Select(e =>
-            failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(e.Recipient).DepositFromAsync(user.AccountId(), e.MessageId, e.Payload), aborted)));
+            failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(e.Recipient).DepositFromAsync(user.AccountId(), e.MessageId, e.Payload, Lifetime(e.LifetimeSeconds)), aborted)));
         GatewayLog.Deposited(loggers.CreateLogger(typeof(MessagesApi)), user.AccountId(), envelopes.Count, envelopes.Sum(e => e.Payload.Length));
 
         metrics.Deposited(envelopes.Count, envelopes.Sum(e => (long)e.Payload.Length));
@@ -77,7 +77,7 @@ public static class MessagesApi
     /// Checks a batch of envelopes of either route before anything is deposited: its size, and each
     /// envelope's recipient id, message id and payload size. Null when all are well formed.
     /// </summary>
-    internal static ProblemHttpResult? CheckBatch<T>(IReadOnlyList<T> envelopes, Func<T, (string Recipient, Guid MessageId, byte[] Payload)> parts, LimitsOptions limits)
+    internal static ProblemHttpResult? CheckBatch<T>(IReadOnlyList<T> envelopes, Func<T, (string Recipient, Guid MessageId, byte[] Payload, int? LifetimeSeconds)> parts, LimitsOptions limits)
     {
         if (envelopes.Count == 0 || envelopes.Count > limits.MaxBatchEnvelopes)
         {
@@ -91,7 +91,7 @@ public static class MessagesApi
                 return Problems.BadRequest($"envelopes[{i}] must not be null.");
             }
 
-            var (recipient, messageId, payload) = parts(envelope);
+            var (recipient, messageId, payload, lifetimeSeconds) = parts(envelope);
             if (!AccountId.IsWellFormed(recipient))
             {
                 return Problems.BadRequest($"envelopes[{i}].recipient must be an account id (32 characters of lowercase base32).");
@@ -106,10 +106,18 @@ public static class MessagesApi
             {
                 return Problems.BadRequest($"envelopes[{i}].payload must be between 1 and {limits.MaxEnvelopeBytes} bytes.");
             }
+
+            if (lifetimeSeconds <= 0)
+            {
+                return Problems.BadRequest($"envelopes[{i}].lifetimeSeconds must be positive when given.");
+            }
         }
 
         return null;
     }
+
+    /// <summary>The lifetime a deposit asks for; the mailbox keeps it no longer than its own limit.</summary>
+    internal static TimeSpan? Lifetime(int? seconds) => seconds is { } s ? TimeSpan.FromSeconds(s) : null;
 
     /// <summary>
     /// Returns the caller's envelopes after <paramref name="after"/>, waiting up to <paramref name="wait"/>

@@ -55,7 +55,7 @@ public static class SealedApi
         IOptions<LimitsOptions> limits, ApiMetrics metrics, HttpContext httpContext, CancellationToken aborted)
     {
         var envelopes = request.Envelopes;
-        if (MessagesApi.CheckBatch(envelopes, e => (e.Recipient, e.MessageId, e.Payload), limits.Value) is { } invalid)
+        if (MessagesApi.CheckBatch(envelopes, e => (e.Recipient, e.MessageId, e.Payload, e.LifetimeSeconds), limits.Value) is { } invalid)
         {
             return invalid;
         }
@@ -87,7 +87,7 @@ public static class SealedApi
 
         // Idempotent on the message id, as on the identified route.
         var receipts = await Task.WhenAll(envelopes.Select(e =>
-            failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload), aborted)));
+            failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload, MessagesApi.Lifetime(e.LifetimeSeconds)), aborted)));
         metrics.Deposited(envelopes.Count, envelopes.Sum(e => (long)e.Payload.Length));
         return TypedResults.Ok(new DepositResponse(
             [.. envelopes.Zip(receipts, (e, r) => new DepositReceiptDto(e.Recipient, r.MessageId, r.Sequence, r.DepositedAt))]));

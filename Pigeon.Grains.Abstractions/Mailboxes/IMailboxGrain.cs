@@ -12,10 +12,12 @@ public interface IMailboxGrain : IGrainWithStringKey
     /// Stores an envelope and returns once it is committed to the database. Idempotent on
     /// <paramref name="messageId"/>: a repeat stores nothing and returns the first receipt, also after
     /// the envelope was acknowledged (within the retention of acknowledged ids). Raises
-    /// <see cref="MailboxQuotaExceededException"/> when the mailbox is full.
+    /// <see cref="MailboxQuotaExceededException"/> when the mailbox is full. <paramref name="lifetime"/>
+    /// shortens how long the envelope is kept (a disappearing-message timer asks for it); it is never kept
+    /// longer than the mailbox's <c>EnvelopeTtl</c>, which also applies without one.
     /// </summary>
     [Alias("deposit")]
-    Task<DepositReceipt> DepositAsync(Guid messageId, byte[] payload);
+    Task<DepositReceipt> DepositAsync(Guid messageId, byte[] payload, TimeSpan? lifetime = null);
 
     /// <summary>
     /// <see cref="DepositAsync"/> for the identified route, where the depositor is known: raises
@@ -24,7 +26,7 @@ public interface IMailboxGrain : IGrainWithStringKey
     /// a mailbox for everyone else. Counted in the activation's memory; the sender is not stored.
     /// </summary>
     [Alias("deposit-from")]
-    Task<DepositReceipt> DepositFromAsync(string sender, Guid messageId, byte[] payload);
+    Task<DepositReceipt> DepositFromAsync(string sender, Guid messageId, byte[] payload, TimeSpan? lifetime = null);
 
     /// <summary>
     /// Returns up to <paramref name="max"/> unacknowledged envelopes with a sequence number above

@@ -4,7 +4,7 @@ using Pigeon.Grains.Abstractions.Mailboxes;
 namespace Pigeon.Grains.Mailboxes;
 
 /// <summary>An envelope on its way into the table.</summary>
-internal readonly record struct EnvelopeToStore(string MailboxId, Guid MessageId, byte[] Payload);
+internal readonly record struct EnvelopeToStore(string MailboxId, Guid MessageId, byte[] Payload, TimeSpan Lifetime);
 
 /// <summary>The outcome of storing one envelope: its receipt, and whether this call inserted it.</summary>
 internal readonly record struct StoredEnvelope(DepositReceipt Receipt, bool Inserted);
@@ -35,10 +35,10 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
     // dead entries instead. ON CONFLICT covers the same id twice in one batch, or a concurrent insert.
     internal const string InsertBatchSql = """
         WITH input AS (
-            SELECT i.mailbox_id, i.message_id, i.payload, i.ord,
+            SELECT i.mailbox_id, i.message_id, i.payload, i.expires_at, i.ord,
                    earlier.seq AS earlier_seq, earlier.deposited_at AS earlier_deposited_at
-            FROM unnest(@mailbox_ids::text[], @message_ids::uuid[], @payloads::bytea[])
-                 WITH ORDINALITY AS i(mailbox_id, message_id, payload, ord)
+            FROM unnest(@mailbox_ids::text[], @message_ids::uuid[], @payloads::bytea[], @expires_ats::timestamptz[])
+                 WITH ORDINALITY AS i(mailbox_id, message_id, payload, expires_at, ord)
             LEFT JOIN LATERAL (
                 SELECT e.seq, e.deposited_at FROM pigeon.envelopes e
                 WHERE e.mailbox_id = i.mailbox_id AND e.message_id = i.message_id
@@ -50,7 +50,7 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
         ),
         inserted AS (
             INSERT INTO pigeon.envelopes (mailbox_id, message_id, payload, size_bytes, deposited_at, expires_at)
-            SELECT i.mailbox_id, i.message_id, i.payload, octet_length(i.payload), @now, @expires_at
+            SELECT i.mailbox_id, i.message_id, i.payload, octet_length(i.payload), @now, i.expires_at
             FROM input i
             WHERE i.earlier_seq IS NULL
             ORDER BY i.ord
@@ -136,7 +136,7 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
     /// </summary>
     public async Task<CommitOutcome> CommitAsync(
         IReadOnlyList<EnvelopesToAcknowledge> acks, IReadOnlyList<EnvelopeToStore> deposits,
-        DateTimeOffset now, TimeSpan ttl, CancellationToken cancellationToken)
+        DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var batch = dataSource.CreateBatch();
         if (acks.Count > 0)
@@ -146,7 +146,7 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
 
         if (deposits.Count > 0)
         {
-            batch.BatchCommands.Add(InsertCommand(deposits, now, ttl));
+            batch.BatchCommands.Add(InsertCommand(deposits, now));
         }
 
         if (batch.BatchCommands.Count == 0)
@@ -253,14 +253,16 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
         return command;
     }
 
-    private static NpgsqlBatchCommand InsertCommand(IReadOnlyList<EnvelopeToStore> deposits, DateTimeOffset now, TimeSpan ttl)
+    private static NpgsqlBatchCommand InsertCommand(IReadOnlyList<EnvelopeToStore> deposits, DateTimeOffset now)
     {
         var mailboxIds = new string[deposits.Count];
         var messageIds = new Guid[deposits.Count];
         var payloads = new byte[deposits.Count][];
+        var expiries = new DateTimeOffset[deposits.Count];
         for (var i = 0; i < deposits.Count; i++)
         {
             (mailboxIds[i], messageIds[i], payloads[i]) = (deposits[i].MailboxId, deposits[i].MessageId, deposits[i].Payload);
+            expiries[i] = now + deposits[i].Lifetime;
         }
 
         var command = new NpgsqlBatchCommand(InsertBatchSql);
@@ -268,7 +270,7 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new NpgsqlParameter<Guid[]>("message_ids", messageIds));
         command.Parameters.Add(new NpgsqlParameter<byte[][]>("payloads", payloads));
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("expires_at", now + ttl));
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("expires_ats", expiries));
         return command;
     }
 

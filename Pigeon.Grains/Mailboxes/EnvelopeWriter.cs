@@ -21,7 +21,6 @@ namespace Pigeon.Grains.Mailboxes;
 internal sealed partial class EnvelopeWriter(
     EnvelopeStore store,
     IOptions<EnvelopeStoreOptions> storeOptions,
-    IOptions<MailboxOptions> mailboxOptions,
     [FromKeyedServices(PigeonTime.ServiceKey)] TimeProvider time,
     MailboxMetrics metrics,
     ILogger<EnvelopeWriter> logger) : BackgroundService
@@ -103,7 +102,7 @@ internal sealed partial class EnvelopeWriter(
         {
             var outcome = await store.CommitAsync(
                 [.. acks.Select(a => a.Acknowledgement)], [.. deposits.Select(d => d.Envelope)],
-                time.GetUtcNow(), mailboxOptions.Value.EnvelopeTtl, stoppingToken);
+                time.GetUtcNow(), stoppingToken);
             metrics.Committed(startedAt, batch.Count);
             for (var i = 0; i < deposits.Count; i++)
             {

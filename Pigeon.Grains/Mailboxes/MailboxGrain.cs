@@ -44,12 +44,17 @@ internal sealed partial class MailboxGrain(
 
     private MailboxOptions Limits => options.Value;
 
-    public async Task<DepositReceipt> DepositAsync(Guid messageId, byte[] payload)
+    public async Task<DepositReceipt> DepositAsync(Guid messageId, byte[] payload, TimeSpan? lifetime = null)
     {
         ArgumentNullException.ThrowIfNull(payload);
         if (payload.Length > Limits.MaxPayloadBytes)
         {
             throw new ArgumentException($"The payload exceeds {Limits.MaxPayloadBytes} bytes.", nameof(payload));
+        }
+
+        if (lifetime <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("An envelope's lifetime must be positive.", nameof(lifetime));
         }
 
         await EnsureCountedAsync();
@@ -59,7 +64,9 @@ internal sealed partial class MailboxGrain(
             return await inFlight;
         }
 
-        var deposit = DepositOnceAsync(messageId, payload);
+        // Never longer than the mailbox keeps anything.
+        var kept = lifetime is { } asked && asked < Limits.EnvelopeTtl ? asked : Limits.EnvelopeTtl;
+        var deposit = DepositOnceAsync(messageId, payload, kept);
         _depositsInFlight[messageId] = deposit;
         try
         {
@@ -71,7 +78,7 @@ internal sealed partial class MailboxGrain(
         }
     }
 
-    public async Task<DepositReceipt> DepositFromAsync(string sender, Guid messageId, byte[] payload)
+    public async Task<DepositReceipt> DepositFromAsync(string sender, Guid messageId, byte[] payload, TimeSpan? lifetime = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(sender);
         if (!_pendingBySender.TryGetValue(sender, out var pending))
@@ -90,7 +97,7 @@ internal sealed partial class MailboxGrain(
         var added = pending.Add(messageId);
         try
         {
-            var receipt = await DepositAsync(messageId, payload);
+            var receipt = await DepositAsync(messageId, payload, lifetime);
             _senderOf[messageId] = sender;
             return receipt;
         }
@@ -264,7 +271,7 @@ internal sealed partial class MailboxGrain(
         }
     }
 
-    private async Task<DepositReceipt> DepositOnceAsync(Guid messageId, byte[] payload)
+    private async Task<DepositReceipt> DepositOnceAsync(Guid messageId, byte[] payload, TimeSpan lifetime)
     {
         if (WouldExceedQuota(payload.Length))
         {
@@ -288,7 +295,7 @@ internal sealed partial class MailboxGrain(
         // Reserve room first: other deposits interleave while this one awaits its commit.
         _reservedEnvelopes++;
         _reservedBytes += payload.Length;
-        var envelope = new EnvelopeToStore(MailboxId, messageId, payload);
+        var envelope = new EnvelopeToStore(MailboxId, messageId, payload, lifetime);
         // The writer's task completes as soon as the commit is reported, before this continuation
         // runs; ApplyCommittedDeposits relies on that.
         var deposit = new CommittingDeposit(envelope, writer.WriteAsync(envelope));
@@ -347,7 +354,7 @@ internal sealed partial class MailboxGrain(
         _envelopes++;
         _bytes += envelope.Payload.Length;
         _lastSequence = Math.Max(_lastSequence, receipt.Sequence);
-        _recent.Add(new Envelope(receipt.MessageId, receipt.Sequence, envelope.Payload, receipt.DepositedAt), receipt.DepositedAt + Limits.EnvelopeTtl);
+        _recent.Add(new Envelope(receipt.MessageId, receipt.Sequence, envelope.Payload, receipt.DepositedAt), receipt.DepositedAt + envelope.Lifetime);
         WakeWaitingReceives();
         LogDepositCommitted(MailboxId, receipt.MessageId, envelope.Payload.Length, receipt.Sequence);
     }

@@ -9,7 +9,7 @@ namespace Pigeon.Server.Benchmarks;
 /// one at a time, as a mailbox would have to without the single writer, so that its sequence
 /// numbers follow commit order (ADR 0001).
 /// </summary>
-internal sealed class OneCommitPerDeposit(EnvelopeStore store, TimeSpan ttl)
+internal sealed class OneCommitPerDeposit(EnvelopeStore store)
 {
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _mailboxes = new(StringComparer.Ordinal);
 
@@ -19,7 +19,7 @@ internal sealed class OneCommitPerDeposit(EnvelopeStore store, TimeSpan ttl)
         await mailbox.WaitAsync();
         try
         {
-            var outcome = await store.CommitAsync([], [envelope], DateTimeOffset.UtcNow, ttl, CancellationToken.None);
+            var outcome = await store.CommitAsync([], [envelope], DateTimeOffset.UtcNow, CancellationToken.None);
             return outcome.Stored[0];
         }
         finally

@@ -41,10 +41,11 @@ await using (var migrationSource = NpgsqlDataSource.Create(connectionString))
 
     // The same load straight into the writers, so that only the commit strategy differs.
     var writer = silo.Service<EnvelopeWriter>();
-    var grouped = await ThroughputAsync(mailbox => writer.WriteAsync(new EnvelopeToStore(mailbox, Guid.NewGuid(), payload)), mailboxCount, callers, duration);
+    var lifetime = TimeSpan.FromDays(30);
+    var grouped = await ThroughputAsync(mailbox => writer.WriteAsync(new EnvelopeToStore(mailbox, Guid.NewGuid(), payload, lifetime)), mailboxCount, callers, duration);
     Console.WriteLine($"throughput group-commit mailboxes={mailboxCount} callers={callers} payload={payloadSize}B: {grouped,9:N0} deposits/s");
-    var alone = new OneCommitPerDeposit(silo.Service<EnvelopeStore>(), TimeSpan.FromDays(30));
-    var single = await ThroughputAsync(mailbox => alone.WriteAsync(new EnvelopeToStore(mailbox, Guid.NewGuid(), payload)), mailboxCount, callers, duration);
+    var alone = new OneCommitPerDeposit(silo.Service<EnvelopeStore>());
+    var single = await ThroughputAsync(mailbox => alone.WriteAsync(new EnvelopeToStore(mailbox, Guid.NewGuid(), payload, lifetime)), mailboxCount, callers, duration);
     Console.WriteLine($"throughput one-per-tx   mailboxes={mailboxCount} callers={callers} payload={payloadSize}B: {single,9:N0} deposits/s");
 
     // Depth 10 is measured again after the deep mailbox so that warm-up does not favour either.

@@ -52,6 +52,39 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         Assert.Equal(ProblemTypes.DeliveryRefused, refused.Type);
     }
 
+    [Fact]
+    public async Task ADepositsLifetime_IsHowLongTheServerKeepsIt_AndANonPositiveOneIsRefused()
+    {
+        using var http = fixture.Gateway.CreateClient();
+        var bob = await ApiClient.RegisterAndLoginAsync(http);
+        var alice = await ApiClient.RegisterAndLoginAsync(http);
+        var key = await SetDeliveryKeyAsync(http, bob);
+        using var anonymous = new PigeonApiClient(http);
+        using var asAlice = ApiClient.As(http, alice);
+        var sealedOne = Envelope(bob, key) with { LifetimeSeconds = 3600 };
+        var identified = new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [1, 2, 3], LifetimeSeconds: 60);
+
+        await anonymous.DepositSealedAsync([sealedOne], Ct);
+        await asAlice.DepositAsync([identified], Ct);
+        var zero = await Assert.ThrowsAsync<PigeonApiException>(() => anonymous.DepositSealedAsync([Envelope(bob, key) with { LifetimeSeconds = 0 }], Ct));
+        var negative = await Assert.ThrowsAsync<PigeonApiException>(() => asAlice.DepositAsync([identified with { MessageId = Guid.NewGuid(), LifetimeSeconds = -5 }], Ct));
+
+        Assert.Equal((ProblemTypes.InvalidRequest, ProblemTypes.InvalidRequest), (zero.Type, negative.Type));
+        await using var command = fixture.DataSource.CreateCommand(
+            "SELECT message_id, expires_at - deposited_at FROM pigeon.envelopes WHERE mailbox_id = @mailbox ORDER BY seq");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<string>("mailbox", bob.AccountId));
+        var kept = new List<(Guid, TimeSpan)>();
+        await using (var reader = await command.ExecuteReaderAsync(Ct))
+        {
+            while (await reader.ReadAsync(Ct))
+            {
+                kept.Add((reader.GetGuid(0), reader.GetFieldValue<TimeSpan>(1)));
+            }
+        }
+
+        Assert.Equal([(sealedOne.MessageId, TimeSpan.FromHours(1)), (identified.MessageId, TimeSpan.FromMinutes(1))], kept);
+    }
+
     private static async Task<HttpResponseMessage> DepositSealedAsync(HttpClient http, params SealedEnvelope[] envelopes)
     {
         using var request = ApiClient.Authorized(HttpMethod.Post, "/v1/messages/sealed", null, new SealedDepositRequest(envelopes));

@@ -356,6 +356,37 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Mailbox_EnvelopeWithAShorterLifetime_ExpiresThen_ALongerOneIsCappedAtTheTtl()
+    {
+        var mailbox = NewMailbox();
+        Guid shortLived = Guid.NewGuid(), capped = Guid.NewGuid(), plain = Guid.NewGuid();
+        await mailbox.DepositAsync(shortLived, RandomPayload(), TimeSpan.FromHours(1));
+        await mailbox.DepositAsync(capped, RandomPayload(), PigeonClusterFixture.EnvelopeTtl * 2);
+        await mailbox.DepositAsync(plain, RandomPayload());
+        await Assert.ThrowsAsync<ArgumentException>(() => mailbox.DepositAsync(Guid.NewGuid(), RandomPayload(), TimeSpan.Zero));
+
+        var lifetimes = new Dictionary<Guid, TimeSpan>();
+        await using (var command = fixture.DataSource.CreateCommand(
+            "SELECT message_id, expires_at - deposited_at FROM pigeon.envelopes WHERE message_id = ANY(@ids)"))
+        {
+            command.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", [shortLived, capped, plain]));
+            await using var reader = await command.ExecuteReaderAsync(Ct);
+            while (await reader.ReadAsync(Ct))
+            {
+                lifetimes[reader.GetGuid(0)] = reader.GetFieldValue<TimeSpan>(1);
+            }
+        }
+
+        fixture.Clock.Advance(TimeSpan.FromHours(1));
+        var left = (await mailbox.ReceiveAsync(0, 10, NoWait, Ct)).Envelopes.Select(e => e.MessageId).ToList();
+
+        Assert.Equal(TimeSpan.FromHours(1), lifetimes[shortLived]);
+        Assert.Equal(PigeonClusterFixture.EnvelopeTtl, lifetimes[capped]);
+        Assert.Equal(PigeonClusterFixture.EnvelopeTtl, lifetimes[plain]);
+        Assert.Equal([capped, plain], left);
+    }
+
+    [Fact]
     public async Task Mailbox_StoredRow_HoldsOnlyTheDepositedBytesAndIsGoneAfterAck()
     {
         var mailbox = NewMailbox();
