@@ -81,7 +81,9 @@ public sealed class TokenService : IDisposable
         var parts = token.Split('.');
         if (parts.Length != 4 || parts[0] != Version || !AccountId.IsWellFormed(parts[1])
             || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var expiry)
-            || !TryFromBase64Url(parts[3], out var mac))
+            || !TryFromBase64Url(parts[3], out var mac)
+            // One string per token: base64's last character has spare bits, and a variant must not pass.
+            || Base64Url(mac) != parts[3])
         {
             return TokenRejection.Invalid;
         }

@@ -35,7 +35,7 @@ public sealed class EnvelopeQueryPlanTests(PigeonClusterFixture fixture)
             new NpgsqlParameter<Guid[]>("message_ids", [Guid.NewGuid()]),
             new NpgsqlParameter<byte[][]>("payloads", [[1, 2, 3]]),
             new NpgsqlParameter<DateTimeOffset>("now", now),
-            new NpgsqlParameter<DateTimeOffset>("expires_at", now.AddDays(1)));
+            new NpgsqlParameter<DateTimeOffset[]>("expires_ats", [now.AddDays(1)]));
 
         // Every read of a queue table must look rows up by key (or by the ctid such a lookup found): a
         // scan of a whole index is as slow as a sequential scan once the index is full of dead entries.
