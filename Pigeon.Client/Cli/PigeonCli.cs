@@ -14,13 +14,15 @@ public static class PigeonCli
             pigeon: end-to-end encrypted messages. Everything is encrypted on this machine; the server
             only stores and forwards ciphertext. Start with 'pigeon init --server URL'.
 
-            Environment: PIGEON_HOME (default ~/.pigeon), PIGEON_PASSPHRASE (unlocks an encrypted profile).
+            Environment: PIGEON_HOME (default ~/.pigeon), PIGEON_PASSPHRASE (unlocks an encrypted profile, and encrypts a new
+            one), PIGEON_NEW_PASSPHRASE (the new one for 'pigeon passphrase').
 
             {ExitCodes.HelpText}
             """)
         {
             globals.Profile,
             globals.Json,
+            globals.PassphraseFile,
             new InitCommand(context, globals),
             new WhoamiCommand(context, globals),
             new InviteCommand(context, globals),
@@ -33,6 +35,8 @@ public static class PigeonCli
             new HistoryCommand(context, globals),
             new ChatCommand(context, globals),
             new VerifyCommand(context, globals),
+            new TimerCommand(context, globals),
+            new PassphraseCommand(context, globals),
         };
         return root;
     }

@@ -6,8 +6,10 @@ using Pigeon.Messaging.Profiles;
 namespace Pigeon.Client.Commands;
 
 /// <summary>
-/// <c>pigeon init --server URL [--name NAME]</c>: creates an identity, registers it, publishes prekeys
-/// and writes the profile (encrypted when a passphrase is given). Prints the account id to share.
+/// <c>pigeon init --server URL [--name NAME] [--no-passphrase]</c>: creates an identity, registers it,
+/// publishes prekeys and writes the profile, encrypted under a passphrase (asked twice on a terminal,
+/// or from <c>--passphrase-file</c> or <c>PIGEON_PASSPHRASE</c>); <c>--no-passphrase</c> is the only
+/// way to a plaintext profile. Prints the account id to share.
 /// </summary>
 public sealed class InitCommand : PigeonCommand
 {
@@ -24,12 +26,18 @@ public sealed class InitCommand : PigeonCommand
         HelpName = "NAME",
     };
 
+    private readonly Option<bool> _noPassphrase = new("--no-passphrase")
+    {
+        Description = "Store the profile unencrypted: anyone who can read the file reads your keys, contacts and messages",
+    };
+
     /// <summary>Declares the command.</summary>
     public InitCommand(CliContext context, GlobalOptions globals)
         : base("init", "Create your identity, register it with the server and publish your prekeys.", context, globals)
     {
         Options.Add(_server);
         Options.Add(_name);
+        Options.Add(_noPassphrase);
     }
 
     /// <inheritdoc/>
@@ -46,20 +54,13 @@ public sealed class InitCommand : PigeonCommand
         {
             throw new CliException(ExitCodes.UsageError, $"The name must be 1 to {InnerMessage.MaxNameLength} printable characters.");
         }
-        var passphrase = Context.GetEnvironmentVariable("PIGEON_PASSPHRASE");
-        if (passphrase is null && Context.PromptSecret is { } prompt)
-        {
-            passphrase = prompt("Passphrase to encrypt this profile (empty for none): ");
-            if (!string.IsNullOrEmpty(passphrase) && prompt("Repeat the passphrase: ") != passphrase)
-            {
-                throw new CliException(ExitCodes.UsageError, "The passphrases differ; nothing was created.");
-            }
-        }
+        var passphrase = new Passphrases(Context).New(
+            parseResult.GetValue(_noPassphrase), parseResult.GetValue(Globals.PassphraseFile), Passphrases.Variable, "--no-passphrase");
         var directory = Context.ProfileDirectory(profile);
         var created = await ProfileSession.CreateAsync(Context.Messaging, directory, server, name, passphrase, ct);
         if (!created.IsEncrypted)
         {
-            Context.WriteError($"pigeon: warning: no passphrase, so your private keys and messages are stored unencrypted in {directory} (readable by your user only). Set PIGEON_PASSPHRASE before 'init' to encrypt them.");
+            Context.WriteError($"pigeon: warning: --no-passphrase: your private keys, contacts and messages are stored unencrypted in {directory} (readable by your user only, and by anyone who copies the file). 'pigeon passphrase' encrypts them later.");
         }
         if (IsJson(parseResult))
         {

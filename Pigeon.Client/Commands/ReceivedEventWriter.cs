@@ -17,6 +17,8 @@ internal static class ReceivedEventWriter
                 + (received.Body is { } note ? $": {PigeonCommand.Safe(note)}" : "")
                 + $". Answer with 'pigeon accept {received.ContactId}' or 'pigeon decline {received.ContactId}'.",
             ReceivedKind.Accepted => $"{who} ({received.ContactId}) accepted: you are now contacts.",
+            ReceivedKind.Timer when received.Body == "off" => $"{who} turned disappearing messages off.",
+            ReceivedKind.Timer => $"{who} set disappearing messages to {received.Body}: later messages are deleted on both sides after that time.",
             _ => $"warning: a message from {who} {received.Error}; it was recorded locally and removed from the server.",
         };
     }

@@ -196,12 +196,12 @@ public sealed class Inbox
         }
         catch (FormatException exception)
         {
-            database.Sessions.Save(sender, record, now);
+            database.Sessions.Save(sender, record);
             return Failed(database, envelope, sender, $"decrypted but not understood ({exception.Message})", now);
         }
 
         var contact = database.Contacts.Find(sender);
-        var request = database.Requests.All().Find(r => r.AccountId == sender);
+        var request = database.Requests.Find(sender);
         switch (inner.Type)
         {
             case InnerMessageType.ContactRequest when contact is not null:
@@ -224,10 +224,16 @@ public sealed class Inbox
                 database.Contacts.Upsert(contact with { State = ContactState.Accepted, DisplayName = inner.SenderName });
                 break;
             case InnerMessageType.ContactAccepted:
-                database.Sessions.Save(sender, record, now);
+                database.Sessions.Save(sender, record);
                 return Failed(database, envelope, sender, "an acceptance from someone never invited", now);
+            case InnerMessageType.Timer when contact is null:
+                database.Sessions.Save(sender, record);
+                return Failed(database, envelope, sender, "a timer from someone who is not a contact", now);
+            case InnerMessageType.Timer:
+                database.Contacts.Upsert(contact with { Timer = inner.Timer });
+                break;
             case InnerMessageType.Text when contact is null && request is null:
-                database.Sessions.Save(sender, record, now);
+                database.Sessions.Save(sender, record);
                 return Failed(database, envelope, sender, "a text from someone who is not a contact", now);
         }
 
@@ -236,21 +242,26 @@ public sealed class Inbox
             database.DeliveryKeys.Save(sender, deliveryKey);
         }
 
-        database.Sessions.Save(sender, record, now);
+        database.Sessions.Save(sender, record);
         var kind = inner.Type switch
         {
             InnerMessageType.ContactRequest => MessageKind.Request,
             InnerMessageType.ContactAccepted => MessageKind.Accepted,
+            InnerMessageType.Timer => MessageKind.Timer,
             _ => MessageKind.Text,
         };
-        database.Messages.Add(sender, MessageDirection.In, kind, MessageStatus.Received, envelope.MessageId, inner.Body, inner.SentAt, now);
+        // A text is kept as long as the timer it carries says, from its arrival; a timer change stays.
+        var body = kind == MessageKind.Timer ? DisappearingTimer.Format(inner.Timer) : inner.Body;
+        var expiresAt = kind == MessageKind.Text ? now + inner.Timer : null;
+        database.Messages.Add(sender, MessageDirection.In, kind, MessageStatus.Received, envelope.MessageId, body, inner.SentAt, now, expiresAt);
         var eventKind = kind switch
         {
             MessageKind.Request when contact is null => ReceivedKind.Request,
             MessageKind.Request or MessageKind.Accepted => ReceivedKind.Accepted,
+            MessageKind.Timer => ReceivedKind.Timer,
             _ => ReceivedKind.Text,
         };
-        return new ReceivedEvent(eventKind, envelope.MessageId, sender, inner.SenderName, inner.Body, inner.SentAt, now);
+        return new ReceivedEvent(eventKind, envelope.MessageId, sender, inner.SenderName, body, inner.SentAt, now);
     }
 
     // Only the record of the sender the envelope proves is tried, and within it only the session the

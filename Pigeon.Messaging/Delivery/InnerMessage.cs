@@ -16,24 +16,31 @@ public enum InnerMessageType
 
     /// <summary>A text message between contacts.</summary>
     Text,
+
+    /// <summary>The sender set the conversation's disappearing-message timer (to <see cref="InnerMessage.Timer"/>; null is off).</summary>
+    Timer,
 }
 
 /// <summary>
 /// The plaintext inside the Double Ratchet, version 2: a UTF-8 JSON object with short member names,
-/// <code>{"v":2,"t":"text","n":"Alice","b":"hello","at":1764043200000}</code>
+/// <code>{"v":2,"t":"text","n":"Alice","b":"hello","at":1764043200000,"e":3600}</code>
 /// <c>v</c> format version (2; others are refused), <c>t</c> type (<c>request</c>, <c>accepted</c>,
-/// <c>text</c>), <c>n</c> sender's display name, <c>b</c> body (optional for a request and an
-/// acceptance), <c>at</c> sent-at in Unix milliseconds (the sender's clock), <c>dk</c> the sender's
-/// delivery key (base64 of epoch ‖ key, 36 bytes; with a request and an acceptance), with which the
-/// recipient deposits to the sender without identifying itself. Unknown members are ignored so a
-/// later version can add some; the ratchet pads the whole to hide its length.
+/// <c>text</c>, <c>timer</c>), <c>n</c> sender's display name, <c>b</c> body (optional for a request
+/// and an acceptance, none for a timer), <c>at</c> sent-at in Unix milliseconds (the sender's clock),
+/// <c>dk</c> the sender's delivery key (base64 of epoch ‖ key, 36 bytes; with a request and an
+/// acceptance), with which the recipient deposits to the sender without identifying itself, <c>e</c>
+/// the disappearing-message timer in seconds (1 to 604800; absent or 0 for off): on a <c>timer</c>
+/// message the conversation's new setting, on a text the time both sides keep that text. Unknown
+/// members are ignored so a later version can add some; the ratchet pads the whole to hide its length.
 /// </summary>
 /// <param name="Type">What it is.</param>
 /// <param name="SenderName">The sender's display name (what they call themselves).</param>
 /// <param name="Body">The text, if any.</param>
 /// <param name="SentAt">When the sender wrote it, by the sender's clock.</param>
 /// <param name="SenderDeliveryKey">The sender's delivery key, if it gives it with this message.</param>
-public sealed record InnerMessage(InnerMessageType Type, string SenderName, string? Body, DateTimeOffset SentAt, DeliveryKey? SenderDeliveryKey = null)
+/// <param name="Timer">The disappearing-message timer (see above); null for off.</param>
+public sealed record InnerMessage(
+    InnerMessageType Type, string SenderName, string? Body, DateTimeOffset SentAt, DeliveryKey? SenderDeliveryKey = null, TimeSpan? Timer = null)
 {
     /// <summary>The format version this build writes and reads.</summary>
     public const int Version = 2;
@@ -43,7 +50,7 @@ public sealed record InnerMessage(InnerMessageType Type, string SenderName, stri
 
     /// <summary>UTF-8 JSON bytes, to be encrypted.</summary>
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(
-        new Wire(Version, TypeName(Type), SenderName, Body, SentAt.ToUnixTimeMilliseconds(), SenderDeliveryKey?.ToBytes()), InnerMessageJson.Default.Wire);
+        new Wire(Version, TypeName(Type), SenderName, Body, SentAt.ToUnixTimeMilliseconds(), SenderDeliveryKey?.ToBytes(), (long?)Timer?.TotalSeconds), InnerMessageJson.Default.Wire);
 
     /// <summary>Parses a decrypted plaintext.</summary>
     /// <exception cref="FormatException">Not a version-2 inner message.</exception>
@@ -67,6 +74,7 @@ public sealed record InnerMessage(InnerMessageType Type, string SenderName, stri
             "request" => InnerMessageType.ContactRequest,
             "accepted" => InnerMessageType.ContactAccepted,
             "text" => InnerMessageType.Text,
+            "timer" => InnerMessageType.Timer,
             _ => throw new FormatException($"Unknown inner message type '{wire.T}'."),
         };
         if (type == InnerMessageType.Text && wire.B is null)
@@ -78,6 +86,11 @@ public sealed record InnerMessage(InnerMessageType Type, string SenderName, stri
         {
             throw new FormatException("The sender name is too long or holds control characters.");
         }
+        TimeSpan? timer = wire.E is null or 0 ? null : TimeSpan.FromSeconds(Math.Clamp(wire.E.Value, 0, long.MaxValue / TimeSpan.TicksPerSecond));
+        if (!DisappearingTimer.IsValid(timer))
+        {
+            throw new FormatException("The disappearing-message timer is out of range.");
+        }
         DeliveryKey? deliveryKey = null;
         try
         {
@@ -88,13 +101,14 @@ public sealed record InnerMessage(InnerMessageType Type, string SenderName, stri
             throw new FormatException("The delivery key is malformed.", exception);
         }
 
-        return new InnerMessage(type, name, wire.B, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(wire.At, 0, 253402300799999)), deliveryKey);
+        return new InnerMessage(type, name, wire.B, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(wire.At, 0, 253402300799999)), deliveryKey, timer);
     }
 
     private static string TypeName(InnerMessageType type) => type switch
     {
         InnerMessageType.ContactRequest => "request",
         InnerMessageType.ContactAccepted => "accepted",
+        InnerMessageType.Timer => "timer",
         _ => "text",
     };
 
@@ -104,7 +118,8 @@ public sealed record InnerMessage(InnerMessageType Type, string SenderName, stri
         [property: JsonPropertyName("n")] string? N,
         [property: JsonPropertyName("b")] string? B,
         [property: JsonPropertyName("at")] long At,
-        [property: JsonPropertyName("dk")] byte[]? Dk);
+        [property: JsonPropertyName("dk")] byte[]? Dk,
+        [property: JsonPropertyName("e")] long? E);
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

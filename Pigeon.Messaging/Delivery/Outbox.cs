@@ -117,9 +117,12 @@ public sealed class Outbox
 
     /// <summary>
     /// Encrypts <paramref name="body"/> in the current session with <paramref name="accountId"/> and commits it
-    /// for delivery, with <paramref name="alsoInTransaction"/> in the same transaction.
+    /// for delivery, with <paramref name="alsoInTransaction"/> in the same transaction. A text carries the
+    /// conversation's disappearing timer and expires by it on this side too; a timer message carries
+    /// <paramref name="timer"/>, the new setting, and stays in the history as its change.
     /// </summary>
-    internal async Task<Guid> QueueAsync(string accountId, InnerMessageType type, string? body, MessageKind kind, Action<ProfileDatabase>? alsoInTransaction)
+    internal async Task<Guid> QueueAsync(string accountId, InnerMessageType type, string? body, MessageKind kind, Action<ProfileDatabase>? alsoInTransaction,
+        TimeSpan? timer = null)
     {
         var messageId = Guid.NewGuid();
         await _session.WithStoreAsync(database => database.InTransaction(() =>
@@ -127,19 +130,23 @@ public sealed class Outbox
             var now = _session.Time.GetUtcNow();
             var record = database.Sessions.Load(accountId);
             var session = record?.Current ?? throw new NoSessionException(accountId);
-            var payload = Seal(session, Compose(database, type, body, now));
+            var textTimer = type == InnerMessageType.Text ? database.Contacts.Find(accountId)?.Timer : null;
+            var payload = Seal(session, Compose(database, type, body, now, type == InnerMessageType.Timer ? timer : textTimer));
+            var expiresAt = now + textTimer;
             alsoInTransaction?.Invoke(database);
-            database.Sessions.Save(accountId, record, now);
-            database.Messages.Add(accountId, MessageDirection.Out, kind, MessageStatus.Queued, messageId, body, now, now);
-            database.Outbox.Add(new OutboxRow(messageId, accountId, payload), now);
+            database.Sessions.Save(accountId, record);
+            database.Messages.Add(accountId, MessageDirection.Out, kind, MessageStatus.Queued, messageId,
+                type == InnerMessageType.Timer ? DisappearingTimer.Format(timer) : body, now, now, expiresAt);
+            database.Outbox.Add(new OutboxRow(messageId, accountId, payload, expiresAt), now);
         }));
         return messageId;
     }
 
     /// <summary>An inner message from this profile; a request and an acceptance give our delivery key.</summary>
-    internal InnerMessage Compose(ProfileDatabase database, InnerMessageType type, string? body, DateTimeOffset now) =>
+    internal InnerMessage Compose(ProfileDatabase database, InnerMessageType type, string? body, DateTimeOffset now, TimeSpan? timer = null) =>
         new(type, _session.Profile.DisplayName, body, now,
-            type is InnerMessageType.ContactRequest or InnerMessageType.ContactAccepted ? database.DeliveryKeys.Load(_session.Profile.AccountId) : null);
+            type is InnerMessageType.ContactRequest or InnerMessageType.ContactAccepted ? database.DeliveryKeys.Load(_session.Profile.AccountId) : null,
+            timer);
 
     /// <summary>
     /// Encrypts <paramref name="inner"/> in <paramref name="session"/> and seals the ratchet message to

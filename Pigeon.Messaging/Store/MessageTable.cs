@@ -1,46 +1,152 @@
-using System.Text;
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
 
 namespace Pigeon.Messaging.Store;
 
-/// <summary>Table <c>messages</c>: the history, each body sealed.</summary>
-internal sealed class MessageTable(ProfileDatabase database)
+/// <summary>
+/// Table <c>messages</c>: the history. A row is <c>(id, conversation, seq, ref, version, sealed)</c>:
+/// a random id, the keyed hash of the contact's account id, the item's place in its conversation
+/// (1, 2, …: the order within one conversation, and nothing about its time or about other
+/// conversations), the keyed hash of the message id, and everything else sealed with all of these as
+/// associated data. When an item disappears is kept in sealed table <c>expiries</c>, by row id, so
+/// every start finds what is due without opening the whole history.
+/// </summary>
+internal sealed class MessageTable(ProfileDatabase database, SealedTable expiries)
 {
-    private const string Purpose = "message";
+    private const string Table = "messages";
+    private const string Columns = "id, conversation, seq, ref, version, sealed";
 
-    /// <summary>Appends a history item and moves the contact's last-message time.</summary>
+    /// <summary>Appends a history item and moves the contact's last-message time; returns its row id.</summary>
     public long Add(string contactId, MessageDirection direction, MessageKind kind, MessageStatus status, Guid messageId, string? body,
-        DateTimeOffset? sentAt, DateTimeOffset at)
+        DateTimeOffset? sentAt, DateTimeOffset at, DateTimeOffset? expiresAt = null)
     {
         database.Contacts.Touch(contactId, at);
-        return (long)database.Scalar(
-            """
-            INSERT INTO messages (contact_id, direction, kind, status, message_id, body_sealed, sent_at, at)
-            VALUES ($contact, $direction, $kind, $status, $messageId, $body, $sent, $at) RETURNING id
-            """,
-            ("$contact", contactId), ("$direction", Lower(direction)), ("$kind", Lower(kind)), ("$status", Lower(status)),
-            ("$messageId", messageId.ToString()), ("$body", body is null ? null : database.Seal(Encoding.UTF8.GetBytes(body), Purpose)),
-            ("$sent", sentAt?.ToUnixTimeMilliseconds()), ("$at", at.ToUnixTimeMilliseconds()))!;
+        var conversation = database.Lookup("conversation", contactId);
+        var seq = (database.Scalar("SELECT max(seq) FROM messages WHERE conversation = $conversation", ("$conversation", conversation)) is long last ? last : 0) + 1;
+        var id = RandomNumberGenerator.GetInt32(1, int.MaxValue) * (1L << 31) + RandomNumberGenerator.GetInt32(0, int.MaxValue);
+        Write(id, conversation, seq, 1, new StoredMessage(contactId, direction, kind, status, messageId, body,
+            sentAt?.ToUnixTimeMilliseconds(), at.ToUnixTimeMilliseconds(), expiresAt?.ToUnixTimeMilliseconds()), insert: true);
+        if (expiresAt is { } expires)
+        {
+            var value = new byte[8];
+            BinaryPrimitives.WriteInt64BigEndian(value, expires.ToUnixTimeMilliseconds());
+            expiries.Put(id.ToString(CultureInfo.InvariantCulture), value);
+        }
+
+        return id;
     }
 
     /// <summary>The last <paramref name="limit"/> items with a contact, oldest first.</summary>
-    public List<MessageRow> History(string contactId, int limit) => database.Query(
-        """
-        SELECT * FROM (SELECT id, contact_id, direction, kind, status, message_id, body_sealed, sent_at, at
-                       FROM messages WHERE contact_id = $contact ORDER BY id DESC LIMIT $limit) ORDER BY id
-        """,
-        reader => new MessageRow(
-            reader.GetInt64(0), reader.GetString(1), Enum.Parse<MessageDirection>(reader.GetString(2), true), Enum.Parse<MessageKind>(reader.GetString(3), true),
-            Enum.Parse<MessageStatus>(reader.GetString(4), true), Guid.Parse(reader.GetString(5)),
-            reader.IsDBNull(6) ? null : Encoding.UTF8.GetString(database.OpenSealed((byte[])reader[6], Purpose)),
-            reader.IsDBNull(7) ? null : ProfileDatabase.FromMs(reader.GetInt64(7)), ProfileDatabase.FromMs(reader.GetInt64(8))),
-        ("$contact", contactId), ("$limit", limit));
+    public List<MessageRow> History(string contactId, int limit)
+    {
+        var rows = database.Query(
+            $"SELECT {Columns} FROM messages WHERE conversation = $conversation ORDER BY seq DESC LIMIT $limit",
+            Read, ("$conversation", database.Lookup("conversation", contactId)), ("$limit", limit));
+        rows.Reverse();
+        return [.. rows.Select(row => Row(row.Id, row.Message))];
+    }
 
     /// <summary>Sets the delivery status of an outgoing item.</summary>
-    public void SetStatus(Guid messageId, MessageStatus status) =>
-        database.Execute("UPDATE messages SET status = $status WHERE message_id = $id AND direction = 'out'", ("$id", messageId.ToString()), ("$status", Lower(status)));
+    public void SetStatus(Guid messageId, MessageStatus status)
+    {
+        var rows = database.Query($"SELECT {Columns} FROM messages WHERE ref = $ref", Read, ("$ref", MessageRef(messageId)));
+        foreach (var row in rows.Where(r => r.Message.Direction == MessageDirection.Out && r.Message.MessageId == messageId))
+        {
+            Write(row.Id, row.Conversation, row.Seq, row.Version + 1, row.Message with { Status = status }, insert: false);
+        }
+    }
 
-    /// <summary>Deletes the history kept under an account id (a declined request's).</summary>
-    public void DeleteHistory(string contactId) => database.Execute("DELETE FROM messages WHERE contact_id = $id", ("$id", contactId));
+    /// <summary>Deletes the history kept under an account id (a declined request's), overwriting it.</summary>
+    public void DeleteHistory(string contactId)
+    {
+        var conversation = database.Lookup("conversation", contactId);
+        foreach (var id in database.Query("SELECT id FROM messages WHERE conversation = $conversation", reader => reader.GetInt64(0), ("$conversation", conversation)))
+        {
+            expiries.Delete(id.ToString(CultureInfo.InvariantCulture));
+        }
 
-    private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+        database.Execute("DELETE FROM messages WHERE conversation = $conversation", ("$conversation", conversation));
+    }
+
+    /// <summary>Deletes (overwriting) every item whose time ran out by <paramref name="now"/>; returns how many.</summary>
+    public int DeleteExpired(DateTimeOffset now)
+    {
+        var limit = now.ToUnixTimeMilliseconds();
+        var deleted = 0;
+        foreach (var (key, value) in expiries.All())
+        {
+            if (BinaryPrimitives.ReadInt64BigEndian(value) <= limit)
+            {
+                database.Execute("DELETE FROM messages WHERE id = $id", ("$id", long.Parse(key, CultureInfo.InvariantCulture)));
+                expiries.Delete(key);
+                deleted++;
+            }
+        }
+
+        return deleted;
+    }
+
+    /// <summary>Every row, opened, for <see cref="ProfileDatabase.ChangePassphrase"/>.</summary>
+    internal List<(long Id, long Seq, StoredMessage Message)> AllForResealing() =>
+        [.. database.Query($"SELECT {Columns} FROM messages", Read).Select(row => (row.Id, row.Seq, row.Message))];
+
+    /// <summary>Writes <paramref name="rows"/> again under the current store key, in place of every row.</summary>
+    internal void Reseal(List<(long Id, long Seq, StoredMessage Message)> rows)
+    {
+        database.Execute("DELETE FROM messages");
+        foreach (var (id, seq, message) in rows)
+        {
+            Write(id, database.Lookup("conversation", message.ContactId), seq, 1, message, insert: true);
+        }
+    }
+
+    private static MessageRow Row(long id, StoredMessage m) => new(
+        id, m.ContactId, m.Direction, m.Kind, m.Status, m.MessageId, m.Body,
+        m.SentAt is { } sent ? ProfileDatabase.FromMs(sent) : null, ProfileDatabase.FromMs(m.At),
+        m.ExpiresAt is { } expires ? ProfileDatabase.FromMs(expires) : null);
+
+    // The associated data binds the sealed value to every other column of its row.
+    private static byte[] RowKey(long id, byte[] conversation, long seq, byte[] messageRef)
+    {
+        var key = new byte[8 + conversation.Length + 8 + messageRef.Length];
+        BinaryPrimitives.WriteInt64BigEndian(key, id);
+        conversation.CopyTo(key, 8);
+        BinaryPrimitives.WriteInt64BigEndian(key.AsSpan(8 + conversation.Length), seq);
+        messageRef.CopyTo(key, 16 + conversation.Length);
+        return key;
+    }
+
+    private byte[] MessageRef(Guid messageId) => database.Lookup(Table, messageId.ToString());
+
+    private void Write(long id, byte[] conversation, long seq, long version, StoredMessage message, bool insert)
+    {
+        var messageRef = MessageRef(message.MessageId);
+        var json = StoreJson.Write(message);
+        var sealedValue = database.SealRow(Table, RowKey(id, conversation, seq, messageRef), version, json);
+        Array.Clear(json);
+        database.Execute(
+            insert
+                ? $"INSERT INTO messages ({Columns}) VALUES ($id, $conversation, $seq, $ref, $version, $sealed)"
+                : "UPDATE messages SET version = $version, sealed = $sealed WHERE id = $id AND conversation = $conversation AND seq = $seq AND ref = $ref",
+            ("$id", id), ("$conversation", conversation), ("$seq", seq), ("$ref", messageRef), ("$version", version), ("$sealed", sealedValue));
+    }
+
+    private (long Id, byte[] Conversation, long Seq, long Version, StoredMessage Message) Read(SqliteDataReader reader)
+    {
+        var id = reader.GetInt64(0);
+        var conversation = (byte[])reader[1];
+        var seq = reader.GetInt64(2);
+        var version = reader.GetInt64(4);
+        var json = database.OpenRow(Table, RowKey(id, conversation, seq, (byte[])reader[3]), version, (byte[])reader[5]);
+        try
+        {
+            return (id, conversation, seq, version, StoreJson.Read<StoredMessage>(json, Table));
+        }
+        finally
+        {
+            Array.Clear(json);
+        }
+    }
 }

@@ -14,10 +14,13 @@ public enum ContactState
     Accepted,
 }
 
-/// <summary>A contact: someone we invited or whose request we accepted.</summary>
+/// <summary>
+/// A contact: someone we invited or whose request we accepted. <c>Timer</c> is the conversation's
+/// disappearing-message timer (how long a message is kept after it was sent or received), null for off.
+/// </summary>
 public sealed record ContactRow(
     string AccountId, string DisplayName, PublicIdentity PublicIdentity, ContactState State,
-    bool Verified, DateTimeOffset CreatedAt, DateTimeOffset? LastMessageAt)
+    bool Verified, DateTimeOffset CreatedAt, DateTimeOffset? LastMessageAt, TimeSpan? Timer = null)
 {
     /// <summary>The name to show: the display name, or the id while the name is unknown.</summary>
     public string Label => string.IsNullOrEmpty(DisplayName) ? AccountId : DisplayName;
@@ -26,10 +29,10 @@ public sealed record ContactRow(
 /// <summary>An incoming contact request not yet accepted or declined.</summary>
 public sealed record RequestRow(string AccountId, string DisplayName, PublicIdentity PublicIdentity, string? Message, DateTimeOffset ReceivedAt);
 
-/// <summary>One line of history.</summary>
+/// <summary>One line of history; <c>ExpiresAt</c> is when it disappears (by the conversation's timer then), null for never.</summary>
 public sealed record MessageRow(
     long Id, string ContactId, MessageDirection Direction, MessageKind Kind, MessageStatus Status,
-    Guid MessageId, string? Body, DateTimeOffset? SentAt, DateTimeOffset At);
+    Guid MessageId, string? Body, DateTimeOffset? SentAt, DateTimeOffset At, DateTimeOffset? ExpiresAt = null);
 
 /// <summary>Who wrote a history item.</summary>
 public enum MessageDirection
@@ -45,6 +48,9 @@ public enum MessageKind
     Request,
     Accepted,
     Failed,
+
+    /// <summary>A change of the conversation's disappearing-message timer; the body is its new value (<c>1h</c>, <c>off</c>, …).</summary>
+    Timer,
 }
 
 /// <summary>Where a history item is in its delivery.</summary>
@@ -56,5 +62,8 @@ public enum MessageStatus
     Failed,
 }
 
-/// <summary>A ciphertext committed locally and not yet accepted by the server.</summary>
-public sealed record OutboxRow(Guid MessageId, string Recipient, byte[] Payload);
+/// <summary>
+/// A ciphertext committed locally and not yet accepted by the server; <c>ExpiresAt</c> is when its
+/// message disappears (the conversation's timer), and the deposit asks the server to keep it no longer.
+/// </summary>
+public sealed record OutboxRow(Guid MessageId, string Recipient, byte[] Payload, DateTimeOffset? ExpiresAt = null);
