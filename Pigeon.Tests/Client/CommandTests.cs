@@ -58,7 +58,7 @@ public sealed class CommandTests : IDisposable
     [Fact]
     public async Task Init_WithTheServerDown_ExitsThree_AndCreatesNoProfile()
     {
-        var run = await _cli.RunAsync("alice", "init", "--server", DeadServer());
+        var run = await _cli.RunAsync("alice", "init", "--server", DeadServer(), "--no-passphrase");
 
         Assert.Equal(3, run.ExitCode);
         Assert.Contains("Cannot reach the server", run.Error, StringComparison.Ordinal);
@@ -223,7 +223,7 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
-    public void EncryptedProfile_DoesNotHoldThePrivateKeysInTheClear()
+    public void NoProfile_HoldsThePrivateKeysInTheClear_ButOnlyAPlaintextOneHoldsItsStoreKey()
     {
         OfflineProfiles.Create(_cli, "plain", DeadServer());
         OfflineProfiles.Create(_cli, "sealed", DeadServer(), passphrase: "correct horse");
@@ -231,8 +231,10 @@ public sealed class CommandTests : IDisposable
         var plainKeys = OfflineProfiles.PrivateIdentityBytes(_cli, "plain", null);
         var sealedKeys = OfflineProfiles.PrivateIdentityBytes(_cli, "sealed", "correct horse");
 
-        // The check works: an unencrypted profile does hold its key bytes as they are.
-        Assert.True(File.ReadAllBytes(_cli.DatabasePath("plain")).AsSpan().IndexOf(plainKeys[5..]) >= 0);
+        Assert.True(File.ReadAllBytes(_cli.DatabasePath("plain")).AsSpan().IndexOf(plainKeys[5..]) < 0);
         Assert.True(File.ReadAllBytes(_cli.DatabasePath("sealed")).AsSpan().IndexOf(sealedKeys[5..]) < 0);
+        // The check works: the plaintext profile's store key is in its header as it is (0x00 ‖ key).
+        Assert.Equal(0, OfflineProfiles.HeaderStoreKey(_cli, "plain")[0]);
+        Assert.Equal(1, OfflineProfiles.HeaderStoreKey(_cli, "sealed")[0]);
     }
 }
