@@ -28,6 +28,7 @@ internal static class StoreKeyProtection
     private const int TagSize = 16;
     private static readonly byte[] Label = "Pigeon/store/2/store-key"u8.ToArray();
     private static readonly ConcurrentDictionary<string, byte[]> DerivedKeys = new();
+    private static readonly ConcurrentDictionary<string, int> DerivationsBySalt = new();
 
     /// <summary>The header value for <paramref name="storeKey"/>, under <paramref name="passphrase"/> when one is given.</summary>
     public static byte[] Protect(ReadOnlySpan<byte> storeKey, string? passphrase, PassphraseSettings? settings)
@@ -81,6 +82,9 @@ internal static class StoreKeyProtection
         }
     }
 
+    /// <summary>How many times this process ran Argon2id for a profile's salt (for tests).</summary>
+    internal static int Derivations(byte[] salt) => DerivationsBySalt.GetValueOrDefault(Convert.ToHexString(salt));
+
     /// <summary>Forgets every key derived in this process, so the next unlock runs Argon2id again.</summary>
     public static void ForgetAll()
     {
@@ -97,7 +101,11 @@ internal static class StoreKeyProtection
     // tests' many commands) derives each key once.
     private static byte[] Derive(string passphrase, PassphraseSettings settings)
     {
-        var kek = DerivedKeys.GetOrAdd(CacheKey(passphrase, settings), _ => PassphraseKey.Derive(passphrase, settings.Salt, settings.Parameters));
+        var kek = DerivedKeys.GetOrAdd(CacheKey(passphrase, settings), _ =>
+        {
+            DerivationsBySalt.AddOrUpdate(Convert.ToHexString(settings.Salt), 1, (_, count) => count + 1);
+            return PassphraseKey.Derive(passphrase, settings.Salt, settings.Parameters);
+        });
         return (byte[])kek.Clone();
     }
 
