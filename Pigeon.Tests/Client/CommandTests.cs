@@ -19,7 +19,7 @@ public sealed class CommandTests : IDisposable
         var run = await _cli.RunAsync(["--help"], ct: TestContext.Current.CancellationToken);
 
         Assert.Equal(0, run.ExitCode);
-        foreach (var command in new[] { "init", "whoami", "invite", "requests", "accept", "decline", "contacts", "send", "sync", "history", "chat", "verify" })
+        foreach (var command in new[] { "init", "whoami", "invite", "requests", "accept", "decline", "contacts", "send", "sync", "history", "chat", "verify", "timer", "passphrase" })
         {
             Assert.Contains(command, run.Output, StringComparison.Ordinal);
         }
@@ -53,6 +53,73 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("not an http(s) address", run.Error, StringComparison.Ordinal);
         Assert.False(Directory.Exists(_cli.Home));
+    }
+
+    [Fact]
+    public async Task Init_WithoutATerminalOrAPassphrase_IsRefused_AndOnlyNoPassphraseMakesAPlaintextProfile()
+    {
+        var run = await _cli.RunAsync("alice", "init", "--server", DeadServer());
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("--no-passphrase", run.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_cli.DatabasePath("alice")));
+    }
+
+    [Fact]
+    public async Task Init_OnATerminal_AsksForThePassphraseTwice_AndTwoDifferentAnswersCreateNothing()
+    {
+        var prompts = new List<string>();
+        var answers = new Queue<string>(["one passphrase", "another one", "same passphrase", "same passphrase"]);
+        _cli.PromptSecret = prompt =>
+        {
+            prompts.Add(prompt);
+            return answers.Dequeue();
+        };
+
+        var differ = await _cli.RunAsync("alice", "init", "--server", DeadServer());
+        // The same answer twice goes on to the server (which is down here).
+        var same = await _cli.RunAsync("alice", "init", "--server", DeadServer());
+
+        Assert.Equal(1, differ.ExitCode);
+        Assert.Contains("differ", differ.Error, StringComparison.Ordinal);
+        Assert.Equal(3, same.ExitCode);
+        Assert.Equal(["New passphrase: ", "Repeat the passphrase: ", "New passphrase: ", "Repeat the passphrase: "], prompts);
+        Assert.False(File.Exists(_cli.DatabasePath("alice")));
+    }
+
+    [Fact]
+    public async Task PassphraseFile_UnlocksAProfile_AndPassphraseChangesIt()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer(), passphrase: "first passphrase");
+        var file = Path.Combine(_cli.Home, "passphrase.txt");
+        await File.WriteAllTextAsync(file, "first passphrase\n", TestContext.Current.CancellationToken);
+        Assert.Contains("encrypted", await _cli.OkAsync("alice", "--passphrase-file", file, "whoami"), StringComparison.OrdinalIgnoreCase);
+
+        _cli.SetEnvironment("PIGEON_NEW_PASSPHRASE", "second passphrase");
+        await _cli.OkAsync("alice", "--passphrase-file", file, "passphrase");
+
+        var old = await _cli.RunAsync("alice", "--passphrase-file", file, "whoami");
+        Assert.Equal(5, old.ExitCode);
+        Assert.Contains("Wrong passphrase", old.Error, StringComparison.Ordinal);
+        _cli.SetEnvironment("PIGEON_PASSPHRASE", "second passphrase");
+        await _cli.OkAsync("alice", "whoami");
+        await _cli.OkAsync("alice", "passphrase", "--no-passphrase");
+        _cli.SetEnvironment("PIGEON_PASSPHRASE", null);
+        Assert.Equal(0, OfflineProfiles.HeaderStoreKey(_cli, "alice")[0]);
+        await _cli.OkAsync("alice", "whoami");
+    }
+
+    [Theory]
+    [InlineData("2h")]
+    [InlineData("forever")]
+    public async Task Timer_WithAValueNotOffered_IsAUsageError(string value)
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer());
+
+        var run = await _cli.RunAsync("alice", "timer", "bob", value);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("1h, 1d, 1w or off", run.Error, StringComparison.Ordinal);
     }
 
     [Fact]
