@@ -8,7 +8,7 @@ namespace Pigeon.Messaging.Delivery;
 /// </summary>
 public static class DisappearingTimer
 {
-    /// <summary>The longest timer a message may carry: a week, well inside the server's envelope lifetime.</summary>
+    /// <summary>The longest timer a message may carry: a week, inside the server's envelope lifetime (a test holds it so).</summary>
     public static readonly TimeSpan Longest = TimeSpan.FromDays(7);
 
     /// <summary>The settings the CLI offers, by name.</summary>
