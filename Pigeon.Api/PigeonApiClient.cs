@@ -86,6 +86,14 @@ public sealed class PigeonApiClient : IDisposable
     public Task<PrekeyBundleResponse> FetchBundleAsync(string accountId, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Get, $"v1/keys/{Uri.EscapeDataString(accountId)}", null, PigeonJson.TypeInfo<PrekeyBundleResponse>(), authenticated: true, TimeSpan.Zero, ct);
 
+    /// <summary>Stores the account's signed device list (<c>PUT /v1/devices</c>); the server checks the signature and that the version grows.</summary>
+    public Task SetDeviceListAsync(DeviceListRecord list, CancellationToken ct = default) =>
+        SendAsync<object>(HttpMethod.Put, "v1/devices", Body(list), null, authenticated: true, TimeSpan.Zero, ct);
+
+    /// <summary><c>GET /v1/accounts/{accountId}/devices</c>: another account's signed device list, unverified (the caller checks it).</summary>
+    public Task<DeviceListRecord> FetchDeviceListAsync(string accountId, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, $"v1/accounts/{Uri.EscapeDataString(accountId)}/devices", null, PigeonJson.TypeInfo<DeviceListRecord>(), authenticated: true, TimeSpan.Zero, ct);
+
     /// <summary>Registers the verifier of the account's new delivery key (<c>PUT /v1/keys/delivery</c>), revoking the previous key.</summary>
     public Task SetDeliveryKeyVerifierAsync(uint epoch, byte[] verifier, CancellationToken ct = default) =>
         SendAsync<object>(HttpMethod.Put, "v1/keys/delivery", Body(new DeliveryKeyRequest(epoch, verifier)), null, authenticated: true, TimeSpan.Zero, ct);

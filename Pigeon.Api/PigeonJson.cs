@@ -57,6 +57,7 @@ public static class PigeonJson
 [JsonSerializable(typeof(PrekeyCountsResponse))]
 [JsonSerializable(typeof(PrekeyBundleResponse))]
 [JsonSerializable(typeof(DeliveryKeyRequest))]
+[JsonSerializable(typeof(DeviceListRecord))]
 [JsonSerializable(typeof(DepositRequest))]
 [JsonSerializable(typeof(DepositResponse))]
 [JsonSerializable(typeof(SealedDepositRequest))]

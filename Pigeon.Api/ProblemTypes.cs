@@ -42,6 +42,9 @@ public static class ProblemTypes
     /// <summary>A sealed deposit's delivery key was not accepted, or its recipient does not exist: the same answer for both.</summary>
     public const string DeliveryRefused = Prefix + "delivery-refused";
 
+    /// <summary>409: a device list whose version is not above the stored one (a replay or a rollback).</summary>
+    public const string DeviceListStale = Prefix + "device-list-stale";
+
     /// <summary>The recipient's mailbox is full.</summary>
     public const string MailboxFull = Prefix + "mailbox-full";
 

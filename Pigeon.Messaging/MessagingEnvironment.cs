@@ -21,4 +21,10 @@ public sealed class MessagingEnvironment
 
     /// <summary>Argon2id cost for a new encrypted profile (existing profiles keep theirs).</summary>
     public PassphraseKeyParameters KdfParameters { get; init; } = PassphraseKeyParameters.Default;
+
+    /// <summary>
+    /// The most pending contact requests a profile keeps (default 100); a new one beyond it pushes out
+    /// the oldest with its session, so strangers cannot grow the store without bound.
+    /// </summary>
+    public int MaxPendingRequests { get; init; } = 100;
 }

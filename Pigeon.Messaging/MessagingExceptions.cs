@@ -94,6 +94,13 @@ public sealed class ContactNotFoundException(string reference, RequestRow? pendi
     public RequestRow? PendingRequest { get; } = pendingRequest;
 }
 
+/// <summary><see cref="AccountId"/> is not blocked.</summary>
+public sealed class NotBlockedException(string accountId) : MessagingException($"{accountId} is not blocked.")
+{
+    /// <summary>The id given.</summary>
+    public string AccountId { get; } = accountId;
+}
+
 /// <summary>No pending request comes from <see cref="Reference"/>.</summary>
 public sealed class RequestNotFoundException(string reference) : MessagingException($"No pending request from '{reference}'.")
 {
@@ -129,6 +136,9 @@ public enum InviteRefusal
 
     /// <summary>Its owner has already asked to become a contact: accept instead.</summary>
     AlreadyAskedYou,
+
+    /// <summary>The account is blocked: unblock it first.</summary>
+    Blocked,
 }
 
 /// <summary>An invitation that makes no sense: see <see cref="Refusal"/>. Nothing was sent.</summary>
@@ -137,6 +147,7 @@ public sealed class InviteRefusedException(string accountId, InviteRefusal refus
     InviteRefusal.NotAnAccountId => $"'{accountId}' is not an account id: an id is 32 characters of a–z and 2–7.",
     InviteRefusal.OwnAccount => "That is your own account id.",
     InviteRefusal.AlreadyContact => $"{contactLabel ?? accountId} is already a contact.",
+    InviteRefusal.Blocked => $"{accountId} is blocked: 'pigeon unblock {accountId}' first.",
     _ => $"{accountId} has already asked to be your contact.",
 })
 {
@@ -207,4 +218,18 @@ public sealed class DepositRefusedException(string recipient, PigeonApiException
 {
     /// <summary>The recipient.</summary>
     public string Recipient { get; } = recipient;
+}
+
+/// <summary>A group change that is not allowed or not well formed (ADR 0004); nothing was changed.</summary>
+public class GroupChangeException(string message) : MessagingException(message);
+
+/// <summary>A group would have more members than allowed.</summary>
+public sealed class GroupTooLargeException(int members, int maxMembers)
+    : GroupChangeException($"A group may have at most {maxMembers} members; this one would have {members}.")
+{
+    /// <summary>How many members the change would give the group.</summary>
+    public int Members { get; } = members;
+
+    /// <summary>The limit.</summary>
+    public int MaxMembers { get; } = maxMembers;
 }

@@ -41,6 +41,9 @@ public enum ProtocolError
 
     /// <summary>A first message whose session setup (base key) was accepted before: a replay, never a new session.</summary>
     ReplayedSetup,
+
+    /// <summary>A signed, versioned value (a device list) older than, or different at the same version from, one already accepted.</summary>
+    RolledBack,
 }
 
 /// <summary>

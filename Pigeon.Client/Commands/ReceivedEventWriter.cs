@@ -12,7 +12,8 @@ internal static class ReceivedEventWriter
         var who = PigeonCommand.Safe(string.IsNullOrEmpty(received.ContactName) ? received.ContactId ?? "an unknown sender" : received.ContactName);
         return received.Kind switch
         {
-            ReceivedKind.Text => $"[{time(received.SentAt)}] {who}: {PigeonCommand.Safe(received.Body)}",
+            ReceivedKind.Text => $"[{time(received.SentAt)}] {who}: {PigeonCommand.Safe(received.Body)}"
+                + (received.OnEarlierSession ? " (arrived on an earlier session)" : ""),
             ReceivedKind.Request => $"Contact request from {who} ({received.ContactId})"
                 + (received.Body is { } note ? $": {PigeonCommand.Safe(note)}" : "")
                 + $". Answer with 'pigeon accept {received.ContactId}' or 'pigeon decline {received.ContactId}'.",
@@ -34,5 +35,6 @@ internal static class ReceivedEventWriter
         sentAt = received.SentAt,
         receivedAt = received.ReceivedAt,
         error = received.Error,
+        onEarlierSession = received.OnEarlierSession,
     };
 }

@@ -65,6 +65,7 @@ internal sealed partial class ExceptionProblemHandler(IProblemDetailsService pro
         AccountNotFoundException => (404, ProblemTypes.AccountNotFound, "No account has this id.", null),
         AccountConflictException => (409, ProblemTypes.AccountConflict, "This account id is registered with other keys.", null),
         KeyMismatchException mismatch => (400, ProblemTypes.KeyMismatch, "The keys do not match the account id, or a signature does not verify.", mismatch.Message),
+        DeviceListStaleException stale => (409, ProblemTypes.DeviceListStale, "The device list is not newer than the stored one.", stale.Message),
         PrekeysUnavailableException => (409, ProblemTypes.PrekeysUnavailable, "The account has not published prekeys.", null),
         PrekeyPoolFullException full => (409, ProblemTypes.PrekeyPoolFull, "The one-time prekey pool is full.", full.Message),
         NewRecipientLimitException limited => (429, ProblemTypes.RateLimited, "Too many new recipients.",

@@ -245,6 +245,7 @@ public static class GatewayHostingExtensions
         app.MapKeysApi();
         app.MapMessagesApi();
         app.MapSealedApi();
+        app.MapDevicesApi();
         app.MapOpenApi();
         return app;
     }

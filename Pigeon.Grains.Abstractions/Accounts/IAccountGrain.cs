@@ -69,4 +69,17 @@ public interface IAccountGrain : IGrainWithStringKey
     /// </summary>
     [Alias("note-identified-recipients")]
     Task NoteIdentifiedRecipientsAsync(IReadOnlyList<string> recipients);
+
+    /// <summary>
+    /// Stores the account's signed device list after checking it itself: the registered identity must
+    /// have signed it (<see cref="KeyMismatchException"/> otherwise), its version must be above the
+    /// stored one (<see cref="DeviceListStaleException"/>), and it names 1 to the configured maximum of
+    /// distinct devices (<see cref="ArgumentException"/>).
+    /// </summary>
+    [Alias("set-device-list")]
+    Task SetDeviceListAsync(SignedDeviceList list);
+
+    /// <summary>The stored device list, or null before the first; <see cref="AccountNotFoundException"/> for an unregistered account.</summary>
+    [Alias("get-device-list"), ReadOnly]
+    Task<SignedDeviceList?> GetDeviceListAsync();
 }

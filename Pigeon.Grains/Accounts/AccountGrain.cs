@@ -6,6 +6,7 @@ using Pigeon.Grains.Abstractions.Accounts;
 using Pigeon.Grains.Hosting;
 using Pigeon.Hosting;
 using Pigeon.Protocol.Delivery;
+using Pigeon.Protocol.Devices;
 using Pigeon.Protocol.Identity;
 using ProtocolPrekeyKind = Pigeon.Protocol.Prekeys.PrekeyKind;
 
@@ -263,6 +264,47 @@ internal sealed partial class AccountGrain(
         }
 
         return _handouts.Count < options.Value.MaxOneTimePrekeyHandoutsPerHour;
+    }
+
+    public async Task SetDeviceListAsync(SignedDeviceList list)
+    {
+        ArgumentNullException.ThrowIfNull(list);
+        ArgumentNullException.ThrowIfNull(list.Devices);
+        var identity = EnsureRegistered();
+        if (list.Devices.Count > options.Value.MaxDevices)
+        {
+            throw new ArgumentException($"An account may have at most {options.Value.MaxDevices} devices.");
+        }
+
+        DeviceList signed;
+        try
+        {
+            signed = new DeviceList(AccountId, list.Version, list.Devices.Select(d => new DeviceEntry(d.DeviceId, d.AddedAt)));
+        }
+        catch (ArgumentException exception)
+        {
+            throw new ArgumentException(exception.Message);
+        }
+
+        var publicIdentity = new PublicIdentity(identity.SigningKey, identity.AgreementKey, identity.AgreementKeySignature);
+        if (list.Signature is null || !signed.Verify(publicIdentity, list.Signature))
+        {
+            throw new KeyMismatchException("The device list is not signed by the account's identity.");
+        }
+
+        if (state.State.DeviceList is { } stored && list.Version <= stored.Version)
+        {
+            throw new DeviceListStaleException($"The stored device list has version {stored.Version}; a new one must be above it.");
+        }
+
+        state.State.DeviceList = list;
+        await state.WriteStateAsync();
+    }
+
+    public Task<SignedDeviceList?> GetDeviceListAsync()
+    {
+        EnsureRegistered();
+        return Task.FromResult(state.State.DeviceList);
     }
 
     private IdentityKeys EnsureRegistered() => state.State.Identity ?? throw new AccountNotFoundException();

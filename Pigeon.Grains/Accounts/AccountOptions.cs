@@ -24,6 +24,9 @@ public sealed class AccountOptions
     /// Contacts use the sealed route, so this bounds how many strangers one account can reach. Default 50.
     /// </summary>
     public int MaxNewRecipientsPerHour { get; set; } = 50;
+
+    /// <summary>The most devices an account's signed device list may name. Default 6.</summary>
+    public int MaxDevices { get; set; } = Protocol.Devices.DeviceList.DefaultMaxDevices;
 }
 
 internal sealed class AccountOptionsValidator : IValidateOptions<AccountOptions>
@@ -33,6 +36,7 @@ internal sealed class AccountOptionsValidator : IValidateOptions<AccountOptions>
         var problems = new OptionsProblems(AccountOptions.Section);
         problems.Require(options.MaxOneTimePrekeysPerKind > 0, nameof(options.MaxOneTimePrekeysPerKind), "must be at least 1.");
         problems.Require(options.MaxNewRecipientsPerHour > 0, nameof(options.MaxNewRecipientsPerHour), "must be at least 1.");
+        problems.Require(options.MaxDevices > 0, nameof(options.MaxDevices), "must be at least 1.");
         problems.Require(options.MaxOneTimePrekeyHandoutsPerHour >= 0, nameof(options.MaxOneTimePrekeyHandoutsPerHour), "must be 0 or more.");
         return problems.Result();
     }

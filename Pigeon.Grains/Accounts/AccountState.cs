@@ -32,4 +32,8 @@ public sealed class AccountState
     /// <summary>The epoch of the current delivery key.</summary>
     [Id(5)]
     public uint DeliveryKeyEpoch { get; set; }
+
+    /// <summary>The device list as the owner signed it; null until one is set.</summary>
+    [Id(6)]
+    public SignedDeviceList? DeviceList { get; set; }
 }

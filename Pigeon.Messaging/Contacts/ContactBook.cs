@@ -2,6 +2,7 @@ using Pigeon.Messaging.Delivery;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
 using Pigeon.Protocol;
+using Pigeon.Protocol.Delivery;
 using Pigeon.Protocol.Fingerprints;
 using Pigeon.Protocol.Identity;
 
@@ -80,6 +81,11 @@ public sealed class ContactBook
             {
                 throw new InviteRefusedException(accountId, InviteRefusal.AlreadyAskedYou);
             }
+
+            if (database.Blocked.Contains(accountId))
+            {
+                throw new InviteRefusedException(accountId, InviteRefusal.Blocked);
+            }
         });
         var session = await InitiateAsync(accountId, ct);
         var now = _session.Time.GetUtcNow();
@@ -124,14 +130,121 @@ public sealed class ContactBook
     public async Task<RequestRow> DeclineAsync(string reference)
     {
         var request = await FindRequestAsync(reference);
+        await _session.WithStoreAsync(database => database.InTransaction(() => database.ForgetAccount(request.AccountId)));
+        return request;
+    }
+
+    /// <summary>
+    /// Removes a contact: forgets it, its sessions, its delivery key and the history with it, and
+    /// revokes its ability to deposit to us sealed by rotating our delivery key (see
+    /// <see cref="RotateDeliveryKeyAsync"/>). Nothing tells the removed contact; a later request from
+    /// it arrives as from a stranger.
+    /// </summary>
+    public async Task<ContactRow> RemoveAsync(string reference, CancellationToken ct)
+    {
+        var contact = await ResolveAsync(reference);
+        await RotateDeliveryKeyAsync(database => database.ForgetAccount(contact.AccountId), ct);
+        return contact;
+    }
+
+    /// <summary>
+    /// Blocks a contact, a requester or any account id: forgets what is kept under it (as
+    /// <see cref="RemoveAsync"/>; a contact's removal rotates our delivery key) and drops its envelopes
+    /// from then on, unread and unanswered. Returns the blocked account id and the name it had.
+    /// </summary>
+    public async Task<(string AccountId, string? Name)> BlockAsync(string reference, CancellationToken ct)
+    {
+        var known = await _session.WithStoreAsync(database =>
+        {
+            var contact = database.Contacts.All().Find(c => c.AccountId == reference || string.Equals(c.DisplayName, reference, StringComparison.OrdinalIgnoreCase));
+            var request = database.Requests.All().Find(r => r.AccountId == reference || string.Equals(r.DisplayName, reference, StringComparison.OrdinalIgnoreCase));
+            return (Contact: contact, Request: request);
+        });
+        if (known.Contact is not null)
+        {
+            var contact = await ResolveAsync(reference);
+            await RotateDeliveryKeyAsync(database => Block(database, contact.AccountId), ct);
+            return (contact.AccountId, contact.Label);
+        }
+
+        var accountId = known.Request is not null ? (await FindRequestAsync(reference)).AccountId : reference;
+        if (!AccountId.IsWellFormed(accountId) || accountId == _session.Profile.AccountId)
+        {
+            throw new ContactNotFoundException(reference, null);
+        }
+
+        // A requester never had our delivery key (it comes with our invitation or acceptance): nothing to rotate.
+        await _session.WithStoreAsync(database => database.InTransaction(() => Block(database, accountId)));
+        return (accountId, known.Request?.DisplayName);
+    }
+
+    /// <summary>Unblocks an account. Nothing else comes back: invite it again to talk.</summary>
+    /// <exception cref="NotBlockedException">It was not blocked.</exception>
+    public Task UnblockAsync(string accountId) => _session.WithStoreAsync(database =>
+    {
+        if (!database.Blocked.Remove(accountId))
+        {
+            throw new NotBlockedException(accountId);
+        }
+    });
+
+    /// <summary>Every blocked account.</summary>
+    public Task<List<BlockedRow>> BlockedAsync() => _session.WithStoreAsync(database => database.Blocked.All());
+
+    /// <summary>
+    /// Bounds what strangers leave behind: forgets requests older than <see cref="RequestRetention"/>
+    /// (with their sessions and keys), session records of accounts that are neither contacts nor
+    /// requests, and strangers' failed items of the same age. Part of <see cref="ProfileSession.MaintainAsync"/>.
+    /// </summary>
+    internal Task PruneStrangersAsync() => _session.WithStoreAsync(database => database.InTransaction(() =>
+    {
+        var before = _session.Time.GetUtcNow() - RequestRetention;
+        foreach (var accountId in database.Requests.ReceivedBefore(before))
+        {
+            database.ForgetAccount(accountId);
+        }
+
+        var known = database.KnownAccounts();
+        database.Sessions.DeleteStrangers(known);
+        database.Messages.DeleteStrangersBefore(before, known);
+    }));
+
+    /// <summary>How long a request that was neither accepted nor declined is kept.</summary>
+    public static readonly TimeSpan RequestRetention = TimeSpan.FromDays(30);
+
+    private void Block(ProfileDatabase database, string accountId)
+    {
+        database.ForgetAccount(accountId);
+        database.Blocked.Add(accountId, _session.Time.GetUtcNow());
+    }
+
+    /// <summary>
+    /// Makes our next delivery key and registers its verifier (the server first, so a server that is
+    /// down leaves the profile as it was; from then on the old key is refused), then in one transaction
+    /// does <paramref name="change"/>, stores the new key and queues it, in a key update, for every
+    /// remaining contact, and delivers. A contact that deposits with the old key before its update
+    /// arrives is refused, forgets it and deposits identified once (<see cref="Outbox.DeliverAsync"/>).
+    /// </summary>
+    private async Task RotateDeliveryKeyAsync(Action<ProfileDatabase> change, CancellationToken ct)
+    {
+        var own = _session.Profile.AccountId;
+        var current = await _session.WithStoreAsync(database => database.DeliveryKeys.Load(own));
+        var next = current?.Rotate() ?? DeliveryKey.Generate(1);
+        await _session.CallServerAsync(api => api.SetDeliveryKeyVerifierAsync(next.Epoch, next.Verifier(own), ct));
         await _session.WithStoreAsync(database => database.InTransaction(() =>
         {
-            database.Requests.Delete(request.AccountId);
-            database.Sessions.Delete(request.AccountId);
-            database.DeliveryKeys.Delete(request.AccountId);
-            database.Messages.DeleteHistory(request.AccountId);
+            change(database);
+            database.DeliveryKeys.Save(own, next);
+            var now = _session.Time.GetUtcNow();
+            foreach (var contact in database.Contacts.All())
+            {
+                if (database.Sessions.Load(contact.AccountId)?.Current is not null)
+                {
+                    _session.Outbox.Queue(database, contact.AccountId, Guid.NewGuid(), InnerMessageType.DeliveryKeyUpdate, null, now);
+                }
+            }
         }));
-        return request;
+        await _session.Outbox.DeliverAsync(ct);
     }
 
     /// <summary>

@@ -67,17 +67,17 @@ public sealed class Inbox
         var followUps = new FollowUps();
         foreach (var envelope in response.Envelopes)
         {
-            var received = await _session.WithStoreAsync(database => database.InTransaction(() => Process(database, envelope, followUps)));
+            var outcome = await _session.WithStoreAsync(database => database.InTransaction(() => Process(database, envelope, followUps)));
             lock (_pendingLock)
             {
                 _pendingAcknowledgements.Add(envelope.MessageId);
             }
 
-            if (received is null)
+            if (outcome.Duplicate)
             {
                 duplicates++;
             }
-            else
+            else if (outcome.Event is { } received)
             {
                 events.Add(received);
             }
@@ -126,9 +126,10 @@ public sealed class Inbox
     internal Task ForgetOldProcessedIdsAsync() =>
         _session.WithStoreAsync(database => database.Processed.Prune(_session.Time.GetUtcNow() - ProcessedIdRetention));
 
-    // Restarts sessions that contacts said broke and deposits the notices queued for them. Whatever
-    // fails here stays for later: the notices wait in the outbox, and a contact whose session did not
-    // restart will send another notice with their next failure.
+    // Restarts sessions that contacts said broke, sends again in the new session the texts they could
+    // not read, and deposits the notices queued for them. Whatever fails here stays for later: the
+    // notices wait in the outbox, and a contact whose session did not restart will send another
+    // notice with their next failure.
     private async Task FollowUpAsync(FollowUps followUps, CancellationToken ct)
     {
         if (!followUps.NoticesQueued && followUps.Restarts.Count == 0)
@@ -143,6 +144,11 @@ public sealed class Inbox
                 await _session.Contacts.RestartSessionAsync(accountId, ct);
             }
 
+            foreach (var (accountId, messageId) in followUps.Resends)
+            {
+                await _session.Outbox.ResendAsync(accountId, messageId);
+            }
+
             await _session.Outbox.DeliverAsync(ct);
         }
         catch (MessagingException)
@@ -151,12 +157,12 @@ public sealed class Inbox
         }
     }
 
-    private ReceivedEvent? Process(ProfileDatabase database, IncomingEnvelope envelope, FollowUps followUps)
+    private Outcome Process(ProfileDatabase database, IncomingEnvelope envelope, FollowUps followUps)
     {
         var now = _session.Time.GetUtcNow();
         if (database.Processed.Contains(envelope.MessageId))
         {
-            return null;
+            return Outcome.Redelivered;
         }
 
         database.Processed.Add(envelope.MessageId, now);
@@ -172,6 +178,12 @@ public sealed class Inbox
         }
 
         var sender = opened.Sender.AccountId;
+        if (database.Blocked.Contains(sender))
+        {
+            // Proven to come from a blocked account: dropped unread, unanswered and unrecorded.
+            return Outcome.Nothing;
+        }
+
         if (opened.ContentType == EnvelopeContentType.DecryptionErrorNotice)
         {
             return Noticed(database, envelope, sender, opened.Content, now, followUps);
@@ -189,6 +201,11 @@ public sealed class Inbox
             return Failed(database, envelope, sender, $"could not be decrypted ({exception.Reason})", now);
         }
 
+        var contact = database.Contacts.Find(sender);
+        var request = database.Requests.All().Find(r => r.AccountId == sender);
+        // Only the sessions of contacts and requesters are kept: a stranger's message that is not a
+        // request leaves nothing behind but the spent prekey and the replay memory.
+        var known = contact is not null || request is not null;
         InnerMessage inner;
         try
         {
@@ -196,12 +213,10 @@ public sealed class Inbox
         }
         catch (FormatException exception)
         {
-            database.Sessions.Save(sender, record);
+            SaveIfKnown(database, sender, record, known, now);
             return Failed(database, envelope, sender, $"decrypted but not understood ({exception.Message})", now);
         }
 
-        var contact = database.Contacts.Find(sender);
-        var request = database.Requests.Find(sender);
         switch (inner.Type)
         {
             case InnerMessageType.ContactRequest when contact is not null:
@@ -218,23 +233,33 @@ public sealed class Inbox
                 });
                 break;
             case InnerMessageType.ContactRequest:
+                if (request is null && database.Requests.Count() >= _session.Environment.MaxPendingRequests)
+                {
+                    database.ForgetAccount(database.Requests.All()[0].AccountId);
+                }
+
                 database.Requests.Upsert(new RequestRow(sender, inner.SenderName, decrypted.Session.RemoteIdentity, inner.Body, now));
                 break;
             case InnerMessageType.ContactAccepted when contact is not null:
                 database.Contacts.Upsert(contact with { State = ContactState.Accepted, DisplayName = inner.SenderName });
                 break;
             case InnerMessageType.ContactAccepted:
-                database.Sessions.Save(sender, record);
+                SaveIfKnown(database, sender, record, known, now);
                 return Failed(database, envelope, sender, "an acceptance from someone never invited", now);
             case InnerMessageType.Timer when contact is null:
-                database.Sessions.Save(sender, record);
+                SaveIfKnown(database, sender, record, known, now);
                 return Failed(database, envelope, sender, "a timer from someone who is not a contact", now);
             case InnerMessageType.Timer:
                 database.Contacts.Upsert(contact with { Timer = inner.Timer });
                 break;
-            case InnerMessageType.Text when contact is null && request is null:
-                database.Sessions.Save(sender, record);
+            case InnerMessageType.Text when !known:
                 return Failed(database, envelope, sender, "a text from someone who is not a contact", now);
+            case InnerMessageType.DeliveryKeyUpdate when !known:
+                return Failed(database, envelope, sender, "a delivery key from someone who is not a contact", now);
+            case InnerMessageType.DeliveryKeyUpdate:
+                database.DeliveryKeys.Save(sender, inner.SenderDeliveryKey!);
+                database.Sessions.Save(sender, record);
+                return Outcome.Nothing;
         }
 
         if (inner.SenderDeliveryKey is { } deliveryKey && inner.Type is InnerMessageType.ContactRequest or InnerMessageType.ContactAccepted)
@@ -261,7 +286,10 @@ public sealed class Inbox
             MessageKind.Timer => ReceivedKind.Timer,
             _ => ReceivedKind.Text,
         };
-        return new ReceivedEvent(eventKind, envelope.MessageId, sender, inner.SenderName, body, inner.SentAt, now);
+        return new ReceivedEvent(eventKind, envelope.MessageId, sender, inner.SenderName, body, inner.SentAt, now)
+        {
+            OnEarlierSession = decrypted.OpenedArchivedSession,
+        };
     }
 
     // Only the record of the sender the envelope proves is tried, and within it only the session the
@@ -315,7 +343,12 @@ public sealed class Inbox
         if (current is not null && notice.Concerns(current) && database.Contacts.Find(sender) is not null)
         {
             followUps.Restarts.Add(sender);
-            return Failed(database, envelope, sender, $"the contact could not decrypt our message ({notice.Reason}); starting a new session", now);
+            if (notice.MessageId != Guid.Empty)
+            {
+                followUps.Resends.Add((sender, notice.MessageId));
+            }
+
+            return Failed(database, envelope, sender, $"the contact could not decrypt our message ({notice.Reason}); starting a new session and sending it again", now);
         }
 
         return Failed(database, envelope, sender, $"the contact could not decrypt our message ({notice.Reason}) of an older session", now);
@@ -328,12 +361,33 @@ public sealed class Inbox
         return new ReceivedEvent(ReceivedKind.Failed, envelope.MessageId, sender, name, null, null, now, error);
     }
 
+    private static void SaveIfKnown(ProfileDatabase database, string sender, SessionRecord record, bool known, DateTimeOffset now)
+    {
+        if (known)
+        {
+            database.Sessions.Save(sender, record);
+        }
+    }
+
+    /// <summary>What processing one envelope gave: a redelivery, an event to report, or nothing to show.</summary>
+    private readonly record struct Outcome(ReceivedEvent? Event, bool Duplicate)
+    {
+        public static Outcome Redelivered => new(null, true);
+
+        public static Outcome Nothing => new(null, false);
+
+        public static implicit operator Outcome(ReceivedEvent received) => new(received, false);
+    }
+
     /// <summary>What a poll does after committing its envelopes.</summary>
     private sealed class FollowUps
     {
         public bool NoticesQueued { get; set; }
 
         public HashSet<string> Restarts { get; } = [];
+
+        /// <summary>Texts of ours to send again once the contact's session restarted: (contact, envelope id).</summary>
+        public HashSet<(string AccountId, Guid MessageId)> Resends { get; } = [];
     }
 
     private Guid[] Pending()

@@ -17,6 +17,9 @@ public enum InnerMessageType
     /// <summary>A text message between contacts.</summary>
     Text,
 
+    /// <summary>The sender's new delivery key (it rotated it after removing or blocking someone); no body, shown nowhere.</summary>
+    DeliveryKeyUpdate,
+
     /// <summary>The sender set the conversation's disappearing-message timer (to <see cref="InnerMessage.Timer"/>; null is off).</summary>
     Timer,
 }
@@ -25,13 +28,14 @@ public enum InnerMessageType
 /// The plaintext inside the Double Ratchet, version 2: a UTF-8 JSON object with short member names,
 /// <code>{"v":2,"t":"text","n":"Alice","b":"hello","at":1764043200000,"e":3600}</code>
 /// <c>v</c> format version (2; others are refused), <c>t</c> type (<c>request</c>, <c>accepted</c>,
-/// <c>text</c>, <c>timer</c>), <c>n</c> sender's display name, <c>b</c> body (optional for a request
-/// and an acceptance, none for a timer), <c>at</c> sent-at in Unix milliseconds (the sender's clock),
-/// <c>dk</c> the sender's delivery key (base64 of epoch ‖ key, 36 bytes; with a request and an
-/// acceptance), with which the recipient deposits to the sender without identifying itself, <c>e</c>
-/// the disappearing-message timer in seconds (1 to 604800; absent or 0 for off): on a <c>timer</c>
-/// message the conversation's new setting, on a text the time both sides keep that text. Unknown
-/// members are ignored so a later version can add some; the ratchet pads the whole to hide its length.
+/// <c>text</c>, <c>key</c>, <c>timer</c>), <c>n</c> sender's display name, <c>b</c> body (optional for a
+/// request and an acceptance, absent from a key update and a timer), <c>at</c> sent-at in Unix
+/// milliseconds (the sender's clock), <c>dk</c> the sender's delivery key (base64 of epoch ‖ key, 36
+/// bytes; with a request, an acceptance and a key update, which carries nothing else), with which the
+/// recipient deposits to the sender without identifying itself, <c>e</c> the disappearing-message
+/// timer in seconds (1 to 604800; absent or 0 for off): on a <c>timer</c> message the conversation's
+/// new setting, on a text the time both sides keep that text. Unknown members are ignored so a later
+/// version can add some; the ratchet pads the whole to hide its length.
 /// </summary>
 /// <param name="Type">What it is.</param>
 /// <param name="SenderName">The sender's display name (what they call themselves).</param>
@@ -74,12 +78,17 @@ public sealed record InnerMessage(
             "request" => InnerMessageType.ContactRequest,
             "accepted" => InnerMessageType.ContactAccepted,
             "text" => InnerMessageType.Text,
+            "key" => InnerMessageType.DeliveryKeyUpdate,
             "timer" => InnerMessageType.Timer,
             _ => throw new FormatException($"Unknown inner message type '{wire.T}'."),
         };
         if (type == InnerMessageType.Text && wire.B is null)
         {
             throw new FormatException("A text message has no body.");
+        }
+        if (type == InnerMessageType.DeliveryKeyUpdate && wire.Dk is null)
+        {
+            throw new FormatException("A delivery key update carries no key.");
         }
         var name = (wire.N ?? "").Trim();
         if (name.Length > MaxNameLength || name.Any(char.IsControl))
@@ -108,6 +117,7 @@ public sealed record InnerMessage(
     {
         InnerMessageType.ContactRequest => "request",
         InnerMessageType.ContactAccepted => "accepted",
+        InnerMessageType.DeliveryKeyUpdate => "key",
         InnerMessageType.Timer => "timer",
         _ => "text",
     };

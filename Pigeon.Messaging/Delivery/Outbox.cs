@@ -127,25 +127,57 @@ public sealed class Outbox
         var messageId = Guid.NewGuid();
         await _session.WithStoreAsync(database => database.InTransaction(() =>
         {
-            var now = _session.Time.GetUtcNow();
-            var record = database.Sessions.Load(accountId);
-            var session = record?.Current ?? throw new NoSessionException(accountId);
-            var textTimer = type == InnerMessageType.Text ? database.Contacts.Find(accountId)?.Timer : null;
-            var payload = Seal(session, Compose(database, type, body, now, type == InnerMessageType.Timer ? timer : textTimer));
-            var expiresAt = now + textTimer;
             alsoInTransaction?.Invoke(database);
-            database.Sessions.Save(accountId, record);
+            var now = _session.Time.GetUtcNow();
+            var textTimer = type == InnerMessageType.Text ? database.Contacts.Find(accountId)?.Timer : null;
+            var expiresAt = now + textTimer;
+            Queue(database, accountId, messageId, type, body, now, type == InnerMessageType.Timer ? timer : textTimer, expiresAt);
             database.Messages.Add(accountId, MessageDirection.Out, kind, MessageStatus.Queued, messageId,
                 type == InnerMessageType.Timer ? DisappearingTimer.Format(timer) : body, now, now, expiresAt);
-            database.Outbox.Add(new OutboxRow(messageId, accountId, payload, expiresAt), now);
         }));
         return messageId;
     }
 
-    /// <summary>An inner message from this profile; a request and an acceptance give our delivery key.</summary>
+    /// <summary>
+    /// Encrypts an inner message in the current session with <paramref name="accountId"/>, saves the
+    /// session and commits the envelope for delivery (no history item: the caller adds one if it is shown),
+    /// carrying <paramref name="timer"/> and expiring, in the outbox, at <paramref name="expiresAt"/>.
+    /// Call inside a transaction.
+    /// </summary>
+    internal void Queue(ProfileDatabase database, string accountId, Guid messageId, InnerMessageType type, string? body, DateTimeOffset now,
+        TimeSpan? timer = null, DateTimeOffset? expiresAt = null)
+    {
+        var record = database.Sessions.Load(accountId);
+        var session = record?.Current ?? throw new NoSessionException(accountId);
+        var payload = Seal(session, Compose(database, type, body, now, timer));
+        database.Sessions.Save(accountId, record);
+        database.Outbox.Add(new OutboxRow(messageId, accountId, payload, expiresAt), now);
+    }
+
+    /// <summary>
+    /// Sends again, in the current session, a text of ours that a contact could not decrypt: the history
+    /// item keeps its place (and its expiry; the text carries the conversation's timer now) and takes the new envelope's id (the old id is spent: the
+    /// contact processed it). False when <paramref name="messageId"/> names no text of ours to that contact.
+    /// </summary>
+    internal Task<bool> ResendAsync(string accountId, Guid messageId) => _session.WithStoreAsync(database => database.InTransaction(() =>
+    {
+        if (database.Messages.FindOutgoing(messageId) is not { Kind: MessageKind.Text } sent || sent.ContactId != accountId)
+        {
+            return false;
+        }
+
+        var resent = Guid.NewGuid();
+        var now = _session.Time.GetUtcNow();
+        Queue(database, accountId, resent, InnerMessageType.Text, sent.Body, now, database.Contacts.Find(accountId)?.Timer, sent.ExpiresAt);
+        database.Messages.Reassign(messageId, resent, MessageStatus.Queued);
+        return true;
+    }));
+
+    /// <summary>An inner message from this profile; a request, an acceptance and a key update give our delivery key.</summary>
     internal InnerMessage Compose(ProfileDatabase database, InnerMessageType type, string? body, DateTimeOffset now, TimeSpan? timer = null) =>
         new(type, _session.Profile.DisplayName, body, now,
-            type is InnerMessageType.ContactRequest or InnerMessageType.ContactAccepted ? database.DeliveryKeys.Load(_session.Profile.AccountId) : null,
+            type is InnerMessageType.ContactRequest or InnerMessageType.ContactAccepted or InnerMessageType.DeliveryKeyUpdate
+                ? database.DeliveryKeys.Load(_session.Profile.AccountId) : null,
             timer);
 
     /// <summary>

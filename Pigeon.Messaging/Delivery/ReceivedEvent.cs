@@ -22,7 +22,14 @@ public enum ReceivedKind
 /// <summary>One received item, as a receive loop reports it.</summary>
 public sealed record ReceivedEvent(
     ReceivedKind Kind, Guid MessageId, string? ContactId, string? ContactName, string? Body, DateTimeOffset? SentAt, DateTimeOffset ReceivedAt,
-    string? Error = null);
+    string? Error = null)
+{
+    /// <summary>
+    /// The message arrived on an earlier session of the contact's (Sesame's archive), not the current
+    /// one: late, or sent before the contact saw a newer session. It is genuine; the reader may want to know.
+    /// </summary>
+    public bool OnEarlierSession { get; init; }
+}
 
 /// <summary>What one <see cref="Inbox.PollAsync"/> brought.</summary>
 /// <param name="Events">What arrived, in order; redeliveries of what was already stored are left out.</param>

@@ -146,12 +146,14 @@ public sealed class ProfileSession : IDisposable
 
     /// <summary>
     /// Between polls: tops up and rotates the prekeys on the server (<see cref="PrekeyMaintenance"/>),
-    /// forgets the ids of envelopes processed long ago and deletes the messages whose timer ran out.
+    /// forgets the ids of envelopes processed long ago, prunes what strangers left
+    /// (<see cref="ContactBook.PruneStrangersAsync"/>) and deletes the messages whose timer ran out.
     /// </summary>
     public async Task<UploadPrekeysRequest?> MaintainAsync(CancellationToken ct)
     {
         var upload = await Prekeys.MaintainAsync(ct);
         await Inbox.ForgetOldProcessedIdsAsync();
+        await Contacts.PruneStrangersAsync();
         await DeleteExpiredMessagesAsync();
         return upload;
     }

@@ -17,6 +17,9 @@ internal sealed class ContactTable(SealedTable table)
         contact.AccountId, contact.DisplayName, contact.PublicIdentity.ToBytes(), contact.State, contact.Verified,
         contact.CreatedAt.ToUnixTimeMilliseconds(), contact.LastMessageAt?.ToUnixTimeMilliseconds(), (long?)contact.Timer?.TotalSeconds)));
 
+    /// <summary>Removes a contact.</summary>
+    public void Delete(string accountId) => table.Delete(accountId);
+
     /// <summary>Moves a contact's last-message time (no effect for an id that is no contact).</summary>
     public void Touch(string accountId, DateTimeOffset at)
     {

@@ -48,13 +48,45 @@ internal sealed class MessageTable(ProfileDatabase database, SealedTable expirie
         return [.. rows.Select(row => Row(row.Id, row.Message))];
     }
 
+    /// <summary>The outgoing item sent with envelope <paramref name="messageId"/>, or null.</summary>
+    public MessageRow? FindOutgoing(Guid messageId) => Outgoing(messageId).Select(row => Row(row.Id, row.Message)).FirstOrDefault();
+
     /// <summary>Sets the delivery status of an outgoing item.</summary>
     public void SetStatus(Guid messageId, MessageStatus status)
     {
-        var rows = database.Query($"SELECT {Columns} FROM messages WHERE ref = $ref", Read, ("$ref", MessageRef(messageId)));
-        foreach (var row in rows.Where(r => r.Message.Direction == MessageDirection.Out && r.Message.MessageId == messageId))
+        foreach (var row in Outgoing(messageId))
         {
             Write(row.Id, row.Conversation, row.Seq, row.Version + 1, row.Message with { Status = status }, insert: false);
+        }
+    }
+
+    /// <summary>Gives an outgoing item the id of the envelope that now carries it, and a status.</summary>
+    public void Reassign(Guid messageId, Guid newMessageId, MessageStatus status)
+    {
+        foreach (var row in Outgoing(messageId))
+        {
+            Write(row.Id, row.Conversation, row.Seq, row.Version + 1, row.Message with { MessageId = newMessageId, Status = status }, insert: false);
+        }
+    }
+
+    /// <summary>
+    /// Deletes items older than <paramref name="before"/> kept under ids not in <paramref name="known"/>
+    /// (strangers' failed items, and those from nobody proven).
+    /// </summary>
+    public void DeleteStrangersBefore(DateTimeOffset before, ISet<string> known)
+    {
+        var knownConversations = known.Select(id => Convert.ToHexString(database.Lookup("conversation", id))).ToHashSet();
+        var strangers = database.Query("SELECT DISTINCT conversation FROM messages", reader => (byte[])reader[0])
+            .Where(conversation => !knownConversations.Contains(Convert.ToHexString(conversation)));
+        foreach (var conversation in strangers)
+        {
+            foreach (var row in database.Query($"SELECT {Columns} FROM messages WHERE conversation = $conversation", Read, ("$conversation", conversation)))
+            {
+                if (ProfileDatabase.FromMs(row.Message.At) < before)
+                {
+                    Delete(row.Id);
+                }
+            }
         }
     }
 
@@ -79,8 +111,7 @@ internal sealed class MessageTable(ProfileDatabase database, SealedTable expirie
         {
             if (BinaryPrimitives.ReadInt64BigEndian(value) <= limit)
             {
-                database.Execute("DELETE FROM messages WHERE id = $id", ("$id", long.Parse(key, CultureInfo.InvariantCulture)));
-                expiries.Delete(key);
+                Delete(long.Parse(key, CultureInfo.InvariantCulture));
                 deleted++;
             }
         }
@@ -120,6 +151,16 @@ internal sealed class MessageTable(ProfileDatabase database, SealedTable expirie
 
     private byte[] MessageRef(Guid messageId) => database.Lookup(Table, messageId.ToString());
 
+    private IEnumerable<(long Id, byte[] Conversation, long Seq, long Version, StoredMessage Message)> Outgoing(Guid messageId) =>
+        database.Query($"SELECT {Columns} FROM messages WHERE ref = $ref", Read, ("$ref", MessageRef(messageId)))
+            .Where(r => r.Message.Direction == MessageDirection.Out && r.Message.MessageId == messageId);
+
+    private void Delete(long id)
+    {
+        database.Execute("DELETE FROM messages WHERE id = $id", ("$id", id));
+        expiries.Delete(id.ToString(CultureInfo.InvariantCulture));
+    }
+
     private void Write(long id, byte[] conversation, long seq, long version, StoredMessage message, bool insert)
     {
         var messageRef = MessageRef(message.MessageId);
@@ -129,7 +170,7 @@ internal sealed class MessageTable(ProfileDatabase database, SealedTable expirie
         database.Execute(
             insert
                 ? $"INSERT INTO messages ({Columns}) VALUES ($id, $conversation, $seq, $ref, $version, $sealed)"
-                : "UPDATE messages SET version = $version, sealed = $sealed WHERE id = $id AND conversation = $conversation AND seq = $seq AND ref = $ref",
+                : "UPDATE messages SET ref = $ref, version = $version, sealed = $sealed WHERE id = $id AND conversation = $conversation AND seq = $seq",
             ("$id", id), ("$conversation", conversation), ("$seq", seq), ("$ref", messageRef), ("$version", version), ("$sealed", sealedValue));
     }
 

@@ -26,6 +26,15 @@ internal sealed class OutboxTable(ProfileDatabase database, SealedTable table)
     /// <summary>Removes a ciphertext the server refused for good (its history item says failed).</summary>
     public void Remove(Guid messageId) => table.Delete(messageId.ToString());
 
+    /// <summary>Drops every envelope still queued for <paramref name="recipient"/>.</summary>
+    public void RemoveAllFor(string recipient)
+    {
+        foreach (var row in All().Where(r => r.Recipient == recipient))
+        {
+            Remove(row.MessageId);
+        }
+    }
+
     // The order of queued ciphertexts: the clock in ticks, and always later than the last one this
     // process queued, so two in the same tick keep their order.
     private static long NextOrder(DateTimeOffset now)

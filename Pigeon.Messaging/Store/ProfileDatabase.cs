@@ -26,7 +26,7 @@ internal sealed class ProfileDatabase : IDisposable
     private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     /// <summary>The tables of sealed values by key (<see cref="SealedTable"/>).</summary>
-    private static readonly string[] SealedTableNames = ["profile", "contacts", "requests", "sessions", "delivery_keys", "processed", "outbox", "expiries"];
+    private static readonly string[] SealedTableNames = ["profile", "contacts", "requests", "sessions", "delivery_keys", "processed", "outbox", "expiries", "blocked"];
 
     private static readonly string Schema = string.Join("\n",
         """
@@ -66,6 +66,7 @@ internal sealed class ProfileDatabase : IDisposable
         Processed = new ProcessedTable(_sealedTables["processed"]);
         Outbox = new OutboxTable(this, _sealedTables["outbox"]);
         DeliveryKeys = new DeliveryKeyTable(_sealedTables["delivery_keys"]);
+        Blocked = new BlockedTable(_sealedTables["blocked"]);
     }
 
     /// <summary>The profile's own facts, its private identity (and, through <see cref="Prekeys"/>, its prekeys).</summary>
@@ -94,6 +95,26 @@ internal sealed class ProfileDatabase : IDisposable
 
     /// <summary>Delivery keys: this profile's own and its contacts'.</summary>
     public DeliveryKeyTable DeliveryKeys { get; }
+
+    /// <summary>Blocked accounts.</summary>
+    public BlockedTable Blocked { get; }
+
+    /// <summary>
+    /// Forgets everything kept under an account id that is no longer a contact or a request: its
+    /// session record, its delivery key, its history and whatever we still had queued for it.
+    /// </summary>
+    public void ForgetAccount(string accountId)
+    {
+        Contacts.Delete(accountId);
+        Requests.Delete(accountId);
+        Sessions.Delete(accountId);
+        DeliveryKeys.Delete(accountId);
+        Messages.DeleteHistory(accountId);
+        Outbox.RemoveAllFor(accountId);
+    }
+
+    /// <summary>The account ids of every contact and pending request.</summary>
+    public HashSet<string> KnownAccounts() => [.. Contacts.All().Select(c => c.AccountId), .. Requests.All().Select(r => r.AccountId)];
 
     /// <summary>True when the store key is protected by a passphrase.</summary>
     public bool IsEncrypted => Scalar("SELECT kdf_salt FROM header WHERE id = 1") is not null;
@@ -318,11 +339,11 @@ internal sealed class ProfileDatabase : IDisposable
         return command;
     }
 
-    /// <summary>Runs a statement.</summary>
-    internal void Execute(string sql, params (string Name, object? Value)[] parameters)
+    /// <summary>Runs a statement; returns how many rows it changed.</summary>
+    internal int Execute(string sql, params (string Name, object? Value)[] parameters)
     {
         using var command = Command(sql, parameters);
-        command.ExecuteNonQuery();
+        return command.ExecuteNonQuery();
     }
 
     /// <summary>The first column of the first row, null for none or NULL.</summary>

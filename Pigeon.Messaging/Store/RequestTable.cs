@@ -15,6 +15,12 @@ internal sealed class RequestTable(SealedTable table)
     public void Upsert(RequestRow request) => table.Put(request.AccountId, StoreJson.Write(new StoredRequest(
         request.AccountId, request.DisplayName, request.PublicIdentity.ToBytes(), request.Message, request.ReceivedAt.ToUnixTimeMilliseconds())));
 
+    /// <summary>How many requests are pending.</summary>
+    public int Count() => table.Count();
+
+    /// <summary>The ids of requests received before <paramref name="before"/>.</summary>
+    public List<string> ReceivedBefore(DateTimeOffset before) => [.. All().Where(r => r.ReceivedAt < before).Select(r => r.AccountId)];
+
     /// <summary>Removes a pending request.</summary>
     public void Delete(string accountId) => table.Delete(accountId);
 

@@ -57,8 +57,11 @@ internal sealed class SealedTable(ProfileDatabase database, string name)
         }
     }
 
-    /// <summary>Deletes the row under <paramref name="key"/>, if any.</summary>
-    public void Delete(string key) => database.Execute($"DELETE FROM {name} WHERE ref = $ref", ("$ref", database.Lookup(name, key)));
+    /// <summary>How many rows there are.</summary>
+    public int Count() => (int)(long)database.Scalar($"SELECT count(*) FROM {name}")!;
+
+    /// <summary>Deletes the row under <paramref name="key"/>; false when there was none.</summary>
+    public bool Delete(string key) => database.Execute($"DELETE FROM {name} WHERE ref = $ref", ("$ref", database.Lookup(name, key))) > 0;
 
     /// <summary>Deletes every row.</summary>
     public void Clear() => database.Execute($"DELETE FROM {name}");

@@ -44,4 +44,23 @@ internal sealed class SessionTable(SealedTable table)
 
     /// <summary>Forgets the sessions with an account.</summary>
     public void Delete(string accountId) => table.Delete(accountId);
+
+    /// <summary>
+    /// Forgets the records of accounts that are neither a contact nor a pending request (a removed
+    /// contact's, or a stranger's that nothing refers to); returns how many.
+    /// </summary>
+    public int DeleteStrangers(ISet<string> known)
+    {
+        var deleted = 0;
+        foreach (var (accountId, value) in table.All())
+        {
+            CryptographicOperations.ZeroMemory(value);
+            if (!known.Contains(accountId) && table.Delete(accountId))
+            {
+                deleted++;
+            }
+        }
+
+        return deleted;
+    }
 }

@@ -67,3 +67,6 @@ public enum MessageStatus
 /// message disappears (the conversation's timer), and the deposit asks the server to keep it no longer.
 /// </summary>
 public sealed record OutboxRow(Guid MessageId, string Recipient, byte[] Payload, DateTimeOffset? ExpiresAt = null);
+
+/// <summary>An account whose envelopes are dropped unread.</summary>
+public sealed record BlockedRow(string AccountId, DateTimeOffset BlockedAt);

@@ -72,6 +72,19 @@ public sealed class IdentityKeyPair : IDisposable
         return Ed25519Signer.Sign(_signingKey, IdentitySignatures.PrekeyMessage(kind, prekeyId, publicKey));
     }
 
+    /// <summary>Signs a device list's encoding (verified by <see cref="Devices.DeviceList.Verify"/>).</summary>
+    public byte[] SignDeviceList(Devices.DeviceList list)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(list);
+        if (!string.Equals(list.AccountId, AccountId, StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The device list is another account's.", nameof(list));
+        }
+
+        return Ed25519Signer.Sign(_signingKey, list.SignedMessage());
+    }
+
     /// <summary>
     /// Versioned private blob: "PGID", version 1, the 32-byte Ed25519 seed, the 32-byte X25519 private key.
     /// The caller must encrypt it at rest and should zero it after use.

@@ -159,6 +159,32 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public async Task BlockAndUnblock_OfAnAccountId_ListAndUnlist_AndBadReferencesAreRefusedClearly()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer());
+        var stranger = OfflineProfiles.Create(_cli, "stranger", DeadServer());
+
+        Assert.Contains("Nobody is blocked", await _cli.OkAsync("alice", "blocked"), StringComparison.Ordinal);
+        // Blocking someone who never had our delivery key needs no server.
+        Assert.Contains($"Blocked {stranger}", await _cli.OkAsync("alice", "block", stranger), StringComparison.Ordinal);
+        Assert.Contains(stranger, await _cli.OkAsync("alice", "blocked"), StringComparison.Ordinal);
+        var invite = await _cli.RunAsync("alice", "invite", stranger);
+        Assert.Equal((1, true), (invite.ExitCode, invite.Error.Contains("is blocked", StringComparison.Ordinal)));
+        Assert.Contains("Unblocked", await _cli.OkAsync("alice", "unblock", stranger), StringComparison.Ordinal);
+        Assert.Contains("Nobody is blocked", await _cli.OkAsync("alice", "blocked"), StringComparison.Ordinal);
+
+        var before = _cli.Checksum("alice");
+        var again = await _cli.RunAsync("alice", "unblock", stranger);
+        var nobody = await _cli.RunAsync("alice", "block", "nobody-by-that-name");
+        var remove = await _cli.RunAsync("alice", "remove", "Bob");
+
+        Assert.Equal((2, true), (again.ExitCode, again.Error.Contains("is not blocked", StringComparison.Ordinal)));
+        Assert.Equal(2, nobody.ExitCode);
+        Assert.Equal((2, true), (remove.ExitCode, remove.Error.Contains("No contact is called", StringComparison.Ordinal)));
+        Assert.Equal(before, _cli.Checksum("alice"));
+    }
+
+    [Fact]
     public async Task Invite_WithAMalformedId_IsAUsageError_AndLeavesTheStoreUnchanged()
     {
         OfflineProfiles.Create(_cli, "alice", DeadServer());

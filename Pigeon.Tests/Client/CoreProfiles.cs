@@ -4,13 +4,19 @@ using Pigeon.Messaging.Profiles;
 namespace Pigeon.Tests.Client;
 
 /// <summary>Profiles of the client core in a temporary folder, made and opened over an <see cref="InMemoryApi"/>.</summary>
-public sealed class CoreProfiles(InMemoryApi api, TimeProvider? time = null) : IDisposable
+public sealed class CoreProfiles(MessagingEnvironment environment) : IDisposable
 {
+    /// <summary>Profiles over <paramref name="api"/> with the given clock.</summary>
+    public CoreProfiles(InMemoryApi api, TimeProvider? time = null)
+        : this(api.Environment(time))
+    {
+    }
+
     private readonly string _home = Path.Combine(Path.GetTempPath(), $"pigeon-core-{Guid.NewGuid():N}");
     private readonly List<ProfileSession> _sessions = [];
 
-    /// <summary>The core's environment: the in-memory API and the given clock.</summary>
-    public MessagingEnvironment Environment { get; } = api.Environment(time);
+    /// <summary>The core's environment (usually the in-memory API and a clock).</summary>
+    public MessagingEnvironment Environment { get; } = environment;
 
     /// <summary>
     /// Creates profile <paramref name="name"/> (registered, prekeys published) and opens it: under

@@ -82,6 +82,17 @@ public sealed class InMemoryApi : HttpMessageHandler
         }
     }
 
+    /// <summary>Takes every envelope out of a mailbox, as a server that delays them could; <see cref="Put"/> brings one back.</summary>
+    public List<IncomingEnvelope> Take(string accountId)
+    {
+        lock (_lock)
+        {
+            var taken = Mailbox(accountId).ToList();
+            Mailbox(accountId).Clear();
+            return taken;
+        }
+    }
+
     /// <summary>The payloads a mailbox holds, in order.</summary>
     public List<byte[]> PayloadsOf(string accountId)
     {

@@ -199,14 +199,42 @@ public sealed class InboxTests : IDisposable
         Assert.Equal((ReceivedKind.Failed, alice.Profile.AccountId), (failure.Kind, failure.ContactId));
         var notice = Assert.Single(atAlice.Events);
         Assert.Equal((ReceivedKind.Failed, bob.Profile.AccountId), (notice.Kind, notice.ContactId));
-        Assert.Contains("starting a new session", notice.Error, StringComparison.Ordinal);
-        // The new session's request reaches Bob as from a contact: no new request to accept.
-        Assert.Equal((ReceivedKind.Accepted, alice.Profile.AccountId), (Assert.Single(restarted.Events).Kind, restarted.Events[0].ContactId));
+        Assert.Contains("starting a new session and sending it again", notice.Error, StringComparison.Ordinal);
+        // The new session's request reaches Bob as from a contact (no new request to accept), and the
+        // lost text comes again in it; Alice's history keeps it once, sent.
+        Assert.Equal([(ReceivedKind.Accepted, null), (ReceivedKind.Text, "lost")], restarted.Events.Select(e => (e.Kind, e.Body)));
+        Assert.All(restarted.Events, e => Assert.Equal(alice.Profile.AccountId, e.ContactId));
+        var (_, aliceHistory) = await alice.Contacts.HistoryAsync("bob", 20);
+        Assert.Equal(MessageStatus.Sent, Assert.Single(aliceHistory, m => m.Body == "lost").Status);
         Assert.Empty(await bob.Contacts.RequestsAsync());
         Assert.Equal(["after the restart"], later.Events.Select(e => e.Body));
         Assert.Equal(["and back"], back.Events.Select(e => e.Body));
         var current = await alice.WithStoreAsync(database => database.Sessions.Load(bob.Profile.AccountId)!.Current!.SessionId);
         Assert.NotEqual(broken, current);
+    }
+
+    [Fact]
+    public async Task AMessageDelayedPastANewSession_DecryptsInTheArchivedOne_AndSaysSo()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, null, Ct);
+        var cursor = (await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).LastSequence;
+        await bob.Contacts.AcceptAsync("alice", Ct);
+        await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+
+        // The server holds back a text of the first session while Alice starts a second one.
+        await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "late", Ct);
+        var delayed = _api.Take(bob.Profile.AccountId)[^1];
+        await alice.Contacts.RestartSessionAsync(bob.Profile.AccountId, Ct);
+        await alice.Outbox.DeliverAsync(Ct);
+        var restarted = await bob.Inbox.PollAsync(cursor, TimeSpan.Zero, Ct);
+        _api.Put(bob.Profile.AccountId, delayed.MessageId, delayed.Payload);
+        var late = await bob.Inbox.PollAsync(restarted.LastSequence, TimeSpan.Zero, Ct);
+
+        Assert.False(Assert.Single(restarted.Events).OnEarlierSession);
+        var text = Assert.Single(late.Events);
+        Assert.Equal((ReceivedKind.Text, "late", true), (text.Kind, text.Body, text.OnEarlierSession));
     }
 
     [Fact]

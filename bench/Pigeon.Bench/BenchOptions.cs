@@ -127,7 +127,7 @@ public sealed record BenchOptions
           --ramp-down S           pairs: unmeasured seconds after the measured ones, falling back to 0 (default 0)
           --loop open|closed|both pairs: which loops to run (default both)
           --size B                payload bytes (default 256)
-          --e2e                   real Double Ratchet ciphertext instead of random bytes (pairs)
+          --e2e                   sealed envelopes of real Double Ratchet ciphertext, on the sealed route (pairs)
           --messages N            messages to store (store/drain, default 5000)
           --batch N               envelopes per deposit (store/drain, default 100)
           --concurrency N         deposits in flight (store/drain, default 8)

@@ -238,6 +238,7 @@ public sealed class WireContractTests
                 _ when t == typeof(int) => counter,
                 _ when t == typeof(uint) => (uint)counter,
                 _ when t == typeof(long) => (long)counter,
+                _ when t == typeof(ulong) => (ulong)counter,
                 _ when t == typeof(bool) => true,
                 _ when t == typeof(DateTimeOffset) => DateTimeOffset.FromUnixTimeSeconds(1_700_000_000 + counter),
                 _ when t.IsGenericType && t.GetGenericTypeDefinition() == typeof(IReadOnlyList<>) => List(t.GetGenericArguments()[0]),

@@ -20,6 +20,9 @@ public sealed class BenchSmokeTests
         ["Pigeon__Limits__AccountBurst"] = "10000",
         ["Pigeon__Limits__AnonymousRequestsPerMinute"] = "100000",
         ["Pigeon__Limits__MaxConcurrentLongPolls"] = "16",
+        // The closed loop deposits sealed to each recipient as fast as it can.
+        ["Pigeon__Limits__SealedDepositsPerSecondPerRecipient"] = "100000",
+        ["Pigeon__Limits__SealedDepositBurstPerRecipient"] = "100000",
     };
 
     [Fact]

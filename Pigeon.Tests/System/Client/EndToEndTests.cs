@@ -344,6 +344,47 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public async Task RemovingAContact_RevokesItsSealedDeposits_AtTheGateway_WhileTheOtherContactGetsTheNewKey()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Cancellation);
+        var gateway = await cluster.StartGatewayAsync(Cancellation);
+        using var cli = new CliHarness();
+        var (aliceId, bobId) = await InitBothAsync(cli, gateway);
+        var carolId = JsonDocument.Parse(await cli.OkAsync("carol", "--json", "init", "--server", gateway.BaseAddress.ToString(), "--name", "Carol"))
+            .RootElement.GetProperty("accountId").GetString()!;
+        foreach (var (friend, friendId) in new[] { ("bob", bobId), ("carol", carolId) })
+        {
+            await cli.OkAsync("alice", "invite", friendId);
+            await cli.OkAsync(friend, "sync", "--wait", "0");
+            await cli.OkAsync(friend, "accept", "Alice");
+            await cli.OkAsync("alice", "sync", "--wait", "0");
+        }
+
+        Assert.Contains("Removed Bob", await cli.OkAsync("alice", "remove", "Bob"), StringComparison.Ordinal);
+        await cli.OkAsync("carol", "sync", "--wait", "0");
+        cli.HttpBodies.Clear();
+        await cli.OkAsync("carol", "send", "Alice", "with the new key");
+        var carolsSealed = Requests(cli, "POST", "/v1/messages/sealed\n").Count;
+        var carolsIdentified = Requests(cli, "POST", "/v1/messages\n").Count;
+        cli.HttpBodies.Clear();
+        await cli.OkAsync("bob", "send", "Alice", "with the old key");
+        var bobsSealed = Requests(cli, "POST", "/v1/messages/sealed\n").Count;
+        var bobsIdentified = Requests(cli, "POST", "/v1/messages\n").Count;
+        var aliceSync = await cli.RunAsync("alice", "sync", "--wait", "0");
+
+        Assert.Equal((1, 0), (carolsSealed, carolsIdentified));
+        // The gateway refuses Bob's old key; his client can only identify itself now.
+        Assert.Equal((1, 1), (bobsSealed, bobsIdentified));
+        Assert.Contains("Carol: with the new key", aliceSync.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("with the old key", aliceSync.Output, StringComparison.Ordinal);
+        Assert.Contains("could not be decrypted", aliceSync.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain(bobId, await cli.OkAsync("alice", "contacts"), StringComparison.Ordinal);
+        Assert.Contains(aliceId, await cli.OkAsync("carol", "contacts"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReplayedFirstMessage_IsReportedAndAcked_AndDoesNotReplaceTheSession()
     {
         await using var database = await TestDatabase.CreateAsync(ct: Cancellation);

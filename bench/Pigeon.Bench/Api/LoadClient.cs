@@ -1,3 +1,4 @@
+using Pigeon.Protocol.Delivery;
 using System.Globalization;
 using System.Net;
 using Pigeon.Api;
@@ -73,6 +74,10 @@ public sealed class LoadClient : IDisposable
     internal Task<DepositResponse> DepositAsync(VirtualUser sender, IReadOnlyList<OutgoingEnvelope> envelopes, CancellationToken cancellationToken) =>
         CountedAsync(() => sender.Api.DepositAsync(envelopes, cancellationToken), "POST /v1/messages");
 
+    /// <summary>Deposits sealed envelopes without a token; 200 means every one is committed.</summary>
+    internal Task<DepositResponse> DepositSealedAsync(VirtualUser anyone, IReadOnlyList<SealedEnvelope> envelopes, CancellationToken cancellationToken) =>
+        CountedAsync(() => anyone.Api.DepositSealedAsync(envelopes, cancellationToken), "POST /v1/messages/sealed");
+
     /// <summary>
     /// Long-polls the user's mailbox after its cursor, waiting up to <paramref name="waitSeconds"/>; the
     /// gateway first deletes the envelopes in <paramref name="acknowledge"/> (at most <paramref name="max"/>).
@@ -99,7 +104,18 @@ public sealed class LoadClient : IDisposable
             {
                 users[i] = NewUser();
                 await RegisterAndLoginAsync(users[i], setupErrors, ct);
-                if (!keepIdentities)
+                if (keepIdentities)
+                {
+                    // End to end as the client does it: deposits to the user go sealed with its delivery key.
+                    var user = users[i];
+                    user.DeliveryKey = DeliveryKey.Generate(1);
+                    await RetryAsync(async () =>
+                    {
+                        await user.Api.SetDeliveryKeyVerifierAsync(user.DeliveryKey.Epoch, user.DeliveryKey.Verifier(user.AccountId), ct);
+                        return true;
+                    }, "PUT /v1/keys/delivery", setupErrors, ct);
+                }
+                else
                 {
                     users[i].ForgetIdentity();
                 }

@@ -28,6 +28,9 @@ public sealed class VirtualUser : IDisposable
     /// <summary>The API as this user; it signs in with <see cref="Identity"/>, and keeps the token.</summary>
     public PigeonApiClient Api { get; }
 
+    /// <summary>The delivery key the user registered (end-to-end mode), with which others deposit to it sealed.</summary>
+    public Protocol.Delivery.DeliveryKey? DeliveryKey { get; set; }
+
     /// <summary>The highest sequence number received so far.</summary>
     public long After { get; set; }
 

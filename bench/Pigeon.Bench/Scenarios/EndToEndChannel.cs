@@ -1,18 +1,21 @@
 using Pigeon.Bench.Api;
 using Pigeon.Protocol;
+using Pigeon.Protocol.Envelope;
 using Pigeon.Protocol.Prekeys;
 using Pigeon.Protocol.Wire;
 
 namespace Pigeon.Bench.Scenarios;
 
 /// <summary>
-/// A one-way Double Ratchet session from a sender to a recipient, both held by the bench. The
-/// recipient's prekeys never leave the process: the bundle is built locally, which costs the server
-/// nothing and gives the bench real ciphertext of the right size to carry.
+/// A one-way Double Ratchet session from a sender to a recipient, both held by the bench, each
+/// message sealed to the recipient as the client seals it (<see cref="SealedEnvelope"/>) and opened
+/// by it. The recipient's prekeys never leave the process: the bundle is built locally, which costs
+/// the server nothing and gives the bench real envelopes of the right size to carry.
 /// </summary>
 internal sealed class EndToEndChannel
 {
     private readonly Session _sending;
+    private readonly VirtualUser _sender;
     private readonly VirtualUser _recipient;
     private readonly PrekeyStore _recipientPrekeys = new();
     private readonly Lock _sendLock = new();
@@ -21,6 +24,7 @@ internal sealed class EndToEndChannel
 
     public EndToEndChannel(VirtualUser sender, VirtualUser recipient)
     {
+        _sender = sender;
         _recipient = recipient;
         var now = DateTimeOffset.UtcNow;
         var signed = _recipientPrekeys.RotateSignedPrekey(recipient.Identity, now);
@@ -28,12 +32,17 @@ internal sealed class EndToEndChannel
         _sending = Session.Initiate(sender.Identity, new PrekeyBundle(recipient.Identity.PublicIdentity, signed, null, lastResort), recipient.AccountId);
     }
 
+    /// <summary>Encrypts in the session and seals the ratchet message from the sender to the recipient.</summary>
     public byte[] Encrypt(byte[] plaintext)
     {
+        byte[] ratchetMessage;
         lock (_sendLock)
         {
-            return _sending.Encrypt(plaintext);
+            ratchetMessage = _sending.Encrypt(plaintext);
         }
+
+        return SealedEnvelope.Seal(_sender.Identity, DeviceAddress.PrimaryDeviceId, _recipient.Identity.PublicIdentity,
+            DeviceAddress.Primary(_recipient.AccountId), EnvelopeContentType.RatchetMessage, ratchetMessage);
     }
 
     /// <summary>Decrypts a received payload; false when it does not authenticate.</summary>
@@ -43,7 +52,13 @@ internal sealed class EndToEndChannel
         {
             try
             {
-                var message = WireMessage.Parse(payload);
+                var opened = SealedEnvelope.Open(_recipient.Identity, DeviceAddress.Primary(_recipient.AccountId), payload);
+                if (opened.Sender.AccountId != _sender.AccountId)
+                {
+                    return false;
+                }
+
+                var message = WireMessage.Parse(opened.Content);
                 if (message.Prelude is not null && _receiving?.IsSetupOf(message) != true)
                 {
                     _receiving = Session.Accept(_recipient.Identity, _recipientPrekeys, message).Session;

@@ -207,7 +207,14 @@ public static class PairsScenario
         var depositStarted = run.Time.GetTimestamp();
         try
         {
-            await run.Client.DepositAsync(sender, [new OutgoingEnvelope(recipient.AccountId, id, payload)], cancellationToken);
+            if (channel is not null)
+            {
+                await run.Client.DepositSealedAsync(sender, [new SealedEnvelope(recipient.AccountId, recipient.DeliveryKey!.ToBytes(), id, payload)], cancellationToken);
+            }
+            else
+            {
+                await run.Client.DepositAsync(sender, [new OutgoingEnvelope(recipient.AccountId, id, payload)], cancellationToken);
+            }
             phase.Ledger.Committed(id);
             phase.AddCommitted(1);
             phase.Timeline.Sent(run.Time.GetTimestamp());
