@@ -64,7 +64,7 @@ public enum MessageStatus
 
 /// <summary>
 /// A ciphertext committed locally and not yet accepted by the server; <c>ExpiresAt</c> is when its
-/// message disappears (the conversation's timer), and the deposit asks the server to keep it no longer.
+/// message disappears (the conversation's timer), kept for a deposit lifetime the API does not take yet.
 /// </summary>
 public sealed record OutboxRow(Guid MessageId, string Recipient, byte[] Payload, DateTimeOffset? ExpiresAt = null);
 

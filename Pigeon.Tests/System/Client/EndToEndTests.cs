@@ -352,7 +352,7 @@ public sealed class EndToEndTests
         var gateway = await cluster.StartGatewayAsync(Cancellation);
         using var cli = new CliHarness();
         var (aliceId, bobId) = await InitBothAsync(cli, gateway);
-        var carolId = JsonDocument.Parse(await cli.OkAsync("carol", "--json", "init", "--server", gateway.BaseAddress.ToString(), "--name", "Carol"))
+        var carolId = JsonDocument.Parse(await cli.OkAsync("carol", "--json", "init", "--server", gateway.BaseAddress.ToString(), "--name", "Carol", "--no-passphrase"))
             .RootElement.GetProperty("accountId").GetString()!;
         foreach (var (friend, friendId) in new[] { ("bob", bobId), ("carol", carolId) })
         {
