@@ -25,8 +25,19 @@ public static class ApiLimits
     /// <summary>The most envelopes one deposit may carry.</summary>
     public const int MaxDepositBatch = 100;
 
-    /// <summary>The largest envelope payload, in bytes (before base64): 64 KiB.</summary>
+    /// <summary>
+    /// The largest envelope payload, in bytes (before base64): 64 KiB. Pigeon.Protocol's padding
+    /// ceiling (48 KiB) keeps the largest message, a first message with its PQXDH prelude and sealed,
+    /// below it; a test holds the two in step.
+    /// </summary>
     public const int MaxEnvelopeBytes = 64 * 1024;
+
+    /// <summary>
+    /// The longest a server keeps an envelope for its recipient, in days: 30. A server may keep them
+    /// for less (<c>Pigeon:Mailbox:EnvelopeTtl</c>), never for more; clients keep the private prekeys a
+    /// first message may use at least this long after they stop handing them out.
+    /// </summary>
+    public const int MaxEnvelopeLifetimeDays = 30;
 
     /// <summary>The most one-time prekeys of each kind one upload may carry.</summary>
     public const int MaxPrekeysPerUpload = 200;

@@ -29,9 +29,14 @@ public sealed class ProfileExistsException(string directory) : MessagingExceptio
     public string Directory { get; } = directory;
 }
 
-/// <summary>The profile was written by a newer client, with a schema this one does not know.</summary>
-public sealed class ProfileTooNewException(int version, int known)
-    : MessagingException($"This profile was written by a newer pigeon (schema {version}; this one knows {known}).")
+/// <summary>
+/// The profile's file has a schema this client does not read: a newer client's, or an older one's
+/// (version 1 kept names, ids and times in the clear and is not migrated).
+/// </summary>
+public sealed class ProfileFormatException(int version, int known)
+    : MessagingException(version > known
+        ? $"This profile was written by a newer pigeon (schema {version}; this one knows {known})."
+        : $"This profile was written by an older pigeon (schema {version}), whose format is no longer read (this one knows {known}): move the folder away and run 'pigeon init' again.")
 {
     /// <summary>The file's schema version.</summary>
     public int Version { get; } = version;

@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace Pigeon.Client.Cli;
 
-/// <summary>The options every command takes: which profile, and whether to print JSON.</summary>
+/// <summary>The options every command takes: which profile, where its passphrase is, and whether to print JSON.</summary>
 public sealed class GlobalOptions
 {
     /// <summary><c>--profile NAME</c>: use <c>&lt;home&gt;/profiles/NAME</c> instead of the home folder itself.</summary>
@@ -17,6 +17,14 @@ public sealed class GlobalOptions
     public Option<bool> Json { get; } = new("--json")
     {
         Description = "Print results as JSON for scripts (errors still go to stderr).",
+        Recursive = true,
+    };
+
+    /// <summary><c>--passphrase-file FILE</c>: the profile's passphrase is the first line of FILE (for scripts; before <c>PIGEON_PASSPHRASE</c> and the prompt).</summary>
+    public Option<FileInfo?> PassphraseFile { get; } = new("--passphrase-file")
+    {
+        Description = "Read the profile's passphrase from the first line of FILE (for scripts; keep the file private).",
+        HelpName = "FILE",
         Recursive = true,
     };
 }

@@ -15,13 +15,15 @@ public static class PigeonCli
             pigeon: end-to-end encrypted messages. Everything is encrypted on this machine; the server
             only stores and forwards ciphertext. Start with 'pigeon init --server URL'.
 
-            Environment: PIGEON_HOME (default ~/.pigeon), PIGEON_PASSPHRASE (unlocks an encrypted profile).
+            Environment: PIGEON_HOME (default ~/.pigeon), PIGEON_PASSPHRASE (unlocks an encrypted profile, and encrypts a new
+            one), PIGEON_NEW_PASSPHRASE (the new one for 'pigeon passphrase').
 
             {ExitCodes.HelpText}
             """)
         {
             globals.Profile,
             globals.Json,
+            globals.PassphraseFile,
             new InitCommand(context, globals),
             new WhoamiCommand(context, globals),
             new InviteCommand(context, globals),
@@ -40,6 +42,8 @@ public static class PigeonCli
             new VerifyCommand(context, globals),
             new SettingsCommand(context, globals),
             new DaemonCommand(context, globals),
+            new TimerCommand(context, globals),
+            new PassphraseCommand(context, globals),
         };
         return root;
     }

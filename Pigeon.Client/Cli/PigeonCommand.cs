@@ -44,10 +44,13 @@ public abstract class PigeonCommand : Command
     /// <summary>True when <c>--json</c> was given.</summary>
     protected bool IsJson(ParseResult parseResult) => parseResult.GetValue(Globals.Json);
 
-    /// <summary>Opens and unlocks the selected profile; the passphrase comes from <c>PIGEON_PASSPHRASE</c>, else a prompt on a terminal.</summary>
+    /// <summary>
+    /// Opens and unlocks the selected profile; the passphrase comes from <c>--passphrase-file</c>, else
+    /// <c>PIGEON_PASSPHRASE</c>, else a prompt on a terminal (<see cref="Passphrases"/>).
+    /// </summary>
     internal ProfileSession OpenProfile(ParseResult parseResult) =>
         ProfileSession.Open(Context.Messaging, Context.ProfileDirectory(parseResult.GetValue(Globals.Profile)),
-            () => Context.GetEnvironmentVariable("PIGEON_PASSPHRASE") ?? Context.PromptSecret?.Invoke("Passphrase: "));
+            new Passphrases(Context).Current(parseResult.GetValue(Globals.PassphraseFile)));
 
     /// <summary>Writes one JSON document (one line).</summary>
     protected void WriteJson(object value) => Context.WriteLine(JsonSerializer.Serialize(value, OutputJson));
@@ -91,9 +94,9 @@ public abstract class PigeonCommand : Command
         CliException cli => cli,
         ProfileNotFoundException e => new(ExitCodes.NotFound, $"{e.Message}: run 'pigeon init --server URL' first.", e),
         ProfileExistsException e => new(ExitCodes.UsageError, $"{e.Message}; use another --profile or PIGEON_HOME.", e),
-        ProfileTooNewException e => new(ExitCodes.UsageError, e.Message, e),
+        ProfileFormatException e => new(ExitCodes.UsageError, e.Message, e),
         ProfileLockedException { Reason: LockedReason.PassphraseMissing } e => new(ExitCodes.CryptoFailure,
-            "This profile is encrypted: set PIGEON_PASSPHRASE or run pigeon in a terminal to be asked for the passphrase.", e),
+            "This profile is encrypted: set PIGEON_PASSPHRASE, give --passphrase-file, or run pigeon in a terminal to be asked for the passphrase.", e),
         ProfileLockedException or ProfileDamagedException or UntrustedKeysException => new(ExitCodes.CryptoFailure, exception.Message, exception),
         ContactNotFoundException { PendingRequest: { } request } e => new(ExitCodes.NotFound,
             $"{request.DisplayName} ({request.AccountId}) has asked to be your contact: run 'pigeon accept {request.AccountId}' first.", e),

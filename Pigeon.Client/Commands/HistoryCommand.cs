@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pigeon.Client.Cli;
+using Pigeon.Messaging.Delivery;
 using Pigeon.Messaging.Store;
 
 namespace Pigeon.Client.Commands;
@@ -48,12 +49,17 @@ public sealed class HistoryCommand : PigeonCommand
                 body = PeerText.Json(m.Body),
                 sentAt = m.SentAt,
                 at = m.At,
+                expiresAt = m.ExpiresAt,
             }));
             return ExitCodes.Success;
         }
         if (messages.Count == 0)
         {
             Context.WriteLine($"No messages with {PeerText.Inline(contact.Label)} yet.");
+        }
+        if (contact.Timer is { } timer)
+        {
+            Context.WriteLine($"Disappearing messages: {DisappearingTimer.Format(timer)}.");
         }
         var me = session.Profile.DisplayName;
         foreach (var m in messages)
@@ -71,6 +77,7 @@ public sealed class HistoryCommand : PigeonCommand
                 MessageKind.Request => "[contact request]" + (m.Body is { } note ? " " + PeerText.Block(note, "    ") : ""),
                 MessageKind.Accepted => "[accepted]",
                 MessageKind.Failed => "[a message that could not be decrypted]",
+                MessageKind.Timer => m.Body == "off" ? "[disappearing messages off]" : $"[disappearing messages: {m.Body}]",
                 _ => PeerText.Block(m.Body, "    "),
             };
             Context.WriteLine($"{Time(m.SentAt ?? m.At, seconds: true)}  {who} {text}{status}");

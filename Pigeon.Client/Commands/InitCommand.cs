@@ -6,10 +6,12 @@ using Pigeon.Messaging.Profiles;
 namespace Pigeon.Client.Commands;
 
 /// <summary>
-/// <c>pigeon init --server URL [--name NAME] [--insecure]</c>: creates an identity, registers it, publishes
-/// prekeys and writes the profile (encrypted when a passphrase is given). Prints the account id to share.
-/// A plain <c>http://</c> server is accepted only on a loopback address, or with <c>--insecure</c> and a
-/// warning, because bearer tokens would cross the network in the clear.
+/// <c>pigeon init --server URL [--name NAME] [--no-passphrase] [--insecure]</c>: creates an identity,
+/// registers it, publishes prekeys and writes the profile, encrypted under a passphrase (asked twice on a
+/// terminal, or from <c>--passphrase-file</c> or <c>PIGEON_PASSPHRASE</c>); <c>--no-passphrase</c> is the
+/// only way to a plaintext profile. Prints the account id to share. A plain <c>http://</c> server is
+/// accepted only on a loopback address, or with <c>--insecure</c> and a warning, because bearer tokens
+/// would cross the network in the clear.
 /// </summary>
 public sealed class InitCommand : PigeonCommand
 {
@@ -31,6 +33,11 @@ public sealed class InitCommand : PigeonCommand
         Description = "Accept an http:// server that is not on a loopback address (test networks only: tokens travel unencrypted)",
     };
 
+    private readonly Option<bool> _noPassphrase = new("--no-passphrase")
+    {
+        Description = "Store the profile unencrypted: anyone who can read the file reads your keys, contacts and messages",
+    };
+
     /// <summary>Declares the command.</summary>
     public InitCommand(CliContext context, GlobalOptions globals)
         : base("init", "Create your identity, register it with the server and publish your prekeys.", context, globals)
@@ -38,6 +45,7 @@ public sealed class InitCommand : PigeonCommand
         Options.Add(_server);
         Options.Add(_name);
         Options.Add(_insecure);
+        Options.Add(_noPassphrase);
     }
 
     /// <inheritdoc/>
@@ -64,20 +72,13 @@ public sealed class InitCommand : PigeonCommand
         {
             throw new CliException(ExitCodes.UsageError, $"The name must be 1 to {InnerMessage.MaxNameLength} printable characters.");
         }
-        var passphrase = Context.GetEnvironmentVariable("PIGEON_PASSPHRASE");
-        if (passphrase is null && Context.PromptSecret is { } prompt)
-        {
-            passphrase = prompt("Passphrase to encrypt this profile (empty for none): ");
-            if (!string.IsNullOrEmpty(passphrase) && prompt("Repeat the passphrase: ") != passphrase)
-            {
-                throw new CliException(ExitCodes.UsageError, "The passphrases differ; nothing was created.");
-            }
-        }
+        var passphrase = new Passphrases(Context).New(
+            parseResult.GetValue(_noPassphrase), parseResult.GetValue(Globals.PassphraseFile), Passphrases.Variable, "--no-passphrase");
         var directory = Context.ProfileDirectory(profile);
         var created = await ProfileSession.CreateAsync(Context.Messaging, directory, server, name, passphrase, ct);
         if (!created.IsEncrypted)
         {
-            Context.WriteError($"pigeon: warning: no passphrase, so your private keys and messages are stored unencrypted in {directory} (readable by your user only). Set PIGEON_PASSPHRASE before 'init' to encrypt them.");
+            Context.WriteError($"pigeon: warning: --no-passphrase: your private keys, contacts and messages are stored unencrypted in {directory} (readable by your user only, and by anyone who copies the file). 'pigeon passphrase' encrypts them later.");
         }
         if (IsJson(parseResult))
         {

@@ -21,6 +21,8 @@ internal static class ReceivedEventWriter
             ReceivedKind.Delivered => $"{who} received {Count(received)}.",
             ReceivedKind.Read => $"{who} read {Count(received)}.",
             ReceivedKind.Typing => received.IsTyping == true ? $"{who} is typing…" : $"{who} stopped typing.",
+            ReceivedKind.Timer when received.Body == "off" => $"{who} turned disappearing messages off.",
+            ReceivedKind.Timer => $"{who} set disappearing messages to {received.Body}: later messages are deleted on both sides after that time.",
             _ => $"warning: a message from {who} {received.Error}; it was recorded locally and removed from the server.",
         };
     }

@@ -16,8 +16,8 @@ public sealed class MailboxOptions
     /// <summary>The longest a receive may wait: below Orleans' 30 s response timeout.</summary>
     public static readonly TimeSpan LongestWait = TimeSpan.FromSeconds(ApiLimits.MaxWaitSeconds);
 
-    /// <summary>How long an envelope waits for its recipient before it expires. Default 30 days.</summary>
-    public TimeSpan EnvelopeTtl { get; set; } = TimeSpan.FromDays(30);
+    /// <summary>How long an envelope waits for its recipient before it expires. Default and most: 30 days (<see cref="ApiLimits.MaxEnvelopeLifetimeDays"/>).</summary>
+    public TimeSpan EnvelopeTtl { get; set; } = TimeSpan.FromDays(ApiLimits.MaxEnvelopeLifetimeDays);
 
     /// <summary>The most envelopes a mailbox holds; deposits past it are refused. Default 10,000.</summary>
     public int MaxEnvelopes { get; set; } = 10_000;
@@ -64,7 +64,8 @@ internal sealed class MailboxOptionsValidator : IValidateOptions<MailboxOptions>
     public ValidateOptionsResult Validate(string? name, MailboxOptions options)
     {
         var problems = new OptionsProblems(MailboxOptions.Section);
-        problems.Require(options.EnvelopeTtl > TimeSpan.Zero, nameof(options.EnvelopeTtl), "must be positive.");
+        problems.Require(options.EnvelopeTtl > TimeSpan.Zero && options.EnvelopeTtl <= TimeSpan.FromDays(ApiLimits.MaxEnvelopeLifetimeDays), nameof(options.EnvelopeTtl),
+            $"must be positive and at most {ApiLimits.MaxEnvelopeLifetimeDays} days (clients keep the prekeys of first messages that long).");
         problems.Require(options.MaxEnvelopes > 0, nameof(options.MaxEnvelopes), "must be at least 1.");
         problems.Require(options.MaxPendingPerIdentifiedSender > 0, nameof(options.MaxPendingPerIdentifiedSender), "must be at least 1.");
         problems.Require(options.MaxBytes > 0, nameof(options.MaxBytes), "must be at least 1.");

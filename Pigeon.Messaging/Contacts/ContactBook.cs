@@ -29,6 +29,7 @@ public sealed class ContactBook
     public async Task<(ContactRow Contact, List<MessageRow> Messages)> HistoryAsync(string reference, int limit)
     {
         var contact = await ResolveAsync(reference);
+        await _session.DeleteExpiredMessagesAsync();
         return (contact, await _session.WithStoreAsync(database => database.Messages.History(contact.AccountId, limit)));
     }
 
@@ -115,7 +116,7 @@ public sealed class ContactBook
                 throw new InviteRefusedException(accountId, InviteRefusal.AlreadyContact, existing.Label);
             }
 
-            if (database.Requests.All().Exists(r => r.AccountId == accountId))
+            if (database.Requests.Find(accountId) is not null)
             {
                 throw new InviteRefusedException(accountId, InviteRefusal.AlreadyAskedYou);
             }
@@ -242,8 +243,9 @@ public sealed class ContactBook
             database.ForgetAccount(accountId);
         }
 
-        database.Sessions.DeleteStrangers();
-        database.Messages.DeleteStrangersBefore(before);
+        var known = database.KnownAccounts();
+        database.Sessions.DeleteStrangers(known);
+        database.Messages.DeleteStrangersBefore(before, known);
     }));
 
     /// <summary>How long a request that was neither accepted nor declined is kept.</summary>
@@ -284,6 +286,27 @@ public sealed class ContactBook
         await _session.Outbox.DeliverAsync(ct);
     }
 
+    /// <summary>
+    /// Sets the disappearing-message timer of the conversation with a contact (null: off) and tells
+    /// them, inside the encrypted channel, so both sides keep each later message as long. The change
+    /// stays in the history of both.
+    /// </summary>
+    public async Task<ContactRow> SetTimerAsync(string reference, TimeSpan? timer, CancellationToken ct)
+    {
+        if (!DisappearingTimer.IsValid(timer))
+        {
+            throw new ArgumentOutOfRangeException(nameof(timer), timer, $"A timer is off or from one second to {DisappearingTimer.Format(DisappearingTimer.Longest)}.");
+        }
+
+        var contact = await ResolveAsync(reference);
+        // Reaching the server first means a server that is down leaves the profile as it was.
+        await _session.CallServerAsync(api => api.SignInAsync(ct));
+        await _session.Outbox.QueueAsync(contact.AccountId, InnerMessageType.Timer, null, MessageKind.Timer,
+            database => database.Contacts.Upsert(database.Contacts.Find(contact.AccountId)! with { Timer = timer }), timer);
+        await _session.Outbox.DeliverAsync(ct);
+        return contact with { Timer = timer };
+    }
+
     /// <summary>The 60-digit safety number with a contact.</summary>
     public async Task<(ContactRow Contact, string SafetyNumber)> SafetyNumberAsync(string reference)
     {
@@ -321,7 +344,7 @@ public sealed class ContactBook
         var payload = _session.Outbox.Seal(session, _session.Outbox.Compose(database, InnerMessageType.ContactRequest, message, now));
         var record = database.Sessions.Load(accountId) ?? new SessionRecord();
         record.Activate(session);
-        database.Sessions.Save(accountId, record, now);
+        database.Sessions.Save(accountId, record);
         database.Messages.Add(accountId, MessageDirection.Out, MessageKind.Request, MessageStatus.Queued, messageId, message, now, now);
         database.Outbox.Add(new OutboxRow(messageId, accountId, payload), now);
     }

@@ -275,20 +275,26 @@ public sealed class Inbox
             case InnerMessageType.ContactAccepted:
                 SaveIfKnown(database, sender, record, known, now);
                 return Failed(database, envelope, sender, "an acceptance from someone never invited", now);
+            case InnerMessageType.Timer when contact is null:
+                SaveIfKnown(database, sender, record, known, now);
+                return Failed(database, envelope, sender, "a timer from someone who is not a contact", now);
+            case InnerMessageType.Timer:
+                database.Contacts.Upsert(contact with { Timer = inner.Timer });
+                break;
             case InnerMessageType.Text when !known:
                 return Failed(database, envelope, sender, "a text from someone who is not a contact", now);
             case InnerMessageType.DeliveryKeyUpdate when !known:
                 return Failed(database, envelope, sender, "a delivery key from someone who is not a contact", now);
             case InnerMessageType.DeliveryKeyUpdate:
                 database.DeliveryKeys.Save(sender, inner.SenderDeliveryKey!);
-                database.Sessions.Save(sender, record, now);
+                database.Sessions.Save(sender, record);
                 return Outcome.Nothing;
             case InnerMessageType.Delivered or InnerMessageType.Read or InnerMessageType.Typing when contact is null:
                 SaveIfKnown(database, sender, record, known, now);
                 return Failed(database, envelope, sender, "a receipt or typing indicator from someone who is not a contact", now);
             case InnerMessageType.Delivered or InnerMessageType.Read:
                 // Only our own messages to this contact: a receipt cannot mark what was sent to someone else.
-                database.Sessions.Save(sender, record, now);
+                database.Sessions.Save(sender, record);
                 var ours = database.Messages.SentTo(sender, inner.MessageIds!);
                 foreach (var id in ours)
                 {
@@ -305,7 +311,7 @@ public sealed class Inbox
                 return new ReceivedEvent(inner.Type == InnerMessageType.Read ? ReceivedKind.Read : ReceivedKind.Delivered, envelope.MessageId, sender,
                     contact.Label, null, inner.SentAt, now, MessageIds: ours);
             case InnerMessageType.Typing:
-                database.Sessions.Save(sender, record, now);
+                database.Sessions.Save(sender, record);
                 return new ReceivedEvent(ReceivedKind.Typing, envelope.MessageId, sender, contact.Label, null, inner.SentAt, now, IsTyping: inner.IsTyping);
             case InnerMessageType.Text when contact is { State: ContactState.Accepted }:
                 followUps.Delivered.TryAdd(sender, []);
@@ -318,14 +324,18 @@ public sealed class Inbox
             database.DeliveryKeys.Save(sender, deliveryKey);
         }
 
-        database.Sessions.Save(sender, record, now);
+        database.Sessions.Save(sender, record);
         var kind = inner.Type switch
         {
             InnerMessageType.ContactRequest => MessageKind.Request,
             InnerMessageType.ContactAccepted => MessageKind.Accepted,
+            InnerMessageType.Timer => MessageKind.Timer,
             _ => MessageKind.Text,
         };
-        database.Messages.Add(sender, MessageDirection.In, kind, MessageStatus.Received, envelope.MessageId, inner.Body, inner.SentAt, now);
+        // A text is kept as long as the timer it carries says, from its arrival; a timer change stays.
+        var body = kind == MessageKind.Timer ? DisappearingTimer.Format(inner.Timer) : inner.Body;
+        var expiresAt = kind == MessageKind.Text ? now + inner.Timer : null;
+        database.Messages.Add(sender, MessageDirection.In, kind, MessageStatus.Received, envelope.MessageId, body, inner.SentAt, now, expiresAt);
         if (HoldForIntegration)
         {
             database.Held.Add(envelope.MessageId, now);
@@ -335,9 +345,10 @@ public sealed class Inbox
         {
             MessageKind.Request when contact is null => ReceivedKind.Request,
             MessageKind.Request or MessageKind.Accepted => ReceivedKind.Accepted,
+            MessageKind.Timer => ReceivedKind.Timer,
             _ => ReceivedKind.Text,
         };
-        return new ReceivedEvent(eventKind, envelope.MessageId, sender, inner.SenderName, inner.Body, inner.SentAt, now)
+        return new ReceivedEvent(eventKind, envelope.MessageId, sender, inner.SenderName, body, inner.SentAt, now)
         {
             OnEarlierSession = decrypted.OpenedArchivedSession,
         };
@@ -416,7 +427,7 @@ public sealed class Inbox
     {
         if (known)
         {
-            database.Sessions.Save(sender, record, now);
+            database.Sessions.Save(sender, record);
         }
     }
 

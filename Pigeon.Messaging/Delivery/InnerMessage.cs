@@ -28,20 +28,26 @@ public enum InnerMessageType
 
     /// <summary>The sender's new delivery key (it rotated it after removing or blocking someone); no body, shown nowhere.</summary>
     DeliveryKeyUpdate,
+
+    /// <summary>The sender set the conversation's disappearing-message timer (to <see cref="InnerMessage.Timer"/>; null is off).</summary>
+    Timer,
 }
 
 /// <summary>
 /// The plaintext inside the Double Ratchet, version 2: a UTF-8 JSON object with short member names,
-/// <code>{"v":2,"t":"text","n":"Alice","b":"hello","at":1764043200000}</code>
+/// <code>{"v":2,"t":"text","n":"Alice","b":"hello","at":1764043200000,"e":3600}</code>
 /// <c>v</c> format version (2; others are refused), <c>t</c> type (<c>request</c>, <c>accepted</c>,
-/// <c>text</c>, <c>key</c>, <c>delivered</c>, <c>read</c>, <c>typing</c>), <c>n</c> sender's display name, <c>b</c> body (optional for a request and an
-/// acceptance, absent from a key update), <c>at</c> sent-at in Unix milliseconds (the sender's clock), <c>dk</c> the sender's
-/// delivery key (base64 of epoch ‖ key, 36 bytes; with a request, an acceptance and a key update, which
-/// carries nothing else), with which the
-/// recipient deposits to the sender without identifying itself, <c>r</c> the ids of the messages a
-/// receipt (<c>delivered</c>, <c>read</c>) is about (1 to 100 GUIDs, each 36 characters), <c>on</c> for a
-/// <c>typing</c> indicator (true started, false stopped). Unknown members are ignored so a later version
-/// can add some; the ratchet pads the whole to hide its length. Pigeon.Protocol's README has it byte for byte.
+/// <c>text</c>, <c>key</c>, <c>timer</c>, <c>delivered</c>, <c>read</c>, <c>typing</c>), <c>n</c> sender's
+/// display name, <c>b</c> body (optional for a request and an acceptance, absent from a key update and a
+/// timer), <c>at</c> sent-at in Unix milliseconds (the sender's clock), <c>dk</c> the sender's delivery
+/// key (base64 of epoch ‖ key, 36 bytes; with a request, an acceptance and a key update, which carries
+/// nothing else), with which the recipient deposits to the sender without identifying itself, <c>e</c>
+/// the disappearing-message timer in seconds (1 to 604800; absent or 0 for off): on a <c>timer</c>
+/// message the conversation's new setting, on a text the time both sides keep that text; <c>r</c> the
+/// ids of the messages a receipt (<c>delivered</c>, <c>read</c>) is about (1 to 100 GUIDs, each 36
+/// characters), <c>on</c> for a <c>typing</c> indicator (true started, false stopped). Unknown members
+/// are ignored so a later version can add some; the ratchet pads the whole to hide its length.
+/// Pigeon.Protocol's README has it byte for byte.
 /// </summary>
 /// <param name="Type">What it is.</param>
 /// <param name="SenderName">The sender's display name (what they call themselves).</param>
@@ -50,9 +56,10 @@ public enum InnerMessageType
 /// <param name="SenderDeliveryKey">The sender's delivery key, if it gives it with this message.</param>
 /// <param name="MessageIds">What a receipt is about.</param>
 /// <param name="IsTyping">For a typing indicator: started (true) or stopped.</param>
+/// <param name="Timer">The disappearing-message timer (see above); null for off.</param>
 public sealed record InnerMessage(
     InnerMessageType Type, string SenderName, string? Body, DateTimeOffset SentAt, DeliveryKey? SenderDeliveryKey = null,
-    IReadOnlyList<Guid>? MessageIds = null, bool? IsTyping = null)
+    IReadOnlyList<Guid>? MessageIds = null, bool? IsTyping = null, TimeSpan? Timer = null)
 {
     /// <summary>The most message ids one receipt names.</summary>
     public const int MaxReceiptIds = 100;
@@ -66,7 +73,7 @@ public sealed record InnerMessage(
     /// <summary>UTF-8 JSON bytes, to be encrypted.</summary>
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(
         new Wire(Version, TypeName(Type), SenderName, Body, SentAt.ToUnixTimeMilliseconds(), SenderDeliveryKey?.ToBytes(),
-            MessageIds is null ? null : [.. MessageIds.Select(id => id.ToString("D"))], IsTyping), InnerMessageJson.Default.Wire);
+            MessageIds is null ? null : [.. MessageIds.Select(id => id.ToString("D"))], IsTyping, (long?)Timer?.TotalSeconds), InnerMessageJson.Default.Wire);
 
     /// <summary>Parses a decrypted plaintext.</summary>
     /// <exception cref="FormatException">Not a version-2 inner message.</exception>
@@ -94,6 +101,7 @@ public sealed record InnerMessage(
             "read" => InnerMessageType.Read,
             "typing" => InnerMessageType.Typing,
             "key" => InnerMessageType.DeliveryKeyUpdate,
+            "timer" => InnerMessageType.Timer,
             _ => throw new FormatException($"Unknown inner message type '{wire.T}'."),
         };
         if (type == InnerMessageType.Text && wire.B is null)
@@ -126,6 +134,11 @@ public sealed record InnerMessage(
         {
             throw new FormatException("The sender name is too long or holds control characters.");
         }
+        TimeSpan? timer = wire.E is null or 0 ? null : TimeSpan.FromSeconds(Math.Clamp(wire.E.Value, 0, long.MaxValue / TimeSpan.TicksPerSecond));
+        if (!DisappearingTimer.IsValid(timer))
+        {
+            throw new FormatException("The disappearing-message timer is out of range.");
+        }
         DeliveryKey? deliveryKey = null;
         try
         {
@@ -137,7 +150,7 @@ public sealed record InnerMessage(
         }
 
         return new InnerMessage(type, name, wire.B, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(wire.At, 0, 253402300799999)), deliveryKey,
-            messageIds, type == InnerMessageType.Typing ? wire.On : null);
+            messageIds, type == InnerMessageType.Typing ? wire.On : null, timer);
     }
 
     private static string TypeName(InnerMessageType type) => type switch
@@ -148,6 +161,7 @@ public sealed record InnerMessage(
         InnerMessageType.Read => "read",
         InnerMessageType.Typing => "typing",
         InnerMessageType.DeliveryKeyUpdate => "key",
+        InnerMessageType.Timer => "timer",
         _ => "text",
     };
 
@@ -159,7 +173,8 @@ public sealed record InnerMessage(
         [property: JsonPropertyName("at")] long At,
         [property: JsonPropertyName("dk")] byte[]? Dk,
         [property: JsonPropertyName("r")] string[]? R = null,
-        [property: JsonPropertyName("on")] bool? On = null);
+        [property: JsonPropertyName("on")] bool? On = null,
+        [property: JsonPropertyName("e")] long? E = null);
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

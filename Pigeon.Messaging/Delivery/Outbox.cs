@@ -129,7 +129,7 @@ public sealed class Outbox
             var record = database.Sessions.Load(accountId);
             var session = record?.Current ?? throw new NoSessionException(accountId);
             var payload = Seal(session, compose(database, now));
-            database.Sessions.Save(accountId, record, now);
+            database.Sessions.Save(accountId, record);
             database.Outbox.Add(new OutboxRow(Guid.NewGuid(), accountId, payload), now);
         }));
 
@@ -141,7 +141,7 @@ public sealed class Outbox
             var presented = key.ToBytes();
             try
             {
-                await api.DepositSealedAsync([.. batch.Select(q => new Api.SealedEnvelope(q.Recipient, presented, q.MessageId, q.Payload))], ct);
+                await api.DepositSealedAsync([.. batch.Select(q => new Api.SealedEnvelope(q.Recipient, presented, q.MessageId, q.Payload, LifetimeSeconds(q)))], ct);
                 return;
             }
             catch (PigeonApiException exception) when (exception.Status == HttpStatusCode.Unauthorized && exception.Type == ProblemTypes.DeliveryRefused)
@@ -150,44 +150,58 @@ public sealed class Outbox
             }
         }
 
-        await api.DepositAsync([.. batch.Select(q => new OutgoingEnvelope(q.Recipient, q.MessageId, q.Payload))], ct);
+        await api.DepositAsync([.. batch.Select(q => new OutgoingEnvelope(q.Recipient, q.MessageId, q.Payload, LifetimeSeconds(q)))], ct);
     }
+
+    // A message that disappears asks the server to keep its envelope no longer than that (at least a
+    // second, so one already due still goes out and is deleted at once by the recipient).
+    private int? LifetimeSeconds(OutboxRow row) => row.ExpiresAt is { } expires
+        ? (int)Math.Clamp(Math.Ceiling((expires - _session.Time.GetUtcNow()).TotalSeconds), 1, int.MaxValue)
+        : null;
 
     /// <summary>
     /// Encrypts <paramref name="body"/> in the current session with <paramref name="accountId"/> and commits it
-    /// for delivery, with <paramref name="alsoInTransaction"/> in the same transaction.
+    /// for delivery, with <paramref name="alsoInTransaction"/> in the same transaction. A text carries the
+    /// conversation's disappearing timer and expires by it on this side too; a timer message carries
+    /// <paramref name="timer"/>, the new setting, and stays in the history as its change.
     /// </summary>
-    internal async Task<Guid> QueueAsync(string accountId, InnerMessageType type, string? body, MessageKind kind, Action<ProfileDatabase>? alsoInTransaction)
+    internal async Task<Guid> QueueAsync(string accountId, InnerMessageType type, string? body, MessageKind kind, Action<ProfileDatabase>? alsoInTransaction,
+        TimeSpan? timer = null)
     {
         var messageId = Guid.NewGuid();
         await _session.WithStoreAsync(database => database.InTransaction(() =>
         {
             alsoInTransaction?.Invoke(database);
             var now = _session.Time.GetUtcNow();
-            Queue(database, accountId, messageId, type, body, now);
-            database.Messages.Add(accountId, MessageDirection.Out, kind, MessageStatus.Queued, messageId, body, now, now);
+            var textTimer = type == InnerMessageType.Text ? database.Contacts.Find(accountId)?.Timer : null;
+            var expiresAt = now + textTimer;
+            Queue(database, accountId, messageId, type, body, now, type == InnerMessageType.Timer ? timer : textTimer, expiresAt);
+            database.Messages.Add(accountId, MessageDirection.Out, kind, MessageStatus.Queued, messageId,
+                type == InnerMessageType.Timer ? DisappearingTimer.Format(timer) : body, now, now, expiresAt);
         }));
         return messageId;
     }
 
     /// <summary>
     /// Encrypts an inner message in the current session with <paramref name="accountId"/>, saves the
-    /// session and commits the envelope for delivery (no history item: the caller adds one if it is shown).
+    /// session and commits the envelope for delivery (no history item: the caller adds one if it is shown),
+    /// carrying <paramref name="timer"/> and expiring, in the outbox, at <paramref name="expiresAt"/>.
     /// Call inside a transaction.
     /// </summary>
-    internal void Queue(ProfileDatabase database, string accountId, Guid messageId, InnerMessageType type, string? body, DateTimeOffset now)
+    internal void Queue(ProfileDatabase database, string accountId, Guid messageId, InnerMessageType type, string? body, DateTimeOffset now,
+        TimeSpan? timer = null, DateTimeOffset? expiresAt = null)
     {
         var record = database.Sessions.Load(accountId);
         var session = record?.Current ?? throw new NoSessionException(accountId);
-        var payload = Seal(session, Compose(database, type, body, now));
-        database.Sessions.Save(accountId, record, now);
-        database.Outbox.Add(new OutboxRow(messageId, accountId, payload), now);
+        var payload = Seal(session, Compose(database, type, body, now, timer));
+        database.Sessions.Save(accountId, record);
+        database.Outbox.Add(new OutboxRow(messageId, accountId, payload, expiresAt), now);
     }
 
     /// <summary>
     /// Sends again, in the current session, a text of ours that a contact could not decrypt: the history
-    /// item keeps its place and takes the new envelope's id (the old id is spent: the contact processed
-    /// it). False when <paramref name="messageId"/> names no text of ours to that contact.
+    /// item keeps its place (and its expiry; the text carries the conversation's timer now) and takes the new envelope's id (the old id is spent: the
+    /// contact processed it). False when <paramref name="messageId"/> names no text of ours to that contact.
     /// </summary>
     internal Task<bool> ResendAsync(string accountId, Guid messageId) => _session.WithStoreAsync(database => database.InTransaction(() =>
     {
@@ -197,16 +211,18 @@ public sealed class Outbox
         }
 
         var resent = Guid.NewGuid();
-        Queue(database, accountId, resent, InnerMessageType.Text, sent.Body, _session.Time.GetUtcNow());
+        var now = _session.Time.GetUtcNow();
+        Queue(database, accountId, resent, InnerMessageType.Text, sent.Body, now, database.Contacts.Find(accountId)?.Timer, sent.ExpiresAt);
         database.Messages.Reassign(messageId, resent, MessageStatus.Queued);
         return true;
     }));
 
     /// <summary>An inner message from this profile; a request, an acceptance and a key update give our delivery key.</summary>
-    internal InnerMessage Compose(ProfileDatabase database, InnerMessageType type, string? body, DateTimeOffset now) =>
+    internal InnerMessage Compose(ProfileDatabase database, InnerMessageType type, string? body, DateTimeOffset now, TimeSpan? timer = null) =>
         new(type, _session.Profile.DisplayName, body, now,
             type is InnerMessageType.ContactRequest or InnerMessageType.ContactAccepted or InnerMessageType.DeliveryKeyUpdate
-                ? database.DeliveryKeys.Load(_session.Profile.AccountId) : null);
+                ? database.DeliveryKeys.Load(_session.Profile.AccountId) : null,
+            Timer: timer);
 
     /// <summary>
     /// Encrypts <paramref name="inner"/> in <paramref name="session"/> and seals the ratchet message to

@@ -12,6 +12,9 @@ public enum ReceivedKind
     /// <summary>Someone we invited accepted.</summary>
     Accepted,
 
+    /// <summary>A contact set the conversation's disappearing-message timer (the body is its new value: <c>1h</c>, <c>off</c>, …).</summary>
+    Timer,
+
     /// <summary>The envelope could not be decrypted or understood; it was recorded and acknowledged.</summary>
     Failed,
 

@@ -38,19 +38,23 @@ public static class PrekeyPolicy
     public const int MaxHandedOutKeptPerKind = 2_000;
 
     /// <summary>Room kept in the local store below <see cref="PrekeyStore.MaxStoredPrekeys"/> for the signed and retired keys.</summary>
-    public const int ReservedForSignedPrekeys = 16;
+    public const int ReservedForSignedPrekeys = 24;
 
     /// <summary>How often the signed prekey (and the last-resort ML-KEM prekey) is replaced.</summary>
     public static readonly TimeSpan SignedPrekeyLifetime = TimeSpan.FromDays(7);
 
-    /// <summary>How long a replaced signed prekey still answers late session setups.</summary>
-    public static readonly TimeSpan RetiredPrekeyGrace = TimeSpan.FromDays(14);
+    /// <summary>
+    /// How long a replaced signed prekey (and last-resort ML-KEM prekey) still answers late session
+    /// setups: a first message made with it just before the rotation may wait in its sender's outbox
+    /// and then up to the server's envelope lifetime (<see cref="ApiLimits.MaxEnvelopeLifetimeDays"/>).
+    /// </summary>
+    public static readonly TimeSpan RetiredPrekeyGrace = TimeSpan.FromDays(ApiLimits.MaxEnvelopeLifetimeDays + 14);
 
     /// <summary>
     /// How long a one-time prekey the server has handed out keeps its private half: the first message
     /// that used it may wait in the sender's outbox and then up to the server's envelope TTL (30 days).
     /// </summary>
-    public static readonly TimeSpan HandedOutPrekeyGrace = TimeSpan.FromDays(60);
+    public static readonly TimeSpan HandedOutPrekeyGrace = TimeSpan.FromDays(2 * ApiLimits.MaxEnvelopeLifetimeDays);
 
     /// <summary>
     /// What to upload. The signed prekeys rotate when older than <see cref="SignedPrekeyLifetime"/>

@@ -65,8 +65,9 @@ public sealed class ProfileSession : IDisposable
     internal IdentityKeyPair Identity => _identity ?? throw new ProfileLockedException(LockedReason.SessionLocked);
 
     /// <summary>
-    /// Opens the profile in <paramref name="directory"/> and unlocks it; <paramref name="passphrase"/>
-    /// is asked only when the profile is encrypted.
+    /// Opens the profile in <paramref name="directory"/> and unlocks it (<paramref name="passphrase"/>
+    /// is asked only when the profile is encrypted), then deletes the messages whose disappearing
+    /// timer ran out.
     /// </summary>
     public static ProfileSession Open(MessagingEnvironment environment, string directory, Func<string?> passphrase)
     {
@@ -75,6 +76,8 @@ public sealed class ProfileSession : IDisposable
         IdentityKeyPair? identity = null;
         try
         {
+            // Messages whose timer ran out while no pigeon was running go before anything is shown.
+            database.InTransaction(() => database.Messages.DeleteExpired(environment.Time.GetUtcNow()));
             identity = database.Profile.LoadIdentity();
             return new ProfileSession(environment, database, identity, database.Profile.Read());
         }
@@ -88,8 +91,9 @@ public sealed class ProfileSession : IDisposable
 
     /// <summary>
     /// Creates an identity, prekeys and a delivery key, registers them (the delivery key as its verifier),
-    /// publishes the prekeys, and only then writes the new profile (sealed under <paramref name="passphrase"/>
-    /// when one is given), so a failure leaves nothing behind.
+    /// publishes the prekeys, and only then writes the new profile, so a failure leaves nothing behind.
+    /// Its store key is protected by <paramref name="passphrase"/>; null (or empty) makes a plaintext
+    /// profile, whose key lies in the file next to what it seals.
     /// </summary>
     public static async Task<ProfileRow> CreateAsync(MessagingEnvironment environment, string directory, Uri server, string displayName,
         string? passphrase, CancellationToken ct)
@@ -119,21 +123,14 @@ public sealed class ProfileSession : IDisposable
             });
         }
 
-        var database = ProfileDatabase.Create(directory);
+        var database = ProfileDatabase.Create(directory, string.IsNullOrEmpty(passphrase) ? null : passphrase, environment.KdfParameters);
         try
         {
             using (database)
             {
-                (byte[], Protocol.Storage.PassphraseKeyParameters, byte[])? encryption = null;
-                if (!string.IsNullOrEmpty(passphrase))
-                {
-                    database.SetPassphrase(passphrase, environment.KdfParameters, out var salt, out var keyCheck);
-                    encryption = (salt, environment.KdfParameters, keyCheck);
-                }
-
                 database.InTransaction(() =>
                 {
-                    database.Profile.Insert(server.ToString(), displayName, identity, now, encryption);
+                    database.Profile.Insert(server.ToString(), displayName, identity, now);
                     database.Prekeys.Save(prekeys);
                     database.DeliveryKeys.Save(identity.AccountId, deliveryKey);
                 });
@@ -165,23 +162,53 @@ public sealed class ProfileSession : IDisposable
 
     /// <summary>
     /// Between polls: tops up and rotates the prekeys on the server (<see cref="PrekeyMaintenance"/>),
-    /// forgets the ids of envelopes processed long ago, and prunes what strangers left
-    /// (<see cref="ContactBook.PruneStrangersAsync"/>).
+    /// forgets the ids of envelopes processed long ago, prunes what strangers left
+    /// (<see cref="ContactBook.PruneStrangersAsync"/>) and deletes the messages whose timer ran out.
     /// </summary>
     public async Task<UploadPrekeysRequest?> MaintainAsync(CancellationToken ct)
     {
         var upload = await Prekeys.MaintainAsync(ct);
         await Inbox.ForgetOldProcessedIdsAsync();
         await Contacts.PruneStrangersAsync();
+        await DeleteExpiredMessagesAsync();
         return upload;
     }
 
+    /// <summary>Deletes (overwriting them) the messages whose disappearing timer ran out; returns how many.</summary>
+    public Task<int> DeleteExpiredMessagesAsync() =>
+        WithStoreAsync(database => database.InTransaction(() => database.Messages.DeleteExpired(Time.GetUtcNow())));
+
     /// <summary>
-    /// Closes the store and forgets the private keys and the token, once no use of the store is under
-    /// way; everything after refuses with <see cref="ProfileLockedException"/>. Open the profile again
-    /// to go on.
+    /// Seals the whole profile again under a new store key protected by <paramref name="passphrase"/>
+    /// (null: none, a plaintext profile), in one transaction: a failure or a crash part-way leaves the
+    /// old passphrase working.
+    /// </summary>
+    public Task ChangePassphraseAsync(string? passphrase) =>
+        WithStoreAsync(database => database.ChangePassphrase(string.IsNullOrEmpty(passphrase) ? null : passphrase, Environment.KdfParameters));
+
+    /// <summary>
+    /// Closes the store and forgets the private keys, the token and the process's passphrase keys, once
+    /// no use of the store is under way; everything after refuses with <see cref="ProfileLockedException"/>.
+    /// Open the profile again (with its passphrase) to go on.
     /// </summary>
     public void Lock()
+    {
+        Close();
+        StoreKeyProtection.ForgetAll();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (!IsLocked)
+        {
+            Close();
+        }
+
+        _storeLock.Dispose();
+    }
+
+    private void Close()
     {
         _storeLock.Wait();
         try
@@ -197,17 +224,6 @@ public sealed class ProfileSession : IDisposable
         {
             _storeLock.Release();
         }
-    }
-
-    /// <inheritdoc />
-    public void Dispose()
-    {
-        if (!IsLocked)
-        {
-            Lock();
-        }
-
-        _storeLock.Dispose();
     }
 
     /// <summary>Runs <paramref name="work"/> on the store, alone.</summary>

@@ -4,20 +4,19 @@ using Pigeon.Protocol.Delivery;
 namespace Pigeon.Messaging.Store;
 
 /// <summary>
-/// Table <c>delivery_keys</c>: delivery keys by account, sealed: the profile's own (under its own
+/// Sealed table <c>delivery_keys</c>: delivery keys by account, this profile's own (under its own
 /// account id), which it gives its contacts, and each contact's, with which it deposits to them sealed.
 /// </summary>
-internal sealed class DeliveryKeyTable(ProfileDatabase database)
+internal sealed class DeliveryKeyTable(SealedTable table)
 {
     /// <summary>The delivery key of <paramref name="accountId"/> (this profile's own, or a contact's), or null.</summary>
     public DeliveryKey? Load(string accountId)
     {
-        if (database.Scalar("SELECT key_sealed FROM delivery_keys WHERE account_id = $id", ("$id", accountId)) is not byte[] sealedKey)
+        if (table.Find(accountId) is not { } bytes)
         {
             return null;
         }
 
-        var bytes = database.OpenSealed(sealedKey, Purpose(accountId));
         try
         {
             return DeliveryKey.FromBytes(bytes);
@@ -34,12 +33,7 @@ internal sealed class DeliveryKeyTable(ProfileDatabase database)
         var bytes = key.ToBytes();
         try
         {
-            database.Execute(
-                """
-                INSERT INTO delivery_keys (account_id, key_sealed) VALUES ($id, $key)
-                ON CONFLICT (account_id) DO UPDATE SET key_sealed = excluded.key_sealed
-                """,
-                ("$id", accountId), ("$key", database.Seal(bytes, Purpose(accountId))));
+            table.Put(accountId, bytes);
         }
         finally
         {
@@ -48,8 +42,5 @@ internal sealed class DeliveryKeyTable(ProfileDatabase database)
     }
 
     /// <summary>Forgets the delivery key of <paramref name="accountId"/>.</summary>
-    public void Delete(string accountId) => database.Execute("DELETE FROM delivery_keys WHERE account_id = $id", ("$id", accountId));
-
-    // Bound to the account: a key copied into another account's row does not open.
-    private static string Purpose(string accountId) => "delivery-key:" + accountId;
+    public void Delete(string accountId) => table.Delete(accountId);
 }

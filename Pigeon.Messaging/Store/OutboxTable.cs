@@ -1,17 +1,20 @@
 namespace Pigeon.Messaging.Store;
 
-/// <summary>Table <c>outbox</c>: ciphertexts committed locally and not yet deposited.</summary>
-internal sealed class OutboxTable(ProfileDatabase database)
+/// <summary>Sealed table <c>outbox</c>: ciphertexts committed locally and not yet deposited, by message id.</summary>
+internal sealed class OutboxTable(ProfileDatabase database, SealedTable table)
 {
+    private static long s_lastOrder;
+
     /// <summary>Queues a ciphertext for deposit.</summary>
-    public void Add(OutboxRow row, DateTimeOffset now) => database.Execute(
-        "INSERT INTO outbox (message_id, recipient, payload, created_at) VALUES ($id, $recipient, $payload, $now)",
-        ("$id", row.MessageId.ToString()), ("$recipient", row.Recipient), ("$payload", row.Payload), ("$now", now.ToUnixTimeMilliseconds()));
+    public void Add(OutboxRow row, DateTimeOffset now) => table.Put(row.MessageId.ToString(), StoreJson.Write(
+        new StoredOutbox(row.MessageId, row.Recipient, row.Payload, NextOrder(now), row.ExpiresAt?.ToUnixTimeMilliseconds())));
 
     /// <summary>Every queued ciphertext, oldest first.</summary>
-    public List<OutboxRow> All() => database.Query(
-        "SELECT message_id, recipient, payload FROM outbox ORDER BY created_at, rowid",
-        reader => new OutboxRow(Guid.Parse(reader.GetString(0)), reader.GetString(1), (byte[])reader[2]));
+    public List<OutboxRow> All() =>
+    [
+        .. table.All().Select(row => StoreJson.Read<StoredOutbox>(row.Value, table.Name)).OrderBy(o => o.Order)
+            .Select(o => new OutboxRow(o.MessageId, o.Recipient, o.Payload, o.ExpiresAt is { } expires ? ProfileDatabase.FromMs(expires) : null)),
+    ];
 
     /// <summary>Removes a deposited ciphertext and marks its history item sent.</summary>
     public void Complete(Guid messageId) => database.InTransaction(() =>
@@ -21,8 +24,29 @@ internal sealed class OutboxTable(ProfileDatabase database)
     });
 
     /// <summary>Removes a ciphertext the server refused for good (its history item says failed).</summary>
-    public void Remove(Guid messageId) => database.Execute("DELETE FROM outbox WHERE message_id = $id", ("$id", messageId.ToString()));
+    public void Remove(Guid messageId) => table.Delete(messageId.ToString());
 
     /// <summary>Drops every envelope still queued for <paramref name="recipient"/>.</summary>
-    public void RemoveAllFor(string recipient) => database.Execute("DELETE FROM outbox WHERE recipient = $recipient", ("$recipient", recipient));
+    public void RemoveAllFor(string recipient)
+    {
+        foreach (var row in All().Where(r => r.Recipient == recipient))
+        {
+            Remove(row.MessageId);
+        }
+    }
+
+    // The order of queued ciphertexts: the clock in ticks, and always later than the last one this
+    // process queued, so two in the same tick keep their order.
+    private static long NextOrder(DateTimeOffset now)
+    {
+        while (true)
+        {
+            var last = Interlocked.Read(ref s_lastOrder);
+            var next = Math.Max(last + 1, now.UtcTicks);
+            if (Interlocked.CompareExchange(ref s_lastOrder, next, last) == last)
+            {
+                return next;
+            }
+        }
+    }
 }

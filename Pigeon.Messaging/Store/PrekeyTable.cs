@@ -3,15 +3,15 @@ using Pigeon.Protocol.Prekeys;
 
 namespace Pigeon.Messaging.Store;
 
-/// <summary>Table <c>prekeys</c>, one row: the sealed private prekey store (signed, retired, one-time and last-resort keys).</summary>
-internal sealed class PrekeyTable(ProfileDatabase database)
+/// <summary>The private prekey store (signed, retired, one-time and last-resort keys): one row of sealed table <c>profile</c>.</summary>
+internal sealed class PrekeyTable(SealedTable table)
 {
-    private const string Purpose = "prekeys";
+    private const string Key = "prekeys";
 
     /// <summary>The private prekey store.</summary>
     public PrekeyStore Load()
     {
-        var blob = database.OpenSealed((byte[])database.Scalar("SELECT store_sealed FROM prekeys WHERE id = 1")!, Purpose);
+        var blob = table.Find(Key) ?? throw new ProfileDamagedException(table.Name, new KeyNotFoundException("No prekeys."));
         try
         {
             return PrekeyStore.Deserialize(blob);
@@ -28,8 +28,7 @@ internal sealed class PrekeyTable(ProfileDatabase database)
         var blob = prekeys.Serialize();
         try
         {
-            database.Execute("INSERT INTO prekeys (id, store_sealed) VALUES (1, $blob) ON CONFLICT (id) DO UPDATE SET store_sealed = excluded.store_sealed",
-                ("$blob", database.Seal(blob, Purpose)));
+            table.Put(Key, blob);
         }
         finally
         {

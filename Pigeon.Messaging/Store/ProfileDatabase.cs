@@ -7,123 +7,72 @@ namespace Pigeon.Messaging.Store;
 
 /// <summary>
 /// One profile's SQLite database (<c>pigeon.db</c>, mode 0600, in a 0700 folder): the connection, its
-/// transactions, the schema and its migrations, and the sealing of secret values
-/// (<see cref="StoreCipher"/>). The schema version is <c>PRAGMA user_version</c>; <see cref="Migrations"/>
-/// bring older files up to date. Each table has a class of its own, reached from here.
+/// transactions, the schema, and the sealing of rows under the store key (<see cref="StoreCipher"/>,
+/// kept in table <c>header</c> as <see cref="StoreKeyProtection"/> says). Every table but
+/// <c>header</c> holds only keyed hashes, versions, per-conversation order numbers and sealed values.
+/// Each connection runs with <c>secure_delete</c> and a truncated rollback journal, so what is deleted
+/// or replaced is overwritten, not left in free pages or the journal. The schema version is
+/// <c>PRAGMA user_version</c>; files of another version are refused, not migrated.
 /// </summary>
 internal sealed class ProfileDatabase : IDisposable
 {
     /// <summary>The database file's name inside the profile folder.</summary>
     public const string FileName = "pigeon.db";
 
+    /// <summary>The schema version this build reads and writes; version 1 (columns in the clear) is no longer read.</summary>
+    public const int SchemaVersion = 2;
+
     private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
-    /// <summary>Schema migrations; entry i takes the file from version i to i + 1.</summary>
-    private static readonly string[] Migrations =
-    [
+    /// <summary>The tables of sealed values by key (<see cref="SealedTable"/>).</summary>
+    private static readonly string[] SealedTableNames = ["profile", "contacts", "requests", "sessions", "delivery_keys", "processed", "outbox", "expiries", "blocked", "settings", "held"];
+
+    private static readonly string Schema = string.Join("\n",
         """
-        CREATE TABLE profile (
+        CREATE TABLE header (
             id INTEGER PRIMARY KEY CHECK (id = 1),
-            account_id TEXT NOT NULL,
-            server TEXT NOT NULL,
-            display_name TEXT NOT NULL,
-            public_identity BLOB NOT NULL,
-            identity_sealed BLOB NOT NULL,
             kdf_salt BLOB,
             kdf_memory_kib INTEGER,
             kdf_iterations INTEGER,
-            key_check BLOB,
-            signed_prekey_rotated_at INTEGER NOT NULL,
-            created_at INTEGER NOT NULL);
-        CREATE TABLE prekeys (
-            id INTEGER PRIMARY KEY CHECK (id = 1),
-            store_sealed BLOB NOT NULL);
-        CREATE TABLE contacts (
-            account_id TEXT PRIMARY KEY,
-            display_name TEXT NOT NULL,
-            public_identity BLOB NOT NULL,
-            state TEXT NOT NULL CHECK (state IN ('invited', 'accepted')),
-            verified INTEGER NOT NULL DEFAULT 0,
-            created_at INTEGER NOT NULL,
-            last_message_at INTEGER);
-        CREATE TABLE sessions (
-            account_id TEXT PRIMARY KEY,
-            record_sealed BLOB NOT NULL,
-            updated_at INTEGER NOT NULL);
-        CREATE TABLE requests (
-            account_id TEXT PRIMARY KEY,
-            display_name TEXT NOT NULL,
-            public_identity BLOB NOT NULL,
-            message_sealed BLOB,
-            received_at INTEGER NOT NULL);
+            store_key BLOB NOT NULL);
         CREATE TABLE messages (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            contact_id TEXT NOT NULL,
-            direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
-            kind TEXT NOT NULL CHECK (kind IN ('text', 'request', 'accepted', 'failed')),
-            status TEXT NOT NULL CHECK (status IN ('received', 'queued', 'sent', 'failed')),
-            message_id TEXT NOT NULL,
-            body_sealed BLOB,
-            sent_at INTEGER,
-            at INTEGER NOT NULL);
-        CREATE INDEX messages_by_contact ON messages (contact_id, id);
-        CREATE TABLE processed (
-            message_id TEXT PRIMARY KEY,
-            processed_at INTEGER NOT NULL);
-        CREATE TABLE delivery_keys (
-            account_id TEXT PRIMARY KEY,
-            key_sealed BLOB NOT NULL);
-        CREATE TABLE outbox (
-            message_id TEXT PRIMARY KEY,
-            recipient TEXT NOT NULL,
-            payload BLOB NOT NULL,
-            created_at INTEGER NOT NULL);
-        CREATE TABLE blocked (
-            account_id TEXT PRIMARY KEY,
-            blocked_at INTEGER NOT NULL);
+            id INTEGER PRIMARY KEY,
+            conversation BLOB NOT NULL,
+            seq INTEGER NOT NULL,
+            ref BLOB NOT NULL,
+            version INTEGER NOT NULL,
+            sealed BLOB NOT NULL);
+        CREATE UNIQUE INDEX messages_in_order ON messages (conversation, seq);
+        CREATE INDEX messages_by_ref ON messages (ref);
         """,
-        """
-        CREATE TABLE receipts (
-            message_id TEXT PRIMARY KEY,
-            delivered_at INTEGER,
-            read_at INTEGER);
-        CREATE TABLE settings (
-            name TEXT PRIMARY KEY,
-            value TEXT NOT NULL);
-        CREATE TABLE held (
-            message_id TEXT PRIMARY KEY,
-            held_at INTEGER NOT NULL);
-        """,
-    ];
+        string.Join("\n", SealedTableNames.Select(SealedTable.CreateStatement)));
 
     private readonly SqliteConnection _connection;
+    private readonly Dictionary<string, SealedTable> _sealedTables;
     private SqliteTransaction? _transaction;
-    private StoreCipher _cipher;
+    private StoreCipher? _cipher;
 
     private ProfileDatabase(SqliteConnection connection)
     {
         _connection = connection;
-        _cipher = StoreCipher.Unencrypted();
-        Profile = new ProfileTable(this);
-        Prekeys = new PrekeyTable(this);
-        Sessions = new SessionTable(this);
-        Contacts = new ContactTable(this);
-        Requests = new RequestTable(this);
-        Messages = new MessageTable(this);
-        Processed = new ProcessedTable(this);
-        Outbox = new OutboxTable(this);
-        DeliveryKeys = new DeliveryKeyTable(this);
-        Receipts = new ReceiptTable(this);
-        Settings = new SettingTable(this);
-        Held = new HeldTable(this);
-        Blocked = new BlockedTable(this);
+        _sealedTables = SealedTableNames.ToDictionary(name => name, name => new SealedTable(this, name));
+        Profile = new ProfileTable(this, _sealedTables["profile"]);
+        Prekeys = new PrekeyTable(_sealedTables["profile"]);
+        Sessions = new SessionTable(_sealedTables["sessions"]);
+        Contacts = new ContactTable(_sealedTables["contacts"]);
+        Requests = new RequestTable(_sealedTables["requests"]);
+        Messages = new MessageTable(this, _sealedTables["expiries"]);
+        Processed = new ProcessedTable(_sealedTables["processed"]);
+        Outbox = new OutboxTable(this, _sealedTables["outbox"]);
+        DeliveryKeys = new DeliveryKeyTable(_sealedTables["delivery_keys"]);
+        Blocked = new BlockedTable(_sealedTables["blocked"]);
+        Receipts = new ReceiptTable(Messages);
+        Settings = new SettingTable(_sealedTables["settings"]);
+        Held = new HeldTable(_sealedTables["held"], this);
     }
 
-    /// <summary>The schema version this build writes.</summary>
-    public static int SchemaVersion => Migrations.Length;
-
-    /// <summary>The one profile row: identity and settings.</summary>
+    /// <summary>The profile's own facts, its private identity (and, through <see cref="Prekeys"/>, its prekeys).</summary>
     public ProfileTable Profile { get; }
 
     /// <summary>The sealed private prekeys.</summary>
@@ -176,11 +125,20 @@ internal sealed class ProfileDatabase : IDisposable
         Outbox.RemoveAllFor(accountId);
     }
 
+    /// <summary>The account ids of every contact and pending request.</summary>
+    public HashSet<string> KnownAccounts() => [.. Contacts.All().Select(c => c.AccountId), .. Requests.All().Select(r => r.AccountId)];
+
+    /// <summary>True when the store key is protected by a passphrase.</summary>
+    public bool IsEncrypted => Scalar("SELECT kdf_salt FROM header WHERE id = 1") is not null;
+
     /// <summary>True when the profile folder holds a database.</summary>
     public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
 
-    /// <summary>Creates the folder (0700) and an empty database file (0600), then the schema.</summary>
-    public static ProfileDatabase Create(string directory)
+    /// <summary>
+    /// Creates the folder (0700) and an empty database file (0600), then the schema and a new random
+    /// store key, under <paramref name="passphrase"/> when one is given (null: a plaintext profile).
+    /// </summary>
+    public static ProfileDatabase Create(string directory, string? passphrase, PassphraseKeyParameters parameters)
     {
         if (Exists(directory))
         {
@@ -199,8 +157,32 @@ internal sealed class ProfileDatabase : IDisposable
         }
 
         var database = new ProfileDatabase(OpenConnection(path));
-        database.Migrate();
-        return database;
+        try
+        {
+            var storeKey = RandomNumberGenerator.GetBytes(StoreCipher.KeySize);
+            try
+            {
+                var settings = passphrase is null ? null : PassphraseSettings.New(parameters);
+                database.InTransaction(() =>
+                {
+                    database.Execute(Schema);
+                    database.WriteHeader(storeKey, passphrase, settings);
+                    database.Execute($"PRAGMA user_version = {SchemaVersion.ToString(CultureInfo.InvariantCulture)}");
+                });
+                database._cipher = new StoreCipher(storeKey);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(storeKey);
+            }
+
+            return database;
+        }
+        catch
+        {
+            database.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -218,18 +200,27 @@ internal sealed class ProfileDatabase : IDisposable
         try
         {
             var version = database.UserVersion();
-            if (version > SchemaVersion)
-            {
-                throw new ProfileTooNewException(version, SchemaVersion);
-            }
-
-            if (version == 0 || !database.Profile.Exists())
+            if (version == 0)
             {
                 throw new ProfileNotFoundException(directory, fileExists: true);
             }
 
-            database.Unlock(passphrase);
-            database.Migrate();
+            if (version != SchemaVersion)
+            {
+                throw new ProfileFormatException(version, SchemaVersion);
+            }
+
+            var (stored, settings) = database.ReadHeader() ?? throw new ProfileNotFoundException(directory, fileExists: true);
+            var storeKey = StoreKeyProtection.Unprotect(stored, settings, passphrase);
+            try
+            {
+                database._cipher = new StoreCipher(storeKey);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(storeKey);
+            }
+
             return database;
         }
         catch
@@ -239,13 +230,50 @@ internal sealed class ProfileDatabase : IDisposable
         }
     }
 
-    /// <summary>Switches to a passphrase-derived key for a new profile; call before anything secret is written.</summary>
-    public void SetPassphrase(string passphrase, PassphraseKeyParameters parameters, out byte[] salt, out byte[] keyCheck)
+    /// <summary>
+    /// Seals everything again under a new random store key, protected by <paramref name="passphrase"/>
+    /// (null: none), in one transaction: until it commits the file opens with the old passphrase only,
+    /// and afterwards with the new one only.
+    /// </summary>
+    public void ChangePassphrase(string? passphrase, PassphraseKeyParameters parameters)
     {
-        salt = RandomNumberGenerator.GetBytes(PassphraseKey.SaltSize);
-        _cipher.Dispose();
-        _cipher = StoreCipher.FromPassphrase(passphrase, salt, parameters);
-        keyCheck = _cipher.CreateKeyCheck();
+        var old = Cipher;
+        var storeKey = RandomNumberGenerator.GetBytes(StoreCipher.KeySize);
+        var fresh = new StoreCipher(storeKey);
+        try
+        {
+            var settings = passphrase is null ? null : PassphraseSettings.New(parameters);
+            InTransaction(() =>
+            {
+                var rows = _sealedTables.Values.Select(table => (Table: table, Rows: table.All())).ToList();
+                var messages = Messages.AllForResealing();
+                _cipher = fresh;
+                foreach (var (table, tableRows) in rows)
+                {
+                    table.Clear();
+                    foreach (var (key, value) in tableRows)
+                    {
+                        table.Put(key, value);
+                        Array.Clear(value);
+                    }
+                }
+
+                Messages.Reseal(messages);
+                WriteHeader(storeKey, passphrase, settings);
+            });
+        }
+        catch
+        {
+            _cipher = old;
+            fresh.Dispose();
+            throw;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(storeKey);
+        }
+
+        old.Dispose();
     }
 
     /// <summary>Runs <paramref name="work"/> in one SQLite transaction: all of it is stored, or none.</summary>
@@ -284,23 +312,28 @@ internal sealed class ProfileDatabase : IDisposable
 
     public void Dispose()
     {
-        _cipher.Dispose();
+        _cipher?.Dispose();
         _connection.Dispose();
     }
 
-    /// <summary>Seals a secret value for the column named by <paramref name="purpose"/>.</summary>
-    internal byte[] Seal(ReadOnlySpan<byte> plaintext, string purpose) => _cipher.Seal(plaintext, purpose);
+    /// <summary>The keyed hash that stands for <paramref name="value"/> in <paramref name="kind"/> (a table, or <c>conversation</c>).</summary>
+    internal byte[] Lookup(string kind, string value) => Cipher.Lookup(kind, value);
 
-    /// <summary>Opens a value sealed for <paramref name="purpose"/>; one that does not open means the file is damaged.</summary>
-    internal byte[] OpenSealed(byte[] stored, string purpose)
+    /// <summary>Seals a row's plaintext for its table, key and version.</summary>
+    internal byte[] SealRow(string table, ReadOnlySpan<byte> rowKey, long version, ReadOnlySpan<byte> plaintext) =>
+        Cipher.Seal(plaintext, StoreCipher.AssociatedData(table, rowKey, version));
+
+    /// <summary>Opens a row sealed by <see cref="SealRow"/>; one that does not open was altered, moved or rolled back.</summary>
+    /// <exception cref="ProfileDamagedException">It does not open.</exception>
+    internal byte[] OpenRow(string table, ReadOnlySpan<byte> rowKey, long version, byte[] stored)
     {
         try
         {
-            return _cipher.Open(stored, purpose);
+            return Cipher.Open(stored, StoreCipher.AssociatedData(table, rowKey, version));
         }
         catch (CryptographicException exception)
         {
-            throw new ProfileDamagedException(purpose.Split(':')[0], exception);
+            throw new ProfileDamagedException(table, exception);
         }
     }
 
@@ -374,6 +407,8 @@ internal sealed class ProfileDatabase : IDisposable
         File.SetUnixFileMode(full, OwnerOnlyDirectory);
     }
 
+    private StoreCipher Cipher => _cipher ?? throw new ProfileLockedException(LockedReason.SessionLocked);
+
     private static SqliteConnection OpenConnection(string path)
     {
         // No pooling: a command's file handle must be closed when it ends (tests compare the file, and
@@ -386,53 +421,30 @@ internal sealed class ProfileDatabase : IDisposable
             DefaultTimeout = 30,
         }.ToString());
         connection.Open();
-        using var busy = connection.CreateCommand();
-        busy.CommandText = "PRAGMA busy_timeout = 10000";
-        busy.ExecuteNonQuery();
+        using var pragmas = connection.CreateCommand();
+        // secure_delete overwrites deleted and replaced content with zeros; the rollback journal (which
+        // holds the old pages during a transaction) is truncated to nothing at each commit; temporary
+        // tables and sorts stay in memory.
+        pragmas.CommandText = "PRAGMA busy_timeout = 10000; PRAGMA secure_delete = ON; PRAGMA journal_mode = TRUNCATE; PRAGMA temp_store = MEMORY;";
+        pragmas.ExecuteNonQuery();
         return connection;
     }
 
-    private void Unlock(Func<string?> passphrase)
-    {
-        if (Profile.Encryption() is not var (salt, parameters, keyCheck))
-        {
-            return;
-        }
+    private (byte[] StoreKey, PassphraseSettings? Settings)? ReadHeader() =>
+        Scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'header'") is null
+            ? null
+            : Query("SELECT store_key, kdf_salt, kdf_memory_kib, kdf_iterations FROM header WHERE id = 1",
+                reader => ((byte[])reader[0], reader.IsDBNull(1) ? null : new PassphraseSettings((byte[])reader[1], new PassphraseKeyParameters(reader.GetInt64(2), reader.GetInt64(3)))))
+                .Select(h => ((byte[], PassphraseSettings?)?)h).SingleOrDefault();
 
-        var given = passphrase() ?? throw new ProfileLockedException(LockedReason.PassphraseMissing);
-        var cipher = StoreCipher.FromPassphrase(given, salt, parameters);
-        try
-        {
-            cipher.VerifyKeyCheck(keyCheck);
-        }
-        catch
-        {
-            cipher.Dispose();
-            throw;
-        }
-
-        _cipher.Dispose();
-        _cipher = cipher;
-    }
-
-    private void Migrate()
-    {
-        var version = UserVersion();
-        if (version >= SchemaVersion)
-        {
-            return;
-        }
-
-        InTransaction(() =>
-        {
-            for (var v = version; v < SchemaVersion; v++)
-            {
-                Execute(Migrations[v]);
-            }
-
-            Execute($"PRAGMA user_version = {SchemaVersion.ToString(CultureInfo.InvariantCulture)}");
-        });
-    }
+    private void WriteHeader(byte[] storeKey, string? passphrase, PassphraseSettings? settings) => Execute(
+        """
+        INSERT INTO header (id, kdf_salt, kdf_memory_kib, kdf_iterations, store_key) VALUES (1, $salt, $memory, $iterations, $key)
+        ON CONFLICT (id) DO UPDATE SET kdf_salt = excluded.kdf_salt, kdf_memory_kib = excluded.kdf_memory_kib,
+            kdf_iterations = excluded.kdf_iterations, store_key = excluded.store_key
+        """,
+        ("$salt", settings?.Salt), ("$memory", settings?.Parameters.MemoryKiB), ("$iterations", settings?.Parameters.Iterations),
+        ("$key", StoreKeyProtection.Protect(storeKey, passphrase, settings)));
 
     private int UserVersion() => (int)(long)Scalar("PRAGMA user_version")!;
 }

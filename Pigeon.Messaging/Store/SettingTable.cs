@@ -1,13 +1,13 @@
+using System.Text;
+
 namespace Pigeon.Messaging.Store;
 
-/// <summary>Table <c>settings</c>: one text value per name; a name without a row has its default.</summary>
-internal sealed class SettingTable(ProfileDatabase database)
+/// <summary>Sealed table <c>settings</c>: one text value per name; a name without a row has its default.</summary>
+internal sealed class SettingTable(SealedTable table)
 {
     /// <summary>The value of <paramref name="name"/>, or null.</summary>
-    public string? Get(string name) => database.Scalar("SELECT value FROM settings WHERE name = $name", ("$name", name)) as string;
+    public string? Get(string name) => table.Find(name) is { } value ? Encoding.UTF8.GetString(value) : null;
 
     /// <summary>Sets <paramref name="name"/>.</summary>
-    public void Set(string name, string value) => database.Execute(
-        "INSERT INTO settings (name, value) VALUES ($name, $value) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        ("$name", name), ("$value", value));
+    public void Set(string name, string value) => table.Put(name, Encoding.UTF8.GetBytes(value));
 }

@@ -14,10 +14,13 @@ public enum ContactState
     Accepted,
 }
 
-/// <summary>A contact: someone we invited or whose request we accepted.</summary>
+/// <summary>
+/// A contact: someone we invited or whose request we accepted. <c>Timer</c> is the conversation's
+/// disappearing-message timer (how long a message is kept after it was sent or received), null for off.
+/// </summary>
 public sealed record ContactRow(
     string AccountId, string DisplayName, PublicIdentity PublicIdentity, ContactState State,
-    bool Verified, DateTimeOffset CreatedAt, DateTimeOffset? LastMessageAt)
+    bool Verified, DateTimeOffset CreatedAt, DateTimeOffset? LastMessageAt, TimeSpan? Timer = null)
 {
     /// <summary>The name to show: the display name, or the id while the name is unknown.</summary>
     public string Label => string.IsNullOrEmpty(DisplayName) ? AccountId : DisplayName;
@@ -26,10 +29,15 @@ public sealed record ContactRow(
 /// <summary>An incoming contact request not yet accepted or declined.</summary>
 public sealed record RequestRow(string AccountId, string DisplayName, PublicIdentity PublicIdentity, string? Message, DateTimeOffset ReceivedAt);
 
-/// <summary>One line of history; <paramref name="DeliveredAt"/> and <paramref name="ReadAt"/> come from receipts (ours: when we read it).</summary>
+/// <summary>
+/// One line of history. <c>ExpiresAt</c> is when it disappears (by the conversation's timer then), null
+/// for never; <paramref name="DeliveredAt"/> and <paramref name="ReadAt"/> come from receipts (ours:
+/// when we read it).
+/// </summary>
 public sealed record MessageRow(
     long Id, string ContactId, MessageDirection Direction, MessageKind Kind, MessageStatus Status,
-    Guid MessageId, string? Body, DateTimeOffset? SentAt, DateTimeOffset At, DateTimeOffset? DeliveredAt = null, DateTimeOffset? ReadAt = null)
+    Guid MessageId, string? Body, DateTimeOffset? SentAt, DateTimeOffset At, DateTimeOffset? ExpiresAt = null,
+    DateTimeOffset? DeliveredAt = null, DateTimeOffset? ReadAt = null)
 {
     /// <summary>
     /// Where the item stands, as shown: an outgoing one is <c>queued</c>, <c>sent</c>, <c>delivered</c>
@@ -59,6 +67,9 @@ public enum MessageKind
     Request,
     Accepted,
     Failed,
+
+    /// <summary>A change of the conversation's disappearing-message timer; the body is its new value (<c>1h</c>, <c>off</c>, …).</summary>
+    Timer,
 }
 
 /// <summary>Where a history item is in its delivery.</summary>
@@ -70,8 +81,11 @@ public enum MessageStatus
     Failed,
 }
 
-/// <summary>A ciphertext committed locally and not yet accepted by the server.</summary>
-public sealed record OutboxRow(Guid MessageId, string Recipient, byte[] Payload);
+/// <summary>
+/// A ciphertext committed locally and not yet accepted by the server; <c>ExpiresAt</c> is when its
+/// message disappears (the conversation's timer), which the deposit asks the server to keep it no longer than.
+/// </summary>
+public sealed record OutboxRow(Guid MessageId, string Recipient, byte[] Payload, DateTimeOffset? ExpiresAt = null);
 
 /// <summary>An account whose envelopes are dropped unread.</summary>
 public sealed record BlockedRow(string AccountId, DateTimeOffset BlockedAt);

@@ -16,8 +16,11 @@ public static class Padding
     /// <summary>Above this size buckets grow linearly instead of doubling.</summary>
     public const int LinearStep = 16 * 1024;
 
-    /// <summary>The largest padded size (1 MiB).</summary>
-    public const int MaxPaddedSize = 1024 * 1024;
+    /// <summary>
+    /// The largest padded size (48 KiB): with a first message's prelude and the sealed envelope around
+    /// it, the largest message stays below the server's 64 KiB envelope limit.
+    /// </summary>
+    public const int MaxPaddedSize = 3 * LinearStep;
 
     /// <summary>The largest plaintext that can be sent.</summary>
     public const int MaxPlaintextSize = MaxPaddedSize - LengthPrefix;

@@ -19,7 +19,7 @@ public sealed class CommandTests : IDisposable
         var run = await _cli.RunAsync(["--help"], ct: TestContext.Current.CancellationToken);
 
         Assert.Equal(0, run.ExitCode);
-        foreach (var command in new[] { "init", "whoami", "invite", "requests", "accept", "decline", "contacts", "send", "sync", "history", "chat", "verify" })
+        foreach (var command in new[] { "init", "whoami", "invite", "requests", "accept", "decline", "contacts", "send", "sync", "history", "chat", "verify", "timer", "passphrase" })
         {
             Assert.Contains(command, run.Output, StringComparison.Ordinal);
         }
@@ -72,7 +72,7 @@ public sealed class CommandTests : IDisposable
     public async Task Init_OverPlainHttpWithInsecure_WarnsAndGoesOn()
     {
         // Past the check, the unresolvable host is what stops it.
-        var run = await _cli.RunAsync("alice", "init", "--server", "http://pigeon.invalid:8080", "--insecure");
+        var run = await _cli.RunAsync("alice", "init", "--server", "http://pigeon.invalid:8080", "--insecure", "--no-passphrase");
 
         Assert.Contains("warning: --insecure", run.Error, StringComparison.Ordinal);
         Assert.Equal(3, run.ExitCode);
@@ -84,16 +84,83 @@ public sealed class CommandTests : IDisposable
     [InlineData("http://[::1]:9/")]
     public async Task Init_OverPlainHttpToThisMachine_NeedsNoInsecure(string server)
     {
-        var run = await _cli.RunAsync("alice", "init", "--server", server);
+        var run = await _cli.RunAsync("alice", "init", "--server", server, "--no-passphrase");
 
         Assert.Equal(3, run.ExitCode);
         Assert.DoesNotContain("insecure", run.Error, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Init_WithTheServerDown_ExitsThree_AndCreatesNoProfile()
+    public async Task Init_WithoutATerminalOrAPassphrase_IsRefused_AndOnlyNoPassphraseMakesAPlaintextProfile()
     {
         var run = await _cli.RunAsync("alice", "init", "--server", DeadServer());
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("--no-passphrase", run.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(_cli.DatabasePath("alice")));
+    }
+
+    [Fact]
+    public async Task Init_OnATerminal_AsksForThePassphraseTwice_AndTwoDifferentAnswersCreateNothing()
+    {
+        var prompts = new List<string>();
+        var answers = new Queue<string>(["one passphrase", "another one", "same passphrase", "same passphrase"]);
+        _cli.PromptSecret = prompt =>
+        {
+            prompts.Add(prompt);
+            return answers.Dequeue();
+        };
+
+        var differ = await _cli.RunAsync("alice", "init", "--server", DeadServer());
+        // The same answer twice goes on to the server (which is down here).
+        var same = await _cli.RunAsync("alice", "init", "--server", DeadServer());
+
+        Assert.Equal(1, differ.ExitCode);
+        Assert.Contains("differ", differ.Error, StringComparison.Ordinal);
+        Assert.Equal(3, same.ExitCode);
+        Assert.Equal(["New passphrase: ", "Repeat the passphrase: ", "New passphrase: ", "Repeat the passphrase: "], prompts);
+        Assert.False(File.Exists(_cli.DatabasePath("alice")));
+    }
+
+    [Fact]
+    public async Task PassphraseFile_UnlocksAProfile_AndPassphraseChangesIt()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer(), passphrase: "first passphrase");
+        var file = Path.Combine(_cli.Home, "passphrase.txt");
+        await File.WriteAllTextAsync(file, "first passphrase\n", TestContext.Current.CancellationToken);
+        Assert.Contains("encrypted", await _cli.OkAsync("alice", "--passphrase-file", file, "whoami"), StringComparison.OrdinalIgnoreCase);
+
+        _cli.SetEnvironment("PIGEON_NEW_PASSPHRASE", "second passphrase");
+        await _cli.OkAsync("alice", "--passphrase-file", file, "passphrase");
+
+        var old = await _cli.RunAsync("alice", "--passphrase-file", file, "whoami");
+        Assert.Equal(5, old.ExitCode);
+        Assert.Contains("Wrong passphrase", old.Error, StringComparison.Ordinal);
+        _cli.SetEnvironment("PIGEON_PASSPHRASE", "second passphrase");
+        await _cli.OkAsync("alice", "whoami");
+        await _cli.OkAsync("alice", "passphrase", "--no-passphrase");
+        _cli.SetEnvironment("PIGEON_PASSPHRASE", null);
+        Assert.Equal(0, OfflineProfiles.HeaderStoreKey(_cli, "alice")[0]);
+        await _cli.OkAsync("alice", "whoami");
+    }
+
+    [Theory]
+    [InlineData("2h")]
+    [InlineData("forever")]
+    public async Task Timer_WithAValueNotOffered_IsAUsageError(string value)
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer());
+
+        var run = await _cli.RunAsync("alice", "timer", "bob", value);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("1h, 1d, 1w or off", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Init_WithTheServerDown_ExitsThree_AndCreatesNoProfile()
+    {
+        var run = await _cli.RunAsync("alice", "init", "--server", DeadServer(), "--no-passphrase");
 
         Assert.Equal(3, run.ExitCode);
         Assert.Contains("Cannot reach the server", run.Error, StringComparison.Ordinal);
@@ -284,7 +351,7 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
-    public void EncryptedProfile_DoesNotHoldThePrivateKeysInTheClear()
+    public void NoProfile_HoldsThePrivateKeysInTheClear_ButOnlyAPlaintextOneHoldsItsStoreKey()
     {
         OfflineProfiles.Create(_cli, "plain", DeadServer());
         OfflineProfiles.Create(_cli, "sealed", DeadServer(), passphrase: "correct horse");
@@ -292,8 +359,10 @@ public sealed class CommandTests : IDisposable
         var plainKeys = OfflineProfiles.PrivateIdentityBytes(_cli, "plain", null);
         var sealedKeys = OfflineProfiles.PrivateIdentityBytes(_cli, "sealed", "correct horse");
 
-        // The check works: an unencrypted profile does hold its key bytes as they are.
-        Assert.True(File.ReadAllBytes(_cli.DatabasePath("plain")).AsSpan().IndexOf(plainKeys[5..]) >= 0);
+        Assert.True(File.ReadAllBytes(_cli.DatabasePath("plain")).AsSpan().IndexOf(plainKeys[5..]) < 0);
         Assert.True(File.ReadAllBytes(_cli.DatabasePath("sealed")).AsSpan().IndexOf(sealedKeys[5..]) < 0);
+        // The check works: the plaintext profile's store key is in its header as it is (0x00 ‖ key).
+        Assert.Equal(0, OfflineProfiles.HeaderStoreKey(_cli, "plain")[0]);
+        Assert.Equal(1, OfflineProfiles.HeaderStoreKey(_cli, "sealed")[0]);
     }
 }

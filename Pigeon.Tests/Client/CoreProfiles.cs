@@ -18,20 +18,26 @@ public sealed class CoreProfiles(MessagingEnvironment environment) : IDisposable
     /// <summary>The core's environment (usually the in-memory API and a clock).</summary>
     public MessagingEnvironment Environment { get; } = environment;
 
-    /// <summary>Creates profile <paramref name="name"/> (registered, prekeys published) and opens it.</summary>
-    public async Task<ProfileSession> CreateAsync(string name)
+    /// <summary>
+    /// Creates profile <paramref name="name"/> (registered, prekeys published) and opens it: under
+    /// <paramref name="passphrase"/>, or a plaintext profile for null.
+    /// </summary>
+    public async Task<ProfileSession> CreateAsync(string name, string? passphrase = null, string? displayName = null)
     {
-        await ProfileSession.CreateAsync(Environment, DirectoryOf(name), InMemoryApi.Server, name, passphrase: null, TestContext.Current.CancellationToken);
-        return Open(name);
+        await ProfileSession.CreateAsync(Environment, DirectoryOf(name), InMemoryApi.Server, displayName ?? name, passphrase, TestContext.Current.CancellationToken);
+        return Open(name, passphrase);
     }
 
     /// <summary>Opens profile <paramref name="name"/> again, as a new process would.</summary>
-    public ProfileSession Open(string name)
+    public ProfileSession Open(string name, string? passphrase = null)
     {
-        var session = ProfileSession.Open(Environment, DirectoryOf(name), () => null);
+        var session = ProfileSession.Open(Environment, DirectoryOf(name), () => passphrase);
         _sessions.Add(session);
         return session;
     }
+
+    /// <summary>The database file of a profile.</summary>
+    public string DatabasePath(string name) => Path.Combine(DirectoryOf(name), Pigeon.Messaging.Store.ProfileDatabase.FileName);
 
     /// <summary>The folder of a profile.</summary>
     public string DirectoryOf(string name) => Path.Combine(_home, name);

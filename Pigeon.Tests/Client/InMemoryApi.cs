@@ -40,6 +40,9 @@ public sealed class InMemoryApi : HttpMessageHandler
     /// <summary>Answers a request in the API's place when it returns a response (a failure to inject, say).</summary>
     public Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage?>>? Intercept { get; set; }
 
+    /// <summary>The lifetime each deposited envelope asked for (null: none), by message id.</summary>
+    public ConcurrentDictionary<Guid, int?> Lifetimes { get; } = new();
+
     /// <summary>The most envelopes one receive returns without <c>max</c>.</summary>
     public int ReceiveBatch { get; set; } = ApiLimits.MaxReceiveBatch;
 
@@ -197,7 +200,7 @@ public sealed class InMemoryApi : HttpMessageHandler
                     return Problem(HttpStatusCode.Unauthorized, ProblemTypes.DeliveryRefused, "A delivery key was not accepted.");
                 }
 
-                return Deposit([.. sealedDeposit.Envelopes.Select(e => new OutgoingEnvelope(e.Recipient, e.MessageId, e.Payload))]);
+                return Deposit([.. sealedDeposit.Envelopes.Select(e => new OutgoingEnvelope(e.Recipient, e.MessageId, e.Payload, e.LifetimeSeconds))]);
         }
 
         if (token is null || !_tokens.TryGetValue(token, out var caller))
@@ -253,6 +256,7 @@ public sealed class InMemoryApi : HttpMessageHandler
         var receipts = new List<DepositReceiptDto>();
         foreach (var envelope in envelopes)
         {
+            Lifetimes[envelope.MessageId] = envelope.LifetimeSeconds;
             var mailbox = Mailbox(envelope.Recipient);
             var stored = mailbox.Find(e => e.MessageId == envelope.MessageId);
             if (stored is null)

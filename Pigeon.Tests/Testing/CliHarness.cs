@@ -64,6 +64,9 @@ public sealed class CliHarness : IDisposable
     /// <summary>The clock the commands see.</summary>
     public TimeProvider Time { get; set; } = TimeProvider.System;
 
+    /// <summary>The terminal's secret prompt (null: no terminal, as when stdin is redirected).</summary>
+    public Func<string, string?>? PromptSecret { get; set; }
+
     /// <summary>Requests for which this returns true fail as if the connection dropped.</summary>
     public Func<HttpRequestMessage, bool> FailRequest { get; set; } = _ => false;
 
@@ -110,6 +113,7 @@ public sealed class CliHarness : IDisposable
             Error = error,
             Input = input,
             GetEnvironmentVariable = name => _environment.GetValueOrDefault(name),
+            PromptSecret = PromptSecret,
             CreateHttpHandler = () => new RecordingHandler(HttpBodies, request => FailRequest(request), request => LoseResponse(request)),
             KdfParameters = new PassphraseKeyParameters(8 * 1024, 1),
             RetryBaseDelay = TimeSpan.FromMilliseconds(20),

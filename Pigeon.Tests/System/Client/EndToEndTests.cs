@@ -24,7 +24,7 @@ public sealed class EndToEndTests
         cli.SetEnvironment("PIGEON_PASSPHRASE", "a long passphrase");
         var marker = $"zebra{Guid.NewGuid():N}";
 
-        var (aliceId, bobId) = await InitBothAsync(cli, gateway);
+        var (aliceId, bobId) = await InitBothAsync(cli, gateway, encrypted: true);
         await cli.OkAsync("alice", "invite", bobId, "--message", $"hi, it is Alice {marker}");
 
         var bobSync = await cli.OkAsync("bob", "sync", "--wait", "0");
@@ -353,7 +353,7 @@ public sealed class EndToEndTests
         var gateway = await cluster.StartGatewayAsync(Cancellation);
         using var cli = new CliHarness();
         var (aliceId, bobId) = await InitBothAsync(cli, gateway);
-        var carolId = JsonDocument.Parse(await cli.OkAsync("carol", "--json", "init", "--server", gateway.BaseAddress.ToString(), "--name", "Carol"))
+        var carolId = JsonDocument.Parse(await cli.OkAsync("carol", "--json", "init", "--server", gateway.BaseAddress.ToString(), "--name", "Carol", "--no-passphrase"))
             .RootElement.GetProperty("accountId").GetString()!;
         foreach (var (friend, friendId) in new[] { ("bob", bobId), ("carol", carolId) })
         {
@@ -456,11 +456,14 @@ public sealed class EndToEndTests
         }
     }
 
-    internal static async Task<(string AliceId, string BobId)> InitBothAsync(CliHarness cli, GatewayHandle gateway)
+    // Encrypted profiles take their passphrase from the harness's PIGEON_PASSPHRASE; the others are
+    // plaintext by choice (--no-passphrase), as a script without a terminal must say.
+    internal static async Task<(string AliceId, string BobId)> InitBothAsync(CliHarness cli, GatewayHandle gateway, bool encrypted = false)
     {
         var server = gateway.BaseAddress.ToString();
-        var alice = JsonDocument.Parse(await cli.OkAsync("alice", "--json", "init", "--server", server, "--name", "Alice")).RootElement;
-        var bob = JsonDocument.Parse(await cli.OkAsync("bob", "--json", "init", "--server", server, "--name", "Bob")).RootElement;
+        string[] choice = encrypted ? [] : ["--no-passphrase"];
+        var alice = JsonDocument.Parse(await cli.OkAsync("alice", ["--json", "init", "--server", server, "--name", "Alice", .. choice])).RootElement;
+        var bob = JsonDocument.Parse(await cli.OkAsync("bob", ["--json", "init", "--server", server, "--name", "Bob", .. choice])).RootElement;
         return (alice.GetProperty("accountId").GetString()!, bob.GetProperty("accountId").GetString()!);
     }
 

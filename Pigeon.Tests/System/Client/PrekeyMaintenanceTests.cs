@@ -27,7 +27,7 @@ public sealed class PrekeyMaintenanceTests
         });
         using var cli = new CliHarness();
         var server = gateway.BaseAddress.ToString();
-        await cli.OkAsync("alice", "init", "--server", server, "--name", "Alice");
+        await cli.OkAsync("alice", "init", "--server", server, "--name", "Alice", "--no-passphrase");
         var aliceId = JsonAccountId(await cli.OkAsync("alice", "--json", "whoami"));
 
         // A stranger drains Alice's one-time prekeys by fetching bundles.
@@ -59,7 +59,7 @@ public sealed class PrekeyMaintenanceTests
         rotated.ToBundle().Verify(aliceId);
 
         // The new signed prekey works: Bob invites Alice, Alice accepts.
-        await cli.OkAsync("bob", "init", "--server", server, "--name", "Bob");
+        await cli.OkAsync("bob", "init", "--server", server, "--name", "Bob", "--no-passphrase");
         var bobId = JsonAccountId(await cli.OkAsync("bob", "--json", "whoami"));
         await cli.OkAsync("bob", "invite", aliceId);
         Assert.Contains("Contact request from Bob", await cli.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
