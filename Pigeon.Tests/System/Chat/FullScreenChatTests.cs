@@ -22,7 +22,7 @@ public sealed class FullScreenChatTests
         var gateway = await cluster.StartGatewayAsync(Cancellation);
         using var cli = new CliHarness();
         var (_, bobId) = await EndToEndTests.InitBothAsync(cli, gateway);
-        await cli.OkAsync("carol", "init", "--server", gateway.BaseAddress.ToString(), "--name", "Carol");
+        await cli.OkAsync("carol", "init", "--server", gateway.BaseAddress.ToString(), "--name", "Carol", "--no-passphrase");
         foreach (var friend in new[] { "alice", "carol" })
         {
             await cli.OkAsync(friend, "invite", bobId);
