@@ -43,6 +43,10 @@ public sealed class ProfileStoreTests : IDisposable
         await alice.Contacts.MarkVerifiedAsync(await alice.Contacts.ResolveAsync("Bobmarker"));
         await alice.Contacts.SetTimerAsync("Bobmarker", TimeSpan.FromDays(1), Ct);
         await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+        // Receipts and settings are sealed too: Bob reads Alice's message, Alice gets the receipt.
+        Assert.Single(await bob.Contacts.MarkReadAsync(await bob.Contacts.ResolveAsync("Alicemarker"), Ct));
+        await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+        await bob.SaveSettingsAsync(new ProfileSettings(ReadReceipts: true, TypingIndicators: false));
         string[] ids = [alice.Profile.AccountId, bob.Profile.AccountId];
         var identities = new[] { alice.Profile.PublicIdentity.ToBytes(), bob.Profile.PublicIdentity.ToBytes() };
         alice.Dispose();
@@ -54,6 +58,7 @@ public sealed class ProfileStoreTests : IDisposable
         string[] markers =
         [
             .. ids, "Alicemarker", "Bobmarker", "invitation-marker", "body-marker-from-alice", "body-marker-from-bob", "pigeon.test",
+            "read_receipts", "typing_indicators",
             ms.ToString(CultureInfo.InvariantCulture), (ms / 1000).ToString(CultureInfo.InvariantCulture), "2026-11-25", "04:38",
         ];
         foreach (var name in new[] { "alice", "bob" })
@@ -73,6 +78,11 @@ public sealed class ProfileStoreTests : IDisposable
         var (_, history) = await reopened.Contacts.HistoryAsync("Alicemarker", 100);
         Assert.Contains(history, m => m.Body == "body-marker-from-alice" && m.At == Start);
         Assert.Equal(TimeSpan.FromDays(1), (await reopened.Contacts.ResolveAsync(ids[0])).Timer);
+        Assert.Contains(history, m => m.Body == "body-marker-from-alice" && m.ReadAt == Start && m.State == "read");
+        Assert.False((await reopened.GetSettingsAsync()).TypingIndicators);
+        using var aliceAgain = _profiles.Open("alice", Passphrase);
+        var (_, aliceHistory) = await aliceAgain.Contacts.HistoryAsync("Bobmarker", 100);
+        Assert.Contains(aliceHistory, m => m.Body == "body-marker-from-alice" && m.State == "read");
     }
 
     [Fact]
