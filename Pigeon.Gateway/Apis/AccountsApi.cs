@@ -31,7 +31,7 @@ public static class AccountsApi
     {
         if (!AccountId.IsWellFormed(request.AccountId))
         {
-            return Problems.BadRequest("accountId must be 32 characters of lowercase base32.");
+            return Problems.NotAnAccountId();
         }
 
         if (request.SigningKey.Length != ApiLimits.PublicKeyBytes || request.AgreementKey.Length != ApiLimits.PublicKeyBytes

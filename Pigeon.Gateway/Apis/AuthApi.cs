@@ -30,7 +30,7 @@ public static class AuthApi
     {
         if (!AccountId.IsWellFormed(request.AccountId))
         {
-            return Problems.BadRequest("accountId must be 32 characters of lowercase base32.");
+            return Problems.NotAnAccountId();
         }
 
         if (await grains.Get<IAccountGrain>(request.AccountId).GetIdentityAsync() is null)
@@ -52,7 +52,7 @@ public static class AuthApi
     {
         if (!AccountId.IsWellFormed(request.AccountId))
         {
-            return Problems.BadRequest("accountId must be 32 characters of lowercase base32.");
+            return Problems.NotAnAccountId();
         }
 
         if (request.Challenge.Length is 0 or > 64 || request.Signature.Length != ApiLimits.SignatureBytes)

@@ -52,7 +52,7 @@ public static class DevicesApi
     {
         if (!AccountId.IsWellFormed(accountId))
         {
-            return Problems.BadRequest("accountId must be 32 characters of lowercase base32.");
+            return Problems.NotAnAccountId();
         }
 
         var list = await grains.Get<IAccountGrain>(accountId).GetDeviceListAsync();

@@ -41,6 +41,9 @@ public static class Problems
         });
     }
 
+    /// <summary>400 for an <c>accountId</c> that is not an account id.</summary>
+    public static ProblemHttpResult NotAnAccountId() => BadRequest("accountId must be 32 characters of lowercase base32.");
+
     /// <summary>A 400 saying what was wrong.</summary>
     public static ProblemHttpResult BadRequest(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "The request is invalid.", type: ProblemTypes.InvalidRequest);

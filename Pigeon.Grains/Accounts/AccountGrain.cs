@@ -276,15 +276,8 @@ internal sealed partial class AccountGrain(
             throw new ArgumentException($"An account may have at most {options.Value.MaxDevices} devices.");
         }
 
-        DeviceList signed;
-        try
-        {
-            signed = new DeviceList(AccountId, list.Version, list.Devices.Select(d => new DeviceEntry(d.DeviceId, d.AddedAt)));
-        }
-        catch (ArgumentException exception)
-        {
-            throw new ArgumentException(exception.Message);
-        }
+        // Repeated or zero ids raise ArgumentException: a 400, like too many devices.
+        var signed = new DeviceList(AccountId, list.Version, list.Devices.Select(d => new DeviceEntry(d.DeviceId, d.AddedAt)));
 
         var publicIdentity = new PublicIdentity(identity.SigningKey, identity.AgreementKey, identity.AgreementKeySignature);
         if (list.Signature is null || !signed.Verify(publicIdentity, list.Signature))

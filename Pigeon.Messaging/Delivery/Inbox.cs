@@ -44,7 +44,7 @@ public sealed class Inbox
         var (m, name) = held;
         var kind = m.Kind switch
         {
-            MessageKind.Request when database.Requests.All().Exists(r => r.AccountId == m.ContactId) => ReceivedKind.Request,
+            MessageKind.Request when database.Requests.Find(m.ContactId) is not null => ReceivedKind.Request,
             MessageKind.Request or MessageKind.Accepted => ReceivedKind.Accepted,
             _ => ReceivedKind.Text,
         };
@@ -231,7 +231,7 @@ public sealed class Inbox
         }
 
         var contact = database.Contacts.Find(sender);
-        var request = database.Requests.All().Find(r => r.AccountId == sender);
+        var request = database.Requests.Find(sender);
         // Only the sessions of contacts and requesters are kept: a stranger's message that is not a
         // request leaves nothing behind but the spent prekey and the replay memory.
         var known = contact is not null || request is not null;

@@ -34,7 +34,7 @@ internal sealed class HeldTable(SealedTable table, ProfileDatabase database)
         {
             if (database.Messages.FindIncoming(Guid.Parse(key)) is { } message)
             {
-                var name = database.Contacts.Find(message.ContactId)?.DisplayName ?? database.Requests.All().Find(r => r.AccountId == message.ContactId)?.DisplayName;
+                var name = database.Contacts.Find(message.ContactId)?.DisplayName ?? database.Requests.Find(message.ContactId)?.DisplayName;
                 held.Add((message, name, BinaryPrimitives.ReadInt64BigEndian(value)));
             }
         }

@@ -77,17 +77,14 @@ internal sealed class MessageTable(ProfileDatabase database, SealedTable expirie
 
     /// <summary>The incoming item stored from envelope <paramref name="messageId"/>, or null.</summary>
     public MessageRow? FindIncoming(Guid messageId) =>
-        database.Query($"SELECT {Columns} FROM messages WHERE ref = $ref", Read, ("$ref", MessageRef(messageId)))
-            .Where(r => r.Message.Direction == MessageDirection.In && r.Message.MessageId == messageId)
-            .Select(row => Row(row.Id, row.Message)).FirstOrDefault();
+        WithMessageId(messageId).Where(r => r.Message.Direction == MessageDirection.In).Select(row => Row(row.Id, row.Message)).FirstOrDefault();
 
     private static bool IsUnread(StoredMessage message) =>
         message is { Direction: MessageDirection.In, Kind: MessageKind.Text, ReadAt: null };
 
     private void Update(Guid messageId, Func<StoredMessage, StoredMessage> change)
     {
-        foreach (var row in database.Query($"SELECT {Columns} FROM messages WHERE ref = $ref", Read, ("$ref", MessageRef(messageId)))
-                     .Where(r => r.Message.MessageId == messageId))
+        foreach (var row in WithMessageId(messageId))
         {
             var changed = change(row.Message);
             if (changed != row.Message)
@@ -202,8 +199,12 @@ internal sealed class MessageTable(ProfileDatabase database, SealedTable expirie
     private byte[] MessageRef(Guid messageId) => database.Lookup(Table, messageId.ToString());
 
     private IEnumerable<(long Id, byte[] Conversation, long Seq, long Version, StoredMessage Message)> Outgoing(Guid messageId) =>
+        WithMessageId(messageId).Where(r => r.Message.Direction == MessageDirection.Out);
+
+    // The ref is a truncated keyed hash: the opened row still has to name the id.
+    private IEnumerable<(long Id, byte[] Conversation, long Seq, long Version, StoredMessage Message)> WithMessageId(Guid messageId) =>
         database.Query($"SELECT {Columns} FROM messages WHERE ref = $ref", Read, ("$ref", MessageRef(messageId)))
-            .Where(r => r.Message.Direction == MessageDirection.Out && r.Message.MessageId == messageId);
+            .Where(r => r.Message.MessageId == messageId);
 
     private void Delete(long id)
     {
