@@ -39,7 +39,10 @@ public sealed class InstallTests : IDisposable
     [Fact]
     public async Task SelfContainedSingleFilePublish_GivesOneExecutableThatRuns()
     {
-        var project = Path.Combine(BuiltApps.Repository, "Pigeon.Client", "Pigeon.Client.csproj");
+        // A runtime-specific restore rewrites the projects' lock files, so it runs on a copy of the sources.
+        var sources = Path.Combine(_folder, "sources");
+        CopySources(BuiltApps.Repository, sources);
+        var project = Path.Combine(sources, "Pigeon.Client", "Pigeon.Client.csproj");
         var output = Path.Combine(_folder, "single");
 
         await RunAsync("dotnet", "publish", project, "-c", "Release", "-r", "linux-x64", "--self-contained", "-p:PublishSingleFile=true", "-o", output);
@@ -47,6 +50,23 @@ public sealed class InstallTests : IDisposable
 
         Assert.Contains("Exit codes", help, StringComparison.Ordinal);
         Assert.Single(Directory.GetFiles(output), f => !f.EndsWith(".pdb", StringComparison.Ordinal) && !f.EndsWith(".xml", StringComparison.Ordinal));
+    }
+
+    private static void CopySources(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+
+        foreach (var directory in Directory.GetDirectories(from))
+        {
+            if (Path.GetFileName(directory) is not ("bin" or "obj" or ".git" or ".dev" or "node_modules"))
+            {
+                CopySources(directory, Path.Combine(to, Path.GetFileName(directory)));
+            }
+        }
     }
 
     // The tests run from <repo>/Pigeon.Tests/System/bin/<Configuration>/<tfm>/, beside the apps built alike.
