@@ -464,9 +464,9 @@ public sealed class Inbox
         var body = outcome switch
         {
             GroupUpdateOutcome.Held => $"{name} changed the group (held until the change it follows arrives)",
-            GroupUpdateOutcome.Superseded => GroupBook.Describe(database, current.Accepted.FirstOrDefault(v => v.Hash.AsSpan().SequenceEqual(state.Base)) ?? before, state)
+            GroupUpdateOutcome.Superseded => GroupBook.Describe(database, me, current.Accepted.FirstOrDefault(v => v.Hash.AsSpan().SequenceEqual(state.Base)) ?? before, state)
                 + " (superseded by a concurrent change)",
-            _ => GroupBook.Describe(database, before, current.Current),
+            _ => GroupBook.Describe(database, me, before, current.Current),
         };
         var shown = current.Current;
         database.Messages.Add(GroupBook.Conversation(shown), MessageDirection.In, MessageKind.GroupChange, MessageStatus.Received, envelope.MessageId, body,

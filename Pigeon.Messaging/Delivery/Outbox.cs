@@ -110,9 +110,16 @@ public sealed class Outbox
                     await api.DepositSealedAsync([.. batch.Select(q => new Api.SealedEnvelope(q.Recipient, keys[q.Recipient]!, q.MessageId, q.Payload, LifetimeSeconds(q)))], ct);
                     return true;
                 }
-                catch (PigeonApiException exception) when (!exception.IsTransient && batch.Select(q => q.Recipient).Distinct().Skip(1).Any())
+                catch (PigeonApiException exception) when (!exception.IsTransient)
                 {
-                    // One recipient's stale key or refusal fails the whole batch: sort it out per recipient below.
+                    // One recipient's stale key or refusal fails the whole batch: sort it out per recipient
+                    // below. A key refused in a batch to one recipient is that recipient's: forgotten now.
+                    var recipients = batch.Select(q => q.Recipient).Distinct().ToList();
+                    if (recipients.Count == 1 && exception.Status == HttpStatusCode.Unauthorized && exception.Type == ProblemTypes.DeliveryRefused)
+                    {
+                        await _session.WithStoreAsync(database => database.DeliveryKeys.Delete(recipients[0]));
+                    }
+
                     return false;
                 }
             });

@@ -110,9 +110,9 @@ public sealed class GroupBook
     internal static string Conversation(GroupState group) => "group:" + group.IdHex;
 
     /// <summary>What changed from <paramref name="before"/> to <paramref name="after"/>, in words, for the history.</summary>
-    internal static string Describe(ProfileDatabase database, GroupState? before, GroupState after)
+    internal static string Describe(ProfileDatabase database, string me, GroupState? before, GroupState after)
     {
-        string Name(string accountId) => database.Contacts.Find(accountId)?.Label ?? accountId;
+        string Name(string accountId) => accountId == me ? "you" : database.Contacts.Find(accountId)?.Label ?? accountId;
         var by = Name(after.Author);
         if (before is null)
         {
@@ -175,7 +175,7 @@ public sealed class GroupBook
             {
                 database.Groups.Save(log);
                 database.Messages.Add(Conversation(next), MessageDirection.Out, MessageKind.GroupChange, MessageStatus.Sent, messageId,
-                    Describe(database, before, next), now, now, author: Me);
+                    Describe(database, Me, before, next), now, now, author: Me);
             },
             ct);
         return next;
@@ -199,7 +199,7 @@ public sealed class GroupBook
 
     // A member we have no session with (not a contact) gets one from its prekey bundle; the first
     // message in it is the group's, sealed with the delivery key the group gave us when we have it.
-    private async Task EnsureSessionsAsync(IEnumerable<string> recipients, CancellationToken ct)
+    internal async Task EnsureSessionsAsync(IEnumerable<string> recipients, CancellationToken ct)
     {
         var missing = await _session.WithStoreAsync(database => recipients.Where(r => database.Sessions.Load(r)?.Current is null).ToList());
         foreach (var accountId in missing)
