@@ -82,6 +82,9 @@ public enum NameList
 
     /// <summary>The groups (by title or id prefix).</summary>
     Groups,
+
+    /// <summary>Contacts and groups together (a name that is both).</summary>
+    Conversations,
 }
 
 /// <summary>No contact is called or has the id <see cref="Reference"/>.</summary>

@@ -33,13 +33,43 @@ public sealed class GroupBook
     /// <exception cref="GroupNotFoundException">None does.</exception>
     public Task<GroupState> ResolveAsync(string reference) => _session.WithStoreAsync(database => Resolve(database, reference).Current);
 
-    /// <summary>True when <paramref name="reference"/> names a group (and no contact is meant first: the caller decides).</summary>
-    public Task<bool> ExistsAsync(string reference) => _session.WithStoreAsync(database => Matches(database, reference).Count > 0);
+    /// <summary>
+    /// What <paramref name="reference"/> names where a contact or a group is accepted (send, history,
+    /// chat, the daemon): a contact by name or id, or a group by title or id prefix.
+    /// </summary>
+    /// <exception cref="AmbiguousNameException">It names several (contacts, groups, or a contact and a group); the candidates are listed.</exception>
+    /// <exception cref="ContactNotFoundException">It names nothing.</exception>
+    public async Task<Conversation> ResolveConversationAsync(string reference)
+    {
+        ContactRow? contact = null;
+        ContactNotFoundException? notFound = null;
+        try
+        {
+            contact = await _session.Contacts.ResolveAsync(reference);
+        }
+        catch (ContactNotFoundException exception)
+        {
+            notFound = exception;
+        }
+
+        var groups = await _session.WithStoreAsync(database => Matches(database, reference));
+        return (contact, groups.Count) switch
+        {
+            (not null, 0) => new Conversation(contact, null),
+            (null, 1) => new Conversation(null, groups[0].Current),
+            (null, 0) => throw notFound!,
+            _ => throw new AmbiguousNameException(reference, contact is null ? NameList.Groups : NameList.Conversations,
+                [.. (contact is null ? Array.Empty<string>() : [$"contact {contact.AccountId}"]).Concat(groups.Select(Candidate))]),
+        };
+    }
 
     /// <summary>The last <paramref name="limit"/> items of a group's history, oldest first (each incoming one names its <see cref="MessageRow.Author"/>).</summary>
-    public async Task<(GroupState Group, List<MessageRow> Messages)> HistoryAsync(string reference, int limit)
+    public async Task<(GroupState Group, List<MessageRow> Messages)> HistoryAsync(string reference, int limit) => await HistoryAsync(await ResolveAsync(reference), limit);
+
+    /// <summary>The last <paramref name="limit"/> items of <paramref name="group"/>'s history, oldest first.</summary>
+    public async Task<(GroupState Group, List<MessageRow> Messages)> HistoryAsync(GroupState group, int limit)
     {
-        var group = await ResolveAsync(reference);
+        ArgumentNullException.ThrowIfNull(group);
         await _session.DeleteExpiredMessagesAsync();
         return (group, await _session.WithStoreAsync(database => database.Messages.History(Conversation(group), limit)));
     }
@@ -86,9 +116,14 @@ public sealed class GroupBook
 
     /// <summary>Sends a text to every other member of the group, in one deposit; returns its history id.</summary>
     /// <exception cref="GroupChangeException">This profile is not a member.</exception>
-    public async Task<Guid> SendAsync(string reference, string text, CancellationToken ct)
+    public async Task<Guid> SendAsync(string reference, string text, CancellationToken ct) => await SendAsync(await ResolveAsync(reference), text, ct);
+
+    /// <summary>Sends a text to every other member of <paramref name="group"/> (its latest version here), in one deposit.</summary>
+    /// <exception cref="GroupChangeException">This profile is not a member.</exception>
+    public async Task<Guid> SendAsync(GroupState group, string text, CancellationToken ct)
     {
-        var group = await ResolveAsync(reference);
+        ArgumentNullException.ThrowIfNull(group);
+        group = await ResolveAsync(group.IdHex);
         if (!group.HasMember(Me))
         {
             throw new GroupChangeException($"You are not a member of '{group.Title}' any more.");
@@ -239,9 +274,11 @@ public sealed class GroupBook
         {
             1 => matches[0],
             0 => throw new GroupNotFoundException(reference),
-            _ => throw new AmbiguousNameException(reference, NameList.Groups, [.. matches.Select(m => $"{m.Current.IdHex[..12]} ({m.Current.Title})")]),
+            _ => throw new AmbiguousNameException(reference, NameList.Groups, [.. matches.Select(Candidate)]),
         };
     }
+
+    private static string Candidate(GroupLog log) => $"group {log.Current.IdHex[..12]} ({log.Current.Title})";
 
     private static List<GroupLog> Matches(ProfileDatabase database, string reference)
     {
@@ -257,3 +294,8 @@ public sealed class GroupBook
             : [];
     }
 }
+
+/// <summary>A conversation named where a contact or a group is accepted: exactly one of the two is set.</summary>
+/// <param name="Contact">The contact, for a pairwise conversation.</param>
+/// <param name="Group">The group, for a group conversation.</param>
+public sealed record Conversation(ContactRow? Contact, GroupState? Group);
