@@ -88,11 +88,14 @@ public enum NameList
 }
 
 /// <summary>No contact is called or has the id <see cref="Reference"/>.</summary>
-public sealed class ContactNotFoundException(string reference, RequestRow? pendingRequest)
+public sealed class ContactNotFoundException(string reference, RequestRow? pendingRequest, bool groupsToo = false)
     : MessagingException(pendingRequest is { } request
         ? $"{request.DisplayName} ({request.AccountId}) has asked to be your contact and is not one yet."
-        : $"No contact is called or has the id '{reference}'.")
+        : groupsToo ? $"No contact or group is called or has the id '{reference}'." : $"No contact is called or has the id '{reference}'.")
 {
+    /// <summary>Whether groups were looked in too (where a contact or a group is accepted).</summary>
+    public bool GroupsToo { get; } = groupsToo;
+
     /// <summary>The name or id looked for.</summary>
     public string Reference { get; } = reference;
 

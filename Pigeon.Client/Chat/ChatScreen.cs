@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Pigeon.Client.Cli;
 using Pigeon.Messaging;
 using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Groups;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
 using Spectre.Console;
@@ -12,12 +13,13 @@ namespace Pigeon.Client.Chat;
 
 /// <summary>
 /// The full-screen <c>pigeon chat</c> (Spectre.Console on the terminal's alternate screen): the
-/// conversations with their unread counts on the left, the open one with times, names and each sent
+/// conversations (contacts, then groups) with their unread counts on the left, the open one with times, names and each sent
 /// message's state (queued, sent, delivered, read), and the input line at the bottom, which what
 /// arrives never touches (the whole screen is drawn again, the line is kept). Tab and Shift-Tab (or
 /// Ctrl-N, Ctrl-P) switch conversations, PageUp and PageDown scroll, Enter sends, Esc or Ctrl-C leaves
-/// at once. Showing a conversation marks it read (a read receipt goes out unless turned off); typing
-/// sends a typing indicator (unless turned off).
+/// at once. Showing a conversation marks it read (to a contact a read receipt goes out unless turned
+/// off; a group's texts are marked read here only); typing to a contact sends a typing indicator
+/// (unless turned off), to a group nothing.
 /// </summary>
 internal sealed class ChatScreen
 {
@@ -29,7 +31,8 @@ internal sealed class ChatScreen
     private readonly CliContext _context;
     private readonly Channel<Func<Task>> _work = Channel.CreateUnbounded<Func<Task>>();
     private readonly IAnsiConsole _console;
-    private List<ContactRow> _contacts = [];
+    private List<Conversation> _conversations = [];
+    private Dictionary<string, string> _names = [];
     private Dictionary<string, int> _unread = [];
     private List<MessageRow> _messages = [];
     private int _open;
@@ -53,13 +56,13 @@ internal sealed class ChatScreen
     }
 
     /// <summary>Runs until Esc or Ctrl-C; <paramref name="receive"/> is the receive loop, given a way to hand it events.</summary>
-    public async Task<int> RunAsync(string? contact, Func<Action<ReceivedEvent>, CancellationToken, Task<int>> receive, CancellationToken ct)
+    public async Task<int> RunAsync(string? conversation, Func<Action<ReceivedEvent>, CancellationToken, Task<int>> receive, CancellationToken ct)
     {
         await ReloadAsync();
-        if (contact is not null)
+        if (conversation is not null)
         {
-            var wanted = await _session.Contacts.ResolveAsync(contact);
-            _open = Math.Max(0, _contacts.FindIndex(c => c.AccountId == wanted.AccountId));
+            var wanted = await _session.Groups.ResolveConversationAsync(conversation);
+            _open = Math.Max(0, _conversations.FindIndex(c => c.Key == wanted.Key));
         }
 
         await OpenAsync(_open);
@@ -162,18 +165,18 @@ internal sealed class ChatScreen
         if (!char.IsControl(key.KeyChar) && !PeerText.IsUnsafe(key.KeyChar))
         {
             _input += key.KeyChar;
-            if (!_typingSent && OpenContact is not null)
+            if (!_typingSent && Open?.Contact is not null)
             {
                 _ = SendTypingAsync(true);
             }
         }
     }
 
-    private ContactRow? OpenContact => _open < _contacts.Count ? _contacts[_open] : null;
+    private Conversation? Open => _open < _conversations.Count ? _conversations[_open] : null;
 
     private async Task SendAsync()
     {
-        if (OpenContact is not { } contact || string.IsNullOrWhiteSpace(_input))
+        if (Open is not { } conversation || string.IsNullOrWhiteSpace(_input))
         {
             return;
         }
@@ -183,7 +186,14 @@ internal sealed class ChatScreen
         _typingSent = false;
         try
         {
-            await _session.Outbox.SendAsync(contact, text, CancellationToken.None);
+            if (conversation.Contact is { } contact)
+            {
+                await _session.Outbox.SendAsync(contact, text, CancellationToken.None);
+            }
+            else
+            {
+                await _session.Groups.SendAsync(conversation.Group!, text, CancellationToken.None);
+            }
             _status = null;
         }
         catch (Exception exception) when (PigeonCommand.AsCliException(exception) is { } failure)
@@ -196,7 +206,7 @@ internal sealed class ChatScreen
 
     private async Task SendTypingAsync(bool typing)
     {
-        if (OpenContact is not { } contact)
+        if (Open?.Contact is not { } contact)
         {
             return;
         }
@@ -231,15 +241,17 @@ internal sealed class ChatScreen
 
     private async Task ReloadAsync()
     {
-        var current = OpenContact?.AccountId;
-        _contacts = await _session.Contacts.AllAsync();
-        _open = current is null ? 0 : Math.Max(0, _contacts.FindIndex(c => c.AccountId == current));
+        var current = Open?.Key;
+        var contacts = await _session.Contacts.AllAsync();
+        _names = contacts.ToDictionary(c => c.AccountId, c => c.Label, StringComparer.Ordinal);
+        _conversations = [.. contacts.Select(c => new Conversation(c, null)), .. (await _session.Groups.AllAsync()).Select(g => new Conversation(null, g))];
+        _open = current is null ? 0 : Math.Max(0, _conversations.FindIndex(c => c.Key == current));
         _unread = await _session.Contacts.UnreadCountsAsync();
     }
 
     private async Task OpenAsync(int index)
     {
-        if (_contacts.Count == 0)
+        if (_conversations.Count == 0)
         {
             return;
         }
@@ -247,7 +259,7 @@ internal sealed class ChatScreen
         {
             await SendTypingAsync(false);
         }
-        _open = ((index % _contacts.Count) + _contacts.Count) % _contacts.Count;
+        _open = ((index % _conversations.Count) + _conversations.Count) % _conversations.Count;
         _scroll = 0;
         _peerTyping = null;
         await LoadMessagesAsync();
@@ -256,17 +268,26 @@ internal sealed class ChatScreen
     // What is on the screen is read: mark it so, and tell the contact (unless read receipts are off).
     private async Task LoadMessagesAsync()
     {
-        if (OpenContact is not { } contact)
+        if (Open is not { } conversation)
         {
             _messages = [];
             return;
         }
-        if (_unread.GetValueOrDefault(contact.AccountId) > 0)
+        if (_unread.GetValueOrDefault(conversation.Key) > 0)
         {
-            await _session.Contacts.MarkReadAsync(contact, CancellationToken.None);
+            if (conversation.Contact is { } unreadContact)
+            {
+                await _session.Contacts.MarkReadAsync(unreadContact, CancellationToken.None);
+            }
+            else
+            {
+                await _session.Groups.MarkReadAsync(conversation.Group!);
+            }
             _unread = await _session.Contacts.UnreadCountsAsync();
         }
-        (_, _messages) = await _session.Contacts.HistoryAsync(contact.AccountId, HistoryLimit);
+        _messages = conversation.Contact is { } contact
+            ? (await _session.Contacts.HistoryAsync(contact.AccountId, HistoryLimit)).Messages
+            : (await _session.Groups.HistoryAsync(conversation.Group!, HistoryLimit)).Messages;
     }
 
     private static int ConversationHeight() => Math.Max(1, Console.WindowHeight - 3 - 3);
@@ -289,17 +310,21 @@ internal sealed class ChatScreen
         Console.Out.Flush();
     }
 
-    private string ConversationTitle() => OpenContact is { } contact
-        ? $" {Markup.Escape(PeerText.Inline(contact.Label))} ({contact.AccountId[..8]}…) "
-        : " No contacts yet: 'pigeon invite <id>' ";
+    private string ConversationTitle() => Open switch
+    {
+        { Contact: { } contact } => $" {Markup.Escape(PeerText.Inline(contact.Label))} ({contact.AccountId[..8]}…) ",
+        { Group: { } group } => $" {Markup.Escape(PeerText.Inline(group.Title))} (group, {group.Members.Count} members{(group.HasMember(_session.Profile.AccountId) ? "" : ", left")}) ",
+        _ => " No contacts yet: 'pigeon invite <id>' ",
+    };
 
     private IEnumerable<IRenderable> ListLines()
     {
-        for (var i = 0; i < _contacts.Count; i++)
+        for (var i = 0; i < _conversations.Count; i++)
         {
-            var contact = _contacts[i];
-            var unread = _unread.GetValueOrDefault(contact.AccountId);
-            var line = $"{(i == _open ? ">" : " ")} {PeerText.Inline(contact.Label)}{(unread > 0 ? $" ({unread})" : "")}{(contact.State == ContactState.Invited ? " …" : "")}";
+            var conversation = _conversations[i];
+            var unread = _unread.GetValueOrDefault(conversation.Key);
+            var label = conversation.Contact is { } contact ? PeerText.Inline(contact.Label) : "# " + PeerText.Inline(conversation.Group!.Title);
+            var line = $"{(i == _open ? ">" : " ")} {label}{(unread > 0 ? $" ({unread})" : "")}{(conversation.Contact?.State == ContactState.Invited ? " …" : "")}";
             yield return new Text(line, i == _open ? new Style(decoration: Decoration.Bold) : Style.Plain) { Overflow = Overflow.Ellipsis };
         }
     }
@@ -310,7 +335,9 @@ internal sealed class ChatScreen
         var me = _session.Profile.DisplayName;
         foreach (var m in _messages)
         {
-            var who = m.Direction == MessageDirection.Out ? me : OpenContact!.Label;
+            var who = m.Direction == MessageDirection.Out ? me
+                : Open!.Contact is { } contact ? contact.Label
+                : m.Author is { } author ? _names.GetValueOrDefault(author, author[..Math.Min(8, author.Length)] + "…") : "?";
             var time = TimeZoneInfo.ConvertTime(m.SentAt ?? m.At, _context.Time.LocalTimeZone).ToString("HH:mm", CultureInfo.InvariantCulture);
             var body = m.Kind switch
             {
@@ -320,7 +347,9 @@ internal sealed class ChatScreen
                 _ => m.Body ?? "",
             };
             var state = m.Direction == MessageDirection.Out && m.Kind == MessageKind.Text ? $"  · {m.State}" : "";
-            lines.AddRange($"[{time}] {PeerText.Inline(who)}: {PeerText.Block(body, "        ")}{state}".Split('\n'));
+            lines.AddRange((m.Kind == MessageKind.GroupChange
+                ? $"[{time}] · {PeerText.Inline(m.Body ?? "")}"
+                : $"[{time}] {PeerText.Inline(who)}: {PeerText.Block(body, "        ")}{state}").Split('\n'));
         }
 
         var visible = Math.Max(1, rows - 1);
@@ -333,8 +362,8 @@ internal sealed class ChatScreen
             result.Add(new Text(""));
         }
         result.AddRange(shown.Select(line => new Text(line.Length > width ? line[..Math.Max(1, width - 1)] + "…" : line)));
-        var status = _status ?? (_peerTyping is { } typing && typing.ContactId == OpenContact?.AccountId && typing.Until > _context.Time.GetUtcNow()
-            ? $"{PeerText.Inline(OpenContact!.Label)} is typing…"
+        var status = _status ?? (_peerTyping is { } typing && typing.ContactId == Open?.Contact?.AccountId && typing.Until > _context.Time.GetUtcNow()
+            ? $"{PeerText.Inline(Open!.Contact!.Label)} is typing…"
             : _scroll > 0 ? $"-- {_scroll} lines below: PageDown --" : "");
         result.Add(new Text(status, new Style(decoration: Decoration.Italic)) { Overflow = Overflow.Ellipsis });
         return result;

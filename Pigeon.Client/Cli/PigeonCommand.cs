@@ -100,6 +100,7 @@ public abstract class PigeonCommand : Command
         ProfileLockedException or ProfileDamagedException or UntrustedKeysException => new(ExitCodes.CryptoFailure, exception.Message, exception),
         ContactNotFoundException { PendingRequest: { } request } e => new(ExitCodes.NotFound,
             $"{request.DisplayName} ({request.AccountId}) has asked to be your contact: run 'pigeon accept {request.AccountId}' first.", e),
+        ContactNotFoundException { GroupsToo: true } e => new(ExitCodes.NotFound, $"{e.Message} 'pigeon contacts' and 'pigeon groups' list them.", e),
         ContactNotFoundException e => new(ExitCodes.NotFound, $"{e.Message} 'pigeon contacts' lists them; 'pigeon invite <id>' adds one.", e),
         NotBlockedException e => new(ExitCodes.NotFound, $"{e.Message} 'pigeon blocked' lists who is.", e),
                 RequestNotFoundException e => new(ExitCodes.NotFound, $"{e.Message} 'pigeon requests' lists them (run 'pigeon sync' to fetch new ones).", e),

@@ -3,12 +3,13 @@ using Pigeon.Api;
 using Pigeon.Client.Chat;
 using Pigeon.Client.Cli;
 using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Groups;
 using Pigeon.Messaging.Profiles;
 
 namespace Pigeon.Client.Commands;
 
 /// <summary>
-/// <c>pigeon chat [contact]</c>: on a terminal, the full-screen chat (<see cref="ChatScreen"/>: every
+/// <c>pigeon chat [contact|group]</c>: on a terminal, the full-screen chat (<see cref="ChatScreen"/>: every
 /// conversation, unread counts, times, sent state, an input line nothing disturbs). Without one (stdin
 /// or stdout redirected), or with <c>--line</c>, line mode: a background loop long-polls and prints
 /// what arrives; each line entered is sent. Each poll acknowledges what the previous one brought and
@@ -19,7 +20,7 @@ public sealed class ChatCommand : PigeonCommand
 {
     private readonly Argument<string?> _contact = new("contact")
     {
-        Description = "The contact's name or account id (the full-screen chat opens the first one without it)",
+        Description = "A contact (name or account id) or a group (title or id prefix); the full-screen chat opens the first conversation without it",
         Arity = ArgumentArity.ZeroOrOne,
     };
 
@@ -52,15 +53,17 @@ public sealed class ChatCommand : PigeonCommand
             await session.Outbox.DeliverAsync(ct);
             return await new ChatScreen(session, Context).RunAsync(parseResult.GetValue(_contact), (onReceived, leave) => ReceiveLoopAsync(session, poll, onReceived, leave), ct);
         }
-        var contact = await session.Contacts.ResolveAsync(parseResult.GetValue(_contact)
-            ?? throw new CliException(ExitCodes.UsageError, "Name the contact to chat with: pigeon chat <contact> (the full-screen chat needs a terminal)."));
+        var conversation = await session.Groups.ResolveConversationAsync(parseResult.GetValue(_contact)
+            ?? throw new CliException(ExitCodes.UsageError, "Name the contact or group to chat with: pigeon chat <contact|group> (the full-screen chat needs a terminal)."));
         await session.Outbox.DeliverAsync(ct);
         if (!json)
         {
-            Context.WriteLine($"Chatting with {PeerText.Inline(contact.Label)} ({contact.AccountId}). Type a message and Enter; Ctrl-C to leave.");
+            Context.WriteLine(conversation.Contact is { } named
+                ? $"Chatting with {PeerText.Inline(named.Label)} ({named.AccountId}). Type a message and Enter; Ctrl-C to leave."
+                : $"Chatting in {PeerText.Inline(conversation.Group!.Title)} ({conversation.Group.Members.Count} members). Type a message and Enter; Ctrl-C to leave.");
         }
         using var leave = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var receiving = ReceiveLoopAsync(session, poll, received => Print(received, contact.AccountId, json), leave.Token);
+        var receiving = ReceiveLoopAsync(session, poll, received => Print(received, conversation, json), leave.Token);
         try
         {
             while (true)
@@ -76,10 +79,12 @@ public sealed class ChatCommand : PigeonCommand
                 {
                     continue;
                 }
-                var messageId = await session.Outbox.SendAsync(contact, line, leave.Token);
+                var messageId = conversation.Contact is { } contact
+                    ? await session.Outbox.SendAsync(contact, line, leave.Token)
+                    : await session.Groups.SendAsync(conversation.Group!, line, leave.Token);
                 if (json)
                 {
-                    WriteJson(new { kind = "sent", messageId, contactId = contact.AccountId, body = line });
+                    WriteJson(new { kind = "sent", messageId, contactId = conversation.Contact?.AccountId, groupId = conversation.Group?.IdHex, body = line });
                 }
             }
         }
@@ -100,13 +105,17 @@ public sealed class ChatCommand : PigeonCommand
         return await receiving;
     }
 
-    private void Print(ReceivedEvent received, string contactId, bool json)
+    // The open conversation's texts as "name: text"; everything else as sync describes it.
+    private void Print(ReceivedEvent received, Conversation conversation, bool json)
     {
+        var inOpen = conversation.Contact is { } contact
+            ? received.GroupId is null && received.ContactId == contact.AccountId
+            : received.GroupId == conversation.Group!.IdHex;
         if (json)
         {
             WriteJson(ReceivedEventWriter.ToJson(received));
         }
-        else if (received.Kind == ReceivedKind.Text && received.ContactId == contactId)
+        else if (received.Kind == ReceivedKind.Text && inOpen)
         {
             Context.WriteLine($"{PeerText.Inline(received.ContactName)}: {PeerText.Block(received.Body, "    ")}");
         }

@@ -57,7 +57,7 @@ public sealed class GroupBook
         {
             (not null, 0) => new Conversation(contact, null),
             (null, 1) => new Conversation(null, groups[0].Current),
-            (null, 0) => throw notFound!,
+            (null, 0) => throw new ContactNotFoundException(reference, notFound!.PendingRequest, groupsToo: true),
             _ => throw new AmbiguousNameException(reference, contact is null ? NameList.Groups : NameList.Conversations,
                 [.. (contact is null ? Array.Empty<string>() : [$"contact {contact.AccountId}"]).Concat(groups.Select(Candidate))]),
         };
@@ -139,6 +139,20 @@ public sealed class GroupBook
             ct);
         await _session.WithStoreAsync(database => database.Messages.SetStatus(messageId, MessageStatus.Sent));
         return messageId;
+    }
+
+    /// <summary>Marks every unread text of <paramref name="group"/> read, here only: no read receipt goes to the members.</summary>
+    public Task MarkReadAsync(GroupState group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        return _session.WithStoreAsync(database => database.InTransaction(() =>
+        {
+            var now = _session.Time.GetUtcNow();
+            foreach (var id in database.Receipts.Unread(Conversation(group)))
+            {
+                database.Receipts.Read(id, now);
+            }
+        }));
     }
 
     /// <summary>The history key of a group's conversation (never a contact's account id).</summary>
@@ -298,4 +312,8 @@ public sealed class GroupBook
 /// <summary>A conversation named where a contact or a group is accepted: exactly one of the two is set.</summary>
 /// <param name="Contact">The contact, for a pairwise conversation.</param>
 /// <param name="Group">The group, for a group conversation.</param>
-public sealed record Conversation(ContactRow? Contact, GroupState? Group);
+public sealed record Conversation(ContactRow? Contact, GroupState? Group)
+{
+    /// <summary>The history key: the contact's account id, or <c>group:</c> and the group id in hex.</summary>
+    public string Key => Contact?.AccountId ?? GroupBook.Conversation(Group!);
+}

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Text.Json;
+using Pigeon.Client.Cli;
 using Pigeon.Tests.Client;
 using Pigeon.Tests.Testing;
 
@@ -83,6 +85,52 @@ public sealed class FullScreenChatTests
         await again.WaitForAsync("Conversations");
         await again.KeysAsync("C-c");
         Assert.Contains("Left the chat.", await again.WaitForAsync("exited 0"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FullScreenChat_OpensAGroup_NamesEachAuthor_AndSendsToEveryMember()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Cancellation);
+        var gateway = await cluster.StartGatewayAsync(Cancellation);
+        using var cli = new CliHarness();
+        var (aliceId, bobId) = await EndToEndTests.InitBothAsync(cli, gateway);
+        var carolId = JsonDocument.Parse(await cli.OkAsync("carol", "--json", "init", "--server", gateway.BaseAddress.ToString(), "--name", "Carol", "--no-passphrase"))
+            .RootElement.GetProperty("accountId").GetString()!;
+        foreach (var friend in new[] { "bob", "carol" })
+        {
+            await cli.OkAsync("alice", "invite", friend == "bob" ? bobId : carolId);
+            await cli.OkAsync(friend, "sync", "--wait", "0");
+            await cli.OkAsync(friend, "accept", aliceId);
+        }
+        await cli.OkAsync("alice", "sync", "--wait", "0");
+        await cli.OkAsync("alice", "group", "create", "Trip", "Bob", "Carol");
+        await cli.OkAsync("carol", "sync", "--wait", "0");
+        var unknown = await cli.RunAsync("bob", "chat", "Trip", "--line");
+        Assert.Equal((ExitCodes.NotFound, true), (unknown.ExitCode, unknown.Error.Contains("No contact or group is called or has the id 'Trip'.", StringComparison.Ordinal)));
+        await cli.OkAsync("bob", "sync", "--wait", "0");
+
+        // Bob opens the group by title: the list shows it after his contact, its change history is there.
+        await using var tmux = new TmuxPane(cli.Home, "--profile", "bob", "chat", "trip");
+        var screen = await tmux.WaitForAsync("Alice created 'Trip'");
+        Assert.Contains("# Trip", screen, StringComparison.Ordinal);
+        Assert.Contains("Trip (group, 3 members)", screen, StringComparison.Ordinal);
+
+        // A text from Alice (his contact) carries her name; one from Carol (not his contact) her account id's start.
+        await cli.OkAsync("alice", "send", "Trip", "from alice");
+        await tmux.WaitForAsync("Alice: from alice");
+        await cli.OkAsync("carol", "send", "Trip", "from carol");
+        await tmux.WaitForAsync($"{carolId[..8]}…: from carol");
+
+        // What Bob types goes to both members, in the group.
+        await tmux.TypeAsync("from bob");
+        await tmux.KeysAsync("Enter");
+        await tmux.WaitForAsync("Bob: from bob  · sent");
+        Assert.Contains("Bob in Trip: from bob", await cli.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
+        Assert.Contains("Bob in Trip: from bob", await cli.OkAsync("carol", "sync", "--wait", "0"), StringComparison.Ordinal);
+        await tmux.KeysAsync("Escape");
+        await tmux.WaitForAsync("exited 0");
     }
 
     /// <summary>A detached tmux session of its own (its own server socket), running <c>pigeon</c> in a 120×30 pane.</summary>
