@@ -73,10 +73,12 @@ public sealed record AckResult(int Acknowledged, IReadOnlyList<Guid> Unknown);
 
 /// <summary>The <c>message</c> notification: a text, request, acceptance or failure that arrived.</summary>
 public sealed record MessageNotification(
-    string Kind, Guid MessageId, string? ContactId, string? Name, string? Body, DateTimeOffset? SentAt, DateTimeOffset ReceivedAt, string? Error)
+    string Kind, Guid MessageId, string? ContactId, string? Name, string? Body, DateTimeOffset? SentAt, DateTimeOffset ReceivedAt, string? Error,
+    string? GroupId = null, string? GroupTitle = null)
 {
     internal static MessageNotification From(ReceivedEvent e) => new(
-        e.Kind.ToString().ToLowerInvariant(), e.MessageId, e.ContactId, PeerText.Json(e.ContactName), PeerText.Json(e.Body), e.SentAt, e.ReceivedAt, e.Error);
+        e.Kind.ToString().ToLowerInvariant(), e.MessageId, e.ContactId, PeerText.Json(e.ContactName), PeerText.Json(e.Body), e.SentAt, e.ReceivedAt, e.Error,
+        e.GroupId, PeerText.Json(e.GroupTitle));
 }
 
 /// <summary>The <c>receipt</c> notification: a contact got (<c>delivered</c>) or read (<c>read</c>) our messages.</summary>

@@ -126,6 +126,58 @@ public sealed class DaemonTests
     }
 
     [Fact]
+    public async Task Daemon_TakesAGroupWhereverItTakesAContact_AndNotifiesGroupTextsWithTheirGroup()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Cancellation);
+        var gateway = await cluster.StartGatewayAsync(Cancellation);
+        using var cli = new CliHarness();
+        var (aliceId, bobId) = await EndToEndTests.InitBothAsync(cli, gateway);
+        var carolId = JsonDocument.Parse(await cli.OkAsync("carol", "--json", "init", "--server", gateway.BaseAddress.ToString(), "--name", "Carol", "--no-passphrase"))
+            .RootElement.GetProperty("accountId").GetString()!;
+        foreach (var (friend, id) in new[] { ("bob", bobId), ("carol", carolId) })
+        {
+            await cli.OkAsync("alice", "invite", id);
+            await cli.OkAsync(friend, "sync", "--wait", "0");
+            await cli.OkAsync(friend, "accept", aliceId);
+        }
+        await cli.OkAsync("alice", "sync", "--wait", "0");
+        await using var daemon = AppProcess.StartPiped("daemon", Pigeon, new Dictionary<string, string> { ["PIGEON_HOME"] = cli.Home }, "--profile", "bob", "daemon");
+        await using var bob = new DaemonClient(daemon.StandardInput, daemon.StandardOutput);
+        await bob.CallAsync("subscribe");
+
+        await cli.OkAsync("alice", "group", "create", "Trip", "Bob", "Carol");
+        var created = await bob.NextAsync("message", m => m.GetProperty("kind").GetString() == "groupupdate");
+        var groupId = created.GetProperty("groupId").GetString()!;
+        var groups = await bob.CallAsync("groups");
+        Assert.Equal((1, "Trip", groupId, true), (groups.GetArrayLength(), groups[0].GetProperty("title").GetString(), groups[0].GetProperty("id").GetString(),
+            groups[0].GetProperty("member").GetBoolean()));
+        Assert.Equal(3, groups[0].GetProperty("members").GetArrayLength());
+
+        await cli.OkAsync("carol", "sync", "--wait", "0");
+        await cli.OkAsync("carol", "send", "Trip", "carol to the group");
+        var text = await bob.NextAsync("message", m => m.GetProperty("kind").GetString() == "text");
+        Assert.Equal((groupId, "Trip", carolId, "carol to the group"), (text.GetProperty("groupId").GetString(), text.GetProperty("groupTitle").GetString(),
+            text.GetProperty("contactId").GetString(), text.GetProperty("body").GetString()));
+
+        // send and history take the group by title or id prefix; history names each author.
+        await bob.CallAsync("send", new { contact = groupId[..8], text = "bob to the group" });
+        Assert.Contains("Bob in Trip: bob to the group", await cli.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
+        Assert.Contains("Bob in Trip: bob to the group", await cli.OkAsync("carol", "sync", "--wait", "0"), StringComparison.Ordinal);
+        var history = (await bob.CallAsync("history", new { contact = "trip" })).EnumerateArray().ToList();
+        Assert.Equal(carolId, history.Single(h => h.GetProperty("body").GetString() == "carol to the group").GetProperty("author").GetString());
+        Assert.Equal(bobId, history.Single(h => h.GetProperty("body").GetString() == "bob to the group").GetProperty("author").GetString());
+
+        // A name that is no contact and no group is a clear error; nothing was sent.
+        var unknown = await Assert.ThrowsAsync<DaemonError>(() => bob.CallAsync("send", new { contact = "Holiday", text = "x" }));
+        Assert.Equal((2, true), (unknown.Code, unknown.Message.Contains("No contact or group", StringComparison.Ordinal)));
+        daemon.StandardInput.Close();
+        await daemon.StopAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(0, daemon.ExitCode);
+    }
+
+    [Fact]
     public async Task ManualAck_KeepsAMessageUntilTheIntegrationAcknowledgesIt_AcrossAnIntegrationCrashAndADaemonKill()
     {
         await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
