@@ -41,7 +41,7 @@ internal sealed class AttachmentsOptionsValidator : IValidateOptions<Attachments
         problems.Require(options.Lifetime > TimeSpan.Zero && options.Lifetime <= TimeSpan.FromDays(365), nameof(options.Lifetime), "must be between 0 and 365 days.");
         problems.Require(options.IncompleteLifetime > TimeSpan.Zero && options.IncompleteLifetime <= options.Lifetime,
             nameof(options.IncompleteLifetime), "must be above 0 and at most Lifetime.");
-        problems.Require(options.SweepInterval >= TimeSpan.FromSeconds(1), nameof(options.SweepInterval), "must be at least 1 second.");
+        problems.Require(options.SweepInterval >= TimeSpan.FromSeconds(1) && options.SweepInterval <= TimeSpan.FromDays(1), nameof(options.SweepInterval), "must be between 1 second and 1 day.");
         problems.Require(options.DatabasePoolSize is >= 1 and <= 1000, nameof(options.DatabasePoolSize), "must be between 1 and 1000.");
         return problems.Result();
     }
