@@ -22,8 +22,8 @@ public static class ApiLimits
     /// <summary>The most message ids one <c>POST /v1/messages/ack</c> may carry.</summary>
     public const int MaxAckBatch = 1_000;
 
-    /// <summary>The most envelopes one deposit may carry.</summary>
-    public const int MaxDepositBatch = 100;
+    /// <summary>The most envelopes one deposit may carry: a message to a group of 256 members (one device each) is one request.</summary>
+    public const int MaxDepositBatch = 256;
 
     /// <summary>
     /// The largest envelope payload, in bytes (before base64): 64 KiB. Pigeon.Protocol's padding

@@ -27,4 +27,7 @@ public sealed class MessagingEnvironment
     /// the oldest with its session, so strangers cannot grow the store without bound.
     /// </summary>
     public int MaxPendingRequests { get; init; } = 100;
+
+    /// <summary>The most members a group may have (default 256, the creator included); a change past it is refused.</summary>
+    public int MaxGroupMembers { get; init; } = 256;
 }

@@ -79,6 +79,12 @@ public enum NameList
 
     /// <summary>The pending requests.</summary>
     Requests,
+
+    /// <summary>The groups (by title or id prefix).</summary>
+    Groups,
+
+    /// <summary>Contacts and groups together (a name that is both).</summary>
+    Conversations,
 }
 
 /// <summary>No contact is called or has the id <see cref="Reference"/>.</summary>
@@ -110,7 +116,7 @@ public sealed class RequestNotFoundException(string reference) : MessagingExcept
 
 /// <summary>Several contacts (or requests) go by the name <see cref="Name"/>: one must be named by its id.</summary>
 public sealed class AmbiguousNameException(string name, NameList list, IReadOnlyList<string> accountIds)
-    : MessagingException($"Several {(list == NameList.Contacts ? "contacts" : "requests")} go by '{name}'.")
+    : MessagingException($"Several {list.ToString().ToLowerInvariant()} go by '{name}'.")
 {
     /// <summary>The name.</summary>
     public string Name { get; } = name;
@@ -232,4 +238,11 @@ public sealed class GroupTooLargeException(int members, int maxMembers)
 
     /// <summary>The limit.</summary>
     public int MaxMembers { get; } = maxMembers;
+}
+
+/// <summary>No group this profile knows has the title or id prefix <see cref="Reference"/>.</summary>
+public sealed class GroupNotFoundException(string reference) : MessagingException($"No group is called or has an id starting with '{reference}'.")
+{
+    /// <summary>The title or id prefix looked up.</summary>
+    public string Reference { get; } = reference;
 }

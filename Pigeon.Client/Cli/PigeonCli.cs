@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pigeon.Client.Commands;
+using Pigeon.Client.Commands.Groups;
 using Pigeon.Client.Daemon;
 
 namespace Pigeon.Client.Cli;
@@ -44,6 +45,8 @@ public static class PigeonCli
             new DaemonCommand(context, globals),
             new TimerCommand(context, globals),
             new PassphraseCommand(context, globals),
+            new GroupCommand(context, globals),
+            new GroupsCommand(context, globals),
         };
         return root;
     }

@@ -8,7 +8,7 @@ namespace Pigeon.Client.Commands;
 /// <summary><c>pigeon history &lt;contact&gt; [--limit N]</c>: the conversation, oldest first, with direction and time.</summary>
 public sealed class HistoryCommand : PigeonCommand
 {
-    private readonly Argument<string> _contact = new("contact") { Description = "The contact's name or account id" };
+    private readonly Argument<string> _contact = new("contact") { Description = "The contact's name or account id, or the group's title or id prefix" };
 
     private readonly Option<int> _limit = new("--limit", "-n")
     {
@@ -19,7 +19,7 @@ public sealed class HistoryCommand : PigeonCommand
 
     /// <summary>Declares the command.</summary>
     public HistoryCommand(CliContext context, GlobalOptions globals)
-        : base("history", "Show the conversation with a contact.", context, globals)
+        : base("history", "Show the conversation with a contact or in a group.", context, globals)
     {
         Arguments.Add(_contact);
         Options.Add(_limit);
@@ -36,7 +36,13 @@ public sealed class HistoryCommand : PigeonCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
     {
         using var session = OpenProfile(parseResult);
-        var (contact, messages) = await session.Contacts.HistoryAsync(parseResult.GetRequiredValue(_contact), parseResult.GetValue(_limit));
+        var conversation = await session.Groups.ResolveConversationAsync(parseResult.GetRequiredValue(_contact));
+        if (conversation.Group is { } group)
+        {
+            return await GroupHistoryAsync(parseResult, session, group);
+        }
+
+        var (contact, messages) = await session.Contacts.HistoryAsync(conversation.Contact!.AccountId, parseResult.GetValue(_limit));
         if (IsJson(parseResult))
         {
             WriteJson(messages.Select(m => new
@@ -82,6 +88,49 @@ public sealed class HistoryCommand : PigeonCommand
             };
             Context.WriteLine($"{Time(m.SentAt ?? m.At, seconds: true)}  {who} {text}{status}");
         }
+        return ExitCodes.Success;
+    }
+
+    // A group's history: each item names who wrote it; changes of the group are shown in brackets.
+    private async Task<int> GroupHistoryAsync(ParseResult parseResult, Pigeon.Messaging.Profiles.ProfileSession session, Pigeon.Messaging.Groups.GroupState group)
+    {
+        var (_, messages) = await session.Groups.HistoryAsync(group, parseResult.GetValue(_limit));
+        if (IsJson(parseResult))
+        {
+            WriteJson(messages.Select(m => new
+            {
+                direction = m.Direction,
+                kind = m.Kind,
+                status = m.Status,
+                messageId = m.MessageId,
+                author = m.Author,
+                body = PeerText.Json(m.Body),
+                sentAt = m.SentAt,
+                at = m.At,
+            }));
+            return ExitCodes.Success;
+        }
+
+        if (messages.Count == 0)
+        {
+            Context.WriteLine($"No messages in {PeerText.Inline(group.Title)} yet.");
+        }
+
+        var names = (await session.Contacts.AllAsync()).ToDictionary(c => c.AccountId, c => c.Label);
+        foreach (var m in messages)
+        {
+            var who = m.Direction == MessageDirection.Out
+                ? $"out  {PeerText.Inline(session.Profile.DisplayName)}:"
+                : $"in   {PeerText.Inline(m.Author is { } author ? names.GetValueOrDefault(author, author) : "unknown")}:";
+            var text = m.Kind switch
+            {
+                MessageKind.GroupChange => $"[{PeerText.Inline(m.Body)}]",
+                MessageKind.Failed => "[a message that could not be decrypted]",
+                _ => PeerText.Block(m.Body, "    "),
+            };
+            Context.WriteLine($"{Time(m.SentAt ?? m.At, seconds: true)}  {who} {text}{(m.State == "queued" ? " (not sent yet)" : "")}");
+        }
+
         return ExitCodes.Success;
     }
 }

@@ -12,6 +12,7 @@ internal static class ReceivedEventWriter
         var who = PeerText.Inline(string.IsNullOrEmpty(received.ContactName) ? received.ContactId ?? "an unknown sender" : received.ContactName);
         return received.Kind switch
         {
+            ReceivedKind.Text when received.GroupTitle is { } group => $"[{time(received.SentAt)}] {who} in {PeerText.Inline(group)}: {PeerText.Block(received.Body, "    ")}",
             ReceivedKind.Text => $"[{time(received.SentAt)}] {who}: {PeerText.Block(received.Body, "    ")}"
                 + (received.OnEarlierSession ? " (arrived on an earlier session)" : ""),
             ReceivedKind.Request => $"Contact request from {who} ({received.ContactId})"
@@ -23,6 +24,7 @@ internal static class ReceivedEventWriter
             ReceivedKind.Typing => received.IsTyping == true ? $"{who} is typing…" : $"{who} stopped typing.",
             ReceivedKind.Timer when received.Body == "off" => $"{who} turned disappearing messages off.",
             ReceivedKind.Timer => $"{who} set disappearing messages to {received.Body}: later messages are deleted on both sides after that time.",
+            ReceivedKind.GroupUpdate => $"In {PeerText.Inline(received.GroupTitle)}: {PeerText.Inline(received.Body)}.",
             _ => $"warning: a message from {who} {received.Error}; it was recorded locally and removed from the server.",
         };
     }
@@ -41,6 +43,8 @@ internal static class ReceivedEventWriter
         messageIds = received.MessageIds,
         typing = received.IsTyping,
         onEarlierSession = received.OnEarlierSession,
+        groupId = received.GroupId,
+        groupTitle = PeerText.Json(received.GroupTitle),
     };
 
     private static string Count(ReceivedEvent received) =>

@@ -10,13 +10,13 @@ namespace Pigeon.Client.Commands;
 /// </summary>
 public sealed class SendCommand : PigeonCommand
 {
-    private readonly Argument<string> _contact = new("contact") { Description = "The contact's name or account id" };
+    private readonly Argument<string> _contact = new("contact") { Description = "The contact's name or account id, or the group's title or id prefix" };
 
     private readonly Argument<string> _text = new("text") { Description = "The message, or - to read it from stdin" };
 
     /// <summary>Declares the command.</summary>
     public SendCommand(CliContext context, GlobalOptions globals)
-        : base("send", "Send a message to a contact.", context, globals)
+        : base("send", "Send a message to a contact or a group.", context, globals)
     {
         Arguments.Add(_contact);
         Arguments.Add(_text);
@@ -35,7 +35,23 @@ public sealed class SendCommand : PigeonCommand
             throw new CliException(ExitCodes.UsageError, "The message is empty.");
         }
         using var session = OpenProfile(parseResult);
-        var contact = await session.Contacts.ResolveAsync(parseResult.GetRequiredValue(_contact));
+        var conversation = await session.Groups.ResolveConversationAsync(parseResult.GetRequiredValue(_contact));
+        if (conversation.Group is { } group)
+        {
+            var groupMessageId = await session.Groups.SendAsync(group, text, ct);
+            if (IsJson(parseResult))
+            {
+                WriteJson(new { sentToGroup = group.IdHex, messageId = groupMessageId });
+            }
+            else
+            {
+                Context.WriteLine($"Sent to {PeerText.Inline(group.Title)} ({group.Members.Count - 1} others).");
+            }
+
+            return ExitCodes.Success;
+        }
+
+        var contact = conversation.Contact!;
         var messageId = await session.Outbox.SendAsync(contact, text, ct);
         if (IsJson(parseResult))
         {

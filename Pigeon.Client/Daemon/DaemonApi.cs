@@ -127,7 +127,11 @@ public sealed class DaemonApi
     [JsonRpcMethod("blocked")]
     public Task<List<BlockedInfo>> BlockedAsync() => Run(async () => (await Session.Contacts.BlockedAsync()).ConvertAll(b => new BlockedInfo(b.AccountId, b.BlockedAt)));
 
-    /// <summary>Sends a text to a contact.</summary>
+    /// <summary>Every group this profile knows.</summary>
+    [JsonRpcMethod("groups")]
+    public Task<List<GroupInfo>> GroupsAsync() => Run(async () => (await Session.Groups.AllAsync()).ConvertAll(g => GroupInfo.From(g, Session.Profile.AccountId)));
+
+    /// <summary>Sends a text to a contact, or to a group (by title or id prefix).</summary>
     [JsonRpcMethod("send")]
     public Task<SendResult> SendAsync(string contact, string text) => Run(async () =>
     {
@@ -135,11 +139,13 @@ public sealed class DaemonApi
         {
             throw Invalid("text must not be empty.");
         }
-        var to = await Session.Contacts.ResolveAsync(Required(contact, nameof(contact)));
-        return new SendResult(await Session.Outbox.SendAsync(to, text, _host.Stopping));
+        var to = await Session.Groups.ResolveConversationAsync(Required(contact, nameof(contact)));
+        return new SendResult(to.Group is { } group
+            ? await Session.Groups.SendAsync(group, text, _host.Stopping)
+            : await Session.Outbox.SendAsync(to.Contact!, text, _host.Stopping));
     });
 
-    /// <summary>The last <paramref name="limit"/> items with a contact, oldest first.</summary>
+    /// <summary>The last <paramref name="limit"/> items with a contact or in a group, oldest first.</summary>
     [JsonRpcMethod("history")]
     public Task<List<HistoryItem>> HistoryAsync(string contact, int limit = 50) => Run(async () =>
     {
@@ -147,7 +153,10 @@ public sealed class DaemonApi
         {
             throw Invalid("limit must be at least 1.");
         }
-        var (_, messages) = await Session.Contacts.HistoryAsync(Required(contact, nameof(contact)), limit);
+        var conversation = await Session.Groups.ResolveConversationAsync(Required(contact, nameof(contact)));
+        var messages = conversation.Group is { } group
+            ? (await Session.Groups.HistoryAsync(group, limit)).Messages
+            : (await Session.Contacts.HistoryAsync(conversation.Contact!.AccountId, limit)).Messages;
         return messages.ConvertAll(HistoryItem.From);
     });
 

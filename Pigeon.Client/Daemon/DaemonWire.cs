@@ -26,11 +26,23 @@ public sealed record RequestInfo(string AccountId, string? Name, string? Message
 }
 
 /// <summary>One history item, as <c>history</c> returns it.</summary>
-public sealed record HistoryItem(Guid MessageId, string Direction, string Kind, string State, string? Body, DateTimeOffset? SentAt, DateTimeOffset At)
+public sealed record HistoryItem(Guid MessageId, string Direction, string Kind, string State, string? Body, DateTimeOffset? SentAt, DateTimeOffset At,
+    string? Author = null)
 {
     internal static HistoryItem From(MessageRow m) => new(
-        m.MessageId, m.Direction.ToString().ToLowerInvariant(), m.Kind.ToString().ToLowerInvariant(), m.State, PeerText.Json(m.Body), m.SentAt, m.At);
+        m.MessageId, m.Direction.ToString().ToLowerInvariant(), m.Kind.ToString().ToLowerInvariant(), m.State, PeerText.Json(m.Body), m.SentAt, m.At, m.Author);
 }
+
+/// <summary>A group, as <c>groups</c> returns it: its id (hex), title, version, members and whether this profile is one.</summary>
+public sealed record GroupInfo(string Id, string? Title, ulong Version, bool Open, IReadOnlyList<GroupMemberInfo> Members, bool Member)
+{
+    internal static GroupInfo From(Pigeon.Messaging.Groups.GroupState group, string me) => new(
+        group.IdHex, PeerText.Json(group.Title), group.Version, group.Open,
+        [.. group.Members.Select(m => new GroupMemberInfo(m.AccountId, m.Role == Pigeon.Messaging.Groups.GroupRole.Admin ? "admin" : "member"))], group.HasMember(me));
+}
+
+/// <summary>One member in a <see cref="GroupInfo"/>.</summary>
+public sealed record GroupMemberInfo(string AccountId, string Role);
 
 /// <summary>What <c>remove</c>, <c>block</c> and <c>unblock</c> return: the account, and the name it had.</summary>
 public sealed record ContactChangeResult(string AccountId, string? Name);

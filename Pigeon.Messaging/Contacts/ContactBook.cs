@@ -321,7 +321,8 @@ public sealed class ContactBook
         database.Contacts.Upsert(current with { Verified = true });
     }));
 
-    private async Task<Session> InitiateAsync(string accountId, CancellationToken ct)
+    /// <summary>A new session with <paramref name="accountId"/> from its prekey bundle, verified; not stored yet.</summary>
+    internal async Task<Session> InitiateAsync(string accountId, CancellationToken ct)
     {
         var bundle = (await _session.CallServerAsync(api => api.FetchBundleAsync(accountId, ct), accountId)).ToBundle();
         try

@@ -1,4 +1,5 @@
 using Pigeon.Api;
+using Pigeon.Messaging.Groups;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
 using Pigeon.Protocol;
@@ -246,6 +247,11 @@ public sealed class Inbox
             return Failed(database, envelope, sender, $"decrypted but not understood ({exception.Message})", now);
         }
 
+        if (inner.Type is InnerMessageType.GroupUpdate or InnerMessageType.GroupText)
+        {
+            return ProcessGroup(database, envelope, sender, record, known, inner, now);
+        }
+
         switch (inner.Type)
         {
             case InnerMessageType.ContactRequest when contact is not null:
@@ -352,6 +358,120 @@ public sealed class Inbox
         {
             OnEarlierSession = decrypted.OpenedArchivedSession,
         };
+    }
+
+    // A group update or text (ADR 0004). The pairwise session proves the sender; the group state
+    // decides whether it may: only a member sends, only a valid successor (by an allowed author) changes
+    // the group. A member who is no contact of ours has its session kept once the group says it is one.
+    private Outcome ProcessGroup(ProfileDatabase database, IncomingEnvelope envelope, string sender, SessionRecord record, bool known, InnerMessage inner, DateTimeOffset now)
+    {
+        var me = _session.Profile.AccountId;
+        var name = database.Contacts.Find(sender)?.Label ?? inner.SenderName;
+        if (inner.Type == InnerMessageType.GroupText)
+        {
+            var log = database.Groups.Find(Convert.ToHexStringLower(inner.GroupId!));
+            if (log is null || !log.Current.HasMember(sender))
+            {
+                SaveIfKnown(database, sender, record, known || database.Groups.SharesGroupWith(sender, me), now);
+                return Failed(database, envelope, sender, log is null
+                    ? "a group message for a group we are not in"
+                    : $"a group message from someone who is not a member of '{log.Current.Title}'", now);
+            }
+
+            database.Sessions.Save(sender, record);
+            if (!log.Current.HasMember(me))
+            {
+                // Sent before the sender learnt that we left or were removed: not ours to read any more.
+                return Outcome.Nothing;
+            }
+
+            var group = log.Current;
+            database.Messages.Add(GroupBook.Conversation(group), MessageDirection.In, MessageKind.Text, MessageStatus.Received, envelope.MessageId, inner.Body,
+                inner.SentAt, now, author: sender);
+            if (HoldForIntegration)
+            {
+                database.Held.Add(envelope.MessageId, now);
+            }
+
+            return new ReceivedEvent(ReceivedKind.Text, envelope.MessageId, sender, name, inner.Body, inner.SentAt, now) { GroupId = group.IdHex, GroupTitle = group.Title };
+        }
+
+        GroupState state;
+        try
+        {
+            state = inner.Group!.ToState(_session.Environment.MaxGroupMembers);
+        }
+        catch (GroupChangeException exception)
+        {
+            SaveIfKnown(database, sender, record, known, now);
+            return Failed(database, envelope, sender, $"a group update that is not valid ({exception.Message})", now);
+        }
+
+        if (state.Author != sender)
+        {
+            SaveIfKnown(database, sender, record, known, now);
+            return Failed(database, envelope, sender, "a group update sent by someone who did not make it", now);
+        }
+
+        var current = database.Groups.Find(state.IdHex);
+        var before = current?.Current;
+        var outcome = GroupUpdateOutcome.BecameCurrent;
+        if (current is null)
+        {
+            if (!state.HasMember(me))
+            {
+                SaveIfKnown(database, sender, record, known, now);
+                return Failed(database, envelope, sender, "a group update for a group we are not in", now);
+            }
+
+            current = new GroupLog(state);
+        }
+        else
+        {
+            try
+            {
+                outcome = current.Accept(state);
+                if (outcome == GroupUpdateOutcome.Known)
+                {
+                    database.Sessions.Save(sender, record);
+                    return Outcome.Nothing;
+                }
+            }
+            catch (GroupChangeException exception)
+            {
+                SaveIfKnown(database, sender, record, known || before!.HasMember(sender), now);
+                return Failed(database, envelope, sender, $"a change to '{before!.Title}' that was refused ({exception.Message})", now);
+            }
+        }
+
+        database.Sessions.Save(sender, record);
+        database.Groups.Save(current);
+        foreach (var (accountId, key) in inner.MemberDeliveryKeys ?? new Dictionary<string, byte[]>())
+        {
+            if (accountId != me && current.Current.HasMember(accountId) && database.DeliveryKeys.Load(accountId) is null)
+            {
+                try
+                {
+                    database.DeliveryKeys.Save(accountId, Protocol.Delivery.DeliveryKey.FromBytes(key));
+                }
+                catch (ProtocolException)
+                {
+                    // A malformed key is only a missed shortcut: deposits to that member go identified.
+                }
+            }
+        }
+
+        var body = outcome switch
+        {
+            GroupUpdateOutcome.Held => $"{name} changed the group (held until the change it follows arrives)",
+            GroupUpdateOutcome.Superseded => GroupBook.Describe(database, me, current.Accepted.FirstOrDefault(v => v.Hash.AsSpan().SequenceEqual(state.Base)) ?? before, state)
+                + " (superseded by a concurrent change)",
+            _ => GroupBook.Describe(database, me, before, current.Current),
+        };
+        var shown = current.Current;
+        database.Messages.Add(GroupBook.Conversation(shown), MessageDirection.In, MessageKind.GroupChange, MessageStatus.Received, envelope.MessageId, body,
+            inner.SentAt, now, author: sender);
+        return new ReceivedEvent(ReceivedKind.GroupUpdate, envelope.MessageId, sender, name, body, inner.SentAt, now) { GroupId = shown.IdHex, GroupTitle = shown.Title };
     }
 
     // Only the record of the sender the envelope proves is tried, and within it only the session the

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Pigeon.Protocol;
+using Pigeon.Messaging.Groups;
 using Pigeon.Protocol.Delivery;
 
 namespace Pigeon.Messaging.Delivery;
@@ -31,6 +32,12 @@ public enum InnerMessageType
 
     /// <summary>The sender set the conversation's disappearing-message timer (to <see cref="InnerMessage.Timer"/>; null is off).</summary>
     Timer,
+
+    /// <summary>A version of a group's state (<see cref="InnerMessage.Group"/>), from the member who made it or who forwards it to a new member.</summary>
+    GroupUpdate,
+
+    /// <summary>A text to a group (<see cref="InnerMessage.GroupId"/>), sent to each member over its pairwise session.</summary>
+    GroupText,
 }
 
 /// <summary>
@@ -46,6 +53,10 @@ public enum InnerMessageType
 /// message the conversation's new setting, on a text the time both sides keep that text; <c>r</c> the
 /// ids of the messages a receipt (<c>delivered</c>, <c>read</c>) is about (1 to 100 GUIDs, each 36
 /// characters), <c>on</c> for a <c>typing</c> indicator (true started, false stopped). Unknown members
+/// <c>g</c> with a <c>gupdate</c>: a group state (<see cref="GroupWire"/>); <c>gk</c> with it: the
+/// delivery keys of members the sender holds (account id to base64 of epoch ‖ key), so members who are
+/// not each other's contacts can deposit to each other sealed; <c>gi</c> with a <c>gtext</c>: the
+/// group's 32-byte id (base64). Unknown members
 /// are ignored so a later version can add some; the ratchet pads the whole to hide its length.
 /// Pigeon.Protocol's README has it byte for byte.
 /// </summary>
@@ -57,9 +68,13 @@ public enum InnerMessageType
 /// <param name="MessageIds">What a receipt is about.</param>
 /// <param name="IsTyping">For a typing indicator: started (true) or stopped.</param>
 /// <param name="Timer">The disappearing-message timer (see above); null for off.</param>
+/// <param name="Group">For a group update: the state.</param>
+/// <param name="GroupId">For a group text: the group.</param>
+/// <param name="MemberDeliveryKeys">For a group update: delivery keys of members, by account id.</param>
 public sealed record InnerMessage(
     InnerMessageType Type, string SenderName, string? Body, DateTimeOffset SentAt, DeliveryKey? SenderDeliveryKey = null,
-    IReadOnlyList<Guid>? MessageIds = null, bool? IsTyping = null, TimeSpan? Timer = null)
+    IReadOnlyList<Guid>? MessageIds = null, bool? IsTyping = null, TimeSpan? Timer = null,
+    GroupWire? Group = null, byte[]? GroupId = null, IReadOnlyDictionary<string, byte[]>? MemberDeliveryKeys = null)
 {
     /// <summary>The most message ids one receipt names.</summary>
     public const int MaxReceiptIds = 100;
@@ -73,7 +88,8 @@ public sealed record InnerMessage(
     /// <summary>UTF-8 JSON bytes, to be encrypted.</summary>
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(
         new Wire(Version, TypeName(Type), SenderName, Body, SentAt.ToUnixTimeMilliseconds(), SenderDeliveryKey?.ToBytes(),
-            MessageIds is null ? null : [.. MessageIds.Select(id => id.ToString("D"))], IsTyping, (long?)Timer?.TotalSeconds), InnerMessageJson.Default.Wire);
+            MessageIds is null ? null : [.. MessageIds.Select(id => id.ToString("D"))], IsTyping, (long?)Timer?.TotalSeconds,
+            Group, GroupId, MemberDeliveryKeys is null ? null : new Dictionary<string, byte[]>(MemberDeliveryKeys)), InnerMessageJson.Default.Wire);
 
     /// <summary>Parses a decrypted plaintext.</summary>
     /// <exception cref="FormatException">Not a version-2 inner message.</exception>
@@ -102,11 +118,21 @@ public sealed record InnerMessage(
             "typing" => InnerMessageType.Typing,
             "key" => InnerMessageType.DeliveryKeyUpdate,
             "timer" => InnerMessageType.Timer,
+            "gupdate" => InnerMessageType.GroupUpdate,
+            "gtext" => InnerMessageType.GroupText,
             _ => throw new FormatException($"Unknown inner message type '{wire.T}'."),
         };
-        if (type == InnerMessageType.Text && wire.B is null)
+        if (type is InnerMessageType.Text or InnerMessageType.GroupText && wire.B is null)
         {
             throw new FormatException("A text message has no body.");
+        }
+        if (type == InnerMessageType.GroupUpdate && wire.G is null)
+        {
+            throw new FormatException("A group update carries no state.");
+        }
+        if (type == InnerMessageType.GroupText && wire.Gi is not { Length: Groups.GroupState.IdSize })
+        {
+            throw new FormatException("A group text names no group.");
         }
         List<Guid>? messageIds = null;
         if (type is InnerMessageType.Delivered or InnerMessageType.Read)
@@ -150,7 +176,9 @@ public sealed record InnerMessage(
         }
 
         return new InnerMessage(type, name, wire.B, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(wire.At, 0, 253402300799999)), deliveryKey,
-            messageIds, type == InnerMessageType.Typing ? wire.On : null, timer);
+            messageIds, type == InnerMessageType.Typing ? wire.On : null, timer,
+            type == InnerMessageType.GroupUpdate ? wire.G : null, type == InnerMessageType.GroupText ? wire.Gi : null,
+            type == InnerMessageType.GroupUpdate ? wire.Gk : null);
     }
 
     private static string TypeName(InnerMessageType type) => type switch
@@ -162,6 +190,8 @@ public sealed record InnerMessage(
         InnerMessageType.Typing => "typing",
         InnerMessageType.DeliveryKeyUpdate => "key",
         InnerMessageType.Timer => "timer",
+        InnerMessageType.GroupUpdate => "gupdate",
+        InnerMessageType.GroupText => "gtext",
         _ => "text",
     };
 
@@ -174,7 +204,10 @@ public sealed record InnerMessage(
         [property: JsonPropertyName("dk")] byte[]? Dk,
         [property: JsonPropertyName("r")] string[]? R = null,
         [property: JsonPropertyName("on")] bool? On = null,
-        [property: JsonPropertyName("e")] long? E = null);
+        [property: JsonPropertyName("e")] long? E = null,
+        [property: JsonPropertyName("g")] GroupWire? G = null,
+        [property: JsonPropertyName("gi")] byte[]? Gi = null,
+        [property: JsonPropertyName("gk")] Dictionary<string, byte[]>? Gk = null);
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -16,8 +16,14 @@ namespace Pigeon.Messaging.Delivery;
 /// </summary>
 public sealed class Outbox
 {
-    /// <summary>The most envelopes one deposit carries (under <see cref="ApiLimits.MaxDepositBatch"/>, which a body of large envelopes would exceed).</summary>
+    /// <summary>The most envelopes one deposit to one recipient carries on the identified route (under <see cref="ApiLimits.MaxDepositBatch"/>, which a body of large envelopes would exceed).</summary>
     public const int DepositBatch = 50;
+
+    /// <summary>
+    /// The most payload bytes one sealed deposit to many recipients carries (with their base64 and
+    /// JSON, well under the gateway's 2 MiB body limit): a group message to 256 members is one request.
+    /// </summary>
+    public const int SealedBatchPayloadBytes = 1024 * 1024;
 
     private readonly ProfileSession _session;
 
@@ -46,17 +52,88 @@ public sealed class Outbox
     }
 
     /// <summary>
-    /// Deposits every queued ciphertext, 50 at a time per recipient: sealed, without a token, to a
-    /// recipient whose delivery key we hold, otherwise on the identified route (first messages). A key the
-    /// server no longer accepts (the recipient rotated it) is forgotten and the batch goes identified. A
-    /// recipient the server refuses for good (400, 404) has its messages marked failed; the
-    /// <see cref="DepositRefusedException"/> names it.
+    /// Queues one inner message for each of <paramref name="recipients"/> (a group's members), with
+    /// <paramref name="alsoInTransaction"/> (the history item) in the same transaction, and deposits
+    /// them: sealed to every recipient whose delivery key we hold, in one request up to
+    /// <see cref="ApiLimits.MaxDepositBatch"/> envelopes. Returns the envelope id per recipient.
+    /// Every recipient needs a current session (<see cref="NoSessionException"/> otherwise, and nothing is queued).
+    /// </summary>
+    internal async Task<Dictionary<string, Guid>> SendToManyAsync(IReadOnlyCollection<string> recipients, Func<ProfileDatabase, DateTimeOffset, InnerMessage> compose,
+        Action<ProfileDatabase, DateTimeOffset>? alsoInTransaction, CancellationToken ct)
+    {
+        await _session.CallServerAsync(api => api.SignInAsync(ct));
+        var envelopes = await _session.WithStoreAsync(database => database.InTransaction(() =>
+        {
+            var now = _session.Time.GetUtcNow();
+            var inner = compose(database, now);
+            alsoInTransaction?.Invoke(database, now);
+            return recipients.Distinct().ToDictionary(recipient => recipient, recipient =>
+            {
+                var envelopeId = Guid.NewGuid();
+                QueueFor(database, recipient, envelopeId, inner, now);
+                return envelopeId;
+            });
+        }));
+        try
+        {
+            await DeliverAsync(ct);
+        }
+        catch (ServerUnreachableException exception) when (exception is not AcknowledgementPendingException)
+        {
+            throw new ServerUnreachableException(exception.Server, exception.InnerException!) { MessageSaved = true };
+        }
+
+        return envelopes;
+    }
+
+    /// <summary>
+    /// Deposits every queued ciphertext. Those to recipients whose delivery key we hold go sealed,
+    /// without a token, many recipients per request (a group message is one request); the rest, and a
+    /// sealed batch the server refuses, go 50 at a time per recipient: sealed when we hold the key,
+    /// otherwise on the identified route (first messages). A key the server no longer accepts (the
+    /// recipient rotated it) is forgotten and the batch goes identified. A recipient the server refuses
+    /// for good (400, 404) has its messages marked failed; the <see cref="DepositRefusedException"/> names it.
     /// </summary>
     public async Task<int> DeliverAsync(CancellationToken ct)
     {
         var queued = await _session.WithStoreAsync(database => database.Outbox.All());
+        var keys = await _session.WithStoreAsync(database =>
+            queued.Select(q => q.Recipient).Distinct().ToDictionary(r => r, r => database.DeliveryKeys.Load(r)?.ToBytes()));
         var delivered = 0;
-        foreach (var group in queued.GroupBy(q => q.Recipient))
+        var oneByOne = new HashSet<OutboxRow>(queued.Where(q => keys[q.Recipient] is null));
+        foreach (var batch in SealedBatches(queued.Where(q => keys[q.Recipient] is not null)))
+        {
+            var deposited = await _session.CallServerAsync(async api =>
+            {
+                try
+                {
+                    await api.DepositSealedAsync([.. batch.Select(q => new Api.SealedEnvelope(q.Recipient, keys[q.Recipient]!, q.MessageId, q.Payload, LifetimeSeconds(q)))], ct);
+                    return true;
+                }
+                catch (PigeonApiException exception) when (!exception.IsTransient)
+                {
+                    // One recipient's stale key or refusal fails the whole batch: sort it out per recipient
+                    // below. A key refused in a batch to one recipient is that recipient's: forgotten now.
+                    var recipients = batch.Select(q => q.Recipient).Distinct().ToList();
+                    if (recipients.Count == 1 && exception.Status == HttpStatusCode.Unauthorized && exception.Type == ProblemTypes.DeliveryRefused)
+                    {
+                        await _session.WithStoreAsync(database => database.DeliveryKeys.Delete(recipients[0]));
+                    }
+
+                    return false;
+                }
+            });
+            if (!deposited)
+            {
+                oneByOne.UnionWith(batch);
+                continue;
+            }
+
+            await CompleteAsync(batch);
+            delivered += batch.Count;
+        }
+
+        foreach (var group in queued.Where(oneByOne.Contains).GroupBy(q => q.Recipient))
         {
             foreach (var batch in group.Chunk(DepositBatch))
             {
@@ -83,16 +160,44 @@ public sealed class Outbox
                         throw new DepositRefusedException(group.Key, exception);
                     }
                 });
-                foreach (var row in batch)
-                {
-                    await _session.WithStoreAsync(database => database.Outbox.Complete(row.MessageId));
-                }
-
+                await CompleteAsync(batch);
                 delivered += batch.Length;
             }
         }
 
         return delivered;
+    }
+
+    private Task CompleteAsync(IReadOnlyCollection<OutboxRow> rows) => _session.WithStoreAsync(database => database.InTransaction(() =>
+    {
+        foreach (var row in rows)
+        {
+            database.Outbox.Complete(row.MessageId);
+        }
+    }));
+
+    // Sealed envelopes in queue order, as many per request as the API and the payload budget allow.
+    private static IEnumerable<List<OutboxRow>> SealedBatches(IEnumerable<OutboxRow> rows)
+    {
+        var batch = new List<OutboxRow>();
+        var bytes = 0;
+        foreach (var row in rows)
+        {
+            if (batch.Count > 0 && (batch.Count == ApiLimits.MaxDepositBatch || bytes + row.Payload.Length > SealedBatchPayloadBytes))
+            {
+                yield return batch;
+                batch = [];
+                bytes = 0;
+            }
+
+            batch.Add(row);
+            bytes += row.Payload.Length;
+        }
+
+        if (batch.Count > 0)
+        {
+            yield return batch;
+        }
     }
 
     /// <summary>
@@ -126,11 +231,7 @@ public sealed class Outbox
         _session.WithStoreAsync(database => database.InTransaction(() =>
         {
             var now = _session.Time.GetUtcNow();
-            var record = database.Sessions.Load(accountId);
-            var session = record?.Current ?? throw new NoSessionException(accountId);
-            var payload = Seal(session, compose(database, now));
-            database.Sessions.Save(accountId, record);
-            database.Outbox.Add(new OutboxRow(Guid.NewGuid(), accountId, payload), now);
+            QueueFor(database, accountId, Guid.NewGuid(), compose(database, now), now);
         }));
 
     private async Task DepositAsync(PigeonApiClient api, string recipient, OutboxRow[] batch, CancellationToken ct)
@@ -189,11 +290,19 @@ public sealed class Outbox
     /// Call inside a transaction.
     /// </summary>
     internal void Queue(ProfileDatabase database, string accountId, Guid messageId, InnerMessageType type, string? body, DateTimeOffset now,
-        TimeSpan? timer = null, DateTimeOffset? expiresAt = null)
+        TimeSpan? timer = null, DateTimeOffset? expiresAt = null) =>
+        QueueFor(database, accountId, messageId, Compose(database, type, body, now, timer), now, expiresAt);
+
+    /// <summary>
+    /// The one per-recipient step of every send: encrypts <paramref name="inner"/> in the current
+    /// session with <paramref name="accountId"/>, saves the session and commits the envelope
+    /// <paramref name="messageId"/> for delivery. Call inside a transaction.
+    /// </summary>
+    internal void QueueFor(ProfileDatabase database, string accountId, Guid messageId, InnerMessage inner, DateTimeOffset now, DateTimeOffset? expiresAt = null)
     {
         var record = database.Sessions.Load(accountId);
         var session = record?.Current ?? throw new NoSessionException(accountId);
-        var payload = Seal(session, Compose(database, type, body, now, timer));
+        var payload = Seal(session, inner);
         database.Sessions.Save(accountId, record);
         database.Outbox.Add(new OutboxRow(messageId, accountId, payload, expiresAt), now);
     }

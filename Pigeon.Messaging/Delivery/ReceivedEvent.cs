@@ -26,6 +26,9 @@ public enum ReceivedKind
 
     /// <summary>A contact started or stopped typing (<see cref="ReceivedEvent.IsTyping"/>); nothing is stored.</summary>
     Typing,
+
+    /// <summary>A group was created, changed or left (<see cref="ReceivedEvent.GroupId"/>; the body says how).</summary>
+    GroupUpdate,
 }
 
 /// <summary>
@@ -42,6 +45,12 @@ public sealed record ReceivedEvent(
     /// one: late, or sent before the contact saw a newer session. It is genuine; the reader may want to know.
     /// </summary>
     public bool OnEarlierSession { get; init; }
+
+    /// <summary>For a group text or update: the group's id (hex); null for a pairwise item.</summary>
+    public string? GroupId { get; init; }
+
+    /// <summary>For a group text or update: the group's title.</summary>
+    public string? GroupTitle { get; init; }
 }
 
 /// <summary>What one <see cref="Inbox.PollAsync"/> brought.</summary>

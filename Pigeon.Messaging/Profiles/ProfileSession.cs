@@ -1,6 +1,7 @@
 using Pigeon.Api;
 using Pigeon.Messaging.Contacts;
 using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Groups;
 using Pigeon.Messaging.Prekeys;
 using Pigeon.Messaging.Store;
 using Pigeon.Protocol.Delivery;
@@ -32,6 +33,7 @@ public sealed class ProfileSession : IDisposable
         Server = new Uri(profile.Server);
         _api = environment.ConnectApi(Server, identity.Credentials());
         Contacts = new ContactBook(this);
+        Groups = new GroupBook(this);
         Outbox = new Outbox(this);
         Inbox = new Inbox(this);
         Prekeys = new PrekeyMaintenance(this);
@@ -45,6 +47,9 @@ public sealed class ProfileSession : IDisposable
 
     /// <summary>Contacts and requests: invite, accept, decline, verify, history.</summary>
     public ContactBook Contacts { get; }
+
+    /// <summary>Groups: create, change, leave, send, history.</summary>
+    public GroupBook Groups { get; }
 
     /// <summary>What is sent: encrypted, committed, then deposited.</summary>
     public Outbox Outbox { get; }

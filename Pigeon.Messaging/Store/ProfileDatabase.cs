@@ -26,7 +26,7 @@ internal sealed class ProfileDatabase : IDisposable
     private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     /// <summary>The tables of sealed values by key (<see cref="SealedTable"/>).</summary>
-    private static readonly string[] SealedTableNames = ["profile", "contacts", "requests", "sessions", "delivery_keys", "processed", "outbox", "expiries", "blocked", "settings", "held"];
+    private static readonly string[] SealedTableNames = ["profile", "contacts", "requests", "sessions", "delivery_keys", "processed", "outbox", "expiries", "blocked", "settings", "held", "groups"];
 
     private static readonly string Schema = string.Join("\n",
         """
@@ -70,7 +70,11 @@ internal sealed class ProfileDatabase : IDisposable
         Receipts = new ReceiptTable(Messages);
         Settings = new SettingTable(_sealedTables["settings"]);
         Held = new HeldTable(_sealedTables["held"], this);
+        Groups = new GroupTable(_sealedTables["groups"]);
     }
+
+    /// <summary>The groups this profile knows, each with its versions (titles and members sealed).</summary>
+    public GroupTable Groups { get; }
 
     /// <summary>The profile's own facts, its private identity (and, through <see cref="Prekeys"/>, its prekeys).</summary>
     public ProfileTable Profile { get; }
@@ -210,6 +214,8 @@ internal sealed class ProfileDatabase : IDisposable
                 throw new ProfileFormatException(version, SchemaVersion);
             }
 
+            // A sealed table added within format 2 (groups) is created empty in a file made before it.
+            database.Execute(string.Join("\n", SealedTableNames.Select(name => SealedTable.CreateStatement(name).Replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", StringComparison.Ordinal))));
             var (stored, settings) = database.ReadHeader() ?? throw new ProfileNotFoundException(directory, fileExists: true);
             var storeKey = StoreKeyProtection.Unprotect(stored, settings, passphrase);
             try

@@ -37,7 +37,7 @@ public sealed record RequestRow(string AccountId, string DisplayName, PublicIden
 public sealed record MessageRow(
     long Id, string ContactId, MessageDirection Direction, MessageKind Kind, MessageStatus Status,
     Guid MessageId, string? Body, DateTimeOffset? SentAt, DateTimeOffset At, DateTimeOffset? ExpiresAt = null,
-    DateTimeOffset? DeliveredAt = null, DateTimeOffset? ReadAt = null)
+    DateTimeOffset? DeliveredAt = null, DateTimeOffset? ReadAt = null, string? Author = null)
 {
     /// <summary>
     /// Where the item stands, as shown: an outgoing one is <c>queued</c>, <c>sent</c>, <c>delivered</c>
@@ -70,6 +70,9 @@ public enum MessageKind
 
     /// <summary>A change of the conversation's disappearing-message timer; the body is its new value (<c>1h</c>, <c>off</c>, …).</summary>
     Timer,
+
+    /// <summary>A change of a group (created, members, title, left); the body says what changed.</summary>
+    GroupChange,
 }
 
 /// <summary>Where a history item is in its delivery.</summary>

@@ -15,7 +15,10 @@ internal sealed record StoredRequest(string AccountId, string DisplayName, byte[
 
 internal sealed record StoredMessage(
     string ContactId, MessageDirection Direction, MessageKind Kind, MessageStatus Status, Guid MessageId, string? Body, long? SentAt, long At, long? ExpiresAt,
-    long? DeliveredAt = null, long? ReadAt = null);
+    long? DeliveredAt = null, long? ReadAt = null, string? Author = null);
+
+/// <summary>A group's known versions (the current one among them), as <see cref="GroupTable"/> keeps them.</summary>
+internal sealed record StoredGroup(Groups.GroupWire[] Versions);
 
 internal sealed record StoredOutbox(Guid MessageId, string Recipient, byte[] Payload, long Order, long? ExpiresAt);
 
@@ -25,6 +28,7 @@ internal sealed record StoredOutbox(Guid MessageId, string Recipient, byte[] Pay
 [JsonSerializable(typeof(StoredRequest))]
 [JsonSerializable(typeof(StoredMessage))]
 [JsonSerializable(typeof(StoredOutbox))]
+[JsonSerializable(typeof(StoredGroup))]
 internal sealed partial class StoreJson : JsonSerializerContext
 {
     /// <summary>The JSON of a stored record.</summary>

@@ -47,6 +47,11 @@ public sealed class ProfileStoreTests : IDisposable
         Assert.Single(await bob.Contacts.MarkReadAsync(await bob.Contacts.ResolveAsync("Alicemarker"), Ct));
         await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
         await bob.SaveSettingsAsync(new ProfileSettings(ReadReceipts: true, TypingIndicators: false));
+        // A group: its title, id, members and texts are sealed like the rest.
+        var group = await alice.Groups.CreateAsync("grouptitle-marker", ["Bobmarker"], open: false, Ct);
+        await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+        await bob.Groups.SendAsync("grouptitle-marker", "group-body-marker", Ct);
+        await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
         string[] ids = [alice.Profile.AccountId, bob.Profile.AccountId];
         var identities = new[] { alice.Profile.PublicIdentity.ToBytes(), bob.Profile.PublicIdentity.ToBytes() };
         alice.Dispose();
@@ -58,7 +63,7 @@ public sealed class ProfileStoreTests : IDisposable
         string[] markers =
         [
             .. ids, "Alicemarker", "Bobmarker", "invitation-marker", "body-marker-from-alice", "body-marker-from-bob", "pigeon.test",
-            "read_receipts", "typing_indicators",
+            "read_receipts", "typing_indicators", "grouptitle-marker", "group-body-marker", group.IdHex, group.IdHex.ToUpperInvariant(),
             ms.ToString(CultureInfo.InvariantCulture), (ms / 1000).ToString(CultureInfo.InvariantCulture), "2026-11-25", "04:38",
         ];
         foreach (var name in new[] { "alice", "bob" })
@@ -71,6 +76,7 @@ public sealed class ProfileStoreTests : IDisposable
 
             Assert.All(identities, identity => Assert.False(Contains(bytes, identity[..32]), $"{name}'s file holds an identity key."));
             Assert.False(Contains(bytes, binaryMs), $"{name}'s file holds the time in binary.");
+            Assert.False(Contains(bytes, group.Id), $"{name}'s file holds the group id.");
         }
 
         // The check works: the opened profile does hold all of it.
@@ -80,6 +86,9 @@ public sealed class ProfileStoreTests : IDisposable
         Assert.Equal(TimeSpan.FromDays(1), (await reopened.Contacts.ResolveAsync(ids[0])).Timer);
         Assert.Contains(history, m => m.Body == "body-marker-from-alice" && m.ReadAt == Start && m.State == "read");
         Assert.False((await reopened.GetSettingsAsync()).TypingIndicators);
+        var (reopenedGroup, groupHistory) = await reopened.Groups.HistoryAsync("grouptitle-marker", 100);
+        Assert.Equal(group.Members.Select(m => m.AccountId), reopenedGroup.Members.Select(m => m.AccountId));
+        Assert.Contains(groupHistory, m => m.Body == "group-body-marker" && m.Author == ids[1]);
         using var aliceAgain = _profiles.Open("alice", Passphrase);
         var (_, aliceHistory) = await aliceAgain.Contacts.HistoryAsync("Bobmarker", 100);
         Assert.Contains(aliceHistory, m => m.Body == "body-marker-from-alice" && m.State == "read");
