@@ -162,8 +162,8 @@ public sealed class GroupBookTests : IDisposable
         var second = await alice.Groups.CreateAsync("same", [bob.Profile.AccountId], open: false, Ct);
         var ambiguous = await Assert.ThrowsAsync<AmbiguousNameException>(() => alice.Groups.SendAsync("Same", "which?", Ct));
         Assert.Equal(NameList.Groups, ambiguous.List);
-        Assert.Contains(ambiguous.AccountIds, c => c.StartsWith(first.IdHex[..12], StringComparison.Ordinal));
-        Assert.Contains(ambiguous.AccountIds, c => c.StartsWith(second.IdHex[..12], StringComparison.Ordinal));
+        Assert.Contains(ambiguous.AccountIds, c => c == $"group {first.IdHex[..12]} (Same)");
+        Assert.Contains(ambiguous.AccountIds, c => c == $"group {second.IdHex[..12]} (same)");
         await Assert.ThrowsAsync<GroupNotFoundException>(() => alice.Groups.SendAsync("Nothing", "x", Ct));
     }
 
