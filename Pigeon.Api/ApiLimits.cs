@@ -59,4 +59,16 @@ public static class ApiLimits
 
     /// <summary>The verifier of a delivery key that the server keeps: a SHA-256 hash.</summary>
     public const int DeliveryKeyVerifierBytes = 32;
+
+    /// <summary>
+    /// Ciphertext bytes per uploaded attachment chunk: 1 MiB (the last chunk may be shorter). One
+    /// chunk is what a gateway holds of an attachment at a time, and what a dropped upload loses.
+    /// </summary>
+    public const int AttachmentChunkBytes = 1024 * 1024;
+
+    /// <summary>The size of an attachment's download capability, in bytes.</summary>
+    public const int AttachmentCapabilityBytes = 32;
+
+    /// <summary>The header that carries an attachment's download capability (base64), instead of a token.</summary>
+    public const string AttachmentCapabilityHeader = "X-Pigeon-Capability";
 }

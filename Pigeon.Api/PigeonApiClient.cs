@@ -141,6 +141,77 @@ public sealed class PigeonApiClient : IDisposable
     public Task<AckResponse> AckAsync(IReadOnlyList<Guid> messageIds, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Post, "v1/messages/ack", Body(new AckRequest(messageIds)), PigeonJson.TypeInfo<AckResponse>(), authenticated: true, TimeSpan.Zero, ct);
 
+    /// <summary><c>POST /v1/attachments</c>: starts an upload of <paramref name="sizeBytes"/> ciphertext bytes, kept at most <paramref name="lifetime"/> when set.</summary>
+    public Task<CreateAttachmentResponse> CreateAttachmentAsync(long sizeBytes, TimeSpan? lifetime = null, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "v1/attachments", Body(new CreateAttachmentRequest(sizeBytes, lifetime is { } l ? (int)Math.Ceiling(l.TotalSeconds) : null)),
+            PigeonJson.TypeInfo<CreateAttachmentResponse>(), authenticated: true, TimeSpan.Zero, ct);
+
+    /// <summary><c>PUT /v1/attachments/{id}/chunks/{index}</c>: uploads one chunk; sending it again replaces it.</summary>
+    public Task UploadAttachmentChunkAsync(Guid attachmentId, int index, byte[] chunk, CancellationToken ct = default) =>
+        SendAsync<object>(HttpMethod.Put, string.Create(CultureInfo.InvariantCulture, $"v1/attachments/{attachmentId:D}/chunks/{index}"), chunk, null,
+            authenticated: true, TimeSpan.Zero, ct, OctetStream);
+
+    /// <summary><c>GET /v1/attachments/{id}/status</c>: which chunks of an own upload the server still lacks.</summary>
+    public Task<AttachmentStatusResponse> AttachmentStatusAsync(Guid attachmentId, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, $"v1/attachments/{attachmentId:D}/status", null, PigeonJson.TypeInfo<AttachmentStatusResponse>(), authenticated: true, TimeSpan.Zero, ct);
+
+    /// <summary><c>POST /v1/attachments/{id}/complete</c>: completes an upload once every chunk is there.</summary>
+    public Task CompleteAttachmentAsync(Guid attachmentId, CancellationToken ct = default) =>
+        SendAsync<object>(HttpMethod.Post, $"v1/attachments/{attachmentId:D}/complete", null, null, authenticated: true, TimeSpan.Zero, ct);
+
+    /// <summary>
+    /// <c>GET /v1/attachments/{id}</c> with the capability and no token: writes the ciphertext from byte
+    /// <paramref name="offset"/> on to <paramref name="destination"/> as it arrives, and returns how many
+    /// bytes were written. <see cref="RequestTimeout"/> bounds the wait for the answer's head, not the transfer.
+    /// </summary>
+    public async Task<long> DownloadAttachmentAsync(Guid attachmentId, byte[] capability, long offset, Stream destination, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(capability);
+        ArgumentNullException.ThrowIfNull(destination);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/attachments/{attachmentId:D}");
+        request.Headers.Add(ApiLimits.AttachmentCapabilityHeader, Convert.ToBase64String(capability));
+        if (offset > 0)
+        {
+            request.Headers.Range = new RangeHeaderValue(offset, null);
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        if (RequestTimeout != Timeout.InfiniteTimeSpan)
+        {
+            deadline.CancelAfter(RequestTimeout);
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+        }
+        catch (OperationCanceledException exception) when (!ct.IsCancellationRequested)
+        {
+            throw new TimeoutException($"GET /v1/attachments/{attachmentId:D} had no answer in time.", exception);
+        }
+
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                throw await ProblemAsync(response, ct);
+            }
+
+            await using var body = await response.Content.ReadAsStreamAsync(ct);
+            var written = 0L;
+            var buffer = new byte[81920];
+            int read;
+            while ((read = await body.ReadAsync(buffer, ct)) > 0)
+            {
+                await destination.WriteAsync(buffer.AsMemory(0, read), ct);
+                written += read;
+            }
+
+            return written;
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -191,8 +262,10 @@ public sealed class PigeonApiClient : IDisposable
         }
     }
 
+    private const string OctetStream = "application/octet-stream";
+
     private async Task<TResponse> SendAsync<TResponse>(HttpMethod method, string path, byte[]? body, JsonTypeInfo<TResponse>? responseType,
-        bool authenticated, TimeSpan serverWait, CancellationToken ct)
+        bool authenticated, TimeSpan serverWait, CancellationToken ct, string? mediaType = null)
     {
         var token = authenticated ? await TokenAsync(stale: null, ct) : null;
         for (var renewed = false; ; renewed = true)
@@ -202,7 +275,10 @@ public sealed class PigeonApiClient : IDisposable
             if (body is not null)
             {
                 // A byte array rather than a stream, so the request carries a Content-Length rather than a chunked body.
-                request.Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" } } };
+                request.Content = new ByteArrayContent(body)
+                {
+                    Headers = { ContentType = mediaType is null ? new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" } : new MediaTypeHeaderValue(mediaType) },
+                };
             }
 
             if (token is not null)

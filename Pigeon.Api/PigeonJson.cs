@@ -65,4 +65,7 @@ public static class PigeonJson
 [JsonSerializable(typeof(AckRequest))]
 [JsonSerializable(typeof(AckResponse))]
 [JsonSerializable(typeof(ApiProblem))]
+[JsonSerializable(typeof(CreateAttachmentRequest))]
+[JsonSerializable(typeof(CreateAttachmentResponse))]
+[JsonSerializable(typeof(AttachmentStatusResponse))]
 public sealed partial class PigeonJsonContext : JsonSerializerContext;

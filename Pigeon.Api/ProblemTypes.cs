@@ -80,4 +80,13 @@ public static class ProblemTypes
 
     /// <summary>Whether a bearer token problem: a new token (signing in again) may succeed where this one failed.</summary>
     public static bool IsTokenProblem(string? type) => type is TokenMissing or TokenInvalid or TokenExpired;
+
+    /// <summary>413: the attachment is larger than one file may be (<c>Pigeon:Attachments:MaxFileBytes</c>).</summary>
+    public const string AttachmentTooLarge = Prefix + "attachment-too-large";
+
+    /// <summary>429: the account uploaded as many attachment bytes as it may in a day; see <c>Retry-After</c>.</summary>
+    public const string AttachmentQuotaExceeded = Prefix + "attachment-quota-exceeded";
+
+    /// <summary>409: the upload lacks chunks (complete), or is already complete (upload a chunk).</summary>
+    public const string AttachmentConflict = Prefix + "attachment-conflict";
 }

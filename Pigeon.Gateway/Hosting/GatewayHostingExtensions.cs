@@ -7,6 +7,7 @@ using Orleans.Configuration;
 using Pigeon.Api;
 using Pigeon.Gateway.Accounts;
 using Pigeon.Gateway.Apis;
+using Pigeon.Gateway.Attachments;
 using Pigeon.Gateway.Authentication;
 using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Failover;
@@ -61,6 +62,7 @@ public static class GatewayHostingExtensions
         problems.AddRange(configuration.Check<ForwardedHeadersSettings>(ForwardedHeadersSettings.Section, validator));
         problems.AddRange(configuration.Check(FailoverOptions.Section, new FailoverOptionsValidator()));
         problems.AddRange(MetricsOptions.Check(configuration));
+        problems.AddRange(configuration.Check(AttachmentsOptions.Section, new AttachmentsOptionsValidator()));
         return problems;
     }
 
@@ -133,6 +135,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<SealedDepositLimiter>();
         services.AddPigeonFailover();
         services.AddSingleton<ApiMetrics>();
+        services.AddPigeonAttachments(configuration);
         builder.WebHost.ConfigureKestrel(kestrel => RequestHeadLimit.ConfigureKestrel(kestrel, limits));
         return builder;
     }
@@ -205,6 +208,7 @@ public static class GatewayHostingExtensions
         app.MapMessagesApi();
         app.MapSealedApi();
         app.MapDevicesApi();
+        app.MapAttachmentsApi();
         app.MapOpenApi();
         return app;
     }

@@ -55,7 +55,7 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
         get
         {
             RequirePostgres();
-            return _gateway ??= new Pigeon.Tests.Gateway.GatewayFactory(Cluster, grainClock: Clock);
+            return _gateway ??= new Pigeon.Tests.Gateway.GatewayFactory(Cluster, WithDatabase(null), Clock);
         }
     }
 
@@ -74,8 +74,20 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
     {
         RequirePostgres();
         return mode == ApiMode.Gateway
-            ? new Pigeon.Tests.Gateway.GatewayFactory(Cluster, settings, Clock)
+            ? new Pigeon.Tests.Gateway.GatewayFactory(Cluster, WithDatabase(settings), Clock)
             : new CoHostedSiloFactory(Database.ConnectionString, settings);
+    }
+
+    // A gateway reaches the silos through static endpoints here, but its attachment store needs the database.
+    private Dictionary<string, string?> WithDatabase(IReadOnlyDictionary<string, string?>? settings)
+    {
+        var all = new Dictionary<string, string?> { [$"ConnectionStrings:{Pigeon.Hosting.Database.PigeonDatabase.ConnectionStringName}"] = Database.ConnectionString };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+
+        return all;
     }
 
     /// <summary>Skips (locally) or fails (in CI) a test when there is no PostgreSQL to run on.</summary>
