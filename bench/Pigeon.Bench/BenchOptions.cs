@@ -111,16 +111,24 @@ public sealed record BenchOptions
     /// <summary>Where to draw the timeline as PNG (one file per phase).</summary>
     public string? PlotFile { get; init; }
 
+    /// <summary>Members of the group (group).</summary>
+    public int Members { get; init; } = 100;
+
+    /// <summary>How many of the members take turns to send (group).</summary>
+    public int Senders { get; init; } = 4;
+
     /// <summary>Print no progress line.</summary>
     public bool Quiet { get; init; }
 
     /// <summary>The usage text.</summary>
     public const string Usage = """
-        usage: Pigeon.Bench <store|drain|pairs|longpolls> --server URL [options]
+        usage: Pigeon.Bench <store|drain|pairs|longpolls|group> --server URL [options]
 
           --users N               long-poll users (longpolls, default 10000) or offline recipients (store/drain, default 50)
           --pairs N               online pairs (pairs, default 100)
-          --rate R                messages/s: open-loop rate (pairs, default 1000) or trickle (longpolls, default 10)
+          --members N             group members, every one long-polling and decrypting (group, default 100)
+          --senders N             members taking turns to send, each message sealed to every other member (group, default 4)
+          --rate R                messages/s: open-loop rate (pairs, default 1000; group, default 5) or trickle (longpolls, default 10)
           --duration S            measured seconds (default 30)
           --warmup S              unmeasured seconds first (default 3)
           --ramp-up S             pairs: unmeasured seconds before the warm-up, rising from 0 to the load (default 0)
@@ -158,7 +166,7 @@ public sealed record BenchOptions
         }
 
         var scenario = args[0];
-        if (scenario is not ("store" or "drain" or "pairs" or "longpolls"))
+        if (scenario is not ("store" or "drain" or "pairs" or "longpolls" or "group"))
         {
             throw new ArgumentException($"unknown scenario '{scenario}'.");
         }
@@ -191,7 +199,7 @@ public sealed record BenchOptions
         {
             "--server", "--users", "--pairs", "--rate", "--duration", "--warmup", "--ramp-up", "--ramp-down", "--loop", "--size", "--messages", "--batch",
             "--concurrency", "--register-concurrency", "--ramp", "--wait", "--grace", "--ack-mode", "--database", "--gateway-pid", "--pids",
-            "--dev-dir", "--out", "--plot", "--kill-pid", "--kill-at",
+            "--dev-dir", "--out", "--plot", "--kill-pid", "--kill-at", "--members", "--senders",
         };
         if (values.Keys.FirstOrDefault(k => !known.Contains(k)) is { } unknown)
         {
@@ -277,14 +285,16 @@ public sealed record BenchOptions
             Server = serverUri,
             Users = Int("--users", scenario == "longpolls" ? 10_000 : 50, 1, 20_000),
             Pairs = Int("--pairs", 100, 1, 5_000),
-            Rate = Number("--rate", scenario == "longpolls" ? 10 : 1_000, 0.1, 1_000_000),
+            Rate = Number("--rate", scenario switch { "longpolls" => 10, "group" => 5, _ => 1_000 }, 0.1, 1_000_000),
+            Members = Int("--members", 100, 2, 2_000),
+            Senders = Int("--senders", 4, 1, 2_000),
             Duration = TimeSpan.FromSeconds(Number("--duration", 30, 0.5, 3_600)),
             Warmup = TimeSpan.FromSeconds(Number("--warmup", 3, 0, 600)),
             RampUp = TimeSpan.FromSeconds(Number("--ramp-up", 0, 0, 600)),
             RampDown = TimeSpan.FromSeconds(Number("--ramp-down", 0, 0, 600)),
             Loop = loop,
             PayloadBytes = Int("--size", 256, 1, 1 << 20),
-            EndToEnd = flags.Contains("--e2e"),
+            EndToEnd = flags.Contains("--e2e") || scenario == "group",
             Messages = Int("--messages", 5_000, 1, 10_000_000),
             Batch = Int("--batch", ApiLimits.MaxDepositBatch, 1, 10_000),
             Concurrency = Int("--concurrency", 8, 1, 1_000),

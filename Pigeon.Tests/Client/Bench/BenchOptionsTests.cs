@@ -22,6 +22,16 @@ public sealed class BenchOptionsTests
     }
 
     [Fact]
+    public void Parse_Group_IsEndToEnd_WithItsOwnDefaultsAndBounds()
+    {
+        var options = BenchOptions.Parse(["group", "--server", "http://127.0.0.1:8080"]);
+        Assert.Equal((100, 4, 5.0, true), (options.Members, options.Senders, options.Rate, options.EndToEnd));
+        Assert.Equal(256, BenchOptions.Parse(["group", "--server", "http://127.0.0.1:8080", "--members", "256"]).Members);
+        Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["group", "--server", "http://127.0.0.1:8080", "--members", "1"]));
+        Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["group", "--server", "http://127.0.0.1:8080", "--senders", "0"]));
+    }
+
+    [Fact]
     public void Parse_Stages_MeasureBetweenTheWarmUpAndTheRampDown()
     {
         var options = BenchOptions.Parse(["pairs", "--server", "http://127.0.0.1:8080", "--ramp-up", "10", "--warmup", "2", "--duration", "20", "--ramp-down", "5"]);

@@ -59,6 +59,19 @@ public sealed class BenchSmokeTests
         Assert.Equal(50, pairs.Phases[0].Messages.Sent);
 
         // In stages: 20 msg/s reached over 1 s, held 0.5 s warm-up + 1 s measured, left over 1 s.
+        // A group of 5, 2 of them sending: each message is one sealed deposit of 4 real ratchet envelopes.
+        var group = await BenchRunner.RunAsync(Options("group") with
+        {
+            Members = 5, Senders = 2, Rate = 5, Warmup = TimeSpan.FromSeconds(0.5), Duration = TimeSpan.FromSeconds(2), WaitSeconds = 10, EndToEnd = true,
+        }, "group (test)", Ct);
+        var groupPhase = Assert.Single(group.Phases);
+        AssertClean(groupPhase);
+        Assert.Equal(0, groupPhase.Figures["undecryptable"]);
+        Assert.Equal(4 * 13, groupPhase.Messages.Sent);
+        Assert.Equal(groupPhase.Messages.Delivered, groupPhase.Acknowledged);
+        Assert.True(groupPhase.Figures["request_bytes"] > 4 * 256, "the deposit carries four envelopes");
+        Assert.True(groupPhase.Figures["client_encrypt_ms_p50"] > 0 && groupPhase.Figures["server_commit_ms_p50"] > 0);
+
         var staged = await BenchRunner.RunAsync(Options("pairs") with
         {
             Pairs = 3, Rate = 20, RampUp = TimeSpan.FromSeconds(1), Warmup = TimeSpan.FromSeconds(0.5), Duration = TimeSpan.FromSeconds(1),

@@ -22,6 +22,12 @@ internal sealed class EndToEndChannel
     private readonly Lock _receiveLock = new();
     private Session? _receiving;
 
+    /// <summary>Who sends on this channel.</summary>
+    public VirtualUser Sender => _sender;
+
+    /// <summary>Who receives on it.</summary>
+    public VirtualUser Recipient => _recipient;
+
     public EndToEndChannel(VirtualUser sender, VirtualUser recipient)
     {
         _sender = sender;
@@ -48,16 +54,42 @@ internal sealed class EndToEndChannel
     /// <summary>Decrypts a received payload; false when it does not authenticate.</summary>
     public bool TryDecrypt(byte[] payload)
     {
+        try
+        {
+            var opened = SealedEnvelope.Open(_recipient.Identity, DeviceAddress.Primary(_recipient.AccountId), payload);
+            return opened.Sender.AccountId == _sender.AccountId && TryDecrypt(opened);
+        }
+        catch (ProtocolException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Decrypts a payload to a recipient who has a channel from each of several senders
+    /// (<paramref name="bySender"/>, by sender account id): opened once, then decrypted on the channel of
+    /// the sender it proves; false when it does not authenticate or no channel is from that sender.
+    /// </summary>
+    public static bool TryDecryptAny(IReadOnlyDictionary<string, EndToEndChannel> bySender, byte[] payload)
+    {
+        var recipient = bySender.Values.First()._recipient;
+        try
+        {
+            var opened = SealedEnvelope.Open(recipient.Identity, DeviceAddress.Primary(recipient.AccountId), payload);
+            return bySender.TryGetValue(opened.Sender.AccountId, out var channel) && channel.TryDecrypt(opened);
+        }
+        catch (ProtocolException)
+        {
+            return false;
+        }
+    }
+
+    private bool TryDecrypt(OpenedEnvelope opened)
+    {
         lock (_receiveLock)
         {
             try
             {
-                var opened = SealedEnvelope.Open(_recipient.Identity, DeviceAddress.Primary(_recipient.AccountId), payload);
-                if (opened.Sender.AccountId != _sender.AccountId)
-                {
-                    return false;
-                }
-
                 var message = WireMessage.Parse(opened.Content);
                 if (message.Prelude is not null && _receiving?.IsSetupOf(message) != true)
                 {
