@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Pigeon.Client.Cli;
 using Pigeon.Tests.Client;
 using Pigeon.Tests.Testing;
@@ -95,16 +94,7 @@ public sealed class FullScreenChatTests
         await cluster.StartSiloAsync(Cancellation);
         var gateway = await cluster.StartGatewayAsync(Cancellation);
         using var cli = new CliHarness();
-        var (aliceId, bobId) = await EndToEndTests.InitBothAsync(cli, gateway);
-        var carolId = JsonDocument.Parse(await cli.OkAsync("carol", "--json", "init", "--server", gateway.BaseAddress.ToString(), "--name", "Carol", "--no-passphrase"))
-            .RootElement.GetProperty("accountId").GetString()!;
-        foreach (var friend in new[] { "bob", "carol" })
-        {
-            await cli.OkAsync("alice", "invite", friend == "bob" ? bobId : carolId);
-            await cli.OkAsync(friend, "sync", "--wait", "0");
-            await cli.OkAsync(friend, "accept", aliceId);
-        }
-        await cli.OkAsync("alice", "sync", "--wait", "0");
+        var (_, _, carolId) = await EndToEndTests.InitAliceWithTwoContactsAsync(cli, gateway);
         await cli.OkAsync("alice", "group", "create", "Trip", "Bob", "Carol");
         await cli.OkAsync("carol", "sync", "--wait", "0");
         var unknown = await cli.RunAsync("bob", "chat", "Trip", "--line");

@@ -467,6 +467,23 @@ public sealed class EndToEndTests
         return (alice.GetProperty("accountId").GetString()!, bob.GetProperty("accountId").GetString()!);
     }
 
+    /// <summary>Alice, Bob and Carol (no passphrase); Alice invites Bob and Carol and both accept, so Alice is the contact of each and they are not each other's.</summary>
+    internal static async Task<(string AliceId, string BobId, string CarolId)> InitAliceWithTwoContactsAsync(CliHarness cli, GatewayHandle gateway)
+    {
+        var (aliceId, bobId) = await InitBothAsync(cli, gateway);
+        var carolId = JsonDocument.Parse(await cli.OkAsync("carol", "--json", "init", "--server", gateway.BaseAddress.ToString(), "--name", "Carol", "--no-passphrase"))
+            .RootElement.GetProperty("accountId").GetString()!;
+        foreach (var (friend, id) in new[] { ("bob", bobId), ("carol", carolId) })
+        {
+            await cli.OkAsync("alice", "invite", id);
+            await cli.OkAsync(friend, "sync", "--wait", "0");
+            await cli.OkAsync(friend, "accept", aliceId);
+        }
+
+        await cli.OkAsync("alice", "sync", "--wait", "0");
+        return (aliceId, bobId, carolId);
+    }
+
     private sealed record HistoryItem(string Direction, string Kind, string Status, string? Body);
 
     private static async Task<List<HistoryItem>> HistoryAsync(CliHarness cli, string profile, string contact)

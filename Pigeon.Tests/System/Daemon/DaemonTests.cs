@@ -133,16 +133,7 @@ public sealed class DaemonTests
         await cluster.StartSiloAsync(Cancellation);
         var gateway = await cluster.StartGatewayAsync(Cancellation);
         using var cli = new CliHarness();
-        var (aliceId, bobId) = await EndToEndTests.InitBothAsync(cli, gateway);
-        var carolId = JsonDocument.Parse(await cli.OkAsync("carol", "--json", "init", "--server", gateway.BaseAddress.ToString(), "--name", "Carol", "--no-passphrase"))
-            .RootElement.GetProperty("accountId").GetString()!;
-        foreach (var (friend, id) in new[] { ("bob", bobId), ("carol", carolId) })
-        {
-            await cli.OkAsync("alice", "invite", id);
-            await cli.OkAsync(friend, "sync", "--wait", "0");
-            await cli.OkAsync(friend, "accept", aliceId);
-        }
-        await cli.OkAsync("alice", "sync", "--wait", "0");
+        var (_, bobId, carolId) = await EndToEndTests.InitAliceWithTwoContactsAsync(cli, gateway);
         await using var daemon = AppProcess.StartPiped("daemon", Pigeon, new Dictionary<string, string> { ["PIGEON_HOME"] = cli.Home }, "--profile", "bob", "daemon");
         await using var bob = new DaemonClient(daemon.StandardInput, daemon.StandardOutput);
         await bob.CallAsync("subscribe");
