@@ -271,6 +271,18 @@ public sealed partial class HelmChartTests
 
     [Theory]
     [MemberData(nameof(ValueSets))]
+    public async Task Gateway_ReadsTheDatabaseConnection_ForTheAttachmentStore_FromTheSiloSecret(string valueSet)
+    {
+        var chart = await RenderAsync(valueSet);
+        var gateway = Yaml.Find(Yaml.Env(chart.Single("Deployment", "-gateway").Container)["ConnectionStrings__Pigeon"], "valueFrom.secretKeyRef");
+        var silo = Yaml.Find(Yaml.Env(chart.Single("Deployment", "-silo").Container)["ConnectionStrings__Pigeon"], "valueFrom.secretKeyRef");
+        Assert.NotNull(gateway);
+        Assert.Equal(Yaml.String(silo!, "name"), Yaml.String(gateway!, "name"));
+        Assert.Equal(Yaml.String(silo!, "key"), Yaml.String(gateway!, "key"));
+    }
+
+    [Theory]
+    [MemberData(nameof(ValueSets))]
     public async Task GatewayMetrics_AreServedOnAPortTheServiceLeavesOut(string valueSet)
     {
         var chart = await RenderAsync(valueSet);
