@@ -1,11 +1,13 @@
 using System.CommandLine;
 using Pigeon.Client.Cli;
 using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Groups;
+using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
 
 namespace Pigeon.Client.Commands;
 
-/// <summary><c>pigeon history &lt;contact&gt; [--limit N]</c>: the conversation, oldest first, with direction and time.</summary>
+/// <summary><c>pigeon history &lt;contact|group&gt; [--limit N]</c>: the conversation, oldest first, with direction and time.</summary>
 public sealed class HistoryCommand : PigeonCommand
 {
     private readonly Argument<string> _contact = new("contact") { Description = "The contact's name or account id, or the group's title or id prefix" };
@@ -45,18 +47,7 @@ public sealed class HistoryCommand : PigeonCommand
         var (contact, messages) = await session.Contacts.HistoryAsync(conversation.Contact!.AccountId, parseResult.GetValue(_limit));
         if (IsJson(parseResult))
         {
-            WriteJson(messages.Select(m => new
-            {
-                direction = m.Direction,
-                kind = m.Kind,
-                status = m.Status,
-                state = m.State,
-                messageId = m.MessageId,
-                body = PeerText.Json(m.Body),
-                sentAt = m.SentAt,
-                at = m.At,
-                expiresAt = m.ExpiresAt,
-            }));
+            WriteJson(messages.Select(ToJson));
             return ExitCodes.Success;
         }
         if (messages.Count == 0)
@@ -92,22 +83,12 @@ public sealed class HistoryCommand : PigeonCommand
     }
 
     // A group's history: each item names who wrote it; changes of the group are shown in brackets.
-    private async Task<int> GroupHistoryAsync(ParseResult parseResult, Pigeon.Messaging.Profiles.ProfileSession session, Pigeon.Messaging.Groups.GroupState group)
+    private async Task<int> GroupHistoryAsync(ParseResult parseResult, ProfileSession session, GroupState group)
     {
         var (_, messages) = await session.Groups.HistoryAsync(group, parseResult.GetValue(_limit));
         if (IsJson(parseResult))
         {
-            WriteJson(messages.Select(m => new
-            {
-                direction = m.Direction,
-                kind = m.Kind,
-                status = m.Status,
-                messageId = m.MessageId,
-                author = m.Author,
-                body = PeerText.Json(m.Body),
-                sentAt = m.SentAt,
-                at = m.At,
-            }));
+            WriteJson(messages.Select(ToJson));
             return ExitCodes.Success;
         }
 
@@ -133,4 +114,19 @@ public sealed class HistoryCommand : PigeonCommand
 
         return ExitCodes.Success;
     }
+
+    // One item as --json gives it, for a contact's history and a group's alike (a group item names its author; nulls are left out).
+    private static object ToJson(MessageRow m) => new
+    {
+        direction = m.Direction,
+        kind = m.Kind,
+        status = m.Status,
+        state = m.State,
+        messageId = m.MessageId,
+        author = m.Author,
+        body = PeerText.Json(m.Body),
+        sentAt = m.SentAt,
+        at = m.At,
+        expiresAt = m.ExpiresAt,
+    };
 }
