@@ -36,6 +36,12 @@ public sealed class PigeonApiClient : IDisposable
     /// </summary>
     public static readonly HttpRequestOptionsKey<TimeSpan> ServerWait = new("Pigeon.ServerWait");
 
+    /// <summary>
+    /// Set on a request whose answer is streamed to its destination (an attachment's download): a
+    /// handler must not buffer its body, and bounds only the wait for its head.
+    /// </summary>
+    public static readonly HttpRequestOptionsKey<bool> StreamedAnswer = new("Pigeon.StreamedAnswer");
+
     private readonly HttpClient _http;
     private readonly bool _disposeHttpClient;
     private readonly ApiCredentials? _credentials;
@@ -170,6 +176,7 @@ public sealed class PigeonApiClient : IDisposable
         ArgumentNullException.ThrowIfNull(destination);
         using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/attachments/{attachmentId:D}");
         request.Headers.Add(ApiLimits.AttachmentCapabilityHeader, Convert.ToBase64String(capability));
+        request.Options.Set(StreamedAnswer, true);
         if (offset > 0)
         {
             request.Headers.Range = new RangeHeaderValue(offset, null);

@@ -30,4 +30,10 @@ public sealed class MessagingEnvironment
 
     /// <summary>The most members a group may have (default 256, the creator included); a change past it is refused.</summary>
     public int MaxGroupMembers { get; init; } = 256;
+
+    /// <summary>
+    /// The largest file sent (default 100 MiB, the server's default; its padded ciphertext stays under
+    /// the server's 110 MiB): a larger one is refused before anything is encrypted or uploaded.
+    /// </summary>
+    public long MaxAttachmentBytes { get; init; } = 100L * 1024 * 1024;
 }

@@ -249,3 +249,21 @@ public sealed class GroupNotFoundException(string reference) : MessagingExceptio
     /// <summary>The title or id prefix looked up.</summary>
     public string Reference { get; } = reference;
 }
+
+/// <summary>No attachment here has an id starting with <see cref="Reference"/>, or several do.</summary>
+public sealed class AttachmentNotFoundException(string reference, int matches)
+    : MessagingException(matches == 0 ? $"No attachment has an id starting with '{reference}'." : $"{matches} attachments have an id starting with '{reference}': give more of it.")
+{
+    /// <summary>The id prefix looked up.</summary>
+    public string Reference { get; } = reference;
+
+    /// <summary>How many matched (0, or more than one).</summary>
+    public int Matches { get; } = matches;
+}
+
+/// <summary>A file that cannot be sent or saved as asked (too large, missing, an unsafe name, a destination that exists); nothing was changed.</summary>
+public sealed class AttachmentRefusedException(string message, bool destinationExists = false) : MessagingException(message)
+{
+    /// <summary>True when the only problem is a destination that exists (overwriting it needs consent).</summary>
+    public bool DestinationExists { get; } = destinationExists;
+}

@@ -55,6 +55,12 @@ internal sealed class RetryingHandler : DelegatingHandler
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
             timeout.CancelAfter(AttemptTimeout + serverWait);
             var response = await base.SendAsync(request, timeout.Token);
+            if (request.Options.TryGetValue(PigeonApiClient.StreamedAnswer, out var streamed) && streamed)
+            {
+                // Read by the caller as it arrives; a download cut off part-way continues from what it has.
+                return response;
+            }
+
             try
             {
                 // The body too within the attempt's time: a server that stalls half-way is tried again.

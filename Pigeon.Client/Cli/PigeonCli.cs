@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pigeon.Client.Commands;
+using Pigeon.Client.Commands.Attachments;
 using Pigeon.Client.Commands.Groups;
 using Pigeon.Client.Daemon;
 
@@ -47,6 +48,8 @@ public static class PigeonCli
             new PassphraseCommand(context, globals),
             new GroupCommand(context, globals),
             new GroupsCommand(context, globals),
+            new AttachmentsCommand(context, globals),
+            new SaveCommand(context, globals),
         };
         return root;
     }

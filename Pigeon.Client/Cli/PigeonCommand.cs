@@ -52,6 +52,22 @@ public abstract class PigeonCommand : Command
         ProfileSession.Open(Context.Messaging, Context.ProfileDirectory(parseResult.GetValue(Globals.Profile)),
             new Passphrases(Context).Current(parseResult.GetValue(Globals.PassphraseFile)));
 
+    /// <summary>
+    /// Finishes the uploads an earlier run began and did not send (it was killed, or the server went
+    /// away), with their progress on stderr: <c>send --file</c> and <c>sync</c> do this first.
+    /// </summary>
+    internal async Task ResumeUploadsAsync(ProfileSession session, CancellationToken ct)
+    {
+        foreach (var upload in await session.Attachments.PendingUploadsAsync())
+        {
+            var name = PeerText.Inline(upload.Pointer.Name);
+            if (await TransferProgressView.RunAsync(Context, $"Resuming {name}", progress => session.Attachments.ResumeUploadAsync(upload, progress, ct)) is null)
+            {
+                Context.WriteError($"pigeon: the upload of {name} was dropped: its conversation is gone.");
+            }
+        }
+    }
+
     /// <summary>Writes one JSON document (one line).</summary>
     protected void WriteJson(object value) => Context.WriteLine(JsonSerializer.Serialize(value, OutputJson));
 
@@ -111,6 +127,8 @@ public abstract class PigeonCommand : Command
             $"'{e.Name}' names several conversations: name one by its id ({string.Join(", ", e.AccountIds)}).", e),
         AmbiguousNameException e => new(ExitCodes.UsageError, $"Several requests come from someone called '{e.Name}': name one by its id.", e),
         GroupNotFoundException e => new(ExitCodes.NotFound, $"{e.Message} 'pigeon groups' lists them.", e),
+        AttachmentNotFoundException e => new(e.Matches == 0 ? ExitCodes.NotFound : ExitCodes.UsageError, $"{e.Message} 'pigeon attachments' lists them.", e),
+        AttachmentRefusedException e => new(ExitCodes.UsageError, e.Message, e),
         GroupChangeException e => new(ExitCodes.UsageError, e.Message, e),
         InviteRefusedException { Refusal: InviteRefusal.NotAnAccountId } e => new(ExitCodes.UsageError,
             $"'{e.AccountId}' is not an account id: an id is 32 characters of a–z and 2–7 (ask your contact for the output of 'pigeon whoami').", e),

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pigeon.Client.Cli;
+using Pigeon.Messaging.Attachments;
 using Pigeon.Messaging.Delivery;
 using Pigeon.Messaging.Groups;
 using Pigeon.Messaging.Profiles;
@@ -59,6 +60,7 @@ public sealed class HistoryCommand : PigeonCommand
             Context.WriteLine($"Disappearing messages: {DisappearingTimer.Format(timer)}.");
         }
         var me = session.Profile.DisplayName;
+        var files = await FilesAsync(session);
         foreach (var m in messages)
         {
             var who = m.Direction == MessageDirection.Out ? $"out  {PeerText.Inline(me)}:" : $"in   {PeerText.Inline(contact.Label)}:";
@@ -75,7 +77,7 @@ public sealed class HistoryCommand : PigeonCommand
                 MessageKind.Accepted => "[accepted]",
                 MessageKind.Failed => "[a message that could not be decrypted]",
                 MessageKind.Timer => m.Body == "off" ? "[disappearing messages off]" : $"[disappearing messages: {m.Body}]",
-                _ => PeerText.Block(m.Body, "    "),
+                _ => Text(m, files),
             };
             Context.WriteLine($"{Time(m.SentAt ?? m.At, seconds: true)}  {who} {text}{status}");
         }
@@ -98,6 +100,7 @@ public sealed class HistoryCommand : PigeonCommand
         }
 
         var names = (await session.Contacts.AllAsync()).ToDictionary(c => c.AccountId, c => c.Label);
+        var files = await FilesAsync(session);
         foreach (var m in messages)
         {
             var who = m.Direction == MessageDirection.Out
@@ -107,13 +110,20 @@ public sealed class HistoryCommand : PigeonCommand
             {
                 MessageKind.GroupChange => $"[{PeerText.Inline(m.Body)}]",
                 MessageKind.Failed => "[a message that could not be decrypted]",
-                _ => PeerText.Block(m.Body, "    "),
+                _ => Text(m, files),
             };
             Context.WriteLine($"{Time(m.SentAt ?? m.At, seconds: true)}  {who} {text}{(m.State == "queued" ? " (not sent yet)" : "")}");
         }
 
         return ExitCodes.Success;
     }
+
+    private static async Task<Dictionary<Guid, AttachmentItem>> FilesAsync(ProfileSession session) =>
+        (await session.Attachments.ListAsync()).ToDictionary(item => item.Row.AttachmentId);
+
+    // A text, with the file it carried (its name, size and the command that saves it) before its caption.
+    private static string Text(MessageRow m, Dictionary<Guid, AttachmentItem> files) =>
+        ReceivedEventWriter.Text(m.Body, m.AttachmentId is { } id && files.TryGetValue(id, out var file) ? file.Row.Pointer : null);
 
     // One item as --json gives it, for a contact's history and a group's alike (a group item names its author; nulls are left out).
     private static object ToJson(MessageRow m) => new
@@ -128,5 +138,6 @@ public sealed class HistoryCommand : PigeonCommand
         sentAt = m.SentAt,
         at = m.At,
         expiresAt = m.ExpiresAt,
+        attachmentId = m.AttachmentId,
     };
 }

@@ -1,4 +1,5 @@
 using Pigeon.Client.Cli;
+using Pigeon.Messaging.Attachments;
 using Pigeon.Messaging.Delivery;
 
 namespace Pigeon.Client.Commands;
@@ -12,8 +13,8 @@ internal static class ReceivedEventWriter
         var who = PeerText.Inline(string.IsNullOrEmpty(received.ContactName) ? received.ContactId ?? "an unknown sender" : received.ContactName);
         return received.Kind switch
         {
-            ReceivedKind.Text when received.GroupTitle is { } group => $"[{time(received.SentAt)}] {who} in {PeerText.Inline(group)}: {PeerText.Block(received.Body, "    ")}",
-            ReceivedKind.Text => $"[{time(received.SentAt)}] {who}: {PeerText.Block(received.Body, "    ")}"
+            ReceivedKind.Text when received.GroupTitle is { } group => $"[{time(received.SentAt)}] {who} in {PeerText.Inline(group)}: {Text(received)}",
+            ReceivedKind.Text => $"[{time(received.SentAt)}] {who}: {Text(received)}"
                 + (received.OnEarlierSession ? " (arrived on an earlier session)" : ""),
             ReceivedKind.Request => $"Contact request from {who} ({received.ContactId})"
                 + (received.Body is { } note ? $": {PeerText.Block(note, "    ")}" : "")
@@ -45,7 +46,21 @@ internal static class ReceivedEventWriter
         onEarlierSession = received.OnEarlierSession,
         groupId = received.GroupId,
         groupTitle = PeerText.Json(received.GroupTitle),
+        attachment = received.Attachment is { } file
+            ? new { id = file.AttachmentId, name = PeerText.Json(file.Name), contentType = PeerText.Json(file.ContentType), size = file.Size }
+            : null,
     };
+
+    /// <summary>How a file a message carried is shown: its name, size and the command that saves it.</summary>
+    public static string File(AttachmentPointer pointer) =>
+        $"[file {PeerText.Inline(pointer.Name)}, {Sizes.Format(pointer.Size)}: 'pigeon save {pointer.AttachmentId.ToString("N")[..8]}']";
+
+    /// <summary>A text as shown: the file it carried, if any (<see cref="File"/>), then its body.</summary>
+    public static string Text(string? body, AttachmentPointer? file) => file is null
+        ? PeerText.Block(body, "    ")
+        : File(file) + (body is { Length: > 0 } caption ? " " + PeerText.Block(caption, "    ") : "");
+
+    private static string Text(ReceivedEvent received) => Text(received.Body, received.Attachment);
 
     private static string Count(ReceivedEvent received) =>
         received.MessageIds?.Count == 1 ? "your message" : $"{received.MessageIds?.Count ?? 0} of your messages";

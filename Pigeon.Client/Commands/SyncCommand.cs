@@ -1,15 +1,18 @@
 using System.CommandLine;
 using Pigeon.Api;
 using Pigeon.Client.Cli;
+using Pigeon.Messaging.Attachments;
+using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Delivery;
 
 namespace Pigeon.Client.Commands;
 
 /// <summary>
-/// <c>pigeon sync [--watch] [--wait SECONDS]</c>: sends what is queued, long-polls the mailbox once
-/// (or until Ctrl-C with <c>--watch</c>), decrypts and stores each message, acknowledges it only once
-/// stored (on the next poll, and what remains before the command ends), and keeps the server stocked
-/// with prekeys.
+/// <c>pigeon sync [--watch] [--wait SECONDS]</c>: finishes uploads an earlier run began, sends what is
+/// queued, long-polls the mailbox once (or until Ctrl-C with <c>--watch</c>), decrypts and stores each
+/// message, acknowledges it only once stored (on the next poll, and what remains before the command
+/// ends), downloads the files that arrived up to the auto-download size (<c>pigeon settings</c>), and
+/// keeps the server stocked with prekeys.
 /// </summary>
 public sealed class SyncCommand : PigeonCommand
 {
@@ -43,8 +46,10 @@ public sealed class SyncCommand : PigeonCommand
         var watch = parseResult.GetValue(_watch);
         var json = IsJson(parseResult);
         using var session = OpenProfile(parseResult);
+        await ResumeUploadsAsync(session, ct);
         await session.Outbox.DeliverAsync(ct);
         var all = new List<ReceivedEvent>();
+        var fetchedFor = new HashSet<Guid>();
         long after = 0;
         var wait = TimeSpan.FromSeconds(watch ? ApiLimits.MaxWaitSeconds : parseResult.GetValue(_wait));
         try
@@ -66,6 +71,7 @@ public sealed class SyncCommand : PigeonCommand
                     }
                 }
                 while (result.HasMore);
+                await FetchFilesAsync(session, all, fetchedFor, ct);
                 await session.MaintainAsync(ct);
             }
             while (watch && !ct.IsCancellationRequested);
@@ -92,6 +98,23 @@ public sealed class SyncCommand : PigeonCommand
             Context.WriteLine(all.Count == 0 ? "No new messages." : $"{all.Count} new.");
         }
         return ExitCodes.Success;
+    }
+
+    // Small files come down as soon as their message is stored; a failure is recorded on the file
+    // ('pigeon attachments' shows it) and the sync goes on.
+    private async Task FetchFilesAsync(ProfileSession session, List<ReceivedEvent> received, HashSet<Guid> fetchedFor, CancellationToken ct)
+    {
+        var fresh = received.Where(e => e.Attachment is not null && !fetchedFor.Contains(e.MessageId)).ToList();
+        if (fresh.Count == 0)
+        {
+            return;
+        }
+
+        fetchedFor.UnionWith(fresh.Select(e => e.MessageId));
+        foreach (var item in await session.Attachments.FetchNewAsync(fresh, ct))
+        {
+            Context.WriteError($"Downloaded {PeerText.Inline(item.Row.Pointer.Name)} ({Sizes.Format(item.Row.Pointer.Size)}): 'pigeon save {item.ShortId}' writes it out.");
+        }
     }
 
     private void Write(ReceivedEvent received, bool json)

@@ -3,25 +3,6 @@ using Pigeon.Protocol.Attachments;
 
 namespace Pigeon.Messaging.Attachments;
 
-/// <summary>
-/// What a message carries so its recipient can fetch and open an attachment (inside the encrypted
-/// message only; the server never sees it).
-/// </summary>
-/// <param name="AttachmentId">The server's id of the upload.</param>
-/// <param name="Capability">The secret that authorises the download.</param>
-/// <param name="Key">The file's fresh AES-256 key.</param>
-/// <param name="Digest">SHA-256 of the ciphertext, checked before a byte is written to the destination.</param>
-/// <param name="Size">The plaintext's size.</param>
-/// <param name="Name">The sender's name for the file; untrusted (see <see cref="AttachmentNames"/>).</param>
-/// <param name="ContentType">The sender's media type; untrusted.</param>
-/// <param name="ExpiresAt">When the server deletes it.</param>
-public sealed record AttachmentPointer(
-    Guid AttachmentId, byte[] Capability, byte[] Key, byte[] Digest, long Size, string Name, string ContentType, DateTimeOffset ExpiresAt)
-{
-    /// <summary>What the server stores: the padded ciphertext's size.</summary>
-    public long CiphertextSize => AttachmentCipher.CiphertextSize(Size);
-}
-
 /// <summary>An upload begun and not yet completed: enough to resume it after the process died.</summary>
 /// <param name="Pointer">The pointer the message will carry once the upload completes.</param>
 /// <param name="CiphertextPath">The encrypted file, kept until the upload completes.</param>
@@ -53,9 +34,7 @@ public sealed class AttachmentTransfer(PigeonApiClient api, int attempts = 5)
         }
 
         var created = await api.CreateAttachmentAsync(encrypted.CiphertextSize, lifetime, ct);
-        var pointer = new AttachmentPointer(created.AttachmentId, created.Capability, encrypted.Key, encrypted.Digest, encrypted.Size,
-            name, contentType, created.ExpiresAt);
-        return new PendingUpload(pointer, ciphertextPath);
+        return new PendingUpload(AttachmentPointer.From(created, encrypted, name, contentType), ciphertextPath);
     }
 
     /// <summary>
@@ -96,19 +75,30 @@ public sealed class AttachmentTransfer(PigeonApiClient api, int attempts = 5)
     }
 
     /// <summary>
-    /// Downloads the attachment into <paramref name="partialPath"/> (continuing after what it already
-    /// holds), checks the digest, decrypts it beside <paramref name="destinationPath"/> and only then
-    /// moves it there. A digest or tag that does not match is a <see cref="Protocol.ProtocolException"/>
-    /// and leaves the destination untouched.
+    /// <see cref="FetchAsync"/>, then <see cref="OpenAsync"/>: the attachment from the server to
+    /// <paramref name="destinationPath"/>, through the ciphertext at <paramref name="partialPath"/>,
+    /// which is deleted once the file is open.
     /// </summary>
     public async Task DownloadAsync(AttachmentPointer pointer, string partialPath, string destinationPath, bool overwrite,
         IProgress<TransferProgress>? progress, CancellationToken ct)
+    {
+        await FetchAsync(pointer, partialPath, progress, ct);
+        await OpenAsync(pointer, partialPath, destinationPath, overwrite, ct);
+        File.Delete(partialPath);
+    }
+
+    /// <summary>
+    /// Downloads the attachment's ciphertext into <paramref name="ciphertextPath"/>, continuing after
+    /// what that file already holds (a download cut off, here or in a process that died). The ciphertext
+    /// is useless without the key, so it may wait there, in the profile, until it is opened.
+    /// </summary>
+    public async Task FetchAsync(AttachmentPointer pointer, string ciphertextPath, IProgress<TransferProgress>? progress, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(pointer);
         var total = pointer.CiphertextSize;
         await RetryingAsync(async () =>
         {
-            await using var partial = new FileStream(partialPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None);
+            await using var partial = new FileStream(ciphertextPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None);
             if (partial.Length > total)
             {
                 partial.SetLength(0);
@@ -124,11 +114,21 @@ public sealed class AttachmentTransfer(PigeonApiClient api, int attempts = 5)
 
             progress?.Report(new TransferProgress(partial.Length, total));
         }, ct);
+    }
 
+    /// <summary>
+    /// Checks the fetched ciphertext at <paramref name="ciphertextPath"/> against the digest, decrypts it
+    /// beside <paramref name="destinationPath"/> and only then moves it there. A digest or tag that does
+    /// not match is a <see cref="Protocol.ProtocolException"/> and leaves the destination untouched.
+    /// </summary>
+    /// <exception cref="IOException">The destination exists and <paramref name="overwrite"/> is false.</exception>
+    public static async Task OpenAsync(AttachmentPointer pointer, string ciphertextPath, string destinationPath, bool overwrite, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(pointer);
         var decrypted = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(destinationPath))!, $".{Path.GetFileName(destinationPath)}.{Guid.NewGuid():N}.part");
         try
         {
-            await using (var ciphertext = File.OpenRead(partialPath))
+            await using (var ciphertext = File.OpenRead(ciphertextPath))
             await using (var plaintext = new FileStream(decrypted, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 await AttachmentCipher.Decrypt(ciphertext, pointer.Key, pointer.Digest, pointer.Size, plaintext, ct);
@@ -141,8 +141,6 @@ public sealed class AttachmentTransfer(PigeonApiClient api, int attempts = 5)
             File.Delete(decrypted);
             throw;
         }
-
-        File.Delete(partialPath);
     }
 
     private async Task RetryingAsync(Func<Task> step, CancellationToken ct)

@@ -1,4 +1,5 @@
 using Pigeon.Api;
+using Pigeon.Messaging.Attachments;
 using Pigeon.Messaging.Groups;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
@@ -341,7 +342,10 @@ public sealed class Inbox
         // A text is kept as long as the timer it carries says, from its arrival; a timer change stays.
         var body = kind == MessageKind.Timer ? DisappearingTimer.Format(inner.Timer) : inner.Body;
         var expiresAt = kind == MessageKind.Text ? now + inner.Timer : null;
-        database.Messages.Add(sender, MessageDirection.In, kind, MessageStatus.Received, envelope.MessageId, body, inner.SentAt, now, expiresAt);
+        var attachment = kind == MessageKind.Text ? inner.Attachment : null;
+        database.Messages.Add(sender, MessageDirection.In, kind, MessageStatus.Received, envelope.MessageId, body, inner.SentAt, now, expiresAt,
+            attachmentId: attachment?.AttachmentId);
+        RecordReceivedAttachment(database, attachment, envelope.MessageId, sender, sender, inner.SenderName, now);
         if (HoldForIntegration)
         {
             database.Held.Add(envelope.MessageId, now);
@@ -357,6 +361,7 @@ public sealed class Inbox
         return new ReceivedEvent(eventKind, envelope.MessageId, sender, inner.SenderName, body, inner.SentAt, now)
         {
             OnEarlierSession = decrypted.OpenedArchivedSession,
+            Attachment = attachment,
         };
     }
 
@@ -387,13 +392,19 @@ public sealed class Inbox
 
             var group = log.Current;
             database.Messages.Add(GroupBook.Conversation(group), MessageDirection.In, MessageKind.Text, MessageStatus.Received, envelope.MessageId, inner.Body,
-                inner.SentAt, now, author: sender);
+                inner.SentAt, now, author: sender, attachmentId: inner.Attachment?.AttachmentId);
+            RecordReceivedAttachment(database, inner.Attachment, envelope.MessageId, GroupBook.Conversation(group), sender, inner.SenderName, now);
             if (HoldForIntegration)
             {
                 database.Held.Add(envelope.MessageId, now);
             }
 
-            return new ReceivedEvent(ReceivedKind.Text, envelope.MessageId, sender, name, inner.Body, inner.SentAt, now) { GroupId = group.IdHex, GroupTitle = group.Title };
+            return new ReceivedEvent(ReceivedKind.Text, envelope.MessageId, sender, name, inner.Body, inner.SentAt, now)
+            {
+                GroupId = group.IdHex,
+                GroupTitle = group.Title,
+                Attachment = inner.Attachment,
+            };
         }
 
         GroupState state;
@@ -509,6 +520,19 @@ public sealed class Inbox
 
     // A contact could not decrypt a message of ours. When it names our current session, that session
     // is broken on their side: start a new one. One it does not name (an older session) needs nothing.
+    // The pointer is kept sealed beside the history item; a pointer to an id we already hold (a
+    // sender repeating one) keeps what we have of it.
+    private static void RecordReceivedAttachment(ProfileDatabase database, AttachmentPointer? attachment, Guid messageId, string conversation, string sender,
+        string senderName, DateTimeOffset now)
+    {
+        if (attachment is null || database.Attachments.Find(attachment.AttachmentId) is not null)
+        {
+            return;
+        }
+
+        database.Attachments.Save(new AttachmentRow(attachment, messageId, conversation, MessageDirection.In, sender, senderName, AttachmentState.Offered, now));
+    }
+
     private static ReceivedEvent Noticed(ProfileDatabase database, IncomingEnvelope envelope, string sender, byte[] content, DateTimeOffset now, FollowUps followUps)
     {
         DecryptionErrorNotice notice;

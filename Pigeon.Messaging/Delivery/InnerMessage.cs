@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Pigeon.Protocol;
+using Pigeon.Messaging.Attachments;
 using Pigeon.Messaging.Groups;
 using Pigeon.Protocol.Delivery;
 
@@ -56,7 +57,8 @@ public enum InnerMessageType
 /// <c>g</c> with a <c>gupdate</c>: a group state (<see cref="GroupWire"/>); <c>gk</c> with it: the
 /// delivery keys of members the sender holds (account id to base64 of epoch ‖ key), so members who are
 /// not each other's contacts can deposit to each other sealed; <c>gi</c> with a <c>gtext</c>: the
-/// group's 32-byte id (base64). Unknown members
+/// group's 32-byte id (base64); <c>a</c> with a <c>text</c> or a <c>gtext</c>: a file
+/// (<see cref="AttachmentPointer"/>), and then the body is its caption and may be absent. Unknown members
 /// are ignored so a later version can add some; the ratchet pads the whole to hide its length.
 /// Pigeon.Protocol's README has it byte for byte.
 /// </summary>
@@ -71,10 +73,12 @@ public enum InnerMessageType
 /// <param name="Group">For a group update: the state.</param>
 /// <param name="GroupId">For a group text: the group.</param>
 /// <param name="MemberDeliveryKeys">For a group update: delivery keys of members, by account id.</param>
+/// <param name="Attachment">For a text or group text: the file it carries.</param>
 public sealed record InnerMessage(
     InnerMessageType Type, string SenderName, string? Body, DateTimeOffset SentAt, DeliveryKey? SenderDeliveryKey = null,
     IReadOnlyList<Guid>? MessageIds = null, bool? IsTyping = null, TimeSpan? Timer = null,
-    GroupWire? Group = null, byte[]? GroupId = null, IReadOnlyDictionary<string, byte[]>? MemberDeliveryKeys = null)
+    GroupWire? Group = null, byte[]? GroupId = null, IReadOnlyDictionary<string, byte[]>? MemberDeliveryKeys = null,
+    AttachmentPointer? Attachment = null)
 {
     /// <summary>The most message ids one receipt names.</summary>
     public const int MaxReceiptIds = 100;
@@ -89,7 +93,7 @@ public sealed record InnerMessage(
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(
         new Wire(Version, TypeName(Type), SenderName, Body, SentAt.ToUnixTimeMilliseconds(), SenderDeliveryKey?.ToBytes(),
             MessageIds is null ? null : [.. MessageIds.Select(id => id.ToString("D"))], IsTyping, (long?)Timer?.TotalSeconds,
-            Group, GroupId, MemberDeliveryKeys is null ? null : new Dictionary<string, byte[]>(MemberDeliveryKeys)), InnerMessageJson.Default.Wire);
+            Group, GroupId, MemberDeliveryKeys is null ? null : new Dictionary<string, byte[]>(MemberDeliveryKeys), Attachment), InnerMessageJson.Default.Wire);
 
     /// <summary>Parses a decrypted plaintext.</summary>
     /// <exception cref="FormatException">Not a version-2 inner message.</exception>
@@ -122,9 +126,14 @@ public sealed record InnerMessage(
             "gtext" => InnerMessageType.GroupText,
             _ => throw new FormatException($"Unknown inner message type '{wire.T}'."),
         };
-        if (type is InnerMessageType.Text or InnerMessageType.GroupText && wire.B is null)
+        var isText = type is InnerMessageType.Text or InnerMessageType.GroupText;
+        if (isText && wire.B is null && wire.A is null)
         {
             throw new FormatException("A text message has no body.");
+        }
+        if (isText && wire.A?.Problem() is { } attachmentProblem)
+        {
+            throw new FormatException($"The message carries a malformed attachment: {attachmentProblem}.");
         }
         if (type == InnerMessageType.GroupUpdate && wire.G is null)
         {
@@ -178,7 +187,7 @@ public sealed record InnerMessage(
         return new InnerMessage(type, name, wire.B, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(wire.At, 0, 253402300799999)), deliveryKey,
             messageIds, type == InnerMessageType.Typing ? wire.On : null, timer,
             type == InnerMessageType.GroupUpdate ? wire.G : null, type == InnerMessageType.GroupText ? wire.Gi : null,
-            type == InnerMessageType.GroupUpdate ? wire.Gk : null);
+            type == InnerMessageType.GroupUpdate ? wire.Gk : null, isText ? wire.A : null);
     }
 
     private static string TypeName(InnerMessageType type) => type switch
@@ -207,7 +216,8 @@ public sealed record InnerMessage(
         [property: JsonPropertyName("e")] long? E = null,
         [property: JsonPropertyName("g")] GroupWire? G = null,
         [property: JsonPropertyName("gi")] byte[]? Gi = null,
-        [property: JsonPropertyName("gk")] Dictionary<string, byte[]>? Gk = null);
+        [property: JsonPropertyName("gk")] Dictionary<string, byte[]>? Gk = null,
+        [property: JsonPropertyName("a")] AttachmentPointer? A = null);
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -1,5 +1,6 @@
 using System.Net;
 using Pigeon.Api;
+using Pigeon.Messaging.Attachments;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
 using Pigeon.Protocol;
@@ -34,11 +35,18 @@ public sealed class Outbox
     /// that is down leaves the profile as it was; when it goes away between the commit and the deposit,
     /// the <see cref="ServerUnreachableException"/> says the message is saved.
     /// </summary>
-    public async Task<Guid> SendAsync(ContactRow contact, string text, CancellationToken ct)
+    public Task<Guid> SendAsync(ContactRow contact, string text, CancellationToken ct) => SendAsync(contact, text, null, ct);
+
+    /// <summary>
+    /// <see cref="SendAsync(ContactRow, string, CancellationToken)"/> for a text that carries an uploaded
+    /// file (<paramref name="text"/> is then its caption, and may be null); the pending upload becomes a
+    /// sent attachment in the transaction that queues the message.
+    /// </summary>
+    internal async Task<Guid> SendAsync(ContactRow contact, string? text, AttachmentPointer? attachment, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(contact);
         await _session.CallServerAsync(api => api.SignInAsync(ct));
-        var messageId = await QueueAsync(contact.AccountId, InnerMessageType.Text, text, MessageKind.Text, null);
+        var messageId = await QueueAsync(contact.AccountId, InnerMessageType.Text, text, MessageKind.Text, null, attachment: attachment);
         try
         {
             await DeliverAsync(ct);
@@ -267,7 +275,7 @@ public sealed class Outbox
     /// <paramref name="timer"/>, the new setting, and stays in the history as its change.
     /// </summary>
     internal async Task<Guid> QueueAsync(string accountId, InnerMessageType type, string? body, MessageKind kind, Action<ProfileDatabase>? alsoInTransaction,
-        TimeSpan? timer = null)
+        TimeSpan? timer = null, AttachmentPointer? attachment = null)
     {
         var messageId = Guid.NewGuid();
         await _session.WithStoreAsync(database => database.InTransaction(() =>
@@ -276,11 +284,29 @@ public sealed class Outbox
             var now = _session.Time.GetUtcNow();
             var textTimer = type == InnerMessageType.Text ? database.Contacts.Find(accountId)?.Timer : null;
             var expiresAt = now + textTimer;
-            Queue(database, accountId, messageId, type, body, now, type == InnerMessageType.Timer ? timer : textTimer, expiresAt);
+            Queue(database, accountId, messageId, type, body, now, type == InnerMessageType.Timer ? timer : textTimer, expiresAt, attachment);
             database.Messages.Add(accountId, MessageDirection.Out, kind, MessageStatus.Queued, messageId,
-                type == InnerMessageType.Timer ? DisappearingTimer.Format(timer) : body, now, now, expiresAt);
+                type == InnerMessageType.Timer ? DisappearingTimer.Format(timer) : body, now, now, expiresAt, attachmentId: attachment?.AttachmentId);
+            RecordSentAttachment(database, attachment, messageId, accountId, now);
         }));
         return messageId;
+    }
+
+    /// <summary>
+    /// In the transaction that queues a message carrying <paramref name="attachment"/>: the pending
+    /// upload becomes a sent attachment of <paramref name="conversation"/>, so a crash leaves either
+    /// the upload to resume or the message to deliver, never both or neither.
+    /// </summary>
+    internal void RecordSentAttachment(ProfileDatabase database, AttachmentPointer? attachment, Guid messageId, string conversation, DateTimeOffset now)
+    {
+        if (attachment is null)
+        {
+            return;
+        }
+
+        database.Uploads.Delete(attachment.AttachmentId);
+        database.Attachments.Save(new AttachmentRow(attachment, messageId, conversation, MessageDirection.Out, _session.Profile.AccountId,
+            _session.Profile.DisplayName, AttachmentState.Sent, now));
     }
 
     /// <summary>
@@ -290,8 +316,8 @@ public sealed class Outbox
     /// Call inside a transaction.
     /// </summary>
     internal void Queue(ProfileDatabase database, string accountId, Guid messageId, InnerMessageType type, string? body, DateTimeOffset now,
-        TimeSpan? timer = null, DateTimeOffset? expiresAt = null) =>
-        QueueFor(database, accountId, messageId, Compose(database, type, body, now, timer), now, expiresAt);
+        TimeSpan? timer = null, DateTimeOffset? expiresAt = null, AttachmentPointer? attachment = null) =>
+        QueueFor(database, accountId, messageId, Compose(database, type, body, now, timer) with { Attachment = attachment }, now, expiresAt);
 
     /// <summary>
     /// The one per-recipient step of every send: encrypts <paramref name="inner"/> in the current
@@ -321,7 +347,8 @@ public sealed class Outbox
 
         var resent = Guid.NewGuid();
         var now = _session.Time.GetUtcNow();
-        Queue(database, accountId, resent, InnerMessageType.Text, sent.Body, now, database.Contacts.Find(accountId)?.Timer, sent.ExpiresAt);
+        var attachment = sent.AttachmentId is { } attachmentId ? database.Attachments.Find(attachmentId)?.Pointer : null;
+        Queue(database, accountId, resent, InnerMessageType.Text, sent.Body, now, database.Contacts.Find(accountId)?.Timer, sent.ExpiresAt, attachment);
         database.Messages.Reassign(messageId, resent, MessageStatus.Queued);
         return true;
     }));

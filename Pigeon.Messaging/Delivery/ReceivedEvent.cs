@@ -51,6 +51,9 @@ public sealed record ReceivedEvent(
 
     /// <summary>For a group text or update: the group's title.</summary>
     public string? GroupTitle { get; init; }
+
+    /// <summary>For a text that carries a file: its pointer (kept sealed; <see cref="Attachments.AttachmentBook"/> fetches and saves it).</summary>
+    public Attachments.AttachmentPointer? Attachment { get; init; }
 }
 
 /// <summary>What one <see cref="Inbox.PollAsync"/> brought.</summary>

@@ -1,3 +1,4 @@
+using Pigeon.Messaging.Attachments;
 using Pigeon.Messaging.Delivery;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
@@ -120,7 +121,13 @@ public sealed class GroupBook
 
     /// <summary>Sends a text to every other member of <paramref name="group"/> (its latest version here), in one deposit.</summary>
     /// <exception cref="GroupChangeException">This profile is not a member.</exception>
-    public async Task<Guid> SendAsync(GroupState group, string text, CancellationToken ct)
+    public Task<Guid> SendAsync(GroupState group, string text, CancellationToken ct) => SendAsync(group, text, null, ct);
+
+    /// <summary>
+    /// <see cref="SendAsync(GroupState, string, CancellationToken)"/> for a text that carries an uploaded
+    /// file (one upload, its pointer in every member's envelope); <paramref name="text"/> is its caption, and may be null.
+    /// </summary>
+    internal async Task<Guid> SendAsync(GroupState group, string? text, AttachmentPointer? attachment, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(group);
         group = await ResolveAsync(group.IdHex);
@@ -133,9 +140,13 @@ public sealed class GroupBook
         await EnsureSessionsAsync(recipients, ct);
         var messageId = Guid.NewGuid();
         await _session.Outbox.SendToManyAsync(recipients,
-            (database, now) => new InnerMessage(InnerMessageType.GroupText, _session.Profile.DisplayName, text, now, GroupId: group.Id),
-            (database, now) => database.Messages.Add(Conversation(group), MessageDirection.Out, MessageKind.Text, MessageStatus.Queued, messageId, text, now, now,
-                author: Me),
+            (database, now) => new InnerMessage(InnerMessageType.GroupText, _session.Profile.DisplayName, text, now, GroupId: group.Id, Attachment: attachment),
+            (database, now) =>
+            {
+                database.Messages.Add(Conversation(group), MessageDirection.Out, MessageKind.Text, MessageStatus.Queued, messageId, text, now, now,
+                    author: Me, attachmentId: attachment?.AttachmentId);
+                _session.Outbox.RecordSentAttachment(database, attachment, messageId, Conversation(group), now);
+            },
             ct);
         await _session.WithStoreAsync(database => database.Messages.SetStatus(messageId, MessageStatus.Sent));
         return messageId;

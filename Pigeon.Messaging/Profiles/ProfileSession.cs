@@ -1,4 +1,5 @@
 using Pigeon.Api;
+using Pigeon.Messaging.Attachments;
 using Pigeon.Messaging.Contacts;
 using Pigeon.Messaging.Delivery;
 using Pigeon.Messaging.Groups;
@@ -24,9 +25,10 @@ public sealed class ProfileSession : IDisposable
     private IdentityKeyPair? _identity;
     private PigeonApiClient? _api;
 
-    private ProfileSession(MessagingEnvironment environment, ProfileDatabase database, IdentityKeyPair identity, ProfileRow profile)
+    private ProfileSession(MessagingEnvironment environment, string directory, ProfileDatabase database, IdentityKeyPair identity, ProfileRow profile)
     {
         Environment = environment;
+        Directory = directory;
         _database = database;
         _identity = identity;
         Profile = profile;
@@ -37,7 +39,14 @@ public sealed class ProfileSession : IDisposable
         Outbox = new Outbox(this);
         Inbox = new Inbox(this);
         Prekeys = new PrekeyMaintenance(this);
+        Attachments = new AttachmentBook(this);
     }
+
+    /// <summary>Files sent and received, and their transfers.</summary>
+    public AttachmentBook Attachments { get; }
+
+    /// <summary>The profile's folder (the database, and the <c>transfers</c> folder of attachments under way).</summary>
+    internal string Directory { get; }
 
     /// <summary>The profile's public facts.</summary>
     public ProfileRow Profile { get; }
@@ -84,7 +93,7 @@ public sealed class ProfileSession : IDisposable
             // Messages whose timer ran out while no pigeon was running go before anything is shown.
             database.InTransaction(() => database.Messages.DeleteExpired(environment.Time.GetUtcNow()));
             identity = database.Profile.LoadIdentity();
-            return new ProfileSession(environment, database, identity, database.Profile.Read());
+            return new ProfileSession(environment, directory, database, identity, database.Profile.Read());
         }
         catch
         {
@@ -152,7 +161,9 @@ public sealed class ProfileSession : IDisposable
     /// <summary>The profile's settings; a setting never changed has its default.</summary>
     public Task<ProfileSettings> GetSettingsAsync() => WithStoreAsync(database => new ProfileSettings(
         database.Settings.Get(ProfileSettings.ReadReceiptsName) != "off",
-        database.Settings.Get(ProfileSettings.TypingIndicatorsName) != "off"));
+        database.Settings.Get(ProfileSettings.TypingIndicatorsName) != "off",
+        long.TryParse(database.Settings.Get(ProfileSettings.AutoDownloadName), System.Globalization.CultureInfo.InvariantCulture, out var bytes) && bytes >= 0
+            ? bytes : ProfileSettings.DefaultAutoDownloadBytes));
 
     /// <summary>Stores <paramref name="settings"/>; what is sent from now on follows them.</summary>
     public Task SaveSettingsAsync(ProfileSettings settings)
@@ -162,6 +173,7 @@ public sealed class ProfileSession : IDisposable
         {
             database.Settings.Set(ProfileSettings.ReadReceiptsName, settings.ReadReceipts ? "on" : "off");
             database.Settings.Set(ProfileSettings.TypingIndicatorsName, settings.TypingIndicators ? "on" : "off");
+            database.Settings.Set(ProfileSettings.AutoDownloadName, Math.Max(0, settings.AutoDownloadBytes).ToString(System.Globalization.CultureInfo.InvariantCulture));
         }));
     }
 

@@ -20,14 +20,14 @@ internal sealed class MessageTable(ProfileDatabase database, SealedTable expirie
 
     /// <summary>Appends a history item and moves the contact's last-message time; returns its row id.</summary>
     public long Add(string contactId, MessageDirection direction, MessageKind kind, MessageStatus status, Guid messageId, string? body,
-        DateTimeOffset? sentAt, DateTimeOffset at, DateTimeOffset? expiresAt = null, string? author = null)
+        DateTimeOffset? sentAt, DateTimeOffset at, DateTimeOffset? expiresAt = null, string? author = null, Guid? attachmentId = null)
     {
         database.Contacts.Touch(contactId, at);
         var conversation = database.Lookup("conversation", contactId);
         var seq = (database.Scalar("SELECT max(seq) FROM messages WHERE conversation = $conversation", ("$conversation", conversation)) is long last ? last : 0) + 1;
         var id = RandomNumberGenerator.GetInt32(1, int.MaxValue) * (1L << 31) + RandomNumberGenerator.GetInt32(0, int.MaxValue);
         Write(id, conversation, seq, 1, new StoredMessage(contactId, direction, kind, status, messageId, body,
-            sentAt?.ToUnixTimeMilliseconds(), at.ToUnixTimeMilliseconds(), expiresAt?.ToUnixTimeMilliseconds(), Author: author), insert: true);
+            sentAt?.ToUnixTimeMilliseconds(), at.ToUnixTimeMilliseconds(), expiresAt?.ToUnixTimeMilliseconds(), Author: author, AttachmentId: attachmentId), insert: true);
         if (expiresAt is { } expires)
         {
             var value = new byte[8];
@@ -183,7 +183,7 @@ internal sealed class MessageTable(ProfileDatabase database, SealedTable expirie
         id, m.ContactId, m.Direction, m.Kind, m.Status, m.MessageId, m.Body,
         m.SentAt is { } sent ? ProfileDatabase.FromMs(sent) : null, ProfileDatabase.FromMs(m.At),
         m.ExpiresAt is { } expires ? ProfileDatabase.FromMs(expires) : null,
-        m.DeliveredAt is { } delivered ? ProfileDatabase.FromMs(delivered) : null, m.ReadAt is { } read ? ProfileDatabase.FromMs(read) : null, m.Author);
+        m.DeliveredAt is { } delivered ? ProfileDatabase.FromMs(delivered) : null, m.ReadAt is { } read ? ProfileDatabase.FromMs(read) : null, m.Author, m.AttachmentId);
 
     // The associated data binds the sealed value to every other column of its row.
     private static byte[] RowKey(long id, byte[] conversation, long seq, byte[] messageRef)

@@ -19,14 +19,14 @@ internal sealed class ProfileDatabase : IDisposable
     /// <summary>The database file's name inside the profile folder.</summary>
     public const string FileName = "pigeon.db";
 
-    /// <summary>The schema version this build reads and writes; version 1 (columns in the clear) is no longer read.</summary>
-    public const int SchemaVersion = 2;
+    /// <summary>The schema version this build reads and writes; version 1 (columns in the clear) and version 2 (before attachments) are no longer read.</summary>
+    public const int SchemaVersion = 3;
 
     private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     /// <summary>The tables of sealed values by key (<see cref="SealedTable"/>).</summary>
-    private static readonly string[] SealedTableNames = ["profile", "contacts", "requests", "sessions", "delivery_keys", "processed", "outbox", "expiries", "blocked", "settings", "held", "groups"];
+    private static readonly string[] SealedTableNames = ["profile", "contacts", "requests", "sessions", "delivery_keys", "processed", "outbox", "expiries", "blocked", "settings", "held", "groups", "attachments", "uploads"];
 
     private static readonly string Schema = string.Join("\n",
         """
@@ -71,7 +71,15 @@ internal sealed class ProfileDatabase : IDisposable
         Settings = new SettingTable(_sealedTables["settings"]);
         Held = new HeldTable(_sealedTables["held"], this);
         Groups = new GroupTable(_sealedTables["groups"]);
+        Attachments = new AttachmentTable(_sealedTables["attachments"]);
+        Uploads = new UploadTable(_sealedTables["uploads"]);
     }
+
+    /// <summary>Files that messages carried, sent and received (pointers and keys sealed).</summary>
+    public AttachmentTable Attachments { get; }
+
+    /// <summary>Uploads begun and not yet sent.</summary>
+    public UploadTable Uploads { get; }
 
     /// <summary>The groups this profile knows, each with its versions (titles and members sealed).</summary>
     public GroupTable Groups { get; }

@@ -37,7 +37,7 @@ public sealed record RequestRow(string AccountId, string DisplayName, PublicIden
 public sealed record MessageRow(
     long Id, string ContactId, MessageDirection Direction, MessageKind Kind, MessageStatus Status,
     Guid MessageId, string? Body, DateTimeOffset? SentAt, DateTimeOffset At, DateTimeOffset? ExpiresAt = null,
-    DateTimeOffset? DeliveredAt = null, DateTimeOffset? ReadAt = null, string? Author = null)
+    DateTimeOffset? DeliveredAt = null, DateTimeOffset? ReadAt = null, string? Author = null, Guid? AttachmentId = null)
 {
     /// <summary>
     /// Where the item stands, as shown: an outgoing one is <c>queued</c>, <c>sent</c>, <c>delivered</c>
@@ -89,6 +89,58 @@ public enum MessageStatus
 /// message disappears (the conversation's timer), which the deposit asks the server to keep it no longer than.
 /// </summary>
 public sealed record OutboxRow(Guid MessageId, string Recipient, byte[] Payload, DateTimeOffset? ExpiresAt = null);
+
+/// <summary>Where a file a message carried stands here.</summary>
+public enum AttachmentState
+{
+    /// <summary>Received: only the pointer is here; the file is on the server until it expires.</summary>
+    Offered,
+
+    /// <summary>Its ciphertext is downloaded into the profile (still encrypted): saving it needs no server.</summary>
+    Fetched,
+
+    /// <summary>Decrypted and written to <see cref="AttachmentRow.SavedTo"/>.</summary>
+    Saved,
+
+    /// <summary>The download failed for good (<see cref="AttachmentRow.Error"/>: a digest that does not match, or the server no longer has it).</summary>
+    Failed,
+
+    /// <summary>Ours: uploaded and sent.</summary>
+    Sent,
+}
+
+/// <summary>
+/// A file a message carried, sent or received: the pointer (sealed at rest, like everything in the
+/// profile), the message and conversation it belongs to, who sent it and where it stands.
+/// </summary>
+/// <param name="Pointer">What the message carried (id, capability, key, digest, size, name, type).</param>
+/// <param name="MessageId">The history item it came with.</param>
+/// <param name="Conversation">A contact's account id, or a group's conversation key.</param>
+/// <param name="Direction">Sent or received.</param>
+/// <param name="Author">Who sent it (an account id; ours for a sent one).</param>
+/// <param name="AuthorName">What they called themselves when they sent it.</param>
+/// <param name="State">Where it stands.</param>
+/// <param name="At">When it was sent or received.</param>
+/// <param name="SavedTo">Where it was last saved.</param>
+/// <param name="Error">Why its download failed.</param>
+public sealed record AttachmentRow(
+    Attachments.AttachmentPointer Pointer, Guid MessageId, string Conversation, MessageDirection Direction, string? Author, string? AuthorName,
+    AttachmentState State, DateTimeOffset At, string? SavedTo = null, string? Error = null)
+{
+    /// <summary>The attachment's id.</summary>
+    public Guid AttachmentId => Pointer.AttachmentId;
+}
+
+/// <summary>
+/// An upload begun and not yet sent: its pointer, the conversation and caption its message will have,
+/// and the encrypted file (in the profile's <c>transfers</c> folder) that is uploaded from.
+/// </summary>
+/// <param name="Pointer">What the message will carry.</param>
+/// <param name="Conversation">A contact's account id, or a group's conversation key.</param>
+/// <param name="CiphertextFile">The encrypted file's name in the transfers folder.</param>
+/// <param name="Caption">The text the message will have, if any.</param>
+/// <param name="At">When the upload began.</param>
+public sealed record UploadRow(Attachments.AttachmentPointer Pointer, string Conversation, string CiphertextFile, string? Caption, DateTimeOffset At);
 
 /// <summary>An account whose envelopes are dropped unread.</summary>
 public sealed record BlockedRow(string AccountId, DateTimeOffset BlockedAt);

@@ -15,10 +15,16 @@ internal sealed record StoredRequest(string AccountId, string DisplayName, byte[
 
 internal sealed record StoredMessage(
     string ContactId, MessageDirection Direction, MessageKind Kind, MessageStatus Status, Guid MessageId, string? Body, long? SentAt, long At, long? ExpiresAt,
-    long? DeliveredAt = null, long? ReadAt = null, string? Author = null);
+    long? DeliveredAt = null, long? ReadAt = null, string? Author = null, Guid? AttachmentId = null);
 
 /// <summary>A group's known versions (the current one among them), as <see cref="GroupTable"/> keeps them.</summary>
 internal sealed record StoredGroup(Groups.GroupWire[] Versions);
+
+internal sealed record StoredAttachment(
+    Attachments.AttachmentPointer Pointer, Guid MessageId, string Conversation, MessageDirection Direction, string? Author, string? AuthorName,
+    AttachmentState State, long At, string? SavedTo, string? Error);
+
+internal sealed record StoredUpload(Attachments.AttachmentPointer Pointer, string Conversation, string CiphertextFile, string? Caption, long At);
 
 internal sealed record StoredOutbox(Guid MessageId, string Recipient, byte[] Payload, long Order, long? ExpiresAt);
 
@@ -29,6 +35,8 @@ internal sealed record StoredOutbox(Guid MessageId, string Recipient, byte[] Pay
 [JsonSerializable(typeof(StoredMessage))]
 [JsonSerializable(typeof(StoredOutbox))]
 [JsonSerializable(typeof(StoredGroup))]
+[JsonSerializable(typeof(StoredAttachment))]
+[JsonSerializable(typeof(StoredUpload))]
 internal sealed partial class StoreJson : JsonSerializerContext
 {
     /// <summary>The JSON of a stored record.</summary>

@@ -92,25 +92,15 @@ public static class AttachmentCipher
     }
 
     /// <summary>
-    /// Checks <paramref name="ciphertext"/> (a seekable stream: a downloaded file) against the digest the
-    /// message carried, then decrypts it and writes exactly <paramref name="size"/> bytes to
-    /// <paramref name="plaintext"/>. Nothing is written before the digest matched; a chunk that fails
-    /// afterwards (only possible for a ciphertext made under this key by someone else) throws too, and
-    /// the caller discards the partial output.
+    /// Checks that <paramref name="ciphertext"/> (a seekable stream, read from its position to its end
+    /// and then put back) has the size a plaintext of <paramref name="size"/> bytes gives and the digest
+    /// the message carried.
     /// </summary>
-    /// <exception cref="ProtocolException">
-    /// <see cref="ProtocolError.DecryptionFailed"/>: the digest, a chunk's tag, the chunk layout or the padding do not match.
-    /// </exception>
-    public static async Task Decrypt(Stream ciphertext, byte[] key, byte[] expectedDigest, long size, Stream plaintext, CancellationToken ct = default)
+    /// <exception cref="ProtocolException"><see cref="ProtocolError.DecryptionFailed"/>: the size or the digest does not match.</exception>
+    public static async Task CheckDigest(Stream ciphertext, byte[] expectedDigest, long size, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(ciphertext);
-        ArgumentNullException.ThrowIfNull(plaintext);
-        if (key is not { Length: KeySize } || expectedDigest is not { Length: DigestSize } || size < 0)
-        {
-            throw new ProtocolException(ProtocolError.Malformed, "The attachment's key, digest or size is malformed.");
-        }
-
-        if (ciphertext.Length != CiphertextSize(size))
+        if (ciphertext.Length - ciphertext.Position != CiphertextSize(size))
         {
             throw new ProtocolException(ProtocolError.DecryptionFailed, "The attachment's ciphertext has the wrong size.");
         }
@@ -132,6 +122,28 @@ public static class AttachmentCipher
         }
 
         ciphertext.Position = start;
+    }
+
+    /// <summary>
+    /// Checks <paramref name="ciphertext"/> (a seekable stream: a downloaded file) against the digest the
+    /// message carried, then decrypts it and writes exactly <paramref name="size"/> bytes to
+    /// <paramref name="plaintext"/>. Nothing is written before the digest matched; a chunk that fails
+    /// afterwards (only possible for a ciphertext made under this key by someone else) throws too, and
+    /// the caller discards the partial output.
+    /// </summary>
+    /// <exception cref="ProtocolException">
+    /// <see cref="ProtocolError.DecryptionFailed"/>: the digest, a chunk's tag, the chunk layout or the padding do not match.
+    /// </exception>
+    public static async Task Decrypt(Stream ciphertext, byte[] key, byte[] expectedDigest, long size, Stream plaintext, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(ciphertext);
+        ArgumentNullException.ThrowIfNull(plaintext);
+        if (key is not { Length: KeySize } || expectedDigest is not { Length: DigestSize } || size < 0)
+        {
+            throw new ProtocolException(ProtocolError.Malformed, "The attachment's key, digest or size is malformed.");
+        }
+
+        await CheckDigest(ciphertext, expectedDigest, size, ct);
         var padded = AttachmentPadding.PaddedSize(size);
         var associatedData = AssociatedData(size);
         using var aes = new AesGcm(key, TagSize);
