@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Threading.Channels;
 using Pigeon.Client.Cli;
+using Pigeon.Client.Commands;
 using Pigeon.Messaging;
+using Pigeon.Messaging.Attachments;
 using Pigeon.Messaging.Delivery;
 using Pigeon.Messaging.Groups;
 using Pigeon.Messaging.Profiles;
@@ -35,6 +37,7 @@ internal sealed class ChatScreen
     private Dictionary<string, string> _names = [];
     private Dictionary<string, int> _unread = [];
     private List<MessageRow> _messages = [];
+    private Dictionary<Guid, AttachmentPointer> _files = [];
     private int _open;
     private int _scroll;
     private string _input = "";
@@ -184,6 +187,12 @@ internal sealed class ChatScreen
         var text = _input;
         _input = "";
         _typingSent = false;
+        if (ChatInput.AttachedPath(text) is { } path)
+        {
+            _ = Task.Run(() => AttachAsync(conversation, path));
+            return;
+        }
+
         try
         {
             if (conversation.Contact is { } contact)
@@ -202,6 +211,40 @@ internal sealed class ChatScreen
         }
         _scroll = 0;
         await LoadMessagesAsync();
+    }
+
+    // Uploads in the background, so typing and receiving go on; the status line follows the upload.
+    private async Task AttachAsync(Conversation conversation, string path)
+    {
+        var name = PeerText.Inline(Path.GetFileName(path));
+        var percent = -1;
+        void Status(string status) => _work.Writer.TryWrite(() =>
+        {
+            _status = status;
+            return Task.CompletedTask;
+        });
+
+        Status($"Uploading {name}…");
+        try
+        {
+            await _session.Attachments.SendAsync(conversation, path, null, new TransferProgressView.Reporter(p =>
+            {
+                var now = p.Total == 0 ? 100 : (int)(p.Done * 100 / p.Total);
+                if (Interlocked.Exchange(ref percent, now) != now)
+                {
+                    Status($"Uploading {name}: {Sizes.Format(p.Done)} of {Sizes.Format(p.Total)} ({now}%)");
+                }
+            }), CancellationToken.None);
+            _work.Writer.TryWrite(async () =>
+            {
+                _status = $"Sent {name}.";
+                await LoadMessagesAsync();
+            });
+        }
+        catch (Exception exception) when (PigeonCommand.AsCliException(exception) is { } failure)
+        {
+            Status(failure.Message);
+        }
     }
 
     private async Task SendTypingAsync(bool typing)
@@ -288,6 +331,9 @@ internal sealed class ChatScreen
         _messages = conversation.Contact is { } contact
             ? (await _session.Contacts.HistoryAsync(contact.AccountId, HistoryLimit)).Messages
             : (await _session.Groups.HistoryAsync(conversation.Group!, HistoryLimit)).Messages;
+        _files = _messages.Any(m => m.AttachmentId is not null)
+            ? (await _session.Attachments.ListAsync()).ToDictionary(item => item.Row.AttachmentId, item => item.Row.Pointer)
+            : [];
     }
 
     private static int ConversationHeight() => Math.Max(1, Console.WindowHeight - 3 - 3);
@@ -304,7 +350,7 @@ internal sealed class ChatScreen
         root["conversation"].Update(new Panel(new Rows(ConversationLines(conversationWidth, height - 3 - 2))) { Header = new PanelHeader(ConversationTitle()), Expand = true });
         var input = "> " + _input;
         var shown = input.Length > width - 5 ? "…" + input[^(width - 6)..] : input;
-        root["input"].Update(new Panel(new Text(shown + "█")) { Header = new PanelHeader(" Enter sends · Tab switches · PgUp/PgDn scroll · Esc leaves "), Expand = true });
+        root["input"].Update(new Panel(new Text(shown + "█")) { Header = new PanelHeader(" Enter sends · /attach PATH sends a file · Tab switches · PgUp/PgDn scroll · Esc leaves "), Expand = true });
         Console.Out.Write("\u001b[H");
         _console.Write(root);
         Console.Out.Flush();
@@ -344,7 +390,7 @@ internal sealed class ChatScreen
                 MessageKind.Request => "[contact request]" + (m.Body is { } note ? " " + note : ""),
                 MessageKind.Accepted => "[accepted]",
                 MessageKind.Failed => "[a message that could not be decrypted]",
-                _ => m.Body ?? "",
+                _ => ReceivedEventWriter.Text(m.Body, m.AttachmentId is { } id ? _files.GetValueOrDefault(id) : null) ?? "",
             };
             var state = m.Direction == MessageDirection.Out && m.Kind == MessageKind.Text ? $"  · {m.State}" : "";
             lines.AddRange((m.Kind == MessageKind.GroupChange

@@ -42,8 +42,8 @@ internal static class TransferProgressView
         return result;
     }
 
-    // Reported on the transferring thread, in order (Progress<T> would post to the thread pool and could reorder).
-    private sealed class Reporter(Action<TransferProgress> report) : IProgress<TransferProgress>
+    /// <summary>Progress reported on the transferring thread, in order (<see cref="Progress{T}"/> would post to the thread pool and could reorder).</summary>
+    internal sealed class Reporter(Action<TransferProgress> report) : IProgress<TransferProgress>
     {
         public void Report(TransferProgress value) => report(value);
     }

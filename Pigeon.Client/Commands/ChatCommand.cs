@@ -79,6 +79,11 @@ public sealed class ChatCommand : PigeonCommand
                 {
                     continue;
                 }
+                if (ChatInput.AttachedPath(line) is { } path)
+                {
+                    await AttachAsync(session, conversation, path, json, leave.Token);
+                    continue;
+                }
                 var messageId = conversation.Contact is { } contact
                     ? await session.Outbox.SendAsync(contact, line, leave.Token)
                     : await session.Groups.SendAsync(conversation.Group!, line, leave.Token);
@@ -105,6 +110,27 @@ public sealed class ChatCommand : PigeonCommand
         return await receiving;
     }
 
+    // Line mode's /attach: the file goes before the next line is read; a file that cannot go says why and the chat goes on.
+    private async Task AttachAsync(ProfileSession session, Conversation conversation, string path, bool json, CancellationToken ct)
+    {
+        try
+        {
+            var messageId = await session.Attachments.SendAsync(conversation, path, null, null, ct);
+            if (json)
+            {
+                WriteJson(new { kind = "sent", messageId, contactId = conversation.Contact?.AccountId, groupId = conversation.Group?.IdHex, file = Path.GetFileName(path) });
+            }
+            else
+            {
+                Context.WriteLine($"Sent {PeerText.Inline(Path.GetFileName(path))}.");
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException && AsCliException(exception) is { } failure)
+        {
+            Context.WriteError("pigeon: " + failure.Message);
+        }
+    }
+
     // The open conversation's texts as "name: text"; everything else as sync describes it.
     private void Print(ReceivedEvent received, Conversation conversation, bool json)
     {
@@ -117,7 +143,7 @@ public sealed class ChatCommand : PigeonCommand
         }
         else if (received.Kind == ReceivedKind.Text && inOpen)
         {
-            Context.WriteLine($"{PeerText.Inline(received.ContactName)}: {PeerText.Block(received.Body, "    ")}");
+            Context.WriteLine($"{PeerText.Inline(received.ContactName)}: {PeerText.Block(ReceivedEventWriter.Text(received.Body, received.Attachment), "    ")}");
         }
         else if (received.Kind != ReceivedKind.Typing)
         {

@@ -123,7 +123,7 @@ public sealed class HistoryCommand : PigeonCommand
 
     // A text, with the file it carried (its name, size and the command that saves it) before its caption.
     private static string Text(MessageRow m, Dictionary<Guid, AttachmentItem> files) =>
-        ReceivedEventWriter.Text(m.Body, m.AttachmentId is { } id && files.TryGetValue(id, out var file) ? file.Row.Pointer : null);
+        PeerText.Block(ReceivedEventWriter.Text(m.Body, m.AttachmentId is { } id && files.TryGetValue(id, out var file) ? file.Row.Pointer : null), "    ");
 
     // One item as --json gives it, for a contact's history and a group's alike (a group item names its author; nulls are left out).
     private static object ToJson(MessageRow m) => new

@@ -51,16 +51,15 @@ internal static class ReceivedEventWriter
             : null,
     };
 
-    /// <summary>How a file a message carried is shown: its name, size and the command that saves it.</summary>
-    public static string File(AttachmentPointer pointer) =>
-        $"[file {PeerText.Inline(pointer.Name)}, {Sizes.Format(pointer.Size)}: 'pigeon save {pointer.AttachmentId.ToString("N")[..8]}']";
+    /// <summary>
+    /// A text as shown, before escaping: the file it carried, if any (its name, size and the command
+    /// that saves it), then its body. Callers escape the whole with <see cref="PeerText"/>.
+    /// </summary>
+    public static string? Text(string? body, AttachmentPointer? file) => file is null
+        ? body
+        : $"[file {file.Name}, {Sizes.Format(file.Size)}: 'pigeon save {file.AttachmentId.ToString("N")[..8]}']" + (body is { Length: > 0 } caption ? " " + caption : "");
 
-    /// <summary>A text as shown: the file it carried, if any (<see cref="File"/>), then its body.</summary>
-    public static string Text(string? body, AttachmentPointer? file) => file is null
-        ? PeerText.Block(body, "    ")
-        : File(file) + (body is { Length: > 0 } caption ? " " + PeerText.Block(caption, "    ") : "");
-
-    private static string Text(ReceivedEvent received) => Text(received.Body, received.Attachment);
+    private static string Text(ReceivedEvent received) => PeerText.Block(Text(received.Body, received.Attachment), "    ");
 
     private static string Count(ReceivedEvent received) =>
         received.MessageIds?.Count == 1 ? "your message" : $"{received.MessageIds?.Count ?? 0} of your messages";

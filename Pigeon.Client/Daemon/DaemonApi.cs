@@ -145,6 +145,31 @@ public sealed class DaemonApi
             : await Session.Outbox.SendAsync(to.Contact!, text, _host.Stopping));
     });
 
+    /// <summary>
+    /// Encrypts the file at <paramref name="path"/> (on the daemon's machine), uploads it and sends it to a
+    /// contact or a group, with <paramref name="caption"/> if given; answers once the message is deposited.
+    /// </summary>
+    [JsonRpcMethod("sendFile")]
+    public Task<SendResult> SendFileAsync(string contact, string path, string? caption = null) => Run(async () =>
+    {
+        var to = await Session.Groups.ResolveConversationAsync(Required(contact, nameof(contact)));
+        return new SendResult(await Session.Attachments.SendAsync(to, Path.GetFullPath(Required(path, nameof(path))),
+            string.IsNullOrWhiteSpace(caption) ? null : caption, null, _host.Stopping));
+    });
+
+    /// <summary>The files messages carried, received and sent, newest first.</summary>
+    [JsonRpcMethod("attachments")]
+    public Task<List<AttachmentInfo>> AttachmentsAsync() => Run(async () => (await Session.Attachments.ListAsync()).ConvertAll(AttachmentInfo.From));
+
+    /// <summary>
+    /// Decrypts a received file (any unique prefix of its id) to <paramref name="path"/> (a file or a
+    /// folder; default: the daemon's current folder, under the sender's name when it is safe); an existing
+    /// file is replaced only with <paramref name="force"/>.
+    /// </summary>
+    [JsonRpcMethod("save")]
+    public Task<SaveResult> SaveAsync(string id, string? path = null, bool force = false) => Run(async () =>
+        new SaveResult(await Session.Attachments.SaveAsync(Required(id, nameof(id)), path, force, null, _host.Stopping)));
+
     /// <summary>The last <paramref name="limit"/> items with a contact or in a group, oldest first.</summary>
     [JsonRpcMethod("history")]
     public Task<List<HistoryItem>> HistoryAsync(string contact, int limit = 50) => Run(async () =>
@@ -191,12 +216,21 @@ public sealed class DaemonApi
 
     /// <summary>Shows the settings, or changes those given.</summary>
     [JsonRpcMethod("settings")]
-    public Task<SettingsInfo> SettingsAsync(bool? readReceipts = null, bool? typing = null) => Run(async () =>
+    public Task<SettingsInfo> SettingsAsync(bool? readReceipts = null, bool? typing = null, long? autoDownloadBytes = null) => Run(async () =>
     {
+        if (autoDownloadBytes < 0)
+        {
+            throw Invalid("autoDownloadBytes must be 0 (never) or more.");
+        }
         var settings = await Session.GetSettingsAsync();
-        settings = settings with { ReadReceipts = readReceipts ?? settings.ReadReceipts, TypingIndicators = typing ?? settings.TypingIndicators };
+        settings = settings with
+        {
+            ReadReceipts = readReceipts ?? settings.ReadReceipts,
+            TypingIndicators = typing ?? settings.TypingIndicators,
+            AutoDownloadBytes = autoDownloadBytes ?? settings.AutoDownloadBytes,
+        };
         await Session.SaveSettingsAsync(settings);
-        return new SettingsInfo(settings.ReadReceipts, settings.TypingIndicators);
+        return new SettingsInfo(settings.ReadReceipts, settings.TypingIndicators, settings.AutoDownloadBytes);
     });
 
     private static string Required(string? value, string name) =>

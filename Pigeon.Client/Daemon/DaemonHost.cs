@@ -126,29 +126,45 @@ internal sealed class DaemonHost
     }
 
     /// <summary>
-    /// Sends what is queued, then receives until the daemon stops, notifying what arrives; a server
+    /// Finishes uploads an earlier run left, sends what is queued, then receives until the daemon
+    /// stops, notifying what arrives and downloading the files up to the auto-download size; a server
     /// that cannot be reached is tried again, waiting longer each time (up to 30 s).
     /// </summary>
     public async Task ReceiveAsync()
     {
         long after = 0;
         var delay = TimeSpan.FromSeconds(1);
+        var received = new List<ReceivedEvent>();
+        var uploadsResumed = false;
         while (!Stopping.IsCancellationRequested)
         {
             try
             {
+                if (!uploadsResumed)
+                {
+                    foreach (var upload in await Session.Attachments.PendingUploadsAsync())
+                    {
+                        await Session.Attachments.ResumeUploadAsync(upload, null, Stopping);
+                    }
+
+                    uploadsResumed = true;
+                }
+
                 await Session.Outbox.DeliverAsync(Stopping);
                 PollResult result;
                 do
                 {
                     result = await Session.Inbox.PollAsync(after, TimeSpan.FromSeconds(ApiLimits.MaxWaitSeconds), Stopping);
                     after = result.LastSequence;
-                    foreach (var received in result.Events)
+                    foreach (var item in result.Events)
                     {
-                        Dispatch(received);
+                        Dispatch(item);
                     }
+                    received.AddRange(result.Events);
                 }
                 while (result.HasMore);
+                await Session.Attachments.FetchNewAsync(received, Stopping);
+                received.Clear();
                 await Session.MaintainAsync(Stopping);
                 delay = TimeSpan.FromSeconds(1);
             }

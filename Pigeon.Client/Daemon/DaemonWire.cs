@@ -1,4 +1,5 @@
 using Pigeon.Client.Cli;
+using Pigeon.Messaging.Attachments;
 using Pigeon.Messaging.Delivery;
 using Pigeon.Messaging.Store;
 
@@ -27,10 +28,11 @@ public sealed record RequestInfo(string AccountId, string? Name, string? Message
 
 /// <summary>One history item, as <c>history</c> returns it.</summary>
 public sealed record HistoryItem(Guid MessageId, string Direction, string Kind, string State, string? Body, DateTimeOffset? SentAt, DateTimeOffset At,
-    string? Author = null)
+    string? Author = null, Guid? AttachmentId = null)
 {
     internal static HistoryItem From(MessageRow m) => new(
-        m.MessageId, m.Direction.ToString().ToLowerInvariant(), m.Kind.ToString().ToLowerInvariant(), m.State, PeerText.Json(m.Body), m.SentAt, m.At, m.Author);
+        m.MessageId, m.Direction.ToString().ToLowerInvariant(), m.Kind.ToString().ToLowerInvariant(), m.State, PeerText.Json(m.Body), m.SentAt, m.At, m.Author,
+        m.AttachmentId);
 }
 
 /// <summary>A group, as <c>groups</c> returns it: its id (hex), title, version, members and whether this profile is one.</summary>
@@ -63,7 +65,32 @@ public sealed record MarkReadResult(IReadOnlyList<Guid> MessageIds, bool Receipt
 public sealed record TypingResult(bool Sent);
 
 /// <summary>What <c>settings</c> returns.</summary>
-public sealed record SettingsInfo(bool ReadReceipts, bool Typing);
+public sealed record SettingsInfo(bool ReadReceipts, bool Typing, long AutoDownloadBytes);
+
+/// <summary>What <c>save</c> returns: the file written.</summary>
+public sealed record SaveResult(string Path);
+
+/// <summary>
+/// A file a message carried, as <c>attachments</c> returns it: its id, <c>in</c> or <c>out</c>, the
+/// sender, the conversation, the sender's name and media type for it (untrusted), its size, its state
+/// (<c>offered</c>, <c>downloaded</c>, <c>saved</c>, <c>failed</c>, <c>expired</c>, <c>sent</c>) and where it was saved.
+/// </summary>
+public sealed record AttachmentInfo(
+    Guid Id, string Direction, string? Sender, string? SenderName, string? Conversation, string? Name, string? ContentType, long Size, string State,
+    DateTimeOffset At, DateTimeOffset ExpiresAt, string? SavedTo, string? Error)
+{
+    internal static AttachmentInfo From(AttachmentItem item) => new(
+        item.Row.AttachmentId, item.Row.Direction.ToString().ToLowerInvariant(), item.Row.Author, PeerText.Json(item.AuthorLabel),
+        PeerText.Json(item.ConversationLabel), PeerText.Json(item.Row.Pointer.Name), PeerText.Json(item.Row.Pointer.ContentType), item.Row.Pointer.Size,
+        item.State, item.Row.At, item.Row.Pointer.ExpiresAt, item.Row.SavedTo, item.Row.Error);
+}
+
+/// <summary>The file a <c>message</c> notification's text carries: <c>save</c> takes its id.</summary>
+public sealed record FileInfoNotice(Guid Id, string? Name, string? ContentType, long Size)
+{
+    internal static FileInfoNotice? From(AttachmentPointer? pointer) =>
+        pointer is null ? null : new(pointer.AttachmentId, PeerText.Json(pointer.Name), PeerText.Json(pointer.ContentType), pointer.Size);
+}
 
 /// <summary>What <c>subscribe</c> returns: how many held messages follow as notifications.</summary>
 public sealed record SubscribeResult(bool ManualAck, int Held);
@@ -74,11 +101,11 @@ public sealed record AckResult(int Acknowledged, IReadOnlyList<Guid> Unknown);
 /// <summary>The <c>message</c> notification: a text, request, acceptance or failure that arrived.</summary>
 public sealed record MessageNotification(
     string Kind, Guid MessageId, string? ContactId, string? Name, string? Body, DateTimeOffset? SentAt, DateTimeOffset ReceivedAt, string? Error,
-    string? GroupId = null, string? GroupTitle = null)
+    string? GroupId = null, string? GroupTitle = null, FileInfoNotice? File = null)
 {
     internal static MessageNotification From(ReceivedEvent e) => new(
         e.Kind.ToString().ToLowerInvariant(), e.MessageId, e.ContactId, PeerText.Json(e.ContactName), PeerText.Json(e.Body), e.SentAt, e.ReceivedAt, e.Error,
-        e.GroupId, PeerText.Json(e.GroupTitle));
+        e.GroupId, PeerText.Json(e.GroupTitle), FileInfoNotice.From(e.Attachment));
 }
 
 /// <summary>The <c>receipt</c> notification: a contact got (<c>delivered</c>) or read (<c>read</c>) our messages.</summary>

@@ -52,6 +52,7 @@ public sealed class AttachmentBook
     };
 
     private readonly ProfileSession _session;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, bool> _inFlight = new();
 
     internal AttachmentBook(ProfileSession session) => _session = session;
 
@@ -279,6 +280,24 @@ public sealed class AttachmentBook
     }
 
     private async Task<Guid?> FinishAsync(UploadRow upload, IProgress<TransferProgress>? progress, CancellationToken ct)
+    {
+        // One upload is finished once: a resume while its own send is still going (the daemon) leaves it to that send.
+        if (!_inFlight.TryAdd(upload.Pointer.AttachmentId, true))
+        {
+            return null;
+        }
+
+        try
+        {
+            return await FinishOnceAsync(upload, progress, ct);
+        }
+        finally
+        {
+            _inFlight.TryRemove(upload.Pointer.AttachmentId, out _);
+        }
+    }
+
+    private async Task<Guid?> FinishOnceAsync(UploadRow upload, IProgress<TransferProgress>? progress, CancellationToken ct)
     {
         var ciphertextPath = Path.Combine(Transfers, upload.CiphertextFile);
         var conversation = await _session.WithStoreAsync(database => ConversationOf(database, upload.Conversation));
