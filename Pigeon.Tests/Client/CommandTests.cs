@@ -19,12 +19,48 @@ public sealed class CommandTests : IDisposable
         var run = await _cli.RunAsync(["--help"], ct: TestContext.Current.CancellationToken);
 
         Assert.Equal(0, run.ExitCode);
-        foreach (var command in new[] { "init", "whoami", "invite", "requests", "accept", "decline", "contacts", "send", "sync", "history", "chat", "verify", "timer", "passphrase" })
+        foreach (var command in new[] { "init", "whoami", "invite", "requests", "accept", "decline", "contacts", "send", "sync", "history", "chat", "verify", "timer", "passphrase", "attachments", "save" })
         {
             Assert.Contains(command, run.Output, StringComparison.Ordinal);
         }
         Assert.Contains("Exit codes", run.Output, StringComparison.Ordinal);
         Assert.Contains("5  wrong or missing passphrase", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Settings_AutoDownload_TakesASize_ShowsIt_AndRefusesWhatIsNotOne()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer());
+
+        var shownByDefault = await _cli.OkAsync("alice", "settings");
+        var set = await _cli.OkAsync("alice", "settings", "--auto-download", "2MiB");
+        var json = JsonDocument.Parse(await _cli.OkAsync("alice", "--json", "settings")).RootElement;
+        var off = await _cli.OkAsync("alice", "settings", "--auto-download", "0");
+        var before = _cli.Checksum("alice");
+        var refused = await _cli.RunAsync("alice", "settings", "--auto-download", "lots");
+
+        Assert.Contains("Auto-download:  files up to 10.0 MiB", shownByDefault, StringComparison.Ordinal);
+        Assert.Contains("Auto-download:  files up to 2.0 MiB", set, StringComparison.Ordinal);
+        Assert.Equal(2L * 1024 * 1024, json.GetProperty("autoDownloadBytes").GetInt64());
+        Assert.Contains("Auto-download:  off", off, StringComparison.Ordinal);
+        Assert.Equal((1, true), (refused.ExitCode, refused.Error.Contains("--auto-download takes a size", StringComparison.Ordinal)));
+        Assert.Equal(before, _cli.Checksum("alice"));
+    }
+
+    [Fact]
+    public async Task Attachments_AndSave_WithoutFiles_SayWhatToDo_AndChangeNothing()
+    {
+        OfflineProfiles.Create(_cli, "alice", DeadServer());
+        var before = _cli.Checksum("alice");
+
+        var listed = await _cli.OkAsync("alice", "attachments");
+        var unknown = await _cli.RunAsync("alice", "save", "abcd1234");
+        var empty = await _cli.RunAsync("alice", "send", "bob");
+
+        Assert.Contains("No files yet: 'pigeon send CONTACT --file PATH' sends one.", listed, StringComparison.Ordinal);
+        Assert.Equal((2, true), (unknown.ExitCode, unknown.Error.Contains("No attachment has an id starting with 'abcd1234'. 'pigeon attachments' lists them.", StringComparison.Ordinal)));
+        Assert.Equal((1, true), (empty.ExitCode, empty.Error.Contains("The message is empty", StringComparison.Ordinal)));
+        Assert.Equal(before, _cli.Checksum("alice"));
     }
 
     [Fact]
@@ -347,7 +383,7 @@ public sealed class CommandTests : IDisposable
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA user_version";
-        Assert.Equal(2L, command.ExecuteScalar());
+        Assert.Equal(3L, command.ExecuteScalar());
     }
 
     [Fact]

@@ -267,17 +267,19 @@ public sealed class ProfileStoreTests : IDisposable
         Assert.Equal(2, StoreKeyProtection.Derivations(salt));
     }
 
-    [Fact]
-    public async Task AProfileOfTheOldFormat_IsRefused_AndLeftAsItIs()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task AProfileOfAnOldFormat_IsRefused_AndLeftAsItIs(int version)
     {
         (await _profiles.CreateAsync("alice")).Dispose();
         var path = _profiles.DatabasePath("alice");
-        Tamper(path, "PRAGMA user_version = 1");
+        Tamper(path, $"PRAGMA user_version = {version}");
         var before = await File.ReadAllBytesAsync(path, Ct);
 
         var refused = Assert.Throws<ProfileFormatException>(() => _profiles.Open("alice"));
 
-        Assert.Equal(1, refused.Version);
+        Assert.Equal(version, refused.Version);
         Assert.Contains("older pigeon", refused.Message, StringComparison.Ordinal);
         Assert.Equal(before, await File.ReadAllBytesAsync(path, Ct));
     }
