@@ -509,10 +509,13 @@ public sealed class EndToEndTests
     }
 
     /// <summary>Every row of every table in the database, as text.</summary>
-    private static async Task<string> DumpAsync(TestDatabase database)
+    private static Task<string> DumpAsync(TestDatabase database) => DumpAsync(database.DataSource);
+
+    /// <summary>Every row of every table of the database behind <paramref name="dataSource"/>, as text (bytea as hex).</summary>
+    internal static async Task<string> DumpAsync(Npgsql.NpgsqlDataSource dataSource)
     {
         var tables = new List<string>();
-        await using (var list = database.DataSource.CreateCommand(
+        await using (var list = dataSource.CreateCommand(
             "SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')"))
         await using (var reader = await list.ExecuteReaderAsync(Cancellation))
         {
@@ -525,7 +528,7 @@ public sealed class EndToEndTests
         var dump = new StringBuilder();
         foreach (var table in tables)
         {
-            await using var select = database.DataSource.CreateCommand($"SELECT t::text FROM {table} t");
+            await using var select = dataSource.CreateCommand($"SELECT t::text FROM {table} t");
             await using var reader = await select.ExecuteReaderAsync(Cancellation);
             while (await reader.ReadAsync(Cancellation))
             {
