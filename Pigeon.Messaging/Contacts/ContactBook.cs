@@ -1,4 +1,5 @@
 using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Groups;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
 using Pigeon.Protocol;
@@ -244,8 +245,13 @@ public sealed class ContactBook
         }
 
         var known = database.KnownAccounts();
+        // The members of a group we are in are reached from the group (ADR 0004), and a group's
+        // history is no stranger's: both stay.
+        var me = _session.Profile.AccountId;
+        var groups = database.Groups.All();
+        known.UnionWith(groups.Where(log => log.Current.HasMember(me)).SelectMany(log => log.Current.Members.Select(m => m.AccountId)));
         database.Sessions.DeleteStrangers(known);
-        database.Messages.DeleteStrangersBefore(before, known);
+        database.Messages.DeleteStrangersBefore(before, new HashSet<string>([.. known, .. groups.Select(log => GroupBook.Conversation(log.Current))]));
     }));
 
     /// <summary>How long a request that was neither accepted nor declined is kept.</summary>

@@ -50,10 +50,42 @@ public sealed class GroupBookTests : IDisposable
         Assert.Contains((await PollAsync(bob)).Events, e => e.Body == "hello from carol" && e.GroupId == group.IdHex);
         await bob.Groups.SendAsync("Trip", "hi carol", Ct);
         Assert.Contains((await PollAsync(carol)).Events, e => e.Body == "hi carol");
+
         Assert.DoesNotContain(await carol.Contacts.AllAsync(), c => c.AccountId == bob.Profile.AccountId);
         var (_, history) = await bob.Groups.HistoryAsync("Trip", 100);
         Assert.Equal(["one", "two", "hello from carol", "hi carol"], history.Where(m => m.Kind == MessageKind.Text).Select(m => m.Body));
         Assert.Equal(carol.Profile.AccountId, history.Single(m => m.Body == "hello from carol").Author);
+    }
+
+    [Fact]
+    public async Task MaintenanceMonthsLater_KeepsTheSessionsWithMembersWhoAreNotContacts_AndTheGroupsHistory()
+    {
+        var (alice, bob, carol) = await ThreeAsync();
+        await alice.Groups.CreateAsync("Trip", ["bob", carol.Profile.AccountId], open: false, Ct);
+        await PollAsync(bob);
+        await PollAsync(carol);
+        await carol.Groups.SendAsync("Trip", "hello from carol", Ct);
+        await PollAsync(bob);
+        await bob.Groups.SendAsync("Trip", "hi carol", Ct);
+        await PollAsync(carol);
+        await carol.Inbox.AcknowledgeAsync(Ct);
+
+        // Carol's next start, 31 days on, prunes what strangers left; Bob is a member, not a stranger.
+        var later = new MessagingEnvironment
+        {
+            ConnectApi = _profiles.Environment.ConnectApi,
+            KdfParameters = _profiles.Environment.KdfParameters,
+            Time = new Pigeon.Tests.Testing.ShiftedTime(TimeSpan.FromDays(31)),
+        };
+        using var carolLater = ProfileSession.Open(later, _profiles.DirectoryOf("carol"), () => null);
+        await carolLater.MaintainAsync(Ct);
+        await bob.Groups.SendAsync("Trip", "a month later", Ct);
+        var events = (await PollAsync(carolLater)).Events;
+        var (_, history) = await carolLater.Groups.HistoryAsync("Trip", 100);
+
+        Assert.Contains(events, e => e.Body == "a month later");
+        Assert.DoesNotContain(events, e => e.Kind == ReceivedKind.Failed);
+        Assert.Equal(["hello from carol", "hi carol", "a month later"], history.Where(m => m.Kind == MessageKind.Text).Select(m => m.Body));
     }
 
     [Fact]

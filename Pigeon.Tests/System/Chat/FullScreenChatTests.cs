@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Diagnostics;
 using Pigeon.Client.Cli;
 using Pigeon.Tests.Client;
@@ -119,6 +120,20 @@ public sealed class FullScreenChatTests
         await tmux.WaitForAsync("Bob: from bob  · sent");
         Assert.Contains("Bob in Trip: from bob", await cli.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
         Assert.Contains("Bob in Trip: from bob", await cli.OkAsync("carol", "sync", "--wait", "0"), StringComparison.Ordinal);
+
+        // /attach sends a file to the group in the background; the status line follows it, the history shows it.
+        var notes = Path.Combine(cli.Home, "notes.txt");
+        await File.WriteAllTextAsync(notes, string.Concat(Enumerable.Repeat("the plan\n", 300)), Cancellation);
+        await tmux.TypeAsync($"/attach {notes}");
+        await tmux.KeysAsync("Enter");
+        await tmux.WaitForAsync("Sent notes.txt.");
+        await tmux.WaitForAsync("Bob: [file notes.txt, 2.6 KiB: 'pigeon save ");
+        Assert.Contains("Bob in Trip: [file notes.txt, 2.6 KiB", await cli.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
+        var carols = await cli.OkAsync("carol", "--json", "sync", "--wait", "0");
+        var id = Assert.Single(JsonDocument.Parse(carols).RootElement.EnumerateArray(), e => e.TryGetProperty("attachment", out _)).GetProperty("attachment").GetProperty("id").GetGuid();
+        var saved = Path.Combine(cli.Home, "carols-notes.txt");
+        await cli.OkAsync("carol", "save", id.ToString("N")[..8], saved);
+        Assert.Equal(await File.ReadAllTextAsync(notes, Cancellation), await File.ReadAllTextAsync(saved, Cancellation));
         await tmux.KeysAsync("Escape");
         await tmux.WaitForAsync("exited 0");
     }

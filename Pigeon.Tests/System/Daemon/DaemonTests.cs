@@ -169,6 +169,73 @@ public sealed class DaemonTests
     }
 
     [Fact]
+    public async Task Daemon_SendsListsAndSavesFiles_AndNotifiesTheFileAMessageCarries()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Cancellation);
+        var gateway = await cluster.StartGatewayAsync(Cancellation);
+        using var cli = new CliHarness();
+        var (aliceId, bobId) = await EndToEndTests.InitBothAsync(cli, gateway);
+        await cli.OkAsync("alice", "invite", bobId);
+        await cli.OkAsync("bob", "sync", "--wait", "0");
+        await cli.OkAsync("bob", "accept", "Alice");
+        await cli.OkAsync("alice", "sync", "--wait", "0");
+        var folder = Directory.CreateTempSubdirectory("pigeon-daemon-files-").FullName;
+        try
+        {
+            var photo = Path.Combine(folder, "photo.png");
+            await File.WriteAllBytesAsync(photo, System.Security.Cryptography.RandomNumberGenerator.GetBytes(300_000), Cancellation);
+            await using var daemon = AppProcess.StartPiped("daemon", Pigeon, new Dictionary<string, string> { ["PIGEON_HOME"] = cli.Home }, "--profile", "bob", "daemon");
+            await using var bob = new DaemonClient(daemon.StandardInput, daemon.StandardOutput);
+            await bob.CallAsync("subscribe");
+
+            await cli.OkAsync("alice", "send", "Bob", "--file", photo, "from the trip");
+            var text = await bob.NextAsync("message", m => m.GetProperty("kind").GetString() == "text");
+            var file = text.GetProperty("file");
+            var id = file.GetProperty("id").GetGuid();
+            // Under the auto-download size (10 MiB by default): fetched, still encrypted, right after the message.
+            JsonElement listed = default;
+            for (var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30); DateTime.UtcNow < deadline; await Task.Delay(100, Cancellation))
+            {
+                listed = (await bob.CallAsync("attachments"))[0];
+                if (listed.GetProperty("state").GetString() == "downloaded")
+                {
+                    break;
+                }
+            }
+
+            var saved = await bob.CallAsync("save", new { id = id.ToString("N")[..8], path = folder + "/saved.png" });
+            var exists = await Assert.ThrowsAsync<DaemonError>(() => bob.CallAsync("save", new { id = id.ToString("N")[..8], path = folder + "/saved.png" }));
+            var forced = await bob.CallAsync("save", new { id = id.ToString("N")[..8], path = folder + "/saved.png", force = true });
+            var unknown = await Assert.ThrowsAsync<DaemonError>(() => bob.CallAsync("save", new { id = "ffffffffff" }));
+            await bob.CallAsync("sendFile", new { contact = "alice", path = photo, caption = "right back" });
+            var missing = await Assert.ThrowsAsync<DaemonError>(() => bob.CallAsync("sendFile", new { contact = "alice", path = folder + "/nothing.png" }));
+            var alices = await cli.OkAsync("alice", "sync", "--wait", "0");
+
+            Assert.Equal(("from the trip", aliceId, "photo.png", "image/png", 300_000L), (text.GetProperty("body").GetString(), text.GetProperty("contactId").GetString(),
+                file.GetProperty("name").GetString(), file.GetProperty("contentType").GetString(), file.GetProperty("size").GetInt64()));
+            Assert.Equal(("downloaded", "in", aliceId), (listed.GetProperty("state").GetString(), listed.GetProperty("direction").GetString(),
+                listed.GetProperty("sender").GetString()));
+            Assert.Equal(folder + "/saved.png", saved.GetProperty("path").GetString());
+            Assert.Equal(await File.ReadAllBytesAsync(photo, Cancellation), await File.ReadAllBytesAsync(folder + "/saved.png", Cancellation));
+            Assert.Equal((1, true), (exists.Code, exists.Message.Contains("--force", StringComparison.Ordinal)));
+            Assert.Equal(folder + "/saved.png", forced.GetProperty("path").GetString());
+            Assert.Equal((2, true), (unknown.Code, unknown.Message.Contains("No attachment", StringComparison.Ordinal)));
+            Assert.Equal((1, true), (missing.Code, missing.Message.Contains("There is no file", StringComparison.Ordinal)));
+            Assert.Contains("Bob: [file photo.png, 293.0 KiB: 'pigeon save ", alices, StringComparison.Ordinal);
+            Assert.Contains("right back", alices, StringComparison.Ordinal);
+            daemon.StandardInput.Close();
+            await daemon.StopAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(0, daemon.ExitCode);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task ManualAck_KeepsAMessageUntilTheIntegrationAcknowledgesIt_AcrossAnIntegrationCrashAndADaemonKill()
     {
         await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
