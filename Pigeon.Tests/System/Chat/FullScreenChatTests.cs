@@ -136,6 +136,16 @@ public sealed class FullScreenChatTests
         Assert.Equal(await File.ReadAllTextAsync(notes, Cancellation), await File.ReadAllTextAsync(saved, Cancellation));
         await tmux.KeysAsync("Escape");
         await tmux.WaitForAsync("exited 0");
+
+        // On a terminal, send --file draws a progress bar (bytes, rate, time left) on stderr; the result stays on stdout.
+        var large = Path.Combine(cli.Home, "large.bin");
+        await File.WriteAllBytesAsync(large, System.Security.Cryptography.RandomNumberGenerator.GetBytes(40 * 1024 * 1024), Cancellation);
+        await using var sending = new TmuxPane(cli.Home, "--profile", "bob", "send", "Trip", "--file", large);
+        var running = await sending.WaitForAsync("B/s");
+        var done = await sending.WaitForAsync("exited 0");
+        Assert.Matches(@"Uploading large\.bin .*[0-9]+% [0-9.]+/[0-9.]+ MiB .*[0-9.]+ [KM]i?B/s [0-9:]+", running);
+        Assert.Matches(@"Uploading large\.bin .*100% ", done);
+        Assert.Contains("Sent large.bin to Trip.", done, StringComparison.Ordinal);
     }
 
     /// <summary>A detached tmux session of its own (its own server socket), running <c>pigeon</c> in a 120×30 pane.</summary>
