@@ -136,25 +136,22 @@ public sealed class AttachmentBook
     public async Task<List<AttachmentItem>> ListAsync()
     {
         await _session.DeleteExpiredMessagesAsync();
+        await PruneAsync();
         var now = _session.Time.GetUtcNow();
-        return await _session.WithStoreAsync(database => database.InTransaction(() =>
-        {
-            var items = new List<AttachmentItem>();
-            foreach (var row in database.Attachments.All())
-            {
-                // The message it came with disappeared (its timer, or its conversation was removed): so does the file.
-                if (MessageOf(database, row) is null)
-                {
-                    Forget(database, row);
-                    continue;
-                }
-
-                items.Add(Item(database, row, now));
-            }
-
-            return items;
-        }));
+        return await _session.WithStoreAsync(database => database.Attachments.All().ConvertAll(row => Item(database, row, now)));
     }
+
+    /// <summary>
+    /// Forgets the files whose message is gone (its timer ran out, or its conversation was removed),
+    /// with any ciphertext downloaded for them; <see cref="ProfileSession.MaintainAsync"/> runs it.
+    /// </summary>
+    internal Task PruneAsync() => _session.WithStoreAsync(database => database.InTransaction(() =>
+    {
+        foreach (var row in database.Attachments.All().Where(row => MessageOf(database, row) is null))
+        {
+            Forget(database, row);
+        }
+    }));
 
     /// <summary>The attachment whose id starts with <paramref name="reference"/> (hex, dashes ignored).</summary>
     /// <exception cref="AttachmentNotFoundException">None does, or several do.</exception>

@@ -180,7 +180,8 @@ public sealed class ProfileSession : IDisposable
     /// <summary>
     /// Between polls: tops up and rotates the prekeys on the server (<see cref="PrekeyMaintenance"/>),
     /// forgets the ids of envelopes processed long ago, prunes what strangers left
-    /// (<see cref="ContactBook.PruneStrangersAsync"/>) and deletes the messages whose timer ran out.
+    /// (<see cref="ContactBook.PruneStrangersAsync"/>), deletes the messages whose timer ran out and
+    /// the files that came with them.
     /// </summary>
     public async Task<UploadPrekeysRequest?> MaintainAsync(CancellationToken ct)
     {
@@ -188,6 +189,7 @@ public sealed class ProfileSession : IDisposable
         await Inbox.ForgetOldProcessedIdsAsync();
         await Contacts.PruneStrangersAsync();
         await DeleteExpiredMessagesAsync();
+        await Attachments.PruneAsync();
         return upload;
     }
 

@@ -162,6 +162,30 @@ public sealed class AttachmentBookTests(PigeonClusterFixture fixture) : IDisposa
     }
 
     [Fact]
+    public async Task UnderADisappearingTimer_TheServerKeepsTheFileNoLonger_AndTheFileGoesWithItsMessage()
+    {
+        var (alice, bob) = await ContactsAsync();
+        await alice.Contacts.SetTimerAsync("bob", TimeSpan.FromHours(1), Ct);
+        await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+        await alice.Attachments.SendAsync(new Conversation(await alice.Contacts.ResolveAsync("bob"), null), WriteFile("brief.txt", 10_000, "x"), null, null, Ct);
+        var events = (await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).Events;
+        var fetched = await bob.Attachments.FetchNewAsync(events, Ct);
+        var id = fetched.Single().Row.AttachmentId;
+        await using var lifetime = fixture.DataSource.CreateCommand("SELECT expires_at - created_at FROM pigeon.attachments WHERE attachment_id = @id");
+        lifetime.Parameters.AddWithValue("id", id);
+        var kept = (TimeSpan)(await lifetime.ExecuteScalarAsync(Ct))!;
+
+        fixture.Clock.Advance(TimeSpan.FromHours(1) + TimeSpan.FromMinutes(1));
+        await bob.MaintainAsync(Ct);
+        await alice.MaintainAsync(Ct);
+
+        Assert.Equal(TimeSpan.FromHours(1), kept);
+        Assert.Empty(await bob.Attachments.ListAsync());
+        Assert.Empty(await alice.Attachments.ListAsync());
+        Assert.Empty(Directory.GetFiles(Path.Combine(Home, "bob", AttachmentBook.TransfersFolder)));
+    }
+
+    [Fact]
     public async Task AFileLargerThanAllowed_OrMissing_IsRefusedBeforeAnythingIsRecordedOrUploaded()
     {
         var (alice, _) = await ContactsAsync(maxAttachmentBytes: 1000);
