@@ -31,7 +31,7 @@ public sealed class AttachmentTests : IDisposable
         await cluster.StartSiloAsync(Cancellation);
         var gateway = await cluster.StartGatewayAsync(Cancellation);
         using var cli = new CliHarness();
-        await ContactsAsync(cli, gateway);
+        await EndToEndTests.InitContactsAsync(cli, gateway);
         await cli.OkAsync("bob", "settings", "--auto-download", "0");
         var original = Path.Combine(_folder, "big.bin");
         await WriteRandomAsync(original, 100 * 1024 * 1024);
@@ -83,7 +83,7 @@ public sealed class AttachmentTests : IDisposable
         var gateway = await cluster.StartGatewayAsync(Cancellation);
         await using var wire = new WireRecorder(gateway.BaseAddress);
         using var cli = new CliHarness();
-        await ContactsAsync(cli, new GatewayHandle(gateway.Process, wire.Address));
+        await EndToEndTests.InitContactsAsync(cli, new GatewayHandle(gateway.Process, wire.Address));
         await cli.OkAsync("bob", "settings", "--auto-download", "0");
         var marker = $"narwhal{Guid.NewGuid():N}";
         var original = Path.Combine(_folder, $"minutes-{marker}.txt");
@@ -127,15 +127,6 @@ public sealed class AttachmentTests : IDisposable
             Assert.DoesNotContain(needle, silo.Process.Output, StringComparison.Ordinal);
             Assert.DoesNotContain(needle, gateway.Process.Output, StringComparison.Ordinal);
         }
-    }
-
-    private static async Task ContactsAsync(CliHarness cli, GatewayHandle gateway)
-    {
-        var (aliceId, bobId) = await EndToEndTests.InitBothAsync(cli, gateway);
-        await cli.OkAsync("alice", "invite", bobId);
-        await cli.OkAsync("bob", "sync", "--wait", "0");
-        await cli.OkAsync("bob", "accept", aliceId);
-        await cli.OkAsync("alice", "sync", "--wait", "0");
     }
 
     // Runs the pigeon executable on the harness's home and kills it (SIGKILL) once the condition

@@ -204,11 +204,7 @@ public sealed class EndToEndTests
         await cluster.StartSiloAsync(Cancellation);
         var gateway = await cluster.StartGatewayAsync(Cancellation);
         using var cli = new CliHarness();
-        var (_, bobId) = await InitBothAsync(cli, gateway);
-        await cli.OkAsync("alice", "invite", bobId);
-        await cli.OkAsync("bob", "sync", "--wait", "0");
-        await cli.OkAsync("bob", "accept", "Alice");
-        await cli.OkAsync("alice", "sync", "--wait", "0");
+        var (_, bobId) = await InitContactsAsync(cli, gateway);
 
         var input = new TypedInput();
         var output = new WatchedOutput();
@@ -250,11 +246,7 @@ public sealed class EndToEndTests
         await cluster.StartSiloAsync(Cancellation, new Dictionary<string, string> { ["Pigeon__Mailbox__MaxReceiveBatch"] = "150" });
         var gateway = await cluster.StartGatewayAsync(Cancellation, new Dictionary<string, string> { ["Pigeon__Limits__MaxReceiveEnvelopes"] = "150" });
         using var cli = new CliHarness();
-        var (aliceId, bobId) = await InitBothAsync(cli, gateway);
-        await cli.OkAsync("alice", "invite", bobId);
-        await cli.OkAsync("bob", "sync", "--wait", "0");
-        await cli.OkAsync("bob", "accept", "Alice");
-        await cli.OkAsync("alice", "sync", "--wait", "0");
+        var (aliceId, bobId) = await InitContactsAsync(cli, gateway);
 
         // chat: each poll carries what the previous one brought and was stored; leaving posts the last.
         cli.HttpBodies.Clear();
@@ -465,6 +457,17 @@ public sealed class EndToEndTests
         var alice = JsonDocument.Parse(await cli.OkAsync("alice", ["--json", "init", "--server", server, "--name", "Alice", .. choice])).RootElement;
         var bob = JsonDocument.Parse(await cli.OkAsync("bob", ["--json", "init", "--server", server, "--name", "Bob", .. choice])).RootElement;
         return (alice.GetProperty("accountId").GetString()!, bob.GetProperty("accountId").GetString()!);
+    }
+
+    /// <summary>Alice and Bob (no passphrase), each other's contacts: Alice invited, Bob accepted (by her name), Alice took the acceptance.</summary>
+    internal static async Task<(string AliceId, string BobId)> InitContactsAsync(CliHarness cli, GatewayHandle gateway)
+    {
+        var (aliceId, bobId) = await InitBothAsync(cli, gateway);
+        await cli.OkAsync("alice", "invite", bobId);
+        await cli.OkAsync("bob", "sync", "--wait", "0");
+        await cli.OkAsync("bob", "accept", "Alice");
+        await cli.OkAsync("alice", "sync", "--wait", "0");
+        return (aliceId, bobId);
     }
 
     /// <summary>Alice, Bob and Carol (no passphrase); Alice invites Bob and Carol and both accept, so Alice is the contact of each and they are not each other's.</summary>

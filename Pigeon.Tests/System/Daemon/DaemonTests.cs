@@ -176,11 +176,7 @@ public sealed class DaemonTests
         await cluster.StartSiloAsync(Cancellation);
         var gateway = await cluster.StartGatewayAsync(Cancellation);
         using var cli = new CliHarness();
-        var (aliceId, bobId) = await EndToEndTests.InitBothAsync(cli, gateway);
-        await cli.OkAsync("alice", "invite", bobId);
-        await cli.OkAsync("bob", "sync", "--wait", "0");
-        await cli.OkAsync("bob", "accept", "Alice");
-        await cli.OkAsync("alice", "sync", "--wait", "0");
+        var (aliceId, bobId) = await EndToEndTests.InitContactsAsync(cli, gateway);
         var folder = Directory.CreateTempSubdirectory("pigeon-daemon-files-").FullName;
         try
         {
@@ -243,11 +239,7 @@ public sealed class DaemonTests
         await cluster.StartSiloAsync(Cancellation);
         var gateway = await cluster.StartGatewayAsync(Cancellation);
         using var cli = new CliHarness();
-        var (_, bobId) = await EndToEndTests.InitBothAsync(cli, gateway);
-        await cli.OkAsync("alice", "invite", bobId);
-        await cli.OkAsync("bob", "sync", "--wait", "0");
-        await cli.OkAsync("bob", "accept", "Alice");
-        await cli.OkAsync("alice", "sync", "--wait", "0");
+        var (_, bobId) = await EndToEndTests.InitContactsAsync(cli, gateway);
         var socket = Path.Combine(cli.ProfileDirectory("bob"), DaemonCommand.SocketFileName);
         var environment = new Dictionary<string, string> { ["PIGEON_HOME"] = cli.Home };
 
