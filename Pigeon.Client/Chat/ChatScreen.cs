@@ -241,9 +241,10 @@ internal sealed class ChatScreen
                 await LoadMessagesAsync();
             });
         }
-        catch (Exception exception) when (PigeonCommand.AsCliException(exception) is { } failure)
+        catch (Exception exception)
         {
-            Status(failure.Message);
+            // Nobody awaits this task: whatever went wrong is said on the status line.
+            Status(PigeonCommand.AsCliException(exception)?.Message ?? $"{name} was not sent: {exception.Message}");
         }
     }
 

@@ -402,7 +402,7 @@ public sealed class AttachmentBook
             return database.Groups.Find(key["group:".Length..]) is { } log ? new Conversation(null, log.Current) : null;
         }
 
-        return database.Contacts.Find(key) is { State: ContactState.Accepted } contact ? new Conversation(contact, null) : null;
+        return database.Contacts.Find(key) is { } contact ? new Conversation(contact, null) : null;
     }
 
     private static AttachmentItem Item(ProfileDatabase database, AttachmentRow row, DateTimeOffset now)

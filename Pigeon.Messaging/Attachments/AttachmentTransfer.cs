@@ -75,19 +75,6 @@ public sealed class AttachmentTransfer(PigeonApiClient api, int attempts = 5)
     }
 
     /// <summary>
-    /// <see cref="FetchAsync"/>, then <see cref="OpenAsync"/>: the attachment from the server to
-    /// <paramref name="destinationPath"/>, through the ciphertext at <paramref name="partialPath"/>,
-    /// which is deleted once the file is open.
-    /// </summary>
-    public async Task DownloadAsync(AttachmentPointer pointer, string partialPath, string destinationPath, bool overwrite,
-        IProgress<TransferProgress>? progress, CancellationToken ct)
-    {
-        await FetchAsync(pointer, partialPath, progress, ct);
-        await OpenAsync(pointer, partialPath, destinationPath, overwrite, ct);
-        File.Delete(partialPath);
-    }
-
-    /// <summary>
     /// Downloads the attachment's ciphertext into <paramref name="ciphertextPath"/>, continuing after
     /// what that file already holds (a download cut off, here or in a process that died). The ciphertext
     /// is useless without the key, so it may wait there, in the profile, until it is opened.

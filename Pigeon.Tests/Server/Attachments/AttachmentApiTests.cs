@@ -41,7 +41,7 @@ public sealed class AttachmentApiTests(PigeonClusterFixture fixture) : IDisposab
         await transfer.ResumeUploadAsync(upload, null, Ct);
         using var anonymous = new PigeonApiClient(http);
         var saved = Path.Combine(_folder, "saved.bin");
-        await new AttachmentTransfer(anonymous).DownloadAsync(upload.Pointer, Path.Combine(_folder, "download.enc"), saved, overwrite: false, null, Ct);
+        await DownloadAsync(new AttachmentTransfer(anonymous), upload.Pointer, Path.Combine(_folder, "download.enc"), saved, overwrite: false, null, Ct);
 
         Assert.Equal(await File.ReadAllBytesAsync(original, Ct), await File.ReadAllBytesAsync(saved, Ct));
         Assert.False(File.Exists(Path.Combine(_folder, "download.enc")));
@@ -104,7 +104,7 @@ public sealed class AttachmentApiTests(PigeonClusterFixture fixture) : IDisposab
         dropping.FailChunkUploads = [3];
         await new AttachmentTransfer(asAlice, attempts: 3).ResumeUploadAsync(upload, null, Ct);
         var saved = Path.Combine(_folder, "saved.bin");
-        await new AttachmentTransfer(new PigeonApiClient(plain)).DownloadAsync(upload.Pointer, Path.Combine(_folder, "d.enc"), saved, false, null, Ct);
+        await DownloadAsync(new AttachmentTransfer(new PigeonApiClient(plain)), upload.Pointer, Path.Combine(_folder, "d.enc"), saved, false, null, Ct);
 
         // 3 MiB and 5 bytes, padded and sealed, are four chunks: 0 and 1 arrived before the drop.
         Assert.Equal([2, 3], afterDrop.MissingChunks);
@@ -125,9 +125,9 @@ public sealed class AttachmentApiTests(PigeonClusterFixture fixture) : IDisposab
         var partial = Path.Combine(_folder, "cut.enc");
         var saved = Path.Combine(_folder, "cut.saved");
 
-        await Assert.ThrowsAnyAsync<IOException>(() => new AttachmentTransfer(new PigeonApiClient(http), attempts: 1).DownloadAsync(pointer, partial, saved, false, null, Ct));
+        await Assert.ThrowsAnyAsync<IOException>(() => DownloadAsync(new AttachmentTransfer(new PigeonApiClient(http), attempts: 1), pointer, partial, saved, false, null, Ct));
         var kept = new FileInfo(partial).Length;
-        await new AttachmentTransfer(new PigeonApiClient(http), attempts: 1).DownloadAsync(pointer, partial, saved, false, null, Ct);
+        await DownloadAsync(new AttachmentTransfer(new PigeonApiClient(http), attempts: 1), pointer, partial, saved, false, null, Ct);
 
         Assert.Equal(ApiLimits.AttachmentChunkBytes + 123, kept);
         Assert.Equal($"bytes={kept}-", dropping.LastRange);
@@ -148,7 +148,7 @@ public sealed class AttachmentApiTests(PigeonClusterFixture fixture) : IDisposab
 
         var saved = Path.Combine(_folder, "tampered.bin");
         var failure = await Assert.ThrowsAsync<ProtocolException>(() =>
-            new AttachmentTransfer(new PigeonApiClient(http)).DownloadAsync(pointer, Path.Combine(_folder, "t.enc"), saved, false, null, Ct));
+            DownloadAsync(new AttachmentTransfer(new PigeonApiClient(http)), pointer, Path.Combine(_folder, "t.enc"), saved, false, null, Ct));
 
         Assert.Equal(ProtocolError.DecryptionFailed, failure.Reason);
         Assert.False(File.Exists(saved));
@@ -281,6 +281,15 @@ public sealed class AttachmentApiTests(PigeonClusterFixture fixture) : IDisposab
         var upload = await transfer.BeginUploadAsync(path, path + ".enc", Path.GetFileName(path), "application/octet-stream", lifetime, Ct);
         await transfer.ResumeUploadAsync(upload, null, Ct);
         return (alice, upload.Pointer);
+    }
+
+    // Fetches the ciphertext into partialPath, opens it to destinationPath and deletes the ciphertext, as AttachmentBook.SaveAsync does.
+    private static async Task DownloadAsync(AttachmentTransfer transfer, AttachmentPointer pointer, string partialPath, string destinationPath, bool overwrite,
+        IProgress<TransferProgress>? progress, CancellationToken ct)
+    {
+        await transfer.FetchAsync(pointer, partialPath, progress, ct);
+        await AttachmentTransfer.OpenAsync(pointer, partialPath, destinationPath, overwrite, ct);
+        File.Delete(partialPath);
     }
 
     private static async Task<(HttpStatusCode Status, string Body)> DownloadStatusAsync(HttpClient http, Guid id, byte[]? capability)
