@@ -11,8 +11,10 @@ public sealed class FailoverOptions
 
     /// <summary>
     /// How long a call that was in flight when a silo's connection closed may still take to answer
-    /// before it counts as lost with that silo and is sent again. Calls to surviving silos answer in
-    /// milliseconds (a waiting receive is cancelled and answers at once). Default 2 s.
+    /// before it counts as lost with that silo and is sent again; a call sent within
+    /// <see cref="RetryFor"/> after such a loss gets it twice (before and after its cancellation).
+    /// Calls to surviving silos answer in milliseconds (a waiting receive is cancelled and answers at
+    /// once). Default 2 s.
     /// </summary>
     public TimeSpan LossGrace { get; set; } = TimeSpan.FromSeconds(2);
 

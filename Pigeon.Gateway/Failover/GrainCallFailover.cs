@@ -12,6 +12,9 @@ namespace Pigeon.Gateway.Failover;
 /// call in flight at that moment is cancelled (a waiting receive on a surviving silo then answers at
 /// once, with the cluster's client waiting for that answer) and given
 /// <see cref="FailoverOptions.LossGrace"/> to answer; one that does not is taken as lost with the silo
+/// and sent again. A call sent in the <see cref="FailoverOptions.RetryFor"/> after such a loss may still
+/// be forwarded to the lost silo (until it is declared dead) with no later signal to tell of it, so it
+/// gets the grace from the start: no answer within it and it is cancelled, given the grace once more,
 /// and sent again. Calls the cluster refuses because of a lost silo
 /// (<see cref="OrleansMessageRejectionException"/>, until the silo is declared dead and its grains can
 /// start elsewhere) are sent again too, with a growing pause, for up to
@@ -30,6 +33,7 @@ public sealed partial class GrainCallFailover(IOptions<FailoverOptions> options,
     private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(1);
     private TaskCompletionSource _nextLoss = NewLoss();
+    private long _lastLoss;
     private int _inFlight;
 
     /// <summary>
@@ -51,7 +55,7 @@ public sealed partial class GrainCallFailover(IOptions<FailoverOptions> options,
             {
                 try
                 {
-                    return await AttemptAsync(call, time.GetElapsedTime(started), settings.LossGrace, aborted);
+                    return await AttemptAsync(call, time.GetElapsedTime(started), settings.LossGrace, LostRecently(settings), aborted);
                 }
                 catch (Exception exception) when (!aborted.IsCancellationRequested && IsWorthRetrying(exception)
                     && time.GetElapsedTime(started) + pause < settings.RetryFor)
@@ -84,6 +88,7 @@ public sealed partial class GrainCallFailover(IOptions<FailoverOptions> options,
         }
 
         // Runs on the connection's own thread: only completes a signal, whose awaiters resume elsewhere.
+        Volatile.Write(ref _lastLoss, time.GetTimestamp());
         var lost = Interlocked.Exchange(ref _nextLoss, NewLoss());
         _siloConnectionsLost.Add(1);
         LogConnectionLost(previousNumberOfGateways, currentNumberOfGateways, Volatile.Read(ref _inFlight), options.Value.LossGrace.TotalSeconds);
@@ -96,11 +101,18 @@ public sealed partial class GrainCallFailover(IOptions<FailoverOptions> options,
         // The last connection closing is reported as a count change too.
     }
 
-    private async Task<T> AttemptAsync<T>(Func<TimeSpan, CancellationToken, Task<T>> call, TimeSpan elapsed, TimeSpan grace, CancellationToken aborted)
+    private async Task<T> AttemptAsync<T>(Func<TimeSpan, CancellationToken, Task<T>> call, TimeSpan elapsed, TimeSpan grace, bool lostRecently,
+        CancellationToken aborted)
     {
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        // Read before the call goes out: a loss from here on may concern it.
-        var loss = Volatile.Read(ref _nextLoss).Task;
+        // Read before the call goes out: a loss from here on may concern it. Soon after one, the call
+        // may be bound for the lost silo already, and no answer within the grace counts as that loss.
+        Task loss = Volatile.Read(ref _nextLoss).Task;
+        if (lostRecently)
+        {
+            loss = Task.WhenAny(loss, Task.Delay(grace, time, aborted));
+        }
+
         var answer = call(elapsed, attempt.Token);
         var awaited = false;
         try
@@ -144,6 +156,9 @@ public sealed partial class GrainCallFailover(IOptions<FailoverOptions> options,
         exception is SiloLostException or OrleansMessageRejectionException or OperationCanceledException;
 
     private static TaskCompletionSource NewLoss() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private bool LostRecently(FailoverOptions settings) =>
+        Volatile.Read(ref _lastLoss) is var at and not 0 && time.GetElapsedTime(at) < settings.RetryFor;
 
     /// <summary>A call that did not answer within the grace after a silo's connection closed.</summary>
     private sealed class SiloLostException() : Exception("The call was in flight when a silo's connection closed and did not answer.");

@@ -52,6 +52,25 @@ public sealed class GrainCallFailoverTests
     }
 
     [Fact]
+    public async Task RunAsync_ACallSentJustAfterASiloWasLost_AndNeverAnswered_IsSentAgainWithoutAnotherSignal()
+    {
+        var failover = NewFailover();
+        failover.NotifyGatewayCountChanged(1, 2, connectionRecovered: false);
+        var attempts = new List<CancellationToken>();
+
+        // Sent after the loss was signalled, to a surviving silo that forwards it to the lost one: no answer, and no signal to come.
+        var answer = await failover.RunAsync((_, cancellation) =>
+        {
+            attempts.Add(cancellation);
+            return attempts.Count == 1 ? new TaskCompletionSource<int>().Task : Task.FromResult(42);
+        }, Ct).WaitAsync(Patience, Ct);
+
+        Assert.Equal(42, answer);
+        Assert.Equal(2, attempts.Count);
+        Assert.True(attempts[0].IsCancellationRequested);
+    }
+
+    [Fact]
     public async Task RunAsync_ACallThatAnswersItsCancellation_KeepsThatAnswer()
     {
         var failover = NewFailover(graceSeconds: 5);
@@ -137,10 +156,11 @@ public sealed class GrainCallFailoverTests
     }
 
     [Fact]
-    public async Task RunAsync_ALossBeforeTheCallOrAConnectionOpening_DoesNotConcernIt()
+    public async Task RunAsync_ALossLongBeforeTheCallOrAConnectionOpening_DoesNotConcernIt()
     {
-        var failover = NewFailover(graceSeconds: 0.05);
+        var failover = NewFailover(graceSeconds: 0.05, retryForSeconds: 0.2);
         failover.NotifyGatewayCountChanged(1, 2, connectionRecovered: false);
+        await Task.Delay(TimeSpan.FromSeconds(0.4), Ct);
         var attempts = 0;
         CancellationToken token = default;
         var running = failover.RunAsync(async (_, cancellation) =>
