@@ -140,6 +140,28 @@ public sealed class AttachmentBookTests(PigeonClusterFixture fixture) : IDisposa
     }
 
     [Fact]
+    public async Task AFileTheServerNoLongerHas_IsReportedClearly_AndMarkedFailed_WithNothingWritten()
+    {
+        var (alice, bob) = await ContactsAsync();
+        await alice.Attachments.SendAsync(new Conversation(await alice.Contacts.ResolveAsync("bob"), null), WriteFile("gone.txt", 4000, "x"), null, null, Ct);
+        await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+        var item = (await bob.Attachments.ListAsync()).Single();
+        await using (var delete = fixture.DataSource.CreateCommand("DELETE FROM pigeon.attachments WHERE attachment_id = @id"))
+        {
+            delete.Parameters.AddWithValue("id", item.Row.AttachmentId);
+            Assert.Equal(1, await delete.ExecuteNonQueryAsync(Ct));
+        }
+
+        var refused = await Assert.ThrowsAsync<AttachmentRefusedException>(() => bob.Attachments.SaveAsync(item.ShortId, Path.Combine(_folder, "gone.txt"), false, null, Ct));
+        var after = await bob.Attachments.ResolveAsync(item.ShortId);
+
+        Assert.Equal("The server no longer has gone.txt (it expired, or was never completed).", refused.Message);
+        Assert.Equal("failed", after.State);
+        Assert.Empty(Directory.GetFiles(_folder));
+        Assert.Empty(Directory.GetFiles(Path.Combine(Home, "bob", AttachmentBook.TransfersFolder)));
+    }
+
+    [Fact]
     public async Task FilesUpToTheAutoDownloadSize_AreFetchedOnArrival_StillEncrypted_AndLargerOnesWait()
     {
         var (alice, bob) = await ContactsAsync();
