@@ -165,6 +165,9 @@ public abstract class PigeonCommand : Command
         ProblemTypes.AccountNotFound => "The server does not know this profile's account (was the server reset?).",
         ProblemTypes.PrekeysUnavailable => $"{exception.AccountId} has no keys published on the server yet; they should run 'pigeon sync'.",
         ProblemTypes.ChallengeFailed => "The server refused to sign this profile in: its identity is not the one registered.",
+        ProblemTypes.AttachmentTooLarge => $"The server takes no file this large: {exception.Problem.Detail}",
+        ProblemTypes.AttachmentQuotaExceeded => "You have uploaded as many file bytes today as the server allows"
+            + (exception.Problem.RetryAfter is { } wait ? $"; try again in {Math.Max(1, Math.Ceiling(wait.TotalMinutes)):0} min." : "; try again later."),
         _ => exception.Message,
     };
 
