@@ -63,6 +63,12 @@ public sealed class PigeonApiClient : IDisposable
     /// </summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a download's body may bring no byte before the download counts as cut off (a
+    /// <see cref="TimeoutException"/>; what arrived stays written, so it resumes from there). Default 60 s.
+    /// </summary>
+    public TimeSpan DownloadIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The bearer token the next authenticated request carries; set it to use one issued earlier.</summary>
     public string? Token
     {
@@ -208,14 +214,28 @@ public sealed class PigeonApiClient : IDisposable
             await using var body = await response.Content.ReadAsStreamAsync(ct);
             var written = 0L;
             var buffer = new byte[81920];
-            int read;
-            while ((read = await body.ReadAsync(buffer, ct)) > 0)
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            while (true)
             {
+                idle.CancelAfter(DownloadIdleTimeout);
+                int read;
+                try
+                {
+                    read = await body.ReadAsync(buffer, idle.Token);
+                }
+                catch (OperationCanceledException exception) when (!ct.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"GET /v1/attachments/{attachmentId:D} brought no byte for {DownloadIdleTimeout.TotalSeconds:0} s.", exception);
+                }
+
+                if (read == 0)
+                {
+                    return written;
+                }
+
                 await destination.WriteAsync(buffer.AsMemory(0, read), ct);
                 written += read;
             }
-
-            return written;
         }
     }
 

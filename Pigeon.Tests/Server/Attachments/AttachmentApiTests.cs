@@ -135,6 +135,24 @@ public sealed class AttachmentApiTests(PigeonClusterFixture fixture) : IDisposab
     }
 
     [Fact]
+    public async Task ADownloadThatStallsMidway_IsCutOffAfterTheIdleTimeout_AndResumesFromTheBytesItHas()
+    {
+        var host = fixture.Gateway;
+        using var plain = host.CreateClient();
+        var original = WriteRandomFile("stall.bin", 2 * ApiLimits.AttachmentChunkBytes);
+        var (_, pointer) = await UploadAsync(plain, original);
+        var dropping = new DroppingHandler { StallDownloadAfterBytes = ApiLimits.AttachmentChunkBytes + 77 };
+        using var http = host.CreateDefaultClient(dropping);
+        var saved = Path.Combine(_folder, "stall.saved");
+
+        await DownloadAsync(new AttachmentTransfer(new PigeonApiClient(http) { DownloadIdleTimeout = TimeSpan.FromMilliseconds(300) }, attempts: 2), pointer,
+            Path.Combine(_folder, "stall.enc"), saved, false, null, Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        Assert.Equal($"bytes={ApiLimits.AttachmentChunkBytes + 77}-", dropping.LastRange);
+        Assert.Equal(await File.ReadAllBytesAsync(original, Ct), await File.ReadAllBytesAsync(saved, Ct));
+    }
+
+    [Fact]
     public async Task ATamperedChunkOnTheServer_FailsTheDigest_AndTheDestinationIsNeverWritten()
     {
         using var http = fixture.Gateway.CreateClient();

@@ -9,6 +9,9 @@ internal sealed class DroppingHandler : DelegatingHandler
 
     public long? CutDownloadAfterBytes { get; set; }
 
+    /// <summary>When set, the next download's body stops sending after this many bytes but stays open (a stalled connection).</summary>
+    public long? StallDownloadAfterBytes { get; set; }
+
     public string? LastRange { get; private set; }
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -26,19 +29,21 @@ internal sealed class DroppingHandler : DelegatingHandler
 
         LastRange = request.Headers.Range?.ToString() ?? LastRange;
         var response = await base.SendAsync(request, cancellationToken);
-        if (request.Method == HttpMethod.Get && CutDownloadAfterBytes is { } cut && response.IsSuccessStatusCode && !path.EndsWith("/status", StringComparison.Ordinal))
+        var download = request.Method == HttpMethod.Get && response.IsSuccessStatusCode && !path.EndsWith("/status", StringComparison.Ordinal);
+        if (download && (CutDownloadAfterBytes ?? StallDownloadAfterBytes) is { } after)
         {
-            CutDownloadAfterBytes = null;
+            var stall = CutDownloadAfterBytes is null;
+            CutDownloadAfterBytes = StallDownloadAfterBytes = null;
             var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            response.Content = new StreamContent(new CutStream(body, cut));
+            response.Content = new StreamContent(new CutStream(body, after, stall));
         }
 
         return response;
     }
 }
 
-/// <summary>A body that ends early, as a connection cut off part-way.</summary>
-internal sealed class CutStream(Stream inner, long cutAfter) : Stream
+/// <summary>A body that ends early, as a connection cut off part-way, or (<paramref name="stall"/>) stops sending and waits, as a stalled one.</summary>
+internal sealed class CutStream(Stream inner, long cutAfter, bool stall = false) : Stream
 {
     private long _read;
 
@@ -58,6 +63,11 @@ internal sealed class CutStream(Stream inner, long cutAfter) : Stream
     {
         if (_read >= cutAfter)
         {
+            if (stall)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
             throw new IOException("The connection dropped (test).");
         }
 
