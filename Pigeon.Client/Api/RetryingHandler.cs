@@ -9,13 +9,15 @@ namespace Pigeon.Client.Api;
 /// Sends each request of the API again when another try may succeed: no connection, an attempt with
 /// no answer in time, or an answer of 429, 502, 503 or 504 (<see cref="PigeonApiException.IsTransientStatus"/>).
 /// A Polly pipeline waits between attempts with jittered exponential backoff, or as long as
-/// <c>Retry-After</c> asks; an answer that asks for more than 30 s (a daily quota used up) is not tried
-/// again, and its caller says when it may be. Each attempt may take 30 s beyond the wait the request asked
+/// <c>Retry-After</c> asks (at most 30 s at a time); an answer that asks for more than 2 minutes (a
+/// daily quota used up, not a per-second or per-minute rate) is not tried again, and its caller says
+/// when it may be. Each attempt may take 30 s beyond the wait the request asked
 /// of the server (<see cref="PigeonApiClient.ServerWait"/>). Every request of the API is safe to repeat.
 /// </summary>
 internal sealed class RetryingHandler : DelegatingHandler
 {
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan LongestWaitWorthRetrying = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(30);
     private readonly ResiliencePipeline<HttpResponseMessage> _retries;
 
@@ -36,7 +38,7 @@ internal sealed class RetryingHandler : DelegatingHandler
                     // An attempt's own timeout, not the caller giving up.
                     { Exception: OperationCanceledException } => !args.Context.CancellationToken.IsCancellationRequested,
                     { Result: { } response } => PigeonApiException.IsTransientStatus(response.StatusCode)
-                        && !(PigeonApiException.RetryAfterOf(response) > MaxRetryAfter),
+                        && !(PigeonApiException.RetryAfterOf(response) > LongestWaitWorthRetrying),
                     _ => false,
                 }),
                 DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } response ? RetryAfter(response) : null),
