@@ -42,6 +42,9 @@ public static class ApiLimits
     /// <summary>The most one-time prekeys of each kind one upload may carry.</summary>
     public const int MaxPrekeysPerUpload = 200;
 
+    /// <summary>The most bytes a provisioning message (a new device's profile, encrypted) carries.</summary>
+    public const int MaxProvisioningBytes = 1024 * 1024;
+
     // The key sizes are Pigeon.Protocol's (ProtocolInfo), stated again here because the contract
     // depends on nothing; a test holds the two equal.
 

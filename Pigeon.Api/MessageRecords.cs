@@ -5,13 +5,14 @@ namespace Pigeon.Api;
 /// <param name="MessageId">A client-chosen id, unique per message: a retry with the same id stores nothing new.</param>
 /// <param name="Payload">The ciphertext (at most <see cref="ApiLimits.MaxEnvelopeBytes"/> bytes).</param>
 /// <param name="LifetimeSeconds">How long the server may keep it at most, when shorter than its own limit (a disappearing-message timer); optional.</param>
-public sealed record OutgoingEnvelope(string Recipient, Guid MessageId, byte[] Payload, int? LifetimeSeconds = null);
+/// <param name="DeviceId">The recipient's device. A deposit addresses every device on each recipient's list (but the sender's own device), or none of it is stored (409, 410).</param>
+public sealed record OutgoingEnvelope(string Recipient, Guid MessageId, byte[] Payload, int? LifetimeSeconds = null, uint DeviceId = 1);
 
 /// <summary><c>POST /v1/messages</c>: envelopes to deposit (at most <see cref="ApiLimits.MaxDepositBatch"/>), each into its recipient's mailbox.</summary>
 public sealed record DepositRequest(IReadOnlyList<OutgoingEnvelope> Envelopes);
 
-/// <summary>Proof that an envelope is durably stored.</summary>
-public sealed record DepositReceiptDto(string Recipient, Guid MessageId, long Sequence, DateTimeOffset DepositedAt);
+/// <summary>Proof that an envelope is durably stored in the mailbox of <paramref name="Recipient"/>'s device <paramref name="DeviceId"/>.</summary>
+public sealed record DepositReceiptDto(string Recipient, Guid MessageId, long Sequence, DateTimeOffset DepositedAt, uint DeviceId = 1);
 
 /// <summary>The receipts, in request order. A 200 means every envelope is committed.</summary>
 public sealed record DepositResponse(IReadOnlyList<DepositReceiptDto> Receipts);
@@ -37,7 +38,8 @@ public sealed record AckResponse(int Acknowledged);
 /// <param name="MessageId">A client-chosen id, unique per message: a retry with the same id stores nothing new.</param>
 /// <param name="Payload">The sealed envelope (base64).</param>
 /// <param name="LifetimeSeconds">How long the server may keep it at most, when shorter than its own limit (a disappearing-message timer); optional.</param>
-public sealed record SealedEnvelope(string Recipient, byte[] DeliveryKey, Guid MessageId, byte[] Payload, int? LifetimeSeconds = null);
+/// <param name="DeviceId">The recipient's device. A sealed deposit addresses every device on each recipient's list, or none of it is stored (409, 410).</param>
+public sealed record SealedEnvelope(string Recipient, byte[] DeliveryKey, Guid MessageId, byte[] Payload, int? LifetimeSeconds = null, uint DeviceId = 1);
 
 /// <summary><c>POST /v1/messages/sealed</c>: sealed envelopes to deposit without a token (at most <see cref="ApiLimits.MaxDepositBatch"/>), each into its recipient's mailbox.</summary>
 public sealed record SealedDepositRequest(IReadOnlyList<SealedEnvelope> Envelopes);

@@ -13,7 +13,10 @@ namespace Pigeon.Api;
 /// identity key (Pigeon.Protocol's <c>IdentityKeyPair.SignAuthChallenge</c>). The client hands it the
 /// challenge bound to the server's origin (<see cref="ChallengeBinding"/>), never the bare challenge.
 /// </summary>
-public sealed record ApiCredentials(string AccountId, Func<byte[], byte[]> SignChallenge);
+/// <param name="AccountId">The account.</param>
+/// <param name="SignChallenge">Signs the bound challenge: with the device's own key, or the identity key for device 1 of an account that has published no device list.</param>
+/// <param name="DeviceId">The device signing in.</param>
+public sealed record ApiCredentials(string AccountId, Func<byte[], byte[]> SignChallenge, uint DeviceId = 1);
 
 /// <summary>
 /// The API for one account, over an <see cref="HttpClient"/> whose <c>BaseAddress</c> is the gateway
@@ -95,9 +98,30 @@ public sealed class PigeonApiClient : IDisposable
     public Task<PrekeyCountsResponse> CountPrekeysAsync(CancellationToken ct = default) =>
         SendAsync(HttpMethod.Get, "v1/keys/count", null, PigeonJson.TypeInfo<PrekeyCountsResponse>(), authenticated: true, TimeSpan.Zero, ct);
 
-    /// <summary><c>GET /v1/keys/{accountId}</c>: another account's bundle, unverified (the caller checks it against the id).</summary>
-    public Task<PrekeyBundleResponse> FetchBundleAsync(string accountId, CancellationToken ct = default) =>
-        SendAsync(HttpMethod.Get, $"v1/keys/{Uri.EscapeDataString(accountId)}", null, PigeonJson.TypeInfo<PrekeyBundleResponse>(), authenticated: true, TimeSpan.Zero, ct);
+    /// <summary><c>GET /v1/keys/{accountId}/{deviceId}</c>: the bundle of one of another account's devices, unverified (the caller checks it against the id).</summary>
+    public Task<PrekeyBundleResponse> FetchBundleAsync(string accountId, uint deviceId, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Get, string.Create(CultureInfo.InvariantCulture, $"v1/keys/{Uri.EscapeDataString(accountId)}/{deviceId}"), null,
+            PigeonJson.TypeInfo<PrekeyBundleResponse>(), authenticated: true, TimeSpan.Zero, ct);
+
+    /// <summary><c>POST /v1/provisioning</c>: a new provisioning slot, for a device that is being linked (no token).</summary>
+    public Task<ProvisioningSlotResponse> CreateProvisioningSlotAsync(CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "v1/provisioning", null, PigeonJson.TypeInfo<ProvisioningSlotResponse>(), authenticated: false, TimeSpan.Zero, ct);
+
+    /// <summary>
+    /// <c>GET /v1/provisioning/{slotId}?wait=</c>: what an existing device put in the slot, taken once
+    /// (the slot is spent); null when the wait ended first. An unknown, expired or spent slot is a 404.
+    /// </summary>
+    public async Task<byte[]?> TakeProvisioningAsync(Guid slotId, TimeSpan wait, CancellationToken ct = default)
+    {
+        var seconds = (int)Math.Clamp(wait.TotalSeconds, 0, ApiLimits.MaxWaitSeconds);
+        var message = await SendAsync(HttpMethod.Get, string.Create(CultureInfo.InvariantCulture, $"v1/provisioning/{slotId:D}?wait={seconds}"), null,
+            PigeonJson.TypeInfo<ProvisioningMessage>(), authenticated: false, TimeSpan.FromSeconds(seconds), ct);
+        return message?.Payload;
+    }
+
+    /// <summary><c>PUT /v1/provisioning/{slotId}</c>: puts the encrypted provisioning message in a new device's slot, once.</summary>
+    public Task SendProvisioningAsync(Guid slotId, byte[] payload, CancellationToken ct = default) =>
+        SendAsync<object>(HttpMethod.Put, $"v1/provisioning/{slotId:D}", Body(new ProvisioningMessage(payload)), null, authenticated: true, TimeSpan.Zero, ct);
 
     /// <summary>Stores the account's signed device list (<c>PUT /v1/devices</c>); the server checks the signature and that the version grows.</summary>
     public Task SetDeviceListAsync(DeviceListRecord list, CancellationToken ct = default) =>
@@ -271,7 +295,7 @@ public sealed class PigeonApiClient : IDisposable
                 try
                 {
                     var signature = credentials.SignChallenge(ChallengeBinding.Bind(Origin, challenge.Challenge));
-                    var signed = new TokenRequest(credentials.AccountId, challenge.Challenge, signature);
+                    var signed = new TokenRequest(credentials.AccountId, challenge.Challenge, signature, credentials.DeviceId);
                     var token = await SendAsync(HttpMethod.Post, "v1/auth/token", Body(signed), PigeonJson.TypeInfo<TokenResponse>(),
                         authenticated: false, TimeSpan.Zero, ct);
                     _token = token.Token;
@@ -316,8 +340,8 @@ public sealed class PigeonApiClient : IDisposable
             using var response = await SendWithinTimeoutAsync(request, serverWait, ct);
             if (response.IsSuccessStatusCode)
             {
-                // A route that answers 204 has no type to read.
-                return responseType is null ? default! : await ReadAsync(response, responseType, ct);
+                // A route that answers 204 (no content, or a long-poll that ended empty) has nothing to read.
+                return responseType is null || response.StatusCode == HttpStatusCode.NoContent ? default! : await ReadAsync(response, responseType, ct);
             }
 
             var problem = await ProblemAsync(response, ct);
@@ -377,7 +401,8 @@ public sealed class PigeonApiClient : IDisposable
         {
         }
 
-        return new PigeonApiException(response.StatusCode, problem?.Type, problem?.Title, problem?.Detail, PigeonApiException.RetryAfterOf(response));
+        return new PigeonApiException(response.StatusCode, problem?.Type, problem?.Title, problem?.Detail, PigeonApiException.RetryAfterOf(response),
+            devices: problem?.Devices);
     }
 
     // The path alone: the query of a receive names message ids.

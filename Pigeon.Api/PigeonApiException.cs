@@ -12,7 +12,8 @@ namespace Pigeon.Api;
 public sealed class PigeonApiException : Exception
 {
     /// <summary>A problem the server answered with.</summary>
-    public PigeonApiException(HttpStatusCode status, string? type, string? title, string? detail, TimeSpan? retryAfter = null, Exception? inner = null)
+    public PigeonApiException(HttpStatusCode status, string? type, string? title, string? detail, TimeSpan? retryAfter = null, Exception? inner = null,
+        IReadOnlyList<DeviceMismatch>? devices = null)
         : base(detail ?? title ?? $"{(int)status} {SpacedName(status)}", inner)
     {
         Status = status;
@@ -20,7 +21,15 @@ public sealed class PigeonApiException : Exception
         Title = title;
         Detail = detail;
         RetryAfter = retryAfter;
+        Devices = devices ?? [];
     }
+
+    /// <summary>
+    /// For a deposit refused with <see cref="ProblemTypes.DeviceMismatch"/> (409) or
+    /// <see cref="ProblemTypes.DevicesStale"/> (410): per account, how its devices differ from what was
+    /// addressed; empty for every other problem.
+    /// </summary>
+    public IReadOnlyList<DeviceMismatch> Devices { get; }
 
     /// <summary>The HTTP status.</summary>
     public HttpStatusCode Status { get; }
@@ -68,5 +77,10 @@ public sealed class PigeonApiException : Exception
 /// An RFC 9457 problem as the gateway writes it. Problems are extensible (RFC 9457 §3.2), so members
 /// beyond these, such as <c>traceId</c>, are passed over rather than refused.
 /// </summary>
+/// <param name="Type">The problem type (<see cref="ProblemTypes"/>).</param>
+/// <param name="Title">A short summary.</param>
+/// <param name="Detail">What was wrong in this request.</param>
+/// <param name="Status">The HTTP status.</param>
+/// <param name="Devices">The devices a refused deposit got wrong (409 and 410 on the deposit routes only).</param>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Skip)]
-public sealed record ApiProblem(string? Type = null, string? Title = null, string? Detail = null, int? Status = null);
+public sealed record ApiProblem(string? Type = null, string? Title = null, string? Detail = null, int? Status = null, IReadOnlyList<DeviceMismatch>? Devices = null);

@@ -78,6 +78,18 @@ public static class ProblemTypes
     /// <summary>The request's header fields are too many or too large.</summary>
     public const string HeadersTooLarge = Prefix + "headers-too-large";
 
+    /// <summary>409: a deposit's devices for an account are not its list's (the <c>devices</c> extension says how).</summary>
+    public const string DeviceMismatch = Prefix + "device-mismatch";
+
+    /// <summary>410: a deposit addressed devices the account removed (the <c>devices</c> extension names them).</summary>
+    public const string DevicesStale = Prefix + "devices-stale";
+
+    /// <summary>403: the device was removed from its account: it can neither sign in nor deposit.</summary>
+    public const string DeviceRemoved = Prefix + "device-removed";
+
+    /// <summary>409: the provisioning slot already holds a message (a slot is single-use).</summary>
+    public const string ProvisioningSlotUsed = Prefix + "provisioning-slot-used";
+
     /// <summary>Whether a bearer token problem: a new token (signing in again) may succeed where this one failed.</summary>
     public static bool IsTokenProblem(string? type) => type is TokenMissing or TokenInvalid or TokenExpired;
 

@@ -330,7 +330,7 @@ public sealed class ContactBook
     /// <summary>A new session with <paramref name="accountId"/> from its prekey bundle, verified; not stored yet.</summary>
     internal async Task<Session> InitiateAsync(string accountId, CancellationToken ct)
     {
-        var bundle = (await _session.CallServerAsync(api => api.FetchBundleAsync(accountId, ct), accountId)).ToBundle();
+        var bundle = (await _session.CallServerAsync(api => api.FetchBundleAsync(accountId, 1, ct), accountId)).ToBundle();
         try
         {
             bundle.Verify(accountId);

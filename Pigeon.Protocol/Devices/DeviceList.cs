@@ -9,7 +9,18 @@ namespace Pigeon.Protocol.Devices;
 /// <summary>One device of an account as its device list names it.</summary>
 /// <param name="DeviceId">The device's id (1 for the first), part of its address.</param>
 /// <param name="AddedAt">When the account added it (the adding device's clock).</param>
-public sealed record DeviceEntry(uint DeviceId, DateTimeOffset AddedAt);
+/// <param name="SigningKey">
+/// The device's own Ed25519 public key (<see cref="DeviceKeyPair"/>), with which it signs in: the server
+/// issues a device's token only to the holder of the key its signed list names, so a removed device,
+/// which still knows the account identity, cannot read another device's mailbox without first
+/// publishing a list that every contact sees grow.
+/// </param>
+public sealed record DeviceEntry(uint DeviceId, DateTimeOffset AddedAt, byte[] SigningKey)
+{
+    /// <summary>True when both name the same device with the same key.</summary>
+    public bool Same(DeviceEntry other) =>
+        other is not null && other.DeviceId == DeviceId && other.AddedAt == AddedAt && other.SigningKey.AsSpan().SequenceEqual(SigningKey);
+}
 
 /// <summary>
 /// An account's devices, versioned and signed under the account's identity key, so the server that
@@ -18,8 +29,8 @@ public sealed record DeviceEntry(uint DeviceId, DateTimeOffset AddedAt);
 /// <see cref="DeviceListTracker"/>. The list names no device by anything but its id and when it was
 /// added. Signed encoding (integers big-endian):
 /// <code>
-/// "Pigeon/2/device-list\0" ‖ account id length (u32) ‖ account id (UTF-8) ‖ version (u64)
-///   ‖ count (u32) ‖ count × (device id (u32) ‖ added at, Unix ms (i64))
+/// "Pigeon/3/device-list\0" ‖ account id length (u32) ‖ account id (UTF-8) ‖ version (u64)
+///   ‖ count (u32) ‖ count × (device id (u32) ‖ added at, Unix ms (i64) ‖ device signing key (32))
 /// </code>
 /// </summary>
 public sealed class DeviceList
@@ -27,7 +38,7 @@ public sealed class DeviceList
     /// <summary>The most devices an account may have (issue 16's default maximum).</summary>
     public const int DefaultMaxDevices = 6;
 
-    private static readonly byte[] Label = Encoding.ASCII.GetBytes("Pigeon/2/device-list\0");
+    private static readonly byte[] Label = Encoding.ASCII.GetBytes("Pigeon/3/device-list\0");
 
     /// <summary>A list of <paramref name="devices"/> (sorted here by id; ids distinct) at <paramref name="version"/>.</summary>
     /// <exception cref="ArgumentException">The ids repeat, or there are none.</exception>
@@ -39,6 +50,11 @@ public sealed class DeviceList
         if (Devices.Count == 0 || Devices.Select(d => d.DeviceId).Distinct().Count() != Devices.Count || Devices.Any(d => d.DeviceId == 0))
         {
             throw new ArgumentException("A device list names at least one device, each by a distinct id above 0.", nameof(devices));
+        }
+
+        if (Devices.Any(d => d.SigningKey is not { Length: Ed25519Signer.PublicKeySize }))
+        {
+            throw new ArgumentException($"Each device's signing key is {Ed25519Signer.PublicKeySize} bytes.", nameof(devices));
         }
 
         AccountId = accountId;
@@ -67,6 +83,12 @@ public sealed class DeviceList
         return new DeviceList(AccountId, Version + 1, [.. Devices, device]);
     }
 
+    /// <summary>The device <paramref name="deviceId"/>, or null when the list does not name it.</summary>
+    public DeviceEntry? Find(uint deviceId) => Devices.FirstOrDefault(d => d.DeviceId == deviceId);
+
+    /// <summary>The lowest id above every id in this list: a new device's.</summary>
+    public uint NextDeviceId() => Devices.Max(d => d.DeviceId) + 1;
+
     /// <summary>The next version without device <paramref name="deviceId"/>.</summary>
     public DeviceList Without(uint deviceId) => new(AccountId, Version + 1, Devices.Where(d => d.DeviceId != deviceId));
 
@@ -81,7 +103,7 @@ public sealed class DeviceList
     public byte[] SignedMessage()
     {
         var id = Encoding.UTF8.GetBytes(AccountId);
-        var writer = new BlobWriter(Label.Length + 4 + id.Length + 8 + 4 + (Devices.Count * 12));
+        var writer = new BlobWriter(Label.Length + 4 + id.Length + 8 + 4 + (Devices.Count * (12 + Ed25519Signer.PublicKeySize)));
         writer.WriteFixed(Label);
         writer.WriteVariable(id);
         Span<byte> number = stackalloc byte[8];
@@ -93,6 +115,7 @@ public sealed class DeviceList
             writer.WriteUInt32(device.DeviceId);
             BinaryPrimitives.WriteInt64BigEndian(number, device.AddedAt.ToUnixTimeMilliseconds());
             writer.WriteFixed(number);
+            writer.WriteFixed(device.SigningKey);
         }
 
         return writer.WrittenSpan.ToArray();
@@ -138,7 +161,7 @@ public sealed class DeviceListTracker(PublicIdentity identity, DeviceList? accep
         var before = Accepted?.Devices ?? [];
         Accepted = list;
         return new DeviceListChange(
-            [.. list.Devices.Where(d => !before.Any(b => b.DeviceId == d.DeviceId))],
-            [.. before.Where(b => !list.Devices.Any(d => d.DeviceId == b.DeviceId))]);
+            [.. list.Devices.Where(d => !before.Any(b => b.Same(d)))],
+            [.. before.Where(b => !list.Devices.Any(d => d.Same(b)))]);
     }
 }

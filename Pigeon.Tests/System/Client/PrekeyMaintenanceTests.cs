@@ -34,10 +34,10 @@ public sealed class PrekeyMaintenanceTests
         using var stranger = IdentityKeyPair.Generate();
         using var strangerClient = new PigeonApiClient(gateway.CreateClient(), stranger.Credentials(), disposeHttpClient: true);
         await strangerClient.RegisterAsync(stranger.PublicIdentity.Registration(), Cancellation);
-        var firstBundle = await strangerClient.FetchBundleAsync(aliceId, Cancellation);
+        var firstBundle = await strangerClient.FetchBundleAsync(aliceId, 1, Cancellation);
         for (var i = 0; i < 85; i++)
         {
-            await strangerClient.FetchBundleAsync(aliceId, Cancellation);
+            await strangerClient.FetchBundleAsync(aliceId, 1, Cancellation);
         }
         using var alice = LoadIdentity(cli, "alice");
         using var aliceClient = new PigeonApiClient(gateway.CreateClient(), alice.Credentials(), disposeHttpClient: true);
@@ -54,7 +54,7 @@ public sealed class PrekeyMaintenanceTests
         Assert.True(counts.OneTimeKemPrekeys >= PrekeyPolicy.Target);
         // The 86 of each kind the stranger took are marked as handed out, not yet dropped.
         Assert.Equal(2 * 86, LoadPrekeys(cli, "alice").HandedOutOneTimePrekeyCount);
-        var rotated = await strangerClient.FetchBundleAsync(aliceId, Cancellation);
+        var rotated = await strangerClient.FetchBundleAsync(aliceId, 1, Cancellation);
         Assert.NotEqual(firstBundle.SignedPrekey.Id, rotated.SignedPrekey.Id);
         rotated.ToBundle().Verify(aliceId);
 
