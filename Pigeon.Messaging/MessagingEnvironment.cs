@@ -31,6 +31,9 @@ public sealed class MessagingEnvironment
     /// <summary>The most members a group may have (default 256, the creator included); a change past it is refused.</summary>
     public int MaxGroupMembers { get; init; } = 256;
 
+    /// <summary>The most devices this client puts on its account's list (the server has its own limit, 6 by default).</summary>
+    public int MaxDevices { get; init; } = Protocol.Devices.DeviceList.DefaultMaxDevices;
+
     /// <summary>
     /// The largest file sent (default 100 MiB, the server's default; its padded ciphertext stays under
     /// the server's 110 MiB): a larger one is refused before anything is encrypted or uploaded.

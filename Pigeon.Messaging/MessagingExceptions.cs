@@ -267,3 +267,27 @@ public sealed class AttachmentRefusedException(string message, bool destinationE
     /// <summary>True when the only problem is a destination that exists (overwriting it needs consent).</summary>
     public bool DestinationExists { get; } = destinationExists;
 }
+
+/// <summary>This account has no device <see cref="DeviceId"/>, or it is the device asked to remove itself.</summary>
+public sealed class DeviceNotFoundException(uint deviceId, bool isThisDevice)
+    : MessagingException(isThisDevice
+        ? $"Device {deviceId} is this device; remove it from another of the account's devices."
+        : $"This account has no device {deviceId} (see pigeon devices).")
+{
+    /// <summary>The device id given.</summary>
+    public uint DeviceId { get; } = deviceId;
+
+    /// <summary>True when it is this device (which removes itself only from another one).</summary>
+    public bool IsThisDevice { get; } = isThisDevice;
+}
+
+/// <summary>
+/// The device list the server served for <see cref="AccountId"/> is not one to trust: not signed by the
+/// account's identity, rolled back, or missing. Nothing was sent to that account.
+/// </summary>
+public sealed class DeviceListRefusedException(string accountId, string reason)
+    : MessagingException($"The device list the server gave for {accountId} was refused ({reason}); nothing was sent to it.")
+{
+    /// <summary>The account.</summary>
+    public string AccountId { get; } = accountId;
+}

@@ -394,7 +394,7 @@ internal sealed class ChatScreen
                 _ => ReceivedEventWriter.Text(m.Body, m.AttachmentId is { } id ? _files.GetValueOrDefault(id) : null) ?? "",
             };
             var state = m.Direction == MessageDirection.Out && m.Kind == MessageKind.Text ? $"  · {m.State}" : "";
-            lines.AddRange((m.Kind == MessageKind.GroupChange
+            lines.AddRange((m.Kind is MessageKind.GroupChange or MessageKind.DeviceAdded
                 ? $"[{time}] · {PeerText.Inline(m.Body ?? "")}"
                 : $"[{time}] {PeerText.Inline(who)}: {PeerText.Block(body, "        ")}{state}").Split('\n'));
         }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Pigeon.Client.Commands;
 using Pigeon.Client.Commands.Attachments;
+using Pigeon.Client.Commands.Devices;
 using Pigeon.Client.Commands.Groups;
 using Pigeon.Client.Daemon;
 
@@ -50,6 +51,7 @@ public static class PigeonCli
             new GroupsCommand(context, globals),
             new AttachmentsCommand(context, globals),
             new SaveCommand(context, globals),
+            new DevicesCommand(context, globals),
         };
         return root;
     }

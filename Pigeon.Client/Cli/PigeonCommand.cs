@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
 using Pigeon.Api;
 using Pigeon.Messaging;
+using Pigeon.Messaging.Devices;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Protocol;
 
@@ -130,6 +131,9 @@ public abstract class PigeonCommand : Command
         AttachmentNotFoundException e => new(e.Matches == 0 ? ExitCodes.NotFound : ExitCodes.UsageError, $"{e.Message} 'pigeon attachments' lists them.", e),
         AttachmentRefusedException e => new(ExitCodes.UsageError, e.Message, e),
         GroupChangeException e => new(ExitCodes.UsageError, e.Message, e),
+        DeviceNotFoundException e => new(e.IsThisDevice ? ExitCodes.UsageError : ExitCodes.NotFound, e.Message, e),
+        LinkRefusedException e => new(ExitCodes.UsageError, e.Message, e),
+        DeviceListRefusedException e => new(ExitCodes.CryptoFailure, e.Message, e),
         InviteRefusedException { Refusal: InviteRefusal.NotAnAccountId } e => new(ExitCodes.UsageError,
             $"'{e.AccountId}' is not an account id: an id is 32 characters of a–z and 2–7 (ask your contact for the output of 'pigeon whoami').", e),
         InviteRefusedException { Refusal: InviteRefusal.AlreadyAskedYou } e => new(ExitCodes.UsageError,

@@ -77,6 +77,7 @@ public sealed class HistoryCommand : PigeonCommand
                 MessageKind.Accepted => "[accepted]",
                 MessageKind.Failed => "[a message that could not be decrypted]",
                 MessageKind.Timer => m.Body == "off" ? "[disappearing messages off]" : $"[disappearing messages: {m.Body}]",
+                MessageKind.DeviceAdded => $"[{PeerText.Inline(m.Body)}]",
                 _ => Text(m, files),
             };
             Context.WriteLine($"{Time(m.SentAt ?? m.At, seconds: true)}  {who} {text}{status}");
@@ -108,7 +109,7 @@ public sealed class HistoryCommand : PigeonCommand
                 : $"in   {PeerText.Inline(m.Author is { } author ? names.GetValueOrDefault(author, author) : "unknown")}:";
             var text = m.Kind switch
             {
-                MessageKind.GroupChange => $"[{PeerText.Inline(m.Body)}]",
+                MessageKind.GroupChange or MessageKind.DeviceAdded => $"[{PeerText.Inline(m.Body)}]",
                 MessageKind.Failed => "[a message that could not be decrypted]",
                 _ => Text(m, files),
             };

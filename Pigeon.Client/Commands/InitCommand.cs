@@ -48,24 +48,35 @@ public sealed class InitCommand : PigeonCommand
         Options.Add(_noPassphrase);
     }
 
-    /// <inheritdoc/>
-    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
+    /// <summary>
+    /// The server a new profile uses: an http(s) address, plain http only on a loopback address or with
+    /// <paramref name="insecure"/> (and a warning).
+    /// </summary>
+    internal static Uri ServerAddress(CliContext context, string serverText, bool insecure)
     {
-        var serverText = parseResult.GetRequiredValue(_server);
         if (!Uri.TryCreate(serverText, UriKind.Absolute, out var server) || server.Scheme is not ("http" or "https"))
         {
             throw new CliException(ExitCodes.UsageError, $"'{serverText}' is not an http(s) address, e.g. http://127.0.0.1:8080");
         }
+
         if (server.Scheme == "http" && !server.IsLoopback)
         {
-            if (!parseResult.GetValue(_insecure))
+            if (!insecure)
             {
                 throw new CliException(ExitCodes.UsageError,
                     $"'{serverText}' is plain http on a host that is not this machine, so your sign-ins and tokens would cross the network unencrypted. Use https://, or --insecure on a test network.");
             }
 
-            Context.WriteError($"pigeon: warning: --insecure: talking to {server.Host} over plain http; anyone on the network can read your tokens and see your traffic.");
+            context.WriteError($"pigeon: warning: --insecure: talking to {server.Host} over plain http; anyone on the network can read your tokens and see your traffic.");
         }
+
+        return server;
+    }
+
+    /// <inheritdoc/>
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
+    {
+        var server = ServerAddress(Context, parseResult.GetRequiredValue(_server), parseResult.GetValue(_insecure));
         var profile = parseResult.GetValue(Globals.Profile);
         var name = (parseResult.GetValue(_name) ?? profile ?? Environment.UserName).Trim();
         if (name.Length is 0 or > InnerMessage.MaxNameLength || name.Any(char.IsControl))

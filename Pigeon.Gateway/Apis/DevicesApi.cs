@@ -58,6 +58,6 @@ public static class DevicesApi
         var list = await grains.Get<IAccountGrain>(accountId).GetDeviceListAsync();
         return list is null
             ? Problems.Of(StatusCodes.Status404NotFound, ProblemTypes.NotFound, "The account has published no device list.")
-            : TypedResults.Ok(new DeviceListRecord(list.Version, [.. list.Devices.Select(d => new DeviceRecord(d.DeviceId, d.AddedAt))], list.Signature));
+            : TypedResults.Ok(new DeviceListRecord(list.Version, [.. list.Devices.Select(d => new DeviceRecord(d.DeviceId, d.AddedAt, []))], list.Signature));
     }
 }

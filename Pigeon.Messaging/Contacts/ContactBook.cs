@@ -3,6 +3,7 @@ using Pigeon.Messaging.Groups;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
 using Pigeon.Protocol;
+using Pigeon.Protocol.Envelope;
 using Pigeon.Protocol.Delivery;
 using Pigeon.Protocol.Fingerprints;
 using Pigeon.Protocol.Identity;
@@ -127,13 +128,15 @@ public sealed class ContactBook
                 throw new InviteRefusedException(accountId, InviteRefusal.Blocked);
             }
         });
-        var session = await InitiateAsync(accountId, ct);
+        await _session.Devices.EnsureSessionsAsync([accountId], ct);
         var now = _session.Time.GetUtcNow();
-        var contact = new ContactRow(accountId, "", session.RemoteIdentity, ContactState.Invited, false, now, null);
-        await _session.WithStoreAsync(database => database.InTransaction(() =>
+        var contact = await _session.WithStoreAsync(database => database.InTransaction(() =>
         {
-            database.Contacts.Upsert(contact);
-            QueueFirstMessage(database, session, message, now);
+            var identity = database.Sessions.DevicesOf(accountId).Select(d => database.Sessions.Load(new DeviceAddress(accountId, d))?.RemoteIdentity).First(i => i is not null)!;
+            var invited = new ContactRow(accountId, "", identity, ContactState.Invited, false, now, null);
+            database.Contacts.Upsert(invited);
+            QueueFirstMessage(database, accountId, message, now);
+            return invited;
         }));
         await _session.Outbox.DeliverAsync(ct);
         return contact;
@@ -144,10 +147,16 @@ public sealed class ContactBook
     /// <see cref="Protocol.Envelope.DecryptionErrorNotice"/> named it): a new bundle, a new current
     /// session, and a contact request in it, which the contact's record adopts. Queued, not deposited.
     /// </summary>
-    internal async Task RestartSessionAsync(string accountId, CancellationToken ct)
+    internal async Task RestartSessionAsync(DeviceAddress device, CancellationToken ct)
     {
-        var session = await InitiateAsync(accountId, ct);
-        await _session.WithStoreAsync(database => database.InTransaction(() => QueueFirstMessage(database, session, null, _session.Time.GetUtcNow())));
+        var session = await _session.Devices.InitiateAsync(device, ct);
+        await _session.WithStoreAsync(database => database.InTransaction(() =>
+        {
+            var record = database.Sessions.Load(device) ?? new SessionRecord();
+            record.Activate(session);
+            database.Sessions.Save(device, record);
+            QueueFirstMessage(database, device.AccountId, null, _session.Time.GetUtcNow());
+        }));
     }
 
     /// <summary>Accepts a request: makes a contact and tells them, with our name.</summary>
@@ -283,7 +292,7 @@ public sealed class ContactBook
             var now = _session.Time.GetUtcNow();
             foreach (var contact in database.Contacts.All())
             {
-                if (database.Sessions.Load(contact.AccountId)?.Current is not null)
+                if (database.Sessions.DevicesOf(contact.AccountId).Count > 0)
                 {
                     _session.Outbox.Queue(database, contact.AccountId, Guid.NewGuid(), InnerMessageType.DeliveryKeyUpdate, null, now);
                 }
@@ -327,33 +336,14 @@ public sealed class ContactBook
         database.Contacts.Upsert(current with { Verified = true });
     }));
 
-    /// <summary>A new session with <paramref name="accountId"/> from its prekey bundle, verified; not stored yet.</summary>
-    internal async Task<Session> InitiateAsync(string accountId, CancellationToken ct)
+    // The first message of the sessions we started: a request with our name and delivery key, to every
+    // device of the account. A session started again with a device makes the new one current; the old
+    // ones stay archived.
+    private void QueueFirstMessage(ProfileDatabase database, string accountId, string? message, DateTimeOffset now)
     {
-        var bundle = (await _session.CallServerAsync(api => api.FetchBundleAsync(accountId, 1, ct), accountId)).ToBundle();
-        try
-        {
-            bundle.Verify(accountId);
-            return Session.Initiate(_session.Identity, bundle, accountId);
-        }
-        catch (ProtocolException exception)
-        {
-            throw new UntrustedKeysException(accountId, exception);
-        }
-    }
-
-    // The first message of a session we started: a request with our name and delivery key. A session
-    // started again with someone makes the new one current; the old ones stay archived.
-    private void QueueFirstMessage(ProfileDatabase database, Session session, string? message, DateTimeOffset now)
-    {
-        var accountId = session.RemoteAccountId;
         var messageId = Guid.NewGuid();
-        var payload = _session.Outbox.Seal(session, _session.Outbox.Compose(database, InnerMessageType.ContactRequest, message, now));
-        var record = database.Sessions.Load(accountId) ?? new SessionRecord();
-        record.Activate(session);
-        database.Sessions.Save(accountId, record);
+        _session.Outbox.QueueFor(database, accountId, messageId, _session.Outbox.Compose(database, InnerMessageType.ContactRequest, message, now), now);
         database.Messages.Add(accountId, MessageDirection.Out, MessageKind.Request, MessageStatus.Queued, messageId, message, now, now);
-        database.Outbox.Add(new OutboxRow(messageId, accountId, payload), now);
     }
 
     private Task<RequestRow> FindRequestAsync(string reference) => _session.WithStoreAsync(database =>

@@ -1,5 +1,6 @@
 using Pigeon.Api;
 using Pigeon.Messaging.Attachments;
+using Pigeon.Messaging.Devices;
 using Pigeon.Messaging.Groups;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
@@ -158,16 +159,21 @@ public sealed class Inbox
     // notice with their next failure.
     private async Task FollowUpAsync(FollowUps followUps, CancellationToken ct)
     {
-        if (!followUps.NoticesQueued && followUps.Restarts.Count == 0 && followUps.Delivered.Count == 0)
+        if (!followUps.NoticesQueued && followUps.Restarts.Count == 0 && followUps.Delivered.Count == 0 && followUps.ListsToRefresh.Count == 0)
         {
             return;
         }
 
         try
         {
-            foreach (var accountId in followUps.Restarts)
+            foreach (var accountId in followUps.ListsToRefresh)
             {
-                await _session.Contacts.RestartSessionAsync(accountId, ct);
+                await _session.Devices.RefreshAsync(accountId, ct);
+            }
+
+            foreach (var device in followUps.Restarts)
+            {
+                await _session.Contacts.RestartSessionAsync(device, ct);
             }
 
             foreach (var (accountId, messageId) in followUps.Resends)
@@ -200,7 +206,7 @@ public sealed class Inbox
         OpenedEnvelope opened;
         try
         {
-            opened = SealedEnvelope.Open(_session.Identity, DeviceAddress.Primary(_session.Profile.AccountId), envelope.Payload);
+            opened = SealedEnvelope.Open(_session.Identity, _session.Address, envelope.Payload);
         }
         catch (ProtocolException exception)
         {
@@ -208,16 +214,28 @@ public sealed class Inbox
             return Failed(database, envelope, null, $"could not be decrypted (envelope: {exception.Reason})", now);
         }
 
-        var sender = opened.Sender.AccountId;
+        var from = opened.Sender;
+        var sender = from.AccountId;
         if (database.Blocked.Contains(sender))
         {
             // Proven to come from a blocked account: dropped unread, unanswered and unrecorded.
             return Outcome.Nothing;
         }
 
+        if (DeviceBook.IsRemoved(database, from))
+        {
+            // It holds the account's identity still, but its account took it off the signed list.
+            return Failed(database, envelope, sender, $"a message from device {from.DeviceId}, which its account removed", now);
+        }
+
+        if (DeviceBook.IsUnknown(database, from))
+        {
+            followUps.ListsToRefresh.Add(sender);
+        }
+
         if (opened.ContentType == EnvelopeContentType.DecryptionErrorNotice)
         {
-            return Noticed(database, envelope, sender, opened.Content, now, followUps);
+            return Noticed(database, envelope, from, opened.Content, now, followUps);
         }
 
         SessionRecord record;
@@ -244,13 +262,18 @@ public sealed class Inbox
         }
         catch (FormatException exception)
         {
-            SaveIfKnown(database, sender, record, known, now);
+            SaveIfKnown(database, from, record, known, now);
             return Failed(database, envelope, sender, $"decrypted but not understood ({exception.Message})", now);
+        }
+
+        if (sender == _session.Profile.AccountId)
+        {
+            return ProcessOwn(database, envelope, from, record, inner, now);
         }
 
         if (inner.Type is InnerMessageType.GroupUpdate or InnerMessageType.GroupText)
         {
-            return ProcessGroup(database, envelope, sender, record, known, inner, now);
+            return ProcessGroup(database, envelope, from, record, known, inner, now);
         }
 
         switch (inner.Type)
@@ -280,10 +303,10 @@ public sealed class Inbox
                 database.Contacts.Upsert(contact with { State = ContactState.Accepted, DisplayName = inner.SenderName });
                 break;
             case InnerMessageType.ContactAccepted:
-                SaveIfKnown(database, sender, record, known, now);
+                SaveIfKnown(database, from, record, known, now);
                 return Failed(database, envelope, sender, "an acceptance from someone never invited", now);
             case InnerMessageType.Timer when contact is null:
-                SaveIfKnown(database, sender, record, known, now);
+                SaveIfKnown(database, from, record, known, now);
                 return Failed(database, envelope, sender, "a timer from someone who is not a contact", now);
             case InnerMessageType.Timer:
                 database.Contacts.Upsert(contact with { Timer = inner.Timer });
@@ -294,14 +317,14 @@ public sealed class Inbox
                 return Failed(database, envelope, sender, "a delivery key from someone who is not a contact", now);
             case InnerMessageType.DeliveryKeyUpdate:
                 database.DeliveryKeys.Save(sender, inner.SenderDeliveryKey!);
-                database.Sessions.Save(sender, record);
+                database.Sessions.Save(from, record);
                 return Outcome.Nothing;
             case InnerMessageType.Delivered or InnerMessageType.Read or InnerMessageType.Typing when contact is null:
-                SaveIfKnown(database, sender, record, known, now);
+                SaveIfKnown(database, from, record, known, now);
                 return Failed(database, envelope, sender, "a receipt or typing indicator from someone who is not a contact", now);
             case InnerMessageType.Delivered or InnerMessageType.Read:
                 // Only our own messages to this contact: a receipt cannot mark what was sent to someone else.
-                database.Sessions.Save(sender, record);
+                database.Sessions.Save(from, record);
                 var ours = database.Messages.SentTo(sender, inner.MessageIds!);
                 foreach (var id in ours)
                 {
@@ -318,7 +341,7 @@ public sealed class Inbox
                 return new ReceivedEvent(inner.Type == InnerMessageType.Read ? ReceivedKind.Read : ReceivedKind.Delivered, envelope.MessageId, sender,
                     contact.Label, null, inner.SentAt, now, MessageIds: ours);
             case InnerMessageType.Typing:
-                database.Sessions.Save(sender, record);
+                database.Sessions.Save(from, record);
                 return new ReceivedEvent(ReceivedKind.Typing, envelope.MessageId, sender, contact.Label, null, inner.SentAt, now, IsTyping: inner.IsTyping);
             case InnerMessageType.Text when contact is { State: ContactState.Accepted }:
                 followUps.Delivered.TryAdd(sender, []);
@@ -331,7 +354,7 @@ public sealed class Inbox
             database.DeliveryKeys.Save(sender, deliveryKey);
         }
 
-        database.Sessions.Save(sender, record);
+        database.Sessions.Save(from, record);
         var kind = inner.Type switch
         {
             InnerMessageType.ContactRequest => MessageKind.Request,
@@ -365,11 +388,42 @@ public sealed class Inbox
         };
     }
 
+    // From another of our own devices (issue 16): a copy of a text it sent shows here as sent, in the
+    // conversation it went to; anything else from it only keeps the session going.
+    private Outcome ProcessOwn(ProfileDatabase database, IncomingEnvelope envelope, DeviceAddress from, SessionRecord record, InnerMessage inner, DateTimeOffset now)
+    {
+        database.Sessions.Save(from, record);
+        if (inner.Type != InnerMessageType.Sent)
+        {
+            return Outcome.Nothing;
+        }
+
+        var conversation = inner.To is { } to
+            ? database.Contacts.Find(to)?.AccountId
+            : database.Groups.Find(Convert.ToHexStringLower(inner.GroupId!)) is { } log ? GroupBook.Conversation(log.Current) : null;
+        if (conversation is null)
+        {
+            return Failed(database, envelope, from.AccountId, "a copy of a message our other device sent to someone this device does not know", now);
+        }
+
+        var expiresAt = inner.To is not null ? now + inner.Timer : null;
+        database.Messages.Add(conversation, MessageDirection.Out, MessageKind.Text, MessageStatus.Sent, inner.MessageIds?.FirstOrDefault() ?? envelope.MessageId,
+            inner.Body, inner.SentAt, now, expiresAt, author: inner.To is null ? from.AccountId : null, attachmentId: inner.Attachment?.AttachmentId);
+        RecordReceivedAttachment(database, inner.Attachment, envelope.MessageId, conversation, from.AccountId, inner.SenderName, now);
+        return new ReceivedEvent(ReceivedKind.Sent, envelope.MessageId, from.AccountId, inner.SenderName, inner.Body, inner.SentAt, now)
+        {
+            GroupId = inner.GroupId is { } g ? Convert.ToHexStringLower(g) : null,
+            Attachment = inner.Attachment,
+            SentTo = inner.To,
+        };
+    }
+
     // A group update or text (ADR 0004). The pairwise session proves the sender; the group state
     // decides whether it may: only a member sends, only a valid successor (by an allowed author) changes
     // the group. A member who is no contact of ours has its session kept once the group says it is one.
-    private Outcome ProcessGroup(ProfileDatabase database, IncomingEnvelope envelope, string sender, SessionRecord record, bool known, InnerMessage inner, DateTimeOffset now)
+    private Outcome ProcessGroup(ProfileDatabase database, IncomingEnvelope envelope, DeviceAddress from, SessionRecord record, bool known, InnerMessage inner, DateTimeOffset now)
     {
+        var sender = from.AccountId;
         var me = _session.Profile.AccountId;
         var name = database.Contacts.Find(sender)?.Label ?? inner.SenderName;
         if (inner.Type == InnerMessageType.GroupText)
@@ -377,13 +431,13 @@ public sealed class Inbox
             var log = database.Groups.Find(Convert.ToHexStringLower(inner.GroupId!));
             if (log is null || !log.Current.HasMember(sender))
             {
-                SaveIfKnown(database, sender, record, known || database.Groups.SharesGroupWith(sender, me), now);
+                SaveIfKnown(database, from, record, known || database.Groups.SharesGroupWith(sender, me), now);
                 return Failed(database, envelope, sender, log is null
                     ? "a group message for a group we are not in"
                     : $"a group message from someone who is not a member of '{log.Current.Title}'", now);
             }
 
-            database.Sessions.Save(sender, record);
+            database.Sessions.Save(from, record);
             if (!log.Current.HasMember(me))
             {
                 // Sent before the sender learnt that we left or were removed: not ours to read any more.
@@ -414,13 +468,13 @@ public sealed class Inbox
         }
         catch (GroupChangeException exception)
         {
-            SaveIfKnown(database, sender, record, known, now);
+            SaveIfKnown(database, from, record, known, now);
             return Failed(database, envelope, sender, $"a group update that is not valid ({exception.Message})", now);
         }
 
         if (state.Author != sender)
         {
-            SaveIfKnown(database, sender, record, known, now);
+            SaveIfKnown(database, from, record, known, now);
             return Failed(database, envelope, sender, "a group update sent by someone who did not make it", now);
         }
 
@@ -431,7 +485,7 @@ public sealed class Inbox
         {
             if (!state.HasMember(me))
             {
-                SaveIfKnown(database, sender, record, known, now);
+                SaveIfKnown(database, from, record, known, now);
                 return Failed(database, envelope, sender, "a group update for a group we are not in", now);
             }
 
@@ -444,18 +498,18 @@ public sealed class Inbox
                 outcome = current.Accept(state);
                 if (outcome == GroupUpdateOutcome.Known)
                 {
-                    database.Sessions.Save(sender, record);
+                    database.Sessions.Save(from, record);
                     return Outcome.Nothing;
                 }
             }
             catch (GroupChangeException exception)
             {
-                SaveIfKnown(database, sender, record, known || before!.HasMember(sender), now);
+                SaveIfKnown(database, from, record, known || before!.HasMember(sender), now);
                 return Failed(database, envelope, sender, $"a change to '{before!.Title}' that was refused ({exception.Message})", now);
             }
         }
 
-        database.Sessions.Save(sender, record);
+        database.Sessions.Save(from, record);
         database.Groups.Save(current);
         foreach (var (accountId, key) in inner.MemberDeliveryKeys ?? new Dictionary<string, byte[]>())
         {
@@ -490,7 +544,7 @@ public sealed class Inbox
     // identity of a new session (its signature included), and the record compares every later one with it.
     private (SessionRecord Record, SessionRecordDecryption Decrypted) Decrypt(ProfileDatabase database, OpenedEnvelope opened, DateTimeOffset now)
     {
-        var record = database.Sessions.Load(opened.Sender.AccountId) ?? new SessionRecord();
+        var record = database.Sessions.Load(opened.Sender) ?? new SessionRecord();
         var prekeys = database.Prekeys.Load();
         var decrypted = record.Decrypt(_session.Identity, prekeys, opened, now);
         if (decrypted.StartedNewSession)
@@ -512,9 +566,9 @@ public sealed class Inbox
         }
 
         var notice = DecryptionErrorNotice.For(envelope.MessageId, opened.Content, reason, now);
-        var payload = SealedEnvelope.Seal(_session.Identity, DeviceAddress.PrimaryDeviceId, opened.SenderIdentity, opened.Sender,
+        var payload = SealedEnvelope.Seal(_session.Identity, _session.Profile.DeviceId, opened.SenderIdentity, opened.Sender,
             EnvelopeContentType.DecryptionErrorNotice, notice.ToBytes());
-        database.Outbox.Add(new OutboxRow(Guid.NewGuid(), sender, payload), now);
+        database.Outbox.Add(new OutboxRow(Guid.NewGuid(), sender, payload, DeviceId: opened.Sender.DeviceId), now);
         followUps.NoticesQueued = true;
     }
 
@@ -533,8 +587,9 @@ public sealed class Inbox
         database.Attachments.Save(new AttachmentRow(attachment, messageId, conversation, MessageDirection.In, sender, senderName, AttachmentState.Offered, now));
     }
 
-    private static ReceivedEvent Noticed(ProfileDatabase database, IncomingEnvelope envelope, string sender, byte[] content, DateTimeOffset now, FollowUps followUps)
+    private static ReceivedEvent Noticed(ProfileDatabase database, IncomingEnvelope envelope, DeviceAddress from, byte[] content, DateTimeOffset now, FollowUps followUps)
     {
+        var sender = from.AccountId;
         DecryptionErrorNotice notice;
         try
         {
@@ -545,10 +600,10 @@ public sealed class Inbox
             return Failed(database, envelope, sender, $"a decryption error notice that does not parse ({exception.Reason})", now);
         }
 
-        var current = database.Sessions.Load(sender)?.Current;
+        var current = database.Sessions.Load(from)?.Current;
         if (current is not null && notice.Concerns(current) && database.Contacts.Find(sender) is not null)
         {
-            followUps.Restarts.Add(sender);
+            followUps.Restarts.Add(from);
             if (notice.MessageId != Guid.Empty)
             {
                 followUps.Resends.Add((sender, notice.MessageId));
@@ -567,7 +622,7 @@ public sealed class Inbox
         return new ReceivedEvent(ReceivedKind.Failed, envelope.MessageId, sender, name, null, null, now, error);
     }
 
-    private static void SaveIfKnown(ProfileDatabase database, string sender, SessionRecord record, bool known, DateTimeOffset now)
+    private static void SaveIfKnown(ProfileDatabase database, DeviceAddress sender, SessionRecord record, bool known, DateTimeOffset now)
     {
         if (known)
         {
@@ -590,7 +645,10 @@ public sealed class Inbox
     {
         public bool NoticesQueued { get; set; }
 
-        public HashSet<string> Restarts { get; } = [];
+        public HashSet<DeviceAddress> Restarts { get; } = [];
+
+        /// <summary>Accounts a device we did not know yet wrote from: their signed lists are fetched again.</summary>
+        public HashSet<string> ListsToRefresh { get; } = new(StringComparer.Ordinal);
 
         // Texts stored from each contact, to confirm with one delivery receipt.
         public Dictionary<string, List<Guid>> Delivered { get; } = new(StringComparer.Ordinal);

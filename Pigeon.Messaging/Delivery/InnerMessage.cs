@@ -39,6 +39,12 @@ public enum InnerMessageType
 
     /// <summary>A text to a group (<see cref="InnerMessage.GroupId"/>), sent to each member over its pairwise session.</summary>
     GroupText,
+
+    /// <summary>
+    /// A copy, to the sender's own other devices, of a text it sent: to <see cref="InnerMessage.To"/> (a
+    /// contact) or to the group <see cref="InnerMessage.GroupId"/>, so every device shows it as sent.
+    /// </summary>
+    Sent,
 }
 
 /// <summary>
@@ -59,7 +65,9 @@ public enum InnerMessageType
 /// not each other's contacts can deposit to each other sealed; <c>gi</c> with a <c>gtext</c>: the
 /// group's 32-byte id (base64); <c>a</c> with a <c>text</c> or a <c>gtext</c>: a file
 /// (<see cref="AttachmentPointer"/>), and then the body is its caption and may be absent. Unknown members
-/// are ignored so a later version can add some; the ratchet pads the whole to hide its length.
+/// are ignored so a later version can add some; <c>sent</c> is a copy to the sender's own other
+/// devices of a text it sent, with <c>to</c> (the contact's account id) or <c>gi</c> (the group),
+/// <c>b</c>, <c>a</c> and <c>e</c> as the text had them, and <c>r</c> the history id it has on the sending device; the ratchet pads the whole to hide its length.
 /// Pigeon.Protocol's README has it byte for byte.
 /// </summary>
 /// <param name="Type">What it is.</param>
@@ -74,11 +82,12 @@ public enum InnerMessageType
 /// <param name="GroupId">For a group text: the group.</param>
 /// <param name="MemberDeliveryKeys">For a group update: delivery keys of members, by account id.</param>
 /// <param name="Attachment">For a text or group text: the file it carries.</param>
+/// <param name="To">For a copy to one's own devices: the contact it was sent to.</param>
 public sealed record InnerMessage(
     InnerMessageType Type, string SenderName, string? Body, DateTimeOffset SentAt, DeliveryKey? SenderDeliveryKey = null,
     IReadOnlyList<Guid>? MessageIds = null, bool? IsTyping = null, TimeSpan? Timer = null,
     GroupWire? Group = null, byte[]? GroupId = null, IReadOnlyDictionary<string, byte[]>? MemberDeliveryKeys = null,
-    AttachmentPointer? Attachment = null)
+    AttachmentPointer? Attachment = null, string? To = null)
 {
     /// <summary>The most message ids one receipt names.</summary>
     public const int MaxReceiptIds = 100;
@@ -93,7 +102,7 @@ public sealed record InnerMessage(
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(
         new Wire(Version, TypeName(Type), SenderName, Body, SentAt.ToUnixTimeMilliseconds(), SenderDeliveryKey?.ToBytes(),
             MessageIds is null ? null : [.. MessageIds.Select(id => id.ToString("D"))], IsTyping, (long?)Timer?.TotalSeconds,
-            Group, GroupId, MemberDeliveryKeys is null ? null : new Dictionary<string, byte[]>(MemberDeliveryKeys), Attachment), InnerMessageJson.Default.Wire);
+            Group, GroupId, MemberDeliveryKeys is null ? null : new Dictionary<string, byte[]>(MemberDeliveryKeys), Attachment, To), InnerMessageJson.Default.Wire);
 
     /// <summary>Parses a decrypted plaintext.</summary>
     /// <exception cref="FormatException">Not a version-2 inner message.</exception>
@@ -124,9 +133,14 @@ public sealed record InnerMessage(
             "timer" => InnerMessageType.Timer,
             "gupdate" => InnerMessageType.GroupUpdate,
             "gtext" => InnerMessageType.GroupText,
+            "sent" => InnerMessageType.Sent,
             _ => throw new FormatException($"Unknown inner message type '{wire.T}'."),
         };
-        var isText = type is InnerMessageType.Text or InnerMessageType.GroupText;
+        var isText = type is InnerMessageType.Text or InnerMessageType.GroupText or InnerMessageType.Sent;
+        if (type == InnerMessageType.Sent && !(wire.To is { } to ? Protocol.Identity.AccountId.IsWellFormed(to) : wire.Gi is { Length: Groups.GroupState.IdSize }))
+        {
+            throw new FormatException("A copy of a sent message names neither a contact nor a group.");
+        }
         if (isText && wire.B is null && wire.A is null)
         {
             throw new FormatException("A text message has no body.");
@@ -144,7 +158,7 @@ public sealed record InnerMessage(
             throw new FormatException("A group text names no group.");
         }
         List<Guid>? messageIds = null;
-        if (type is InnerMessageType.Delivered or InnerMessageType.Read)
+        if (type is InnerMessageType.Delivered or InnerMessageType.Read || (type == InnerMessageType.Sent && wire.R is not null))
         {
             if (wire.R is not { Length: > 0 and <= MaxReceiptIds } ids)
             {
@@ -186,8 +200,8 @@ public sealed record InnerMessage(
 
         return new InnerMessage(type, name, wire.B, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(wire.At, 0, 253402300799999)), deliveryKey,
             messageIds, type == InnerMessageType.Typing ? wire.On : null, timer,
-            type == InnerMessageType.GroupUpdate ? wire.G : null, type == InnerMessageType.GroupText ? wire.Gi : null,
-            type == InnerMessageType.GroupUpdate ? wire.Gk : null, isText ? wire.A : null);
+            type == InnerMessageType.GroupUpdate ? wire.G : null, type is InnerMessageType.GroupText or InnerMessageType.Sent ? wire.Gi : null,
+            type == InnerMessageType.GroupUpdate ? wire.Gk : null, isText ? wire.A : null, type == InnerMessageType.Sent ? wire.To : null);
     }
 
     private static string TypeName(InnerMessageType type) => type switch
@@ -201,6 +215,7 @@ public sealed record InnerMessage(
         InnerMessageType.Timer => "timer",
         InnerMessageType.GroupUpdate => "gupdate",
         InnerMessageType.GroupText => "gtext",
+        InnerMessageType.Sent => "sent",
         _ => "text",
     };
 
@@ -217,7 +232,8 @@ public sealed record InnerMessage(
         [property: JsonPropertyName("g")] GroupWire? G = null,
         [property: JsonPropertyName("gi")] byte[]? Gi = null,
         [property: JsonPropertyName("gk")] Dictionary<string, byte[]>? Gk = null,
-        [property: JsonPropertyName("a")] AttachmentPointer? A = null);
+        [property: JsonPropertyName("a")] AttachmentPointer? A = null,
+        [property: JsonPropertyName("to")] string? To = null);
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

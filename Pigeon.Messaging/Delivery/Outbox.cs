@@ -1,6 +1,7 @@
 using System.Net;
 using Pigeon.Api;
 using Pigeon.Messaging.Attachments;
+using Pigeon.Messaging.Devices;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
 using Pigeon.Protocol;
@@ -46,6 +47,7 @@ public sealed class Outbox
     {
         ArgumentNullException.ThrowIfNull(contact);
         await _session.CallServerAsync(api => api.SignInAsync(ct));
+        await _session.Devices.EnsureSessionsAsync([contact.AccountId, _session.Profile.AccountId], ct);
         var messageId = await QueueAsync(contact.AccountId, InnerMessageType.Text, text, MessageKind.Text, null, attachment: attachment);
         try
         {
@@ -70,6 +72,7 @@ public sealed class Outbox
         Action<ProfileDatabase, DateTimeOffset>? alsoInTransaction, CancellationToken ct)
     {
         await _session.CallServerAsync(api => api.SignInAsync(ct));
+        await _session.Devices.EnsureSessionsAsync([.. recipients, _session.Profile.AccountId], ct);
         var envelopes = await _session.WithStoreAsync(database => database.InTransaction(() =>
         {
             var now = _session.Time.GetUtcNow();
@@ -95,18 +98,78 @@ public sealed class Outbox
     }
 
     /// <summary>
-    /// Deposits every queued ciphertext. Those to recipients whose delivery key we hold go sealed,
-    /// without a token, many recipients per request (a group message is one request); the rest, and a
-    /// sealed batch the server refuses, go 50 at a time per recipient: sealed when we hold the key,
-    /// otherwise on the identified route (first messages). A key the server no longer accepts (the
-    /// recipient rotated it) is forgotten and the batch goes identified. A recipient the server refuses
-    /// for good (400, 404) has its messages marked failed; the <see cref="DepositRefusedException"/> names it.
+    /// Deposits every queued ciphertext, each message to every device of its recipient in one request
+    /// (our own other devices included, on the identified route: the server must know which of ours is
+    /// sending to leave it out). Those to recipients whose delivery key we hold go sealed, without a
+    /// token, many recipients per request (a group message is one request); the rest, and a sealed
+    /// batch the server refuses, go per recipient: sealed when we hold the key, otherwise identified
+    /// (first messages). A key the server no longer accepts is forgotten and the batch goes identified.
+    /// When the server says a recipient's devices are not the ones addressed (409, 410), the recipient's
+    /// signed list is fetched again and checked, the devices it gained get the same messages in new
+    /// sessions, those it lost are dropped, and the deposit is tried once more. A recipient the server
+    /// refuses for good (400, 404) has its messages marked failed; the <see cref="DepositRefusedException"/> names it.
     /// </summary>
     public async Task<int> DeliverAsync(CancellationToken ct)
     {
+        var delivered = 0;
+        for (var corrected = false; ; corrected = true)
+        {
+            try
+            {
+                return delivered + await DepositQueuedAsync(ct, add: count => delivered += count);
+            }
+            catch (DepositRefusedException refused) when (!corrected && refused.Problem.Devices.Count > 0)
+            {
+                foreach (var account in refused.Problem.Devices.Select(d => d.AccountId).Distinct())
+                {
+                    await _session.Devices.RefreshAsync(account, ct);
+                }
+
+                await CompleteFanOutAsync(refused.Problem.Devices.Select(d => d.AccountId).ToHashSet(), ct);
+            }
+        }
+    }
+
+    // Every queued message gets an envelope for each device its recipient's accepted list names, in a
+    // session of its own (fetched from the device's bundle when there is none yet), from the inner
+    // message the queued envelopes keep; envelopes for devices the list no longer names are dropped.
+    private async Task CompleteFanOutAsync(ISet<string> accounts, CancellationToken ct)
+    {
+        await _session.Devices.EnsureSessionsAsync(accounts, ct);
+        await _session.WithStoreAsync(database => database.InTransaction(() =>
+        {
+            var now = _session.Time.GetUtcNow();
+            foreach (var message in database.Outbox.All().Where(r => accounts.Contains(r.Recipient)).GroupBy(r => (r.MessageId, r.Recipient)))
+            {
+                var targets = _session.Devices.Targets(database, message.Key.Recipient);
+                foreach (var row in message.Where(r => !targets.Contains(r.DeviceId)))
+                {
+                    database.Outbox.Remove(row);
+                }
+
+                var first = message.First();
+                foreach (var device in targets.Where(d => message.All(r => r.DeviceId != d)))
+                {
+                    if (first.Inner is null || database.Sessions.Load(new DeviceAddress(first.Recipient, device)) is not { Current: not null } record)
+                    {
+                        continue;
+                    }
+
+                    var address = new DeviceAddress(first.Recipient, device);
+                    var payload = Seal(record.Current!, first.Inner, address);
+                    database.Sessions.Save(address, record);
+                    database.Outbox.Add(first with { DeviceId = device, Payload = payload }, now);
+                }
+            }
+        }));
+    }
+
+    private async Task<int> DepositQueuedAsync(CancellationToken ct, Action<int> add)
+    {
+        var own = _session.Profile.AccountId;
         var queued = await _session.WithStoreAsync(database => database.Outbox.All());
         var keys = await _session.WithStoreAsync(database =>
-            queued.Select(q => q.Recipient).Distinct().ToDictionary(r => r, r => database.DeliveryKeys.Load(r)?.ToBytes()));
+            queued.Select(q => q.Recipient).Distinct().ToDictionary(r => r, r => r == own ? null : database.DeliveryKeys.Load(r)?.ToBytes()));
         var delivered = 0;
         var oneByOne = new HashSet<OutboxRow>(queued.Where(q => keys[q.Recipient] is null));
         foreach (var batch in SealedBatches(queued.Where(q => keys[q.Recipient] is not null)))
@@ -115,13 +178,13 @@ public sealed class Outbox
             {
                 try
                 {
-                    await api.DepositSealedAsync([.. batch.Select(q => new Api.SealedEnvelope(q.Recipient, keys[q.Recipient]!, q.MessageId, q.Payload, LifetimeSeconds(q)))], ct);
+                    await api.DepositSealedAsync([.. batch.Select(q => new Api.SealedEnvelope(q.Recipient, keys[q.Recipient]!, q.MessageId, q.Payload, LifetimeSeconds(q), q.DeviceId))], ct);
                     return true;
                 }
                 catch (PigeonApiException exception) when (!exception.IsTransient)
                 {
-                    // One recipient's stale key or refusal fails the whole batch: sort it out per recipient
-                    // below. A key refused in a batch to one recipient is that recipient's: forgotten now.
+                    // One recipient's stale key, devices or refusal fails the whole batch: sort it out per
+                    // recipient below. A key refused in a batch to one recipient is that recipient's: forgotten now.
                     var recipients = batch.Select(q => q.Recipient).Distinct().ToList();
                     if (recipients.Count == 1 && exception.Status == HttpStatusCode.Unauthorized && exception.Type == ProblemTypes.DeliveryRefused)
                     {
@@ -139,11 +202,12 @@ public sealed class Outbox
 
             await CompleteAsync(batch);
             delivered += batch.Count;
+            add(batch.Count);
         }
 
         foreach (var group in queued.Where(oneByOne.Contains).GroupBy(q => q.Recipient))
         {
-            foreach (var batch in group.Chunk(DepositBatch))
+            foreach (var batch in Units(group).Chunk(DepositBatch / Math.Max(1, Units(group).Max(u => u.Count))).Select(units => units.SelectMany(u => u).ToArray()))
             {
                 await _session.CallServerAsync(async api =>
                 {
@@ -160,7 +224,7 @@ public sealed class Outbox
                                 foreach (var row in batch)
                                 {
                                     database.Messages.SetStatus(row.MessageId, MessageStatus.Failed);
-                                    database.Outbox.Remove(row.MessageId);
+                                    database.Outbox.Remove(row);
                                 }
                             }));
                         }
@@ -170,6 +234,7 @@ public sealed class Outbox
                 });
                 await CompleteAsync(batch);
                 delivered += batch.Length;
+                add(batch.Length);
             }
         }
 
@@ -180,26 +245,32 @@ public sealed class Outbox
     {
         foreach (var row in rows)
         {
-            database.Outbox.Complete(row.MessageId);
+            database.Outbox.Complete(row);
         }
     }));
 
-    // Sealed envelopes in queue order, as many per request as the API and the payload budget allow.
+    // A message's envelopes to one recipient, one per device: the server takes them together or not at all.
+    private static List<List<OutboxRow>> Units(IEnumerable<OutboxRow> rows) =>
+        [.. rows.GroupBy(r => (r.MessageId, r.Recipient)).Select(g => g.ToList())];
+
+    // Sealed envelopes in queue order, as many per request as the API and the payload budget allow,
+    // never splitting one message's envelopes to one recipient's devices.
     private static IEnumerable<List<OutboxRow>> SealedBatches(IEnumerable<OutboxRow> rows)
     {
         var batch = new List<OutboxRow>();
         var bytes = 0;
-        foreach (var row in rows)
+        foreach (var unit in Units(rows))
         {
-            if (batch.Count > 0 && (batch.Count == ApiLimits.MaxDepositBatch || bytes + row.Payload.Length > SealedBatchPayloadBytes))
+            var unitBytes = unit.Sum(r => r.Payload.Length);
+            if (batch.Count > 0 && (batch.Count + unit.Count > ApiLimits.MaxDepositBatch || bytes + unitBytes > SealedBatchPayloadBytes))
             {
                 yield return batch;
                 batch = [];
                 bytes = 0;
             }
 
-            batch.Add(row);
-            bytes += row.Payload.Length;
+            batch.AddRange(unit);
+            bytes += unitBytes;
         }
 
         if (batch.Count > 0)
@@ -244,13 +315,13 @@ public sealed class Outbox
 
     private async Task DepositAsync(PigeonApiClient api, string recipient, OutboxRow[] batch, CancellationToken ct)
     {
-        var key = await _session.WithStoreAsync(database => database.DeliveryKeys.Load(recipient));
+        var key = recipient == _session.Profile.AccountId ? null : await _session.WithStoreAsync(database => database.DeliveryKeys.Load(recipient));
         if (key is not null)
         {
             var presented = key.ToBytes();
             try
             {
-                await api.DepositSealedAsync([.. batch.Select(q => new Api.SealedEnvelope(q.Recipient, presented, q.MessageId, q.Payload, LifetimeSeconds(q)))], ct);
+                await api.DepositSealedAsync([.. batch.Select(q => new Api.SealedEnvelope(q.Recipient, presented, q.MessageId, q.Payload, LifetimeSeconds(q), q.DeviceId))], ct);
                 return;
             }
             catch (PigeonApiException exception) when (exception.Status == HttpStatusCode.Unauthorized && exception.Type == ProblemTypes.DeliveryRefused)
@@ -259,7 +330,7 @@ public sealed class Outbox
             }
         }
 
-        await api.DepositAsync([.. batch.Select(q => new OutgoingEnvelope(q.Recipient, q.MessageId, q.Payload, LifetimeSeconds(q)))], ct);
+        await api.DepositAsync([.. batch.Select(q => new OutgoingEnvelope(q.Recipient, q.MessageId, q.Payload, LifetimeSeconds(q), q.DeviceId))], ct);
     }
 
     // A message that disappears asks the server to keep its envelope no longer than that (at least a
@@ -288,6 +359,10 @@ public sealed class Outbox
             database.Messages.Add(accountId, MessageDirection.Out, kind, MessageStatus.Queued, messageId,
                 type == InnerMessageType.Timer ? DisappearingTimer.Format(timer) : body, now, now, expiresAt, attachmentId: attachment?.AttachmentId);
             RecordSentAttachment(database, attachment, messageId, accountId, now);
+            if (type == InnerMessageType.Text)
+            {
+                QueueCopyToOwnDevices(database, messageId, accountId, null, body, attachment, textTimer, now);
+            }
         }));
         return messageId;
     }
@@ -321,16 +396,44 @@ public sealed class Outbox
 
     /// <summary>
     /// The one per-recipient step of every send: encrypts <paramref name="inner"/> in the current
-    /// session with <paramref name="accountId"/>, saves the session and commits the envelope
-    /// <paramref name="messageId"/> for delivery. Call inside a transaction.
+    /// session with each device of <paramref name="accountId"/> (<see cref="DeviceBook.Targets"/>), saves
+    /// the sessions and commits the envelopes <paramref name="messageId"/> for delivery, each keeping the
+    /// inner message for a device found missing later. Call inside a transaction.
     /// </summary>
+    /// <exception cref="NoSessionException">There is no session with any device of another account.</exception>
     internal void QueueFor(ProfileDatabase database, string accountId, Guid messageId, InnerMessage inner, DateTimeOffset now, DateTimeOffset? expiresAt = null)
     {
-        var record = database.Sessions.Load(accountId);
-        var session = record?.Current ?? throw new NoSessionException(accountId);
-        var payload = Seal(session, inner);
-        database.Sessions.Save(accountId, record);
-        database.Outbox.Add(new OutboxRow(messageId, accountId, payload, expiresAt), now);
+        var plaintext = inner.ToBytes();
+        var queued = 0;
+        foreach (var device in _session.Devices.Targets(database, accountId))
+        {
+            var address = new DeviceAddress(accountId, device);
+            if (database.Sessions.Load(address) is not { Current: { } session } record)
+            {
+                continue;
+            }
+
+            var payload = Seal(session, plaintext, address);
+            database.Sessions.Save(address, record);
+            database.Outbox.Add(new OutboxRow(messageId, accountId, payload, expiresAt, device, plaintext), now);
+            queued++;
+        }
+
+        if (queued == 0 && accountId != _session.Profile.AccountId)
+        {
+            throw new NoSessionException(accountId);
+        }
+    }
+
+    /// <summary>
+    /// Queues, for our own other devices, a copy of a text we sent to <paramref name="contact"/> or to
+    /// the group <paramref name="groupId"/>, so that each shows it as sent. Call inside a transaction.
+    /// </summary>
+    internal void QueueCopyToOwnDevices(ProfileDatabase database, Guid historyId, string? contact, byte[]? groupId, string? body,
+        AttachmentPointer? attachment, TimeSpan? timer, DateTimeOffset now)
+    {
+        var copy = Compose(database, InnerMessageType.Sent, body, now, timer) with { To = contact, GroupId = groupId, Attachment = attachment, MessageIds = [historyId] };
+        QueueFor(database, _session.Profile.AccountId, Guid.NewGuid(), copy, now, timer is { } t ? now + t : null);
     }
 
     /// <summary>
@@ -361,13 +464,10 @@ public sealed class Outbox
             Timer: timer);
 
     /// <summary>
-    /// Encrypts <paramref name="inner"/> in <paramref name="session"/> and seals the ratchet message to
-    /// the session's peer (device 1), from this profile: the server sees only the recipient.
+    /// Encrypts <paramref name="plaintext"/> (an inner message) in <paramref name="session"/> and seals the
+    /// ratchet message to <paramref name="recipient"/>, from this device: the server sees only the recipient.
     /// </summary>
-    internal byte[] Seal(Session session, InnerMessage inner)
-    {
-        var recipient = session.RemoteIdentity;
-        return SealedEnvelope.Seal(_session.Identity, DeviceAddress.PrimaryDeviceId, recipient, DeviceAddress.Primary(recipient.AccountId),
-            EnvelopeContentType.RatchetMessage, session.Encrypt(inner.ToBytes()));
-    }
+    internal byte[] Seal(Session session, byte[] plaintext, DeviceAddress recipient) =>
+        SealedEnvelope.Seal(_session.Identity, _session.Profile.DeviceId, session.RemoteIdentity, recipient,
+            EnvelopeContentType.RatchetMessage, session.Encrypt(plaintext));
 }

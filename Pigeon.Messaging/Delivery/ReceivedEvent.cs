@@ -29,6 +29,9 @@ public enum ReceivedKind
 
     /// <summary>A group was created, changed or left (<see cref="ReceivedEvent.GroupId"/>; the body says how).</summary>
     GroupUpdate,
+
+    /// <summary>Another of our own devices sent a text (to <see cref="ReceivedEvent.SentTo"/>, or in the group <see cref="ReceivedEvent.GroupId"/>); it is in the history as sent.</summary>
+    Sent,
 }
 
 /// <summary>
@@ -54,6 +57,9 @@ public sealed record ReceivedEvent(
 
     /// <summary>For a text that carries a file: its pointer (kept sealed; <see cref="Attachments.AttachmentBook"/> fetches and saves it).</summary>
     public Attachments.AttachmentPointer? Attachment { get; init; }
+
+    /// <summary>For <see cref="ReceivedKind.Sent"/>: the contact our other device wrote to (null for a group).</summary>
+    public string? SentTo { get; init; }
 }
 
 /// <summary>What one <see cref="Inbox.PollAsync"/> brought.</summary>

@@ -3,7 +3,6 @@ using Pigeon.Messaging.Delivery;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
 using Pigeon.Protocol.Identity;
-using Pigeon.Protocol;
 
 namespace Pigeon.Messaging.Groups;
 
@@ -146,6 +145,7 @@ public sealed class GroupBook
                 database.Messages.Add(Conversation(group), MessageDirection.Out, MessageKind.Text, MessageStatus.Queued, messageId, text, now, now,
                     author: Me, attachmentId: attachment?.AttachmentId);
                 _session.Outbox.RecordSentAttachment(database, attachment, messageId, Conversation(group), now);
+                _session.Outbox.QueueCopyToOwnDevices(database, messageId, null, group.Id, text, attachment, null, now);
             },
             ct);
         await _session.WithStoreAsync(database => database.Messages.SetStatus(messageId, MessageStatus.Sent));
@@ -257,22 +257,10 @@ public sealed class GroupBook
         return keys;
     }
 
-    // A member we have no session with (not a contact) gets one from its prekey bundle; the first
-    // message in it is the group's, sealed with the delivery key the group gave us when we have it.
-    internal async Task EnsureSessionsAsync(IEnumerable<string> recipients, CancellationToken ct)
-    {
-        var missing = await _session.WithStoreAsync(database => recipients.Where(r => database.Sessions.Load(r)?.Current is null).ToList());
-        foreach (var accountId in missing)
-        {
-            var session = await _session.Contacts.InitiateAsync(accountId, ct);
-            await _session.WithStoreAsync(database => database.InTransaction(() =>
-            {
-                var record = database.Sessions.Load(accountId) ?? new SessionRecord();
-                record.Activate(session);
-                database.Sessions.Save(accountId, record);
-            }));
-        }
-    }
+    // A member we have no session with (not a contact) gets one with each of its devices from their
+    // prekey bundles; the first message in it is the group's, sealed with the delivery key the group
+    // gave us when we have it.
+    internal Task EnsureSessionsAsync(IEnumerable<string> recipients, CancellationToken ct) => _session.Devices.EnsureSessionsAsync(recipients, ct);
 
     private async Task<List<string>> ResolveMembersAsync(IEnumerable<string> references)
     {

@@ -5,7 +5,10 @@ using Pigeon.Messaging.Delivery;
 using Pigeon.Messaging.Groups;
 using Pigeon.Messaging.Prekeys;
 using Pigeon.Messaging.Store;
+using Pigeon.Messaging.Devices;
 using Pigeon.Protocol.Delivery;
+using Pigeon.Protocol.Devices;
+using Pigeon.Protocol.Envelope;
 using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Prekeys;
 
@@ -23,17 +26,21 @@ public sealed class ProfileSession : IDisposable
     private readonly SemaphoreSlim _storeLock = new(1, 1);
     private ProfileDatabase? _database;
     private IdentityKeyPair? _identity;
+    private DeviceKeyPair? _deviceKey;
     private PigeonApiClient? _api;
 
-    private ProfileSession(MessagingEnvironment environment, string directory, ProfileDatabase database, IdentityKeyPair identity, ProfileRow profile)
+    private ProfileSession(MessagingEnvironment environment, string directory, ProfileDatabase database, IdentityKeyPair identity, DeviceKeyPair deviceKey,
+        ProfileRow profile)
     {
         Environment = environment;
         Directory = directory;
         _database = database;
         _identity = identity;
+        _deviceKey = deviceKey;
         Profile = profile;
         Server = new Uri(profile.Server);
-        _api = environment.ConnectApi(Server, identity.Credentials());
+        _api = environment.ConnectApi(Server, deviceKey.Credentials(profile.AccountId, profile.DeviceId));
+        Devices = new DeviceBook(this);
         Contacts = new ContactBook(this);
         Groups = new GroupBook(this);
         Outbox = new Outbox(this);
@@ -41,6 +48,12 @@ public sealed class ProfileSession : IDisposable
         Prekeys = new PrekeyMaintenance(this);
         Attachments = new AttachmentBook(this);
     }
+
+    /// <summary>This account's devices (list, link, remove) and the device lists of the accounts we write to.</summary>
+    public DeviceBook Devices { get; }
+
+    /// <summary>This device's address: the account and its device id.</summary>
+    public DeviceAddress Address => new(Profile.AccountId, Profile.DeviceId);
 
     /// <summary>Files sent and received, and their transfers.</summary>
     public AttachmentBook Attachments { get; }
@@ -88,24 +101,28 @@ public sealed class ProfileSession : IDisposable
         ArgumentNullException.ThrowIfNull(environment);
         var database = ProfileDatabase.Open(directory, passphrase);
         IdentityKeyPair? identity = null;
+        DeviceKeyPair? deviceKey = null;
         try
         {
             // Messages whose timer ran out while no pigeon was running go before anything is shown.
             database.InTransaction(() => database.Messages.DeleteExpired(environment.Time.GetUtcNow()));
             identity = database.Profile.LoadIdentity();
-            return new ProfileSession(environment, directory, database, identity, database.Profile.Read());
+            deviceKey = database.Profile.LoadDeviceKey();
+            return new ProfileSession(environment, directory, database, identity, deviceKey, database.Profile.Read());
         }
         catch
         {
             identity?.Dispose();
+            deviceKey?.Dispose();
             database.Dispose();
             throw;
         }
     }
 
     /// <summary>
-    /// Creates an identity, prekeys and a delivery key, registers them (the delivery key as its verifier),
-    /// publishes the prekeys, and only then writes the new profile, so a failure leaves nothing behind.
+    /// Creates an identity, the first device's key, prekeys and a delivery key, registers them (the
+    /// delivery key as its verifier), publishes the device list (device 1) and the prekeys, and only then
+    /// writes the new profile, so a failure leaves nothing behind.
     /// Its store key is protected by <paramref name="passphrase"/>; null (or empty) makes a plaintext
     /// profile, whose key lies in the file next to what it seals.
     /// </summary>
@@ -120,20 +137,53 @@ public sealed class ProfileSession : IDisposable
 
         var now = environment.Time.GetUtcNow();
         using var identity = IdentityKeyPair.Generate();
-        var prekeys = new PrekeyStore();
+        using var deviceKey = DeviceKeyPair.Generate();
         var deliveryKey = DeliveryKey.Generate(1);
+        var devices = new DeviceList(identity.AccountId, 1, [new DeviceEntry(DeviceAddress.PrimaryDeviceId, now, deviceKey.PublicKey)]);
+        using (var api = environment.ConnectApi(server, identity.Credentials()))
+        {
+            // Until the account has a device list, its device 1 signs in with the identity key.
+            await ServerCalls.RunAsync(server, async () =>
+            {
+                await api.RegisterAsync(identity.PublicIdentity.Registration(), ct);
+                await api.SetDeviceListAsync(devices.ToRecord(identity.SignDeviceList(devices)), ct);
+            });
+        }
+
+        return await CreateDeviceAsync(environment, directory, server, displayName, passphrase, identity, DeviceAddress.PrimaryDeviceId, deviceKey,
+            deliveryKey, database =>
+            {
+                database.DeviceLists.Save(devices, identity.SignDeviceList(devices));
+                database.DeliveryKeys.Save(identity.AccountId, deliveryKey);
+            }, ct);
+    }
+
+    /// <summary>
+    /// The part of making a profile that every device does, the first and a linked one: publishes this
+    /// device's prekeys (signing in with its own key, which the account's list already names), sets the
+    /// delivery key's verifier when it is the first device's, then writes the profile with
+    /// <paramref name="initialise"/>'s rows, so a failure leaves nothing behind.
+    /// </summary>
+    internal static async Task<ProfileRow> CreateDeviceAsync(MessagingEnvironment environment, string directory, Uri server, string displayName,
+        string? passphrase, IdentityKeyPair identity, uint deviceId, DeviceKeyPair deviceKey, DeliveryKey? newDeliveryKey,
+        Action<ProfileDatabase> initialise, CancellationToken ct)
+    {
+        var now = environment.Time.GetUtcNow();
+        var prekeys = new PrekeyStore();
         var upload = new UploadPrekeysRequest(
             prekeys.RotateSignedPrekey(identity, now).ToDto(),
             prekeys.RotateLastResortMlKemPrekey(identity, now).ToDto(),
             [.. prekeys.GenerateOneTimePrekeys(PrekeyPolicy.Target).Select(p => p.ToDto())],
             [.. prekeys.GenerateMlKemPrekeys(identity, PrekeyPolicy.Target).Select(p => p.ToDto())]);
-        using (var api = environment.ConnectApi(server, identity.Credentials()))
+        using (var api = environment.ConnectApi(server, deviceKey.Credentials(identity.AccountId, deviceId)))
         {
             await ServerCalls.RunAsync(server, async () =>
             {
-                await api.RegisterAsync(identity.PublicIdentity.Registration(), ct);
                 await api.UploadPrekeysAsync(upload, ct);
-                await api.SetDeliveryKeyVerifierAsync(deliveryKey.Epoch, deliveryKey.Verifier(identity.AccountId), ct);
+                if (newDeliveryKey is not null)
+                {
+                    await api.SetDeliveryKeyVerifierAsync(newDeliveryKey.Epoch, newDeliveryKey.Verifier(identity.AccountId), ct);
+                }
             });
         }
 
@@ -144,9 +194,9 @@ public sealed class ProfileSession : IDisposable
             {
                 database.InTransaction(() =>
                 {
-                    database.Profile.Insert(server.ToString(), displayName, identity, now);
+                    database.Profile.Insert(server.ToString(), displayName, identity, deviceId, deviceKey, now);
                     database.Prekeys.Save(prekeys);
-                    database.DeliveryKeys.Save(identity.AccountId, deliveryKey);
+                    initialise(database);
                 });
                 return database.Profile.Read();
             }
@@ -234,9 +284,11 @@ public sealed class ProfileSession : IDisposable
         {
             _api?.Dispose();
             _identity?.Dispose();
+            _deviceKey?.Dispose();
             _database?.Dispose();
             _api = null;
             _identity = null;
+            _deviceKey = null;
             Volatile.Write(ref _database, null);
         }
         finally

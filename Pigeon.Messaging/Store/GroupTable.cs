@@ -14,6 +14,16 @@ internal sealed class GroupTable(SealedTable table)
     /// <summary>The log of group <paramref name="groupId"/>, or null when it is unknown here.</summary>
     public GroupLog? Find(string groupId) => table.Find(groupId) is { } value ? Read(value) : null;
 
+    /// <summary>Every group's stored versions as they are kept, for a device being linked.</summary>
+    public List<(string GroupId, byte[] Stored)> Export() => table.All();
+
+    /// <summary>Stores a group as <see cref="Export"/> gave it (checked by reading it back).</summary>
+    public void Import(string groupId, byte[] stored)
+    {
+        Read(stored);
+        table.Put(groupId, stored);
+    }
+
     /// <summary>Every group's log.</summary>
     public List<GroupLog> All() => [.. table.All().Select(row => Read(row.Value))];
 

@@ -1,39 +1,44 @@
 namespace Pigeon.Messaging.Store;
 
-/// <summary>Sealed table <c>outbox</c>: ciphertexts committed locally and not yet deposited, by message id.</summary>
+/// <summary>
+/// Sealed table <c>outbox</c>: ciphertexts waiting to be deposited, one row per envelope id and
+/// recipient device, oldest first.
+/// </summary>
 internal sealed class OutboxTable(ProfileDatabase database, SealedTable table)
 {
     private static long s_lastOrder;
 
     /// <summary>Queues a ciphertext for deposit.</summary>
-    public void Add(OutboxRow row, DateTimeOffset now) => table.Put(row.MessageId.ToString(), StoreJson.Write(
-        new StoredOutbox(row.MessageId, row.Recipient, row.Payload, NextOrder(now), row.ExpiresAt?.ToUnixTimeMilliseconds())));
+    public void Add(OutboxRow row, DateTimeOffset now) => table.Put(Key(row), StoreJson.Write(
+        new StoredOutbox(row.MessageId, row.Recipient, row.Payload, NextOrder(now), row.ExpiresAt?.ToUnixTimeMilliseconds(), row.DeviceId, row.Inner)));
 
     /// <summary>Every queued ciphertext, oldest first.</summary>
     public List<OutboxRow> All() =>
     [
         .. table.All().Select(row => StoreJson.Read<StoredOutbox>(row.Value, table.Name)).OrderBy(o => o.Order)
-            .Select(o => new OutboxRow(o.MessageId, o.Recipient, o.Payload, o.ExpiresAt is { } expires ? ProfileDatabase.FromMs(expires) : null)),
+            .Select(o => new OutboxRow(o.MessageId, o.Recipient, o.Payload, o.ExpiresAt is { } expires ? ProfileDatabase.FromMs(expires) : null, o.DeviceId, o.Inner)),
     ];
 
     /// <summary>Removes a deposited ciphertext and marks its history item sent.</summary>
-    public void Complete(Guid messageId) => database.InTransaction(() =>
+    public void Complete(OutboxRow row) => database.InTransaction(() =>
     {
-        Remove(messageId);
-        database.Messages.SetStatus(messageId, MessageStatus.Sent);
+        table.Delete(Key(row));
+        database.Messages.SetStatus(row.MessageId, MessageStatus.Sent);
     });
 
-    /// <summary>Removes a ciphertext the server refused for good (its history item says failed).</summary>
-    public void Remove(Guid messageId) => table.Delete(messageId.ToString());
+    /// <summary>Removes one queued ciphertext (its device left, or the server refused it for good).</summary>
+    public void Remove(OutboxRow row) => table.Delete(Key(row));
 
     /// <summary>Drops every envelope still queued for <paramref name="recipient"/>.</summary>
     public void RemoveAllFor(string recipient)
     {
         foreach (var row in All().Where(r => r.Recipient == recipient))
         {
-            Remove(row.MessageId);
+            Remove(row);
         }
     }
+
+    private static string Key(OutboxRow row) => $"{row.MessageId:D}/{row.Recipient}/{row.DeviceId}";
 
     // The order of queued ciphertexts: the clock in ticks, and always later than the last one this
     // process queued, so two in the same tick keep their order.

@@ -19,14 +19,17 @@ internal sealed class ProfileDatabase : IDisposable
     /// <summary>The database file's name inside the profile folder.</summary>
     public const string FileName = "pigeon.db";
 
-    /// <summary>The schema version this build reads and writes; version 1 (columns in the clear) and version 2 (before attachments) are no longer read.</summary>
-    public const int SchemaVersion = 3;
+    /// <summary>
+    /// The schema version this build reads and writes; version 1 (columns in the clear), 2 (before
+    /// attachments) and 3 (one device per account) are no longer read.
+    /// </summary>
+    public const int SchemaVersion = 4;
 
     private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     /// <summary>The tables of sealed values by key (<see cref="SealedTable"/>).</summary>
-    private static readonly string[] SealedTableNames = ["profile", "contacts", "requests", "sessions", "delivery_keys", "processed", "outbox", "expiries", "blocked", "settings", "held", "groups", "attachments", "uploads"];
+    private static readonly string[] SealedTableNames = ["profile", "contacts", "requests", "sessions", "delivery_keys", "processed", "outbox", "expiries", "blocked", "settings", "held", "groups", "attachments", "uploads", "device_lists"];
 
     private static readonly string Schema = string.Join("\n",
         """
@@ -73,7 +76,11 @@ internal sealed class ProfileDatabase : IDisposable
         Groups = new GroupTable(_sealedTables["groups"]);
         Attachments = new AttachmentTable(_sealedTables["attachments"]);
         Uploads = new UploadTable(_sealedTables["uploads"]);
+        DeviceLists = new DeviceListTable(_sealedTables["device_lists"]);
     }
+
+    /// <summary>Device lists accepted: our own account's and each peer's.</summary>
+    public DeviceListTable DeviceLists { get; }
 
     /// <summary>Files that messages carried, sent and received (pointers and keys sealed).</summary>
     public AttachmentTable Attachments { get; }
@@ -132,6 +139,7 @@ internal sealed class ProfileDatabase : IDisposable
         Contacts.Delete(accountId);
         Requests.Delete(accountId);
         Sessions.Delete(accountId);
+        DeviceLists.Delete(accountId);
         DeliveryKeys.Delete(accountId);
         Messages.DeleteHistory(accountId);
         Outbox.RemoveAllFor(accountId);

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Pigeon.Protocol.Devices;
 using Pigeon.Protocol.Identity;
 
 namespace Pigeon.Messaging.Store;
@@ -11,29 +12,50 @@ internal sealed class ProfileTable(ProfileDatabase database, SealedTable table)
 {
     private const string FactsKey = "facts";
     private const string IdentityKey = "identity";
+    private const string DeviceKeyKey = "device-key";
 
-    /// <summary>Writes the rows of a new identity.</summary>
-    public void Insert(string server, string displayName, IdentityKeyPair identity, DateTimeOffset now)
+    /// <summary>Writes the rows of a new profile: the account's identity, and this device's id and key.</summary>
+    public void Insert(string server, string displayName, IdentityKeyPair identity, uint deviceId, DeviceKeyPair deviceKey, DateTimeOffset now)
     {
         var at = now.ToUnixTimeMilliseconds();
-        table.Put(FactsKey, StoreJson.Write(new StoredProfile(identity.AccountId, server, displayName, identity.PublicIdentity.ToBytes(), at, at)));
+        table.Put(FactsKey, StoreJson.Write(new StoredProfile(identity.AccountId, server, displayName, identity.PublicIdentity.ToBytes(), at, at, deviceId)));
         var identityBlob = identity.Serialize();
+        var deviceBlob = deviceKey.ExportPrivateKey();
         try
         {
             table.Put(IdentityKey, identityBlob);
+            table.Put(DeviceKeyKey, deviceBlob);
         }
         finally
         {
             CryptographicOperations.ZeroMemory(identityBlob);
+            CryptographicOperations.ZeroMemory(deviceBlob);
         }
     }
+
+    /// <summary>This device's own key, with which it signs in; dispose it after use.</summary>
+    public DeviceKeyPair LoadDeviceKey()
+    {
+        var blob = table.Find(DeviceKeyKey) ?? throw Missing(DeviceKeyKey);
+        try
+        {
+            return DeviceKeyPair.Import(blob);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(blob);
+        }
+    }
+
+    /// <summary>Changes the display name (a linked device keeps the one its account had; a rename reaches this device's facts).</summary>
+    public void SetDisplayName(string displayName) => table.Put(FactsKey, StoreJson.Write(Facts() with { DisplayName = displayName }));
 
     /// <summary>The profile's public facts.</summary>
     public ProfileRow Read()
     {
         var facts = Facts();
         return new ProfileRow(facts.AccountId, facts.Server, facts.DisplayName, PublicIdentity.FromBytes(facts.PublicIdentity),
-            ProfileDatabase.FromMs(facts.CreatedAt), ProfileDatabase.FromMs(facts.SignedPrekeyRotatedAt), database.IsEncrypted);
+            ProfileDatabase.FromMs(facts.CreatedAt), ProfileDatabase.FromMs(facts.SignedPrekeyRotatedAt), database.IsEncrypted, facts.DeviceId);
     }
 
     /// <summary>The private identity; dispose it after use.</summary>

@@ -5,7 +5,7 @@ namespace Pigeon.Messaging.Store;
 /// <summary>The local identity's public facts (the private ones stay sealed in the store).</summary>
 public sealed record ProfileRow(
     string AccountId, string Server, string DisplayName, PublicIdentity PublicIdentity,
-    DateTimeOffset CreatedAt, DateTimeOffset SignedPrekeyRotatedAt, bool IsEncrypted);
+    DateTimeOffset CreatedAt, DateTimeOffset SignedPrekeyRotatedAt, bool IsEncrypted, uint DeviceId = 1);
 
 /// <summary>Where a contact stands: invited by us and waiting, or accepted by both.</summary>
 public enum ContactState
@@ -73,6 +73,9 @@ public enum MessageKind
 
     /// <summary>A change of a group (created, members, title, left); the body says what changed.</summary>
     GroupChange,
+
+    /// <summary>The contact's signed device list gained a device; the body says when it was added.</summary>
+    DeviceAdded,
 }
 
 /// <summary>Where a history item is in its delivery.</summary>
@@ -88,7 +91,20 @@ public enum MessageStatus
 /// A ciphertext committed locally and not yet accepted by the server; <c>ExpiresAt</c> is when its
 /// message disappears (the conversation's timer), which the deposit asks the server to keep it no longer than.
 /// </summary>
-public sealed record OutboxRow(Guid MessageId, string Recipient, byte[] Payload, DateTimeOffset? ExpiresAt = null);
+/// <param name="MessageId">The envelope's id (the same for every device of one recipient account).</param>
+/// <param name="Recipient">The recipient account.</param>
+/// <param name="Payload">The sealed envelope for <paramref name="DeviceId"/>.</param>
+/// <param name="ExpiresAt">When it is no longer worth delivering (a disappearing message).</param>
+/// <param name="DeviceId">The recipient's device.</param>
+/// <param name="Inner">
+/// The inner message, kept (sealed at rest like every row) until the envelope is deposited, so that a
+/// device the server says we missed gets the same message in a session of its own.
+/// </param>
+public sealed record OutboxRow(Guid MessageId, string Recipient, byte[] Payload, DateTimeOffset? ExpiresAt = null, uint DeviceId = 1, byte[]? Inner = null)
+{
+    /// <summary>The recipient device's address.</summary>
+    public Protocol.Envelope.DeviceAddress Address => new(Recipient, DeviceId);
+}
 
 /// <summary>Where a file a message carried stands here.</summary>
 public enum AttachmentState

@@ -6,7 +6,7 @@ namespace Pigeon.Messaging.Store;
 // The plaintexts of sealed rows: JSON, with times in Unix milliseconds. Only ever read and written
 // sealed (SealedTable, MessageTable).
 
-internal sealed record StoredProfile(string AccountId, string Server, string DisplayName, byte[] PublicIdentity, long CreatedAt, long SignedPrekeyRotatedAt);
+internal sealed record StoredProfile(string AccountId, string Server, string DisplayName, byte[] PublicIdentity, long CreatedAt, long SignedPrekeyRotatedAt, uint DeviceId);
 
 internal sealed record StoredContact(
     string AccountId, string DisplayName, byte[] PublicIdentity, ContactState State, bool Verified, long CreatedAt, long? LastMessageAt, long? TimerSeconds);
@@ -26,7 +26,12 @@ internal sealed record StoredAttachment(
 
 internal sealed record StoredUpload(Attachments.AttachmentPointer Pointer, string Conversation, string CiphertextFile, string? Caption, long At);
 
-internal sealed record StoredOutbox(Guid MessageId, string Recipient, byte[] Payload, long Order, long? ExpiresAt);
+internal sealed record StoredOutbox(Guid MessageId, string Recipient, byte[] Payload, long Order, long? ExpiresAt, uint DeviceId, byte[]? Inner);
+
+internal sealed record StoredDevice(uint DeviceId, long AddedAt, byte[] SigningKey);
+
+/// <summary>An account's device list as last accepted (verified, not rolled back), with its signature and the highest device id it ever had.</summary>
+internal sealed record StoredDeviceList(ulong Version, StoredDevice[] Devices, byte[] Signature, uint HighestDeviceId);
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(StoredProfile))]
@@ -34,6 +39,7 @@ internal sealed record StoredOutbox(Guid MessageId, string Recipient, byte[] Pay
 [JsonSerializable(typeof(StoredRequest))]
 [JsonSerializable(typeof(StoredMessage))]
 [JsonSerializable(typeof(StoredOutbox))]
+[JsonSerializable(typeof(StoredDeviceList))]
 [JsonSerializable(typeof(StoredGroup))]
 [JsonSerializable(typeof(StoredAttachment))]
 [JsonSerializable(typeof(StoredUpload))]
