@@ -353,4 +353,89 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         fixture.Clock.Advance(TimeSpan.FromHours(1));
         await account.NoteIdentifiedRecipientsAsync(1, [recipients[limit]]);
     }
+
+    private static SignedDeviceList SignedList(IdentityKeyPair identity, ulong version, params uint[] ids)
+    {
+        var list = new Pigeon.Protocol.Devices.DeviceList(identity.AccountId, version,
+            ids.Select(id => new Pigeon.Protocol.Devices.DeviceEntry(id, new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero), RandomNumberGenerator.GetBytes(32))));
+        return new SignedDeviceList(list.Version, [.. list.Devices.Select(d => new DeviceSlot(d.DeviceId, d.AddedAt, d.SigningKey))], identity.SignDeviceList(list));
+    }
+
+    [Fact]
+    public async Task Devices_HaveTheirOwnPools_AndARemovedOneLosesThem_ForGood_AcrossReactivation()
+    {
+        var (account, identity) = NewAccount();
+        await account.RegisterAsync(KeysOf(identity));
+        // Before a list, device 1 alone.
+        await Assert.ThrowsAsync<DeviceRemovedException>(() => account.UploadPrekeysAsync(2, FullUpload(identity, 1)));
+        await account.SetDeviceListAsync(SignedList(identity, 1, 1, 2));
+        await account.UploadPrekeysAsync(1, FullUpload(identity, 2));
+        // The same key ids again, in another device's pool.
+        await account.UploadPrekeysAsync(2, FullUpload(identity, 4));
+        var bundle = await account.FetchBundleAsync(2);
+
+        Assert.Equal(new PrekeyCounts(2, 2, true, true, 1, 1), await account.CountPrekeysAsync(1));
+        Assert.Equal(new PrekeyCounts(3, 3, true, true, 2, 2), await account.CountPrekeysAsync(2));
+        Assert.Equal(1u, bundle.OneTimeX25519Prekey!.Id);
+
+        await account.SetDeviceListAsync(SignedList(identity, 2, 1, 3));
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, TestContext.Current.CancellationToken);
+        account = fixture.Grains.GetGrain<IAccountGrain>(identity.AccountId);
+
+        Assert.Equal(new PrekeyCounts(0, 0, false, false), await account.CountPrekeysAsync(2));
+        Assert.Equal(new PrekeyCounts(2, 2, true, true, 1, 1), await account.CountPrekeysAsync(1));
+        await Assert.ThrowsAsync<PrekeysUnavailableException>(() => account.FetchBundleAsync(2));
+        await Assert.ThrowsAsync<DeviceRemovedException>(() => account.EnsureDeviceActiveAsync(2));
+        await Assert.ThrowsAsync<DeviceRemovedException>(() => account.UploadPrekeysAsync(2, FullUpload(identity, 1)));
+        await Assert.ThrowsAsync<ArgumentException>(() => account.SetDeviceListAsync(SignedList(identity, 3, 1, 2, 3)));
+        await account.EnsureDeviceActiveAsync(3);
+        Assert.Equal(DeviceStanding.Removed, (await account.GetDeviceSignInAsync(2))!.Standing);
+        Assert.Equal(DeviceStanding.Unknown, (await account.GetDeviceSignInAsync(4))!.Standing);
+        Assert.NotNull((await account.GetDeviceSignInAsync(3))!.SigningKey);
+    }
+
+    [Fact]
+    public async Task CheckDevices_NamesMissingExtraAndStale_AndLeavesOutTheSendingDevice()
+    {
+        var (account, identity) = NewAccount();
+        await account.RegisterAsync(KeysOf(identity));
+
+        Assert.True((await account.CheckDevicesAsync([1], null)).Matches);
+        Assert.Equal([2u], (await account.CheckDevicesAsync([1, 2], null)).Extra);
+
+        await account.SetDeviceListAsync(SignedList(identity, 1, 1, 2, 3));
+        await account.SetDeviceListAsync(SignedList(identity, 2, 1, 2, 4));
+        var check = await account.CheckDevicesAsync([1, 3, 5, 3], null);
+        var own = await account.CheckDevicesAsync([2, 4], exceptDevice: 1);
+        var ownToItself = await account.CheckDevicesAsync([1, 2, 4], exceptDevice: 1);
+        var ownMissing = await account.CheckDevicesAsync([4], exceptDevice: 1);
+
+        Assert.Equal([2u, 4u], check.Missing);
+        Assert.Equal([5u], check.Extra);
+        Assert.Equal([3u], check.Stale);
+        Assert.True(own.Matches);
+        Assert.True(ownToItself.Matches);
+        Assert.Equal([2u], ownMissing.Missing);
+        // An account never registered is one without a list: device 1.
+        Assert.True((await NewAccount().Grain.CheckDevicesAsync([1], null)).Matches);
+    }
+
+    [Fact]
+    public async Task TheHandoutLimit_IsPerDevice()
+    {
+        var (account, identity) = NewAccount();
+        await account.RegisterAsync(KeysOf(identity));
+        await account.SetDeviceListAsync(SignedList(identity, 1, 1, 2));
+        var limit = new Pigeon.Grains.Accounts.AccountOptions().MaxOneTimePrekeyHandoutsPerHour;
+        await account.UploadPrekeysAsync(1, FullUpload(identity, limit + 1));
+        await account.UploadPrekeysAsync(2, FullUpload(identity, 1));
+
+        for (var i = 0; i < limit; i++)
+        {
+            Assert.NotNull((await account.FetchBundleAsync(1)).OneTimeX25519Prekey);
+        }
+
+        Assert.Null((await account.FetchBundleAsync(1)).OneTimeX25519Prekey);
+        Assert.NotNull((await account.FetchBundleAsync(2)).OneTimeX25519Prekey);
+    }
 }
