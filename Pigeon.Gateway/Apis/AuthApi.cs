@@ -8,6 +8,7 @@ using Pigeon.Gateway.Limits;
 using Pigeon.Gateway.Metrics;
 using Pigeon.Grains.Abstractions.Accounts;
 using Pigeon.Grains.Abstractions.Authentication;
+using Pigeon.Protocol.Devices;
 using Pigeon.Protocol.Identity;
 
 namespace Pigeon.Gateway.Apis;
@@ -43,9 +44,13 @@ public static class AuthApi
     }
 
     /// <summary>
-    /// Checks the signature with the account's registered signing key over the challenge bound to one
-    /// of this server's origins (<see cref="AuthOptions.Origins"/>), then redeems the challenge (once,
-    /// before it expires); every failure looks the same to the caller.
+    /// Checks the signature over the challenge bound to one of this server's origins
+    /// (<see cref="AuthOptions.Origins"/>), then redeems the challenge (once, before it expires) and
+    /// issues a token for the device. The key that must have signed: the device's own, as the account's
+    /// stored device list names it; before the account stored a list, only device 1 signs in, with the
+    /// identity key. Once a list exists the identity key signs in no device. A device the account
+    /// removed is a 403 (device-removed); every other failure, a device never on a list included,
+    /// looks the same to the caller (401).
     /// </summary>
     public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> TokenAsync(
         TokenRequest request, GrainReferences grains, TokenService tokens, ApiMetrics metrics, IOptions<AuthOptions> options, HttpContext httpContext)
@@ -60,17 +65,33 @@ public static class AuthApi
             return Problems.BadRequest($"challenge must be the issued bytes and signature {ApiLimits.SignatureBytes} bytes.");
         }
 
-        var identity = await grains.Get<IAccountGrain>(request.AccountId).GetIdentityAsync();
-        // Only a challenge the account's key signed is redeemed: someone who saw it cannot spend it.
-        var signed = identity is not null && Origins(options.Value, httpContext.Request).Any(origin =>
-            IdentitySignatures.VerifyAuthChallenge(identity.SigningKey, request.AccountId, ChallengeBinding.Bind(origin, request.Challenge), request.Signature));
+        if (request.DeviceId == 0)
+        {
+            return Problems.BadRequest("deviceId must be above 0.");
+        }
+
+        var signIn = await grains.Get<IAccountGrain>(request.AccountId).GetDeviceSignInAsync(request.DeviceId);
+        if (signIn?.Standing == DeviceStanding.Removed)
+        {
+            return Problems.Of(StatusCodes.Status403Forbidden, ProblemTypes.DeviceRemoved,
+                "The device was removed from its account.", "A removed device cannot sign in again; link it anew, as a new device.");
+        }
+
+        // Only a challenge the device's key signed is redeemed: someone who saw it cannot spend it.
+        var signed = signIn is { Standing: DeviceStanding.Active } && Origins(options.Value, httpContext.Request).Any(origin =>
+        {
+            var bound = ChallengeBinding.Bind(origin, request.Challenge);
+            return signIn.SigningKey is { } deviceKey
+                ? DeviceKeyPair.VerifyAuthChallenge(deviceKey, request.AccountId, request.DeviceId, bound, request.Signature)
+                : request.DeviceId == 1 && IdentitySignatures.VerifyAuthChallenge(signIn.Identity.SigningKey, request.AccountId, bound, request.Signature);
+        });
         if (!signed || !await grains.Get<IAuthChallengeGrain>(request.AccountId).RedeemAsync(request.Challenge))
         {
             return Problems.Of(StatusCodes.Status401Unauthorized, ProblemTypes.ChallengeFailed,
                 "The challenge is unknown, used or expired, or the signature does not verify.");
         }
 
-        var (token, expiresAt) = tokens.Issue(request.AccountId);
+        var (token, expiresAt) = tokens.Issue(request.AccountId, request.DeviceId);
         metrics.TokenIssued();
         return TypedResults.Ok(new TokenResponse(token, expiresAt));
     }

@@ -29,7 +29,10 @@ public static class DevicesApi
         return app;
     }
 
-    /// <summary>Stores the caller's device list after the account grain checked it.</summary>
+    /// <summary>
+    /// Stores the caller's device list after the account grain checked it; a device it leaves out is
+    /// removed (its mailbox and prekeys deleted, its tokens refused from the next request on).
+    /// </summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> SetAsync(DeviceListRecord request, ClaimsPrincipal user, GrainReferences grains)
     {
         if (request.Signature.Length != ApiLimits.SignatureBytes)
@@ -42,8 +45,13 @@ public static class DevicesApi
             return Problems.BadRequest("devices must not contain null items.");
         }
 
+        if (request.Devices.Select((d, i) => (d, i)).FirstOrDefault(x => x.d.SigningKey is not { Length: ApiLimits.PublicKeyBytes }) is { d: not null } bad)
+        {
+            return Problems.BadRequest($"devices[{bad.i}].signingKey must be {ApiLimits.PublicKeyBytes} bytes.");
+        }
+
         await grains.Get<IAccountGrain>(user.AccountId()).SetDeviceListAsync(
-            new SignedDeviceList(request.Version, [.. request.Devices.Select(d => new DeviceSlot(d.DeviceId, d.AddedAt))], request.Signature));
+            new SignedDeviceList(request.Version, [.. request.Devices.Select(d => new DeviceSlot(d.DeviceId, d.AddedAt, d.SigningKey))], request.Signature));
         return TypedResults.NoContent();
     }
 
@@ -58,6 +66,6 @@ public static class DevicesApi
         var list = await grains.Get<IAccountGrain>(accountId).GetDeviceListAsync();
         return list is null
             ? Problems.Of(StatusCodes.Status404NotFound, ProblemTypes.NotFound, "The account has published no device list.")
-            : TypedResults.Ok(new DeviceListRecord(list.Version, [.. list.Devices.Select(d => new DeviceRecord(d.DeviceId, d.AddedAt, []))], list.Signature));
+            : TypedResults.Ok(new DeviceListRecord(list.Version, [.. list.Devices.Select(d => new DeviceRecord(d.DeviceId, d.AddedAt, d.SigningKey))], list.Signature));
     }
 }

@@ -11,7 +11,7 @@ using Pigeon.Protocol.Identity;
 
 namespace Pigeon.Gateway.Apis;
 
-/// <summary>Prekey publication (own account) and bundle fetches (any account).</summary>
+/// <summary>Prekey publication (own device) and bundle fetches (any account's devices, one at a time).</summary>
 public static class KeysApi
 {
     private const int X25519KeyBytes = ApiLimits.PublicKeyBytes;
@@ -22,16 +22,17 @@ public static class KeysApi
     public static RouteGroupBuilder MapKeysApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/keys").WithTags("Keys").RequireAuthorization().RequireRateLimiting(RateLimits.Account);
-        group.MapPut("", UploadAsync).WithSummary("Publish own prekeys; the account checks their signatures against the identity key.");
-        group.MapGet("/count", CountAsync).WithSummary("How many of own prekeys remain.");
-        group.MapGet("/{accountId}", FetchBundleAsync).WithSummary("Fetch an account's prekey bundle; consumes one-time prekeys.")
+        group.MapPut("", UploadAsync).WithSummary("Publish own device's prekeys; the account checks their signatures against the identity key.");
+        group.MapGet("/count", CountAsync).WithSummary("How many of own device's prekeys remain.");
+        group.MapGet("/{accountId}/{deviceId}", FetchBundleAsync).WithSummary("Fetch the prekey bundle of one of an account's devices; consumes one-time prekeys.")
             .RequireRateLimiting(RateLimits.BundleFetch);
         return group;
     }
 
     /// <summary>
-    /// Publishes prekeys of the token's own account after checking every size; the account grain
-    /// verifies every signature with the identity key (a bad one is a 400 key-mismatch, and nothing is stored).
+    /// Publishes prekeys of the token's own device after checking every size; the account grain
+    /// verifies every signature with the identity key (a bad one is a 400 key-mismatch, and nothing is
+    /// stored) and refuses a removed device (403).
     /// </summary>
     public static async Task<Results<Ok<PrekeyCountsResponse>, ProblemHttpResult>> UploadAsync(
         UploadPrekeysRequest request, ClaimsPrincipal user, GrainReferences grains, IOptions<LimitsOptions> limits)
@@ -53,7 +54,7 @@ public static class KeysApi
             return problem;
         }
 
-        var counts = await grains.Get<IAccountGrain>(accountId).UploadPrekeysAsync(new PrekeyUpload(
+        var counts = await grains.Get<IAccountGrain>(accountId).UploadPrekeysAsync(user.DeviceId(), new PrekeyUpload(
             ToPrekey(request.SignedPrekey),
             ToPrekey(request.LastResortKemPrekey),
             [.. oneTime.Select(p => ToPrekey(p)!)],
@@ -61,19 +62,28 @@ public static class KeysApi
         return TypedResults.Ok(ToResponse(counts));
     }
 
-    /// <summary>How many prekeys the token's own account has left.</summary>
-    public static async Task<Ok<PrekeyCountsResponse>> CountAsync(ClaimsPrincipal user, GrainReferences grains) =>
-        TypedResults.Ok(ToResponse(await grains.Get<IAccountGrain>(user.AccountId()).CountPrekeysAsync()));
+    /// <summary>How many prekeys the token's own device has left; a removed device is refused (403).</summary>
+    public static async Task<Ok<PrekeyCountsResponse>> CountAsync(ClaimsPrincipal user, GrainReferences grains)
+    {
+        var account = grains.Get<IAccountGrain>(user.AccountId());
+        await account.EnsureDeviceActiveAsync(user.DeviceId());
+        return TypedResults.Ok(ToResponse(await account.CountPrekeysAsync(user.DeviceId())));
+    }
 
-    /// <summary>Hands out a bundle of another account; the caller checks it against the id it knows.</summary>
-    public static async Task<Results<Ok<PrekeyBundleResponse>, ProblemHttpResult>> FetchBundleAsync(string accountId, GrainReferences grains)
+    /// <summary>Hands out the bundle of device <paramref name="deviceId"/> of an account; the caller checks it against the id it knows.</summary>
+    public static async Task<Results<Ok<PrekeyBundleResponse>, ProblemHttpResult>> FetchBundleAsync(string accountId, uint deviceId, GrainReferences grains)
     {
         if (!AccountId.IsWellFormed(accountId))
         {
             return Problems.BadRequest("The account id must be 32 characters of lowercase base32.");
         }
 
-        var bundle = await grains.Get<IAccountGrain>(accountId).FetchBundleAsync();
+        if (deviceId == 0)
+        {
+            return Problems.BadRequest("deviceId must be above 0.");
+        }
+
+        var bundle = await grains.Get<IAccountGrain>(accountId).FetchBundleAsync(deviceId);
         return TypedResults.Ok(new PrekeyBundleResponse(
             accountId,
             new IdentityDto(bundle.Identity.SigningKey, bundle.Identity.AgreementKey, bundle.Identity.AgreementKeySignature),

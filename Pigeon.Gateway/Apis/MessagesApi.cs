@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Pigeon.Api;
@@ -15,7 +16,11 @@ using Pigeon.Protocol.Identity;
 
 namespace Pigeon.Gateway.Apis;
 
-/// <summary>Deposits to anyone; long-poll receive and acknowledgement of the caller's own mailbox.</summary>
+/// <summary>
+/// Deposits to every device of anyone; long-poll receive and acknowledgement of the caller's own
+/// device's mailbox. A device its account removed is refused on every route here (403), whatever its
+/// token says.
+/// </summary>
 public static class MessagesApi
 {
     /// <summary>Maps the messages routes.</summary>
@@ -33,15 +38,20 @@ public static class MessagesApi
     }
 
     /// <summary>
-    /// Deposits every envelope of the batch, after checking all of them. On a failure part-way the
-    /// envelopes already committed stay; retrying the batch with the same message ids is safe.
+    /// Deposits every envelope of the batch, each into the mailbox of its recipient's device, after
+    /// checking all of them: their shape, that the recipients exist, that the caller's device is still on
+    /// its list, and that the devices addressed for each recipient are exactly those on its list (for
+    /// the caller's own account, all but the caller's device, which may address itself too); otherwise
+    /// nothing is stored (409, 410).
+    /// On a failure part-way the envelopes already committed stay; retrying the batch with the same
+    /// message ids is safe.
     /// </summary>
     public static async Task<Results<Ok<DepositResponse>, ProblemHttpResult>> DepositAsync(
         DepositRequest request, ClaimsPrincipal user, GrainReferences grains, RecipientDirectory directory, GrainCallFailover failover,
         IOptions<LimitsOptions> limits, ApiMetrics metrics, ILoggerFactory loggers, CancellationToken aborted)
     {
         var envelopes = request.Envelopes;
-        if (CheckBatch(envelopes, e => (e.Recipient, e.MessageId, e.Payload, e.LifetimeSeconds), limits.Value) is { } invalid)
+        if (CheckBatch(envelopes, e => (e.Recipient, e.DeviceId, e.MessageId, e.Payload, e.LifetimeSeconds), limits.Value) is { } invalid)
         {
             return invalid;
         }
@@ -57,33 +67,83 @@ public static class MessagesApi
         // The identified route is for first messages; contacts deposit sealed. This bounds how many
         // strangers one account reaches (NewRecipientLimitException answers 429).
         // Noting the same recipients again changes nothing, so a call lost with a silo is sent again too.
+        // The sender's account grain refuses a removed device here too (403).
         IReadOnlyList<string> recipients = [.. envelopes.Select(e => e.Recipient).Distinct(StringComparer.Ordinal)];
+        var (sender, senderDevice) = (user.AccountId(), user.DeviceId());
         await failover.RunAsync(async (_, _) =>
         {
-            await grains.Get<IAccountGrain>(user.AccountId()).NoteIdentifiedRecipientsAsync(recipients);
+            await grains.Get<IAccountGrain>(sender).NoteIdentifiedRecipientsAsync(senderDevice, recipients);
             return true;
         }, aborted);
+        if (await CheckDevicesAsync(envelopes, e => (e.Recipient, e.DeviceId), sender, senderDevice, grains, failover, aborted) is { } mismatch)
+        {
+            return mismatch;
+        }
+
         // Each deposit is idempotent on its message id, so one lost with a silo is simply sent again.
         var receipts = await Task.WhenAll(envelopes.Select(e =>
-            failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(e.Recipient).DepositFromAsync(user.AccountId(), e.MessageId, e.Payload, Lifetime(e.LifetimeSeconds)), aborted)));
+            failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(MailboxKeys.Of(e.Recipient, e.DeviceId))
+                .DepositFromAsync(sender, e.MessageId, e.Payload, Lifetime(e.LifetimeSeconds)), aborted)));
         GatewayLog.Deposited(loggers.CreateLogger(typeof(MessagesApi)), user.AccountId(), envelopes.Count, envelopes.Sum(e => e.Payload.Length));
 
         metrics.Deposited(envelopes.Count, envelopes.Sum(e => (long)e.Payload.Length));
         return TypedResults.Ok(new DepositResponse(
-            [.. envelopes.Zip(receipts, (e, r) => new DepositReceiptDto(e.Recipient, r.MessageId, r.Sequence, r.DepositedAt))]));
+            [.. envelopes.Zip(receipts, (e, r) => new DepositReceiptDto(e.Recipient, r.MessageId, r.Sequence, r.DepositedAt, e.DeviceId))]));
+    }
+
+    /// <summary>
+    /// Compares, for each recipient account of a batch, the devices it addresses with the account's list
+    /// (one grain call per account): for the caller's own account (<paramref name="ownAccount"/>, on the
+    /// identified route) without the caller's device. Null when all match; otherwise the problem to
+    /// answer, naming every account that differs in its <c>devices</c> extension: a 410 when all the
+    /// difference is devices the accounts removed, a 409 when a device is missing or never existed.
+    /// </summary>
+    internal static async Task<ProblemHttpResult?> CheckDevicesAsync<T>(
+        IReadOnlyList<T> envelopes, Func<T, (string Recipient, uint DeviceId)> address, string? ownAccount, uint? ownDevice,
+        GrainReferences grains, GrainCallFailover failover, CancellationToken aborted)
+    {
+        var byAccount = envelopes.Select(address).GroupBy(a => a.Recipient, StringComparer.Ordinal).ToList();
+        // A read, safe to send again after a silo loss.
+        var checks = await Task.WhenAll(byAccount.Select(group =>
+        {
+            IReadOnlyList<uint> addressed = [.. group.Select(a => a.DeviceId).Distinct()];
+            var except = group.Key == ownAccount ? ownDevice : null;
+            return failover.RunAsync((_, _) => grains.Get<IAccountGrain>(group.Key).CheckDevicesAsync(addressed, except), aborted);
+        }));
+        var mismatches = byAccount.Zip(checks, (group, check) => (group.Key, check)).Where(x => !x.check.Matches)
+            .Select(x => new DeviceMismatch(x.Key, x.check.Missing, x.check.Extra, x.check.Stale)).ToList();
+        if (mismatches.Count == 0)
+        {
+            return null;
+        }
+
+        var onlyStale = mismatches.All(m => m.Missing.Count == 0 && m.Extra.Count == 0);
+        var devices = JsonSerializer.SerializeToElement<IReadOnlyList<DeviceMismatch>>(mismatches, PigeonJson.TypeInfo<IReadOnlyList<DeviceMismatch>>());
+        return TypedResults.Problem(
+            onlyStale
+                ? "The deposit addressed devices their accounts removed; nothing was stored. Drop them and deposit again."
+                : "The deposit's devices are not the recipients' device lists; nothing was stored. Fetch the lists named in devices and deposit again.",
+            statusCode: onlyStale ? StatusCodes.Status410Gone : StatusCodes.Status409Conflict,
+            title: onlyStale ? "Devices were removed." : "The devices do not match.",
+            type: onlyStale ? ProblemTypes.DevicesStale : ProblemTypes.DeviceMismatch,
+            extensions: new Dictionary<string, object?> { ["devices"] = devices });
     }
 
     /// <summary>
     /// Checks a batch of envelopes of either route before anything is deposited: its size, and each
-    /// envelope's recipient id, message id and payload size. Null when all are well formed.
+    /// envelope's recipient id, device id, message id and payload size. Null when all are well formed.
+    /// The same message id may go to several devices (one mailbox each); a (recipient, device, message
+    /// id) that repeats is one envelope twice, which the batch refuses.
     /// </summary>
-    internal static ProblemHttpResult? CheckBatch<T>(IReadOnlyList<T> envelopes, Func<T, (string Recipient, Guid MessageId, byte[] Payload, int? LifetimeSeconds)> parts, LimitsOptions limits)
+    internal static ProblemHttpResult? CheckBatch<T>(
+        IReadOnlyList<T> envelopes, Func<T, (string Recipient, uint DeviceId, Guid MessageId, byte[] Payload, int? LifetimeSeconds)> parts, LimitsOptions limits)
     {
         if (envelopes.Count == 0 || envelopes.Count > limits.MaxBatchEnvelopes)
         {
             return Problems.BadRequest($"envelopes must hold between 1 and {limits.MaxBatchEnvelopes} envelopes.");
         }
 
+        var seen = new HashSet<(string, uint, Guid)>();
         for (var i = 0; i < envelopes.Count; i++)
         {
             if (envelopes[i] is not { } envelope)
@@ -91,10 +151,20 @@ public static class MessagesApi
                 return Problems.BadRequest($"envelopes[{i}] must not be null.");
             }
 
-            var (recipient, messageId, payload, lifetimeSeconds) = parts(envelope);
+            var (recipient, deviceId, messageId, payload, lifetimeSeconds) = parts(envelope);
             if (!AccountId.IsWellFormed(recipient))
             {
                 return Problems.BadRequest($"envelopes[{i}].recipient must be an account id (32 characters of lowercase base32).");
+            }
+
+            if (deviceId == 0)
+            {
+                return Problems.BadRequest($"envelopes[{i}].deviceId must be above 0.");
+            }
+
+            if (!seen.Add((recipient, deviceId, messageId)))
+            {
+                return Problems.BadRequest($"envelopes[{i}] repeats the recipient, device and message id of an earlier envelope.");
             }
 
             if (messageId == Guid.Empty)
@@ -159,18 +229,19 @@ public static class MessagesApi
             return Problems.BadRequest($"ack[{empty}] must not be the empty GUID.");
         }
 
-        var accountId = user.AccountId();
-        using var slot = longPolls.TryEnter(accountId);
+        var mailboxKey = user.MailboxKey();
+        using var slot = longPolls.TryEnter(mailboxKey);
         if (slot is null)
         {
             httpContext.Response.Headers.RetryAfter = "1";
             return Problems.Of(StatusCodes.Status429TooManyRequests, ProblemTypes.RateLimited,
-                $"At most {limits.Value.MaxConcurrentLongPolls} receives may wait at once for one account.");
+                $"At most {limits.Value.MaxConcurrentLongPolls} receives may wait at once for one device.");
         }
 
+        await EnsureDeviceActiveAsync(user, grains, failover, httpContext.RequestAborted);
         using (metrics.LongPollStarted())
         {
-            var mailbox = grains.Get<IMailboxGrain>(accountId);
+            var mailbox = grains.Get<IMailboxGrain>(mailboxKey);
             var longest = TimeSpan.FromSeconds(wait);
             // Sent again after a silo loss, a receive waits only for what is left of the wait asked for.
             var result = await failover.RunAsync((elapsed, cancellation) =>
@@ -188,7 +259,7 @@ public static class MessagesApi
         }
     }
 
-    /// <summary>Deletes envelopes from the caller's own mailbox; ids of other mailboxes have no effect.</summary>
+    /// <summary>Deletes envelopes from the caller's own device's mailbox; ids of other mailboxes have no effect.</summary>
     public static async Task<Results<Ok<AckResponse>, ProblemHttpResult>> AckAsync(
         AckRequest request, ClaimsPrincipal user, GrainReferences grains, GrainCallFailover failover, IOptions<LimitsOptions> limits,
         ApiMetrics metrics, CancellationToken aborted)
@@ -198,9 +269,24 @@ public static class MessagesApi
             return Problems.BadRequest($"messageIds must hold between 1 and {limits.Value.MaxAckIds} ids.");
         }
 
-        var acknowledged = await failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(user.AccountId()).AckAsync(request.MessageIds), aborted);
+        await EnsureDeviceActiveAsync(user, grains, failover, aborted);
+        var acknowledged = await failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(user.MailboxKey()).AckAsync(request.MessageIds), aborted);
         metrics.Acknowledged(acknowledged);
         return TypedResults.Ok(new AckResponse(acknowledged));
+    }
+
+    /// <summary>
+    /// Raises <see cref="DeviceRemovedException"/> (a 403) when the token's device is no longer on its
+    /// account's list: asked of the account grain on each request, as a token outlives a removal.
+    /// </summary>
+    internal static Task EnsureDeviceActiveAsync(ClaimsPrincipal user, GrainReferences grains, GrainCallFailover failover, CancellationToken aborted)
+    {
+        var (accountId, deviceId) = (user.AccountId(), user.DeviceId());
+        return failover.RunAsync(async (_, _) =>
+        {
+            await grains.Get<IAccountGrain>(accountId).EnsureDeviceActiveAsync(deviceId);
+            return true;
+        }, aborted);
     }
 }
 

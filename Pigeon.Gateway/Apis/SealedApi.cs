@@ -46,16 +46,18 @@ public static class SealedApi
     }
 
     /// <summary>
-    /// Deposits every envelope of the batch once all are well formed, every delivery key is accepted and
-    /// each recipient's sealed-deposit rate allows them. A wrong key and an unknown recipient get the same
-    /// 401, so the route tells nothing about which accounts exist.
+    /// Deposits every envelope of the batch, each into the mailbox of its recipient's device, once all are
+    /// well formed, every delivery key is accepted, the devices addressed for each recipient are exactly
+    /// those on its list (409, 410 otherwise, and nothing is stored) and each recipient's sealed-deposit
+    /// rate allows them. A wrong key and an unknown recipient get the same 401, so the route tells nothing
+    /// about which accounts exist; the device check comes after it, for accounts the caller holds a key of.
     /// </summary>
     public static async Task<Results<Ok<DepositResponse>, ProblemHttpResult>> DepositAsync(
         SealedDepositRequest request, GrainReferences grains, GrainCallFailover failover, SealedDepositLimiter recipientLimits,
         IOptions<LimitsOptions> limits, ApiMetrics metrics, HttpContext httpContext, CancellationToken aborted)
     {
         var envelopes = request.Envelopes;
-        if (MessagesApi.CheckBatch(envelopes, e => (e.Recipient, e.MessageId, e.Payload, e.LifetimeSeconds), limits.Value) is { } invalid)
+        if (MessagesApi.CheckBatch(envelopes, e => (e.Recipient, e.DeviceId, e.MessageId, e.Payload, e.LifetimeSeconds), limits.Value) is { } invalid)
         {
             return invalid;
         }
@@ -78,7 +80,14 @@ public static class SealedApi
                 "A delivery key was not accepted.", "Deposit without a valid delivery key on the identified route, POST /v1/messages.");
         }
 
-        if (recipientLimits.TryAcquire(envelopes.Select(e => e.Recipient)) is { } retryAfter)
+        // The route knows no sender, so every device of each list is addressed, the sender's own too.
+        if (await MessagesApi.CheckDevicesAsync(envelopes, e => (e.Recipient, e.DeviceId), null, null, grains, failover, aborted) is { } mismatch)
+        {
+            return mismatch;
+        }
+
+        // A message counts once per recipient account, however many of its devices it goes to.
+        if (recipientLimits.TryAcquire(envelopes.DistinctBy(e => (e.Recipient, e.MessageId)).Select(e => e.Recipient)) is { } retryAfter)
         {
             httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             return Problems.Of(StatusCodes.Status429TooManyRequests, ProblemTypes.RateLimited,
@@ -87,9 +96,9 @@ public static class SealedApi
 
         // Idempotent on the message id, as on the identified route.
         var receipts = await Task.WhenAll(envelopes.Select(e =>
-            failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(e.Recipient).DepositAsync(e.MessageId, e.Payload, MessagesApi.Lifetime(e.LifetimeSeconds)), aborted)));
+            failover.RunAsync((_, _) => grains.Get<IMailboxGrain>(MailboxKeys.Of(e.Recipient, e.DeviceId)).DepositAsync(e.MessageId, e.Payload, MessagesApi.Lifetime(e.LifetimeSeconds)), aborted)));
         metrics.Deposited(envelopes.Count, envelopes.Sum(e => (long)e.Payload.Length));
         return TypedResults.Ok(new DepositResponse(
-            [.. envelopes.Zip(receipts, (e, r) => new DepositReceiptDto(e.Recipient, r.MessageId, r.Sequence, r.DepositedAt))]));
+            [.. envelopes.Zip(receipts, (e, r) => new DepositReceiptDto(e.Recipient, r.MessageId, r.Sequence, r.DepositedAt, e.DeviceId))]));
     }
 }

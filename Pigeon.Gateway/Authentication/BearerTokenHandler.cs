@@ -23,6 +23,9 @@ internal sealed class BearerTokenHandler(
     /// <summary>The claim holding the authenticated account id.</summary>
     public const string AccountClaim = "pigeon:account";
 
+    /// <summary>The claim holding the authenticated device id (decimal).</summary>
+    public const string DeviceClaim = "pigeon:device";
+
     private const string RejectionKey = "pigeon:token-rejection";
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -39,14 +42,15 @@ internal sealed class BearerTokenHandler(
             return Task.FromResult(AuthenticateResult.Fail("The Authorization header is not a bearer token."));
         }
 
-        var rejection = tokens.Validate(header["Bearer ".Length..].Trim(), out var accountId);
+        var rejection = tokens.Validate(header["Bearer ".Length..].Trim(), out var accountId, out var deviceId);
         if (rejection != TokenRejection.None)
         {
             Context.Items[RejectionKey] = rejection;
             return Task.FromResult(AuthenticateResult.Fail(rejection == TokenRejection.Expired ? "The token has expired." : "The token is invalid."));
         }
 
-        var identity = new ClaimsIdentity([new Claim(AccountClaim, accountId)], SchemeName);
+        var identity = new ClaimsIdentity(
+            [new Claim(AccountClaim, accountId), new Claim(DeviceClaim, deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture))], SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 
@@ -63,7 +67,7 @@ internal sealed class BearerTokenHandler(
     }
 }
 
-/// <summary>Reads the authenticated account from a request's user.</summary>
+/// <summary>Reads the authenticated account and device from a request's user.</summary>
 public static class AccountPrincipal
 {
     /// <summary>The account id of the token's holder.</summary>
@@ -73,4 +77,17 @@ public static class AccountPrincipal
         return user.FindFirstValue(BearerTokenHandler.AccountClaim)
             ?? throw new InvalidOperationException("The endpoint requires authorization but no account is authenticated.");
     }
+
+    /// <summary>The device id of the token's holder.</summary>
+    public static uint DeviceId(this ClaimsPrincipal user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return uint.TryParse(user.FindFirstValue(BearerTokenHandler.DeviceClaim), System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out var deviceId)
+            ? deviceId
+            : throw new InvalidOperationException("The endpoint requires authorization but no device is authenticated.");
+    }
+
+    /// <summary>The key of the token's holder's own mailbox.</summary>
+    public static string MailboxKey(this ClaimsPrincipal user) => Grains.Abstractions.Mailboxes.MailboxKeys.Of(user.AccountId(), user.DeviceId());
 }

@@ -23,7 +23,10 @@ public enum TokenRejection
 }
 
 /// <summary>
-/// Issues and checks bearer tokens: <c>v1.&lt;account id&gt;.&lt;expiry, unix seconds&gt;.&lt;HMAC-SHA256, base64url&gt;</c>.
+/// Issues and checks bearer tokens, each for one device of an account (issue 16):
+/// <c>v2.&lt;account id&gt;.&lt;device id&gt;.&lt;expiry, unix seconds&gt;.&lt;HMAC-SHA256, base64url&gt;</c>.
+/// A token says nothing about whether its device is still on the account's list: the routes ask the
+/// account grain for that on every request (<c>IAccountGrain.EnsureDeviceActiveAsync</c>).
 /// The MAC key comes from configuration so every gateway replica accepts every other's tokens; a
 /// previous key stays accepted during a rotation. Comparisons are constant-time.
 /// <para>
@@ -38,8 +41,8 @@ public sealed class TokenService : IDisposable
     /// <summary>The most verified tokens remembered at once; past it, new ones are checked in full until some expire.</summary>
     public const int MaxCachedTokens = 100_000;
 
-    private const string Version = "v1";
-    private static readonly byte[] Domain = Encoding.ASCII.GetBytes("Pigeon/1/bearer-token\0");
+    private const string Version = "v2";
+    private static readonly byte[] Domain = Encoding.ASCII.GetBytes("Pigeon/2/bearer-token\0");
 
     private readonly byte[] _signingKey;
     private readonly byte[]? _previousKey;
@@ -56,34 +59,39 @@ public sealed class TokenService : IDisposable
         _time = time;
     }
 
-    /// <summary>Issues a token for an account; returns it with its expiry.</summary>
-    public (string Token, DateTimeOffset ExpiresAt) Issue(string accountId)
+    /// <summary>Issues a token for device <paramref name="deviceId"/> of an account; returns it with its expiry.</summary>
+    public (string Token, DateTimeOffset ExpiresAt) Issue(string accountId, uint deviceId)
     {
+        ArgumentOutOfRangeException.ThrowIfZero(deviceId);
         var expiresAt = DateTimeOffset.FromUnixTimeSeconds((_time.GetUtcNow() + _lifetime).ToUnixTimeSeconds());
-        var body = $"{Version}.{accountId}.{expiresAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}";
+        var body = string.Create(CultureInfo.InvariantCulture, $"{Version}.{accountId}.{deviceId}.{expiresAt.ToUnixTimeSeconds()}");
         return ($"{body}.{Base64Url(Mac(_signingKey, body))}", expiresAt);
     }
 
     /// <summary>How many verified tokens are remembered now.</summary>
     internal int CachedTokens => _verified.Count;
 
-    /// <summary>Checks a token; on success returns the account it was issued to.</summary>
-    public TokenRejection Validate(string token, out string accountId)
+    /// <summary>Checks a token; on success returns the account and the device it was issued to.</summary>
+    public TokenRejection Validate(string token, out string accountId, out uint deviceId)
     {
         ArgumentNullException.ThrowIfNull(token);
         if (_verified.TryGetValue(token, out VerifiedToken? known))
         {
-            accountId = _time.GetUtcNow().ToUnixTimeSeconds() < known!.Expiry ? known.AccountId : "";
-            return accountId.Length > 0 ? TokenRejection.None : TokenRejection.Expired;
+            var live = _time.GetUtcNow().ToUnixTimeSeconds() < known!.Expiry;
+            (accountId, deviceId) = live ? (known.AccountId, known.DeviceId) : ("", 0u);
+            return live ? TokenRejection.None : TokenRejection.Expired;
         }
 
-        accountId = "";
+        (accountId, deviceId) = ("", 0u);
         var parts = token.Split('.');
-        if (parts.Length != 4 || parts[0] != Version || !AccountId.IsWellFormed(parts[1])
-            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var expiry)
-            || !TryFromBase64Url(parts[3], out var mac)
+        if (parts.Length != 5 || parts[0] != Version || !AccountId.IsWellFormed(parts[1])
+            || !uint.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var device) || device == 0
+            // One string per device id too: no leading zeros.
+            || device.ToString(CultureInfo.InvariantCulture) != parts[2]
+            || !long.TryParse(parts[3], NumberStyles.None, CultureInfo.InvariantCulture, out var expiry)
+            || !TryFromBase64Url(parts[4], out var mac)
             // One string per token: base64's last character has spare bits, and a variant must not pass.
-            || Base64Url(mac) != parts[3])
+            || Base64Url(mac) != parts[4])
         {
             return TokenRejection.Invalid;
         }
@@ -101,8 +109,8 @@ public sealed class TokenService : IDisposable
             return TokenRejection.Expired;
         }
 
-        accountId = parts[1];
-        _verified.Set(token, new VerifiedToken(accountId, expiry), new MemoryCacheEntryOptions
+        (accountId, deviceId) = (parts[1], device);
+        _verified.Set(token, new VerifiedToken(accountId, device, expiry), new MemoryCacheEntryOptions
         {
             Size = 1,
             AbsoluteExpiration = DateTimeOffset.FromUnixTimeSeconds(expiry),
@@ -113,7 +121,7 @@ public sealed class TokenService : IDisposable
     /// <inheritdoc />
     public void Dispose() => _verified.Dispose();
 
-    private sealed record VerifiedToken(string AccountId, long Expiry);
+    private sealed record VerifiedToken(string AccountId, uint DeviceId, long Expiry);
 
     private static byte[] Mac(byte[] key, string body)
     {

@@ -72,6 +72,7 @@ internal sealed partial class ExceptionProblemHandler(IProblemDetailsService pro
             $"An account may write to at most {limited.Limit} new recipients an hour without their delivery key."),
         SenderPendingLimitException pending => (409, ProblemTypes.MailboxFull, "The recipient's mailbox is full for this sender.", pending.Message),
         MailboxQuotaExceededException full => (409, ProblemTypes.MailboxFull, "The recipient's mailbox is full.", full.Message),
+        DeviceRemovedException => (403, ProblemTypes.DeviceRemoved, "The device was removed from its account.", null),
         ArgumentException argument => (400, ProblemTypes.InvalidRequest, "The request is invalid.", argument.Message),
         _ when IsUnavailable(exception) => (503, ProblemTypes.Unavailable, "The service is temporarily unavailable; try again.", null),
         _ => (500, ProblemTypes.Internal, "An unexpected error occurred.", null),

@@ -13,6 +13,7 @@ using Pigeon.Gateway.Errors;
 using Pigeon.Gateway.Failover;
 using Pigeon.Gateway.Limits;
 using Pigeon.Gateway.Metrics;
+using Pigeon.Gateway.Provisioning;
 using Pigeon.Grains.Abstractions.Health;
 using Pigeon.Hosting;
 using Pigeon.Hosting.Cluster;
@@ -63,6 +64,7 @@ public static class GatewayHostingExtensions
         problems.AddRange(configuration.Check(FailoverOptions.Section, new FailoverOptionsValidator()));
         problems.AddRange(MetricsOptions.Check(configuration));
         problems.AddRange(configuration.Check(AttachmentsOptions.Section, new AttachmentsOptionsValidator()));
+        problems.AddRange(configuration.Check(ProvisioningOptions.Section, new ProvisioningOptionsValidator()));
         return problems;
     }
 
@@ -136,6 +138,8 @@ public static class GatewayHostingExtensions
         services.AddPigeonFailover();
         services.AddSingleton<ApiMetrics>();
         services.AddPigeonAttachments(configuration);
+        services.AddOptions<ProvisioningOptions>().BindConfiguration(ProvisioningOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ProvisioningOptions>, ProvisioningOptionsValidator>();
         builder.WebHost.ConfigureKestrel(kestrel => RequestHeadLimit.ConfigureKestrel(kestrel, limits));
         return builder;
     }
@@ -209,6 +213,7 @@ public static class GatewayHostingExtensions
         app.MapSealedApi();
         app.MapDevicesApi();
         app.MapAttachmentsApi();
+        app.MapProvisioningApi();
         app.MapOpenApi();
         return app;
     }

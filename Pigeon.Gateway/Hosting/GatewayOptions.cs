@@ -104,7 +104,7 @@ public sealed class LimitsOptions
     /// <summary>Unauthenticated requests (register, challenge, token) per minute from one IP address. Default 60.</summary>
     public int AnonymousRequestsPerMinute { get; set; } = 60;
 
-    /// <summary>Long-polls one account may have open at once on one gateway. Default 4.</summary>
+    /// <summary>Long-polls one device may have open at once on one gateway. Default 4.</summary>
     public int MaxConcurrentLongPolls { get; set; } = 4;
 
     /// <summary>

@@ -4,12 +4,12 @@ using Pigeon.Gateway.Hosting;
 
 namespace Pigeon.Gateway.Limits;
 
-/// <summary>Caps the long-polls one account holds open on this gateway, so one client cannot hoard connections.</summary>
+/// <summary>Caps the long-polls one device (its mailbox key) holds open on this gateway, so one client cannot hoard connections.</summary>
 public sealed class LongPollLimiter(IOptions<LimitsOptions> options)
 {
     private readonly ConcurrentDictionary<string, int> _open = new(StringComparer.Ordinal);
 
-    /// <summary>Takes a slot for the account; null when it already has as many open as allowed.</summary>
+    /// <summary>Takes a slot for the device's mailbox; null when it already has as many open as allowed.</summary>
     public IDisposable? TryEnter(string accountId)
     {
         var limit = options.Value.MaxConcurrentLongPolls;

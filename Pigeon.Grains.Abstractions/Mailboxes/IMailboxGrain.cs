@@ -1,7 +1,8 @@
 namespace Pigeon.Grains.Abstractions.Mailboxes;
 
 /// <summary>
-/// One recipient's queue of envelopes in transit, keyed by the recipient's account id. Envelopes are
+/// One recipient device's queue of envelopes in transit, keyed by <see cref="MailboxKeys.Of"/> (the
+/// recipient's account id and device id). Envelopes are
 /// opaque ciphertext; each is a row in PostgreSQL from its deposit until it is acknowledged or expires.
 /// Delivery is at least once: an envelope is returned by every receive until it is acknowledged.
 /// </summary>
@@ -53,6 +54,14 @@ public interface IMailboxGrain : IGrainWithStringKey
     [Alias("ack-and-receive")]
     Task<MailboxBatch> AckAndReceiveAsync(
         IReadOnlyList<Guid> acknowledge, long after, int max, TimeSpan wait, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes every envelope of the mailbox, and the ids of those acknowledged, for good: its device was
+    /// removed (<see cref="Accounts.IAccountGrain.SetDeviceListAsync"/>). Ends waiting receives; returns
+    /// how many envelopes were deleted.
+    /// </summary>
+    [Alias("purge")]
+    Task<long> PurgeAsync();
 
     /// <summary>The mailbox's depth, size and how many receives are waiting on it.</summary>
     [Alias("get-status")]

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pigeon.Api;
 using Pigeon.Grains.Abstractions.Accounts;
+using Pigeon.Grains.Abstractions.Mailboxes;
 using Pigeon.Grains.Hosting;
 using Pigeon.Hosting;
 using Pigeon.Protocol.Delivery;
@@ -13,11 +14,13 @@ using ProtocolPrekeyKind = Pigeon.Protocol.Prekeys.PrekeyKind;
 namespace Pigeon.Grains.Accounts;
 
 /// <summary>
-/// An account's identity and prekeys. Not reentrant: calls run one at a time, so a bundle fetch
+/// An account's identity, its signed device list and each device's prekeys. Not reentrant: calls run one at a time, so a bundle fetch
 /// takes its one-time prekeys before the next fetch starts; the row delete with SKIP LOCKED keeps
 /// that true even if two activations ever overlap. It trusts no caller with keys: registration
 /// must derive the account id and carry the agreement key's signature, and every signed prekey
 /// must verify with the identity key (<see cref="IdentitySignatures"/>), or nothing is stored.
+/// Devices: before the account stores a list it has one, device 1; a list names them all, and a device
+/// a list leaves out is removed for good (<see cref="AccountState.RemovedDevices"/>).
 /// </summary>
 internal sealed partial class AccountGrain(
     [PersistentState("account", PigeonStorage.Accounts)] IPersistentState<AccountState> state,
@@ -26,10 +29,11 @@ internal sealed partial class AccountGrain(
     [FromKeyedServices(PigeonTime.ServiceKey)] TimeProvider time,
     ILogger<AccountGrain> logger) : Grain, IAccountGrain
 {
-    // When this activation handed out one-time prekeys within the last hour, oldest first. Kept in
-    // memory only: after a reactivation the window starts afresh, which bounds a drain all the same.
-    private readonly Queue<DateTimeOffset> _handouts = new();
-    private bool _handoutLimitLogged;
+    // When this activation handed out one-time prekeys of each device within the last hour, oldest
+    // first: the limit is per device, as the pools are. Kept in memory only: after a reactivation the
+    // window starts afresh, which bounds a drain all the same.
+    private readonly Dictionary<uint, Queue<DateTimeOffset>> _handouts = [];
+    private readonly HashSet<uint> _handoutLimitLogged = [];
 
     // The recipients this account deposited to on the identified route within the last hour, with
     // when each was first noted; in memory, like the handouts.
@@ -62,13 +66,14 @@ internal sealed partial class AccountGrain(
 
     public Task<IdentityKeys?> GetIdentityAsync() => Task.FromResult(state.State.Identity);
 
-    public async Task<PrekeyCounts> UploadPrekeysAsync(PrekeyUpload upload)
+    public async Task<PrekeyCounts> UploadPrekeysAsync(uint deviceId, PrekeyUpload upload)
     {
         ArgumentNullException.ThrowIfNull(upload);
         var identity = EnsureRegistered();
+        EnsureActive(deviceId);
         CheckShape(upload);
         CheckSignatures(upload, identity);
-        var sizes = await prekeys.CountAsync(AccountId, CancellationToken.None);
+        var sizes = await prekeys.CountAsync(AccountId, deviceId, CancellationToken.None);
         var limit = options.Value.MaxOneTimePrekeysPerKind;
         if (sizes.X25519 + upload.OneTimeX25519Prekeys.Count > limit)
         {
@@ -81,17 +86,18 @@ internal sealed partial class AccountGrain(
         }
 
         var now = time.GetUtcNow();
-        await prekeys.AddAsync(AccountId, upload.OneTimeX25519Prekeys, upload.OneTimeKemPrekeys, now, CancellationToken.None);
+        await prekeys.AddAsync(AccountId, deviceId, upload.OneTimeX25519Prekeys, upload.OneTimeKemPrekeys, now, CancellationToken.None);
 
         if (upload.SignedPrekey is not null || upload.LastResortKemPrekey is not null)
         {
-            state.State.SignedPrekey = upload.SignedPrekey ?? state.State.SignedPrekey;
-            state.State.LastResortKemPrekey = upload.LastResortKemPrekey ?? state.State.LastResortKemPrekey;
+            var device = state.State.Prekeys.TryGetValue(deviceId, out var held) ? held : state.State.Prekeys[deviceId] = new DevicePrekeys();
+            device.SignedPrekey = upload.SignedPrekey ?? device.SignedPrekey;
+            device.LastResortKemPrekey = upload.LastResortKemPrekey ?? device.LastResortKemPrekey;
             await state.WriteStateAsync();
         }
 
-        LogPrekeysUploaded(AccountId, upload.OneTimeX25519Prekeys.Count, upload.OneTimeKemPrekeys.Count);
-        return await CountsAsync();
+        LogPrekeysUploaded(AccountId, deviceId, upload.OneTimeX25519Prekeys.Count, upload.OneTimeKemPrekeys.Count);
+        return await CountsAsync(deviceId);
     }
 
     // The gateway checks the same shape first, to name the field; the grain still refuses a malformed
@@ -184,9 +190,10 @@ internal sealed partial class AccountGrain(
         return Task.FromResult(matches && presented is { } key && key.Epoch == state.State.DeliveryKeyEpoch);
     }
 
-    public Task NoteIdentifiedRecipientsAsync(IReadOnlyList<string> recipients)
+    public Task NoteIdentifiedRecipientsAsync(uint senderDevice, IReadOnlyList<string> recipients)
     {
         ArgumentNullException.ThrowIfNull(recipients);
+        EnsureActive(senderDevice);
         var now = time.GetUtcNow();
         foreach (var (recipient, since) in _identifiedRecipients.ToList())
         {
@@ -196,7 +203,7 @@ internal sealed partial class AccountGrain(
             }
         }
 
-        var added = recipients.Distinct(StringComparer.Ordinal).Where(r => !_identifiedRecipients.ContainsKey(r)).ToList();
+        var added = recipients.Distinct(StringComparer.Ordinal).Where(r => r != AccountId && !_identifiedRecipients.ContainsKey(r)).ToList();
         var limit = options.Value.MaxNewRecipientsPerHour;
         if (_identifiedRecipients.Count + added.Count > limit)
         {
@@ -213,57 +220,64 @@ internal sealed partial class AccountGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<PrekeyHandout> FetchBundleAsync()
+    public async Task<PrekeyHandout> FetchBundleAsync(uint deviceId)
     {
         var identity = EnsureRegistered();
-        if (state.State.SignedPrekey is not { } signedPrekey || state.State.LastResortKemPrekey is not { } lastResort)
+        if (Standing(deviceId) != DeviceStanding.Active
+            || !state.State.Prekeys.TryGetValue(deviceId, out var device)
+            || device.SignedPrekey is not { } signedPrekey || device.LastResortKemPrekey is not { } lastResort)
         {
             throw new PrekeysUnavailableException();
         }
 
-        if (!HandoutsLeft())
+        if (!_handouts.TryGetValue(deviceId, out var handouts))
         {
-            if (!_handoutLimitLogged)
+            handouts = _handouts[deviceId] = new Queue<DateTimeOffset>();
+        }
+
+        if (!HandoutsLeft(handouts))
+        {
+            if (_handoutLimitLogged.Add(deviceId))
             {
-                _handoutLimitLogged = true;
-                LogHandoutsLimited(AccountId, options.Value.MaxOneTimePrekeyHandoutsPerHour);
+                LogHandoutsLimited(AccountId, deviceId, options.Value.MaxOneTimePrekeyHandoutsPerHour);
             }
 
             return new PrekeyHandout(identity, signedPrekey, null, lastResort, KemPrekeyIsLastResort: true);
         }
 
-        var (x25519, kem) = await prekeys.TakeOneOfEachAsync(AccountId, CancellationToken.None);
+        var (x25519, kem) = await prekeys.TakeOneOfEachAsync(AccountId, deviceId, CancellationToken.None);
         if (x25519 is not null || kem is not null)
         {
-            _handouts.Enqueue(time.GetUtcNow());
-            _handoutLimitLogged = false;
+            handouts.Enqueue(time.GetUtcNow());
+            _handoutLimitLogged.Remove(deviceId);
         }
 
         return new PrekeyHandout(identity, signedPrekey, x25519, kem ?? lastResort, KemPrekeyIsLastResort: kem is null);
     }
 
-    public async Task<PrekeyCounts> CountPrekeysAsync()
+    public async Task<PrekeyCounts> CountPrekeysAsync(uint deviceId)
     {
         EnsureRegistered();
-        return await CountsAsync();
+        return await CountsAsync(deviceId);
     }
 
-    private async Task<PrekeyCounts> CountsAsync()
+    private async Task<PrekeyCounts> CountsAsync(uint deviceId)
     {
-        var sizes = await prekeys.CountAsync(AccountId, CancellationToken.None);
-        return new PrekeyCounts(sizes.X25519, sizes.Kem, state.State.SignedPrekey is not null, state.State.LastResortKemPrekey is not null,
+        var sizes = await prekeys.CountAsync(AccountId, deviceId, CancellationToken.None);
+        var device = state.State.Prekeys.GetValueOrDefault(deviceId);
+        return new PrekeyCounts(sizes.X25519, sizes.Kem, device?.SignedPrekey is not null, device?.LastResortKemPrekey is not null,
             sizes.LowestX25519, sizes.LowestKem);
     }
 
-    private bool HandoutsLeft()
+    private bool HandoutsLeft(Queue<DateTimeOffset> handouts)
     {
         var hourAgo = time.GetUtcNow() - TimeSpan.FromHours(1);
-        while (_handouts.TryPeek(out var oldest) && oldest <= hourAgo)
+        while (handouts.TryPeek(out var oldest) && oldest <= hourAgo)
         {
-            _handouts.Dequeue();
+            handouts.Dequeue();
         }
 
-        return _handouts.Count < options.Value.MaxOneTimePrekeyHandoutsPerHour;
+        return handouts.Count < options.Value.MaxOneTimePrekeyHandoutsPerHour;
     }
 
     public async Task SetDeviceListAsync(SignedDeviceList list)
@@ -271,13 +285,20 @@ internal sealed partial class AccountGrain(
         ArgumentNullException.ThrowIfNull(list);
         ArgumentNullException.ThrowIfNull(list.Devices);
         var identity = EnsureRegistered();
+        // What an earlier removal left undone, should it have failed part-way.
+        await PurgeRemovedAsync();
         if (list.Devices.Count > options.Value.MaxDevices)
         {
             throw new ArgumentException($"An account may have at most {options.Value.MaxDevices} devices.");
         }
 
-        // Repeated or zero ids raise ArgumentException: a 400, like too many devices.
-        var signed = new DeviceList(AccountId, list.Version, list.Devices.Select(d => new DeviceEntry(d.DeviceId, d.AddedAt)));
+        // Repeated or zero ids, and keys that are not 32 bytes, raise ArgumentException: a 400, like too many devices.
+        if (list.Devices.Any(d => d is null))
+        {
+            throw new ArgumentException("A device list must not contain null devices.");
+        }
+
+        var signed = new DeviceList(AccountId, list.Version, list.Devices.Select(d => new DeviceEntry(d.DeviceId, d.AddedAt, d.SigningKey)));
 
         var publicIdentity = new PublicIdentity(identity.SigningKey, identity.AgreementKey, identity.AgreementKeySignature);
         if (list.Signature is null || !signed.Verify(publicIdentity, list.Signature))
@@ -290,8 +311,96 @@ internal sealed partial class AccountGrain(
             throw new DeviceListStaleException($"The stored device list has version {stored.Version}; a new one must be above it.");
         }
 
+        // A removed device stays removed: were its id reused, senders' sessions with the old device
+        // would meet a new one under the same address.
+        if (list.Devices.FirstOrDefault(d => state.State.RemovedDevices.Contains(d.DeviceId)) is { } reused)
+        {
+            throw new ArgumentException($"Device {reused.DeviceId} was removed; device ids are not reused.");
+        }
+
+        var removed = ActiveDeviceIds().Where(id => !list.Devices.Any(d => d.DeviceId == id)).ToList();
         state.State.DeviceList = list;
+        foreach (var id in removed)
+        {
+            state.State.RemovedDevices.Add(id);
+            state.State.PurgePending.Add(id);
+            state.State.Prekeys.Remove(id);
+        }
+
+        // Stored first, so the removed devices are refused from now on; then their rows go.
         await state.WriteStateAsync();
+        if (removed.Count > 0)
+        {
+            LogDevicesRemoved(AccountId, removed.Count);
+        }
+
+        await PurgeRemovedAsync();
+    }
+
+    // Deletes what the server holds for removed devices: their one-time prekeys and their mailboxes.
+    // Each part is idempotent, so what a failure left is done again with the next list.
+    private async Task PurgeRemovedAsync()
+    {
+        if (state.State.PurgePending.Count == 0)
+        {
+            return;
+        }
+
+        var pending = state.State.PurgePending.ToList();
+        await prekeys.DeleteDevicesAsync(AccountId, pending, CancellationToken.None);
+        await Task.WhenAll(pending.Select(id => GrainFactory.GetGrain<IMailboxGrain>(MailboxKeys.Of(AccountId, id)).PurgeAsync()));
+        state.State.PurgePending.Clear();
+        await state.WriteStateAsync();
+    }
+
+    // The devices in force: the stored list's, or device 1 before the first list.
+    private IEnumerable<uint> ActiveDeviceIds() =>
+        state.State.DeviceList is { } list ? list.Devices.Select(d => d.DeviceId) : state.State.RemovedDevices.Contains(1) ? [] : [1u];
+
+    private DeviceStanding Standing(uint deviceId) =>
+        ActiveDeviceIds().Contains(deviceId) ? DeviceStanding.Active
+        : state.State.RemovedDevices.Contains(deviceId) ? DeviceStanding.Removed
+        : DeviceStanding.Unknown;
+
+    private void EnsureActive(uint deviceId)
+    {
+        if (Standing(deviceId) != DeviceStanding.Active)
+        {
+            throw new DeviceRemovedException($"Device {deviceId} is not on the account's device list.");
+        }
+    }
+
+    public Task<DeviceSignIn?> GetDeviceSignInAsync(uint deviceId)
+    {
+        if (state.State.Identity is not { } identity)
+        {
+            return Task.FromResult<DeviceSignIn?>(null);
+        }
+
+        var standing = Standing(deviceId);
+        var key = standing == DeviceStanding.Active ? state.State.DeviceList?.Devices.First(d => d.DeviceId == deviceId).SigningKey : null;
+        return Task.FromResult<DeviceSignIn?>(new DeviceSignIn(identity, standing, key));
+    }
+
+    public Task EnsureDeviceActiveAsync(uint deviceId)
+    {
+        EnsureRegistered();
+        EnsureActive(deviceId);
+        return Task.CompletedTask;
+    }
+
+    public Task<DeviceCheck> CheckDevicesAsync(IReadOnlyList<uint> addressed, uint? exceptDevice)
+    {
+        ArgumentNullException.ThrowIfNull(addressed);
+        var active = ActiveDeviceIds().ToHashSet();
+        var expected = active.Where(id => id != exceptDevice).ToHashSet();
+        // The depositing device may address itself too (a note to itself), but need not.
+        var distinct = addressed.Distinct().Where(id => id != exceptDevice || !active.Contains(id)).Order().ToList();
+        var missing = expected.Where(id => !distinct.Contains(id)).Order().ToList();
+        var unexpected = distinct.Where(id => !expected.Contains(id)).ToList();
+        var stale = unexpected.Where(state.State.RemovedDevices.Contains).ToList();
+        var extra = unexpected.Where(id => !state.State.RemovedDevices.Contains(id)).ToList();
+        return Task.FromResult(new DeviceCheck(missing, extra, stale));
     }
 
     public Task<SignedDeviceList?> GetDeviceListAsync()
@@ -303,8 +412,11 @@ internal sealed partial class AccountGrain(
     private IdentityKeys EnsureRegistered() => state.State.Identity ?? throw new AccountNotFoundException();
 
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Account {AccountId} handed out {Limit} bundles with one-time prekeys this hour; handing out bundles without them")]
-    private partial void LogHandoutsLimited(string accountId, int limit);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Account {AccountId} device {DeviceId} handed out {Limit} bundles with one-time prekeys this hour; handing out bundles without them")]
+    private partial void LogHandoutsLimited(string accountId, uint deviceId, int limit);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Account {AccountId} removed {Count} devices; their prekeys and mailboxes are deleted")]
+    private partial void LogDevicesRemoved(string accountId, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Account {AccountId} reached its limit of {Limit} new recipients per hour")]
     private partial void LogNewRecipientsLimited(string accountId, int limit);
@@ -312,6 +424,6 @@ internal sealed partial class AccountGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Registered account {AccountId}")]
     private partial void LogRegistered(string accountId);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Account {AccountId} uploaded {X25519Count} one-time X25519 and {KemCount} one-time ML-KEM prekeys")]
-    private partial void LogPrekeysUploaded(string accountId, int x25519Count, int kemCount);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Account {AccountId} device {DeviceId} uploaded {X25519Count} one-time X25519 and {KemCount} one-time ML-KEM prekeys")]
+    private partial void LogPrekeysUploaded(string accountId, uint deviceId, int x25519Count, int kemCount);
 }

@@ -114,6 +114,16 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
         SELECT count(*), coalesce(sum(size_bytes), 0) FROM gone
         """;
 
+    private const string PurgeMailboxSql = """
+        WITH gone AS (
+            DELETE FROM pigeon.envelopes WHERE mailbox_id = @mailbox_id RETURNING size_bytes
+        ),
+        forgotten AS (
+            DELETE FROM pigeon.acknowledged_envelopes WHERE mailbox_id = @mailbox_id
+        )
+        SELECT count(*), coalesce(sum(size_bytes), 0) FROM gone
+        """;
+
     private const string TotalsSql = """
         SELECT count(*), coalesce(sum(size_bytes), 0), coalesce(max(seq), 0)
         FROM pigeon.envelopes WHERE mailbox_id = @mailbox_id AND expires_at > @now
@@ -311,6 +321,10 @@ internal sealed class EnvelopeStore(NpgsqlDataSource dataSource)
         CountAndBytesAsync(PurgeExpiredSql, cancellationToken,
             new NpgsqlParameter<string>("mailbox_id", mailboxId),
             new NpgsqlParameter<DateTimeOffset>("now", now));
+
+    /// <summary>Deletes every envelope of one mailbox and the ids of those acknowledged; returns how many envelopes and bytes.</summary>
+    public Task<(long Count, long Bytes)> PurgeMailboxAsync(string mailboxId, CancellationToken cancellationToken) =>
+        CountAndBytesAsync(PurgeMailboxSql, cancellationToken, new NpgsqlParameter<string>("mailbox_id", mailboxId));
 
     /// <summary>Counts one mailbox's unexpired envelopes, their bytes and the highest sequence number.</summary>
     public async Task<MailboxTotals> GetTotalsAsync(string mailboxId, DateTimeOffset now, CancellationToken cancellationToken)

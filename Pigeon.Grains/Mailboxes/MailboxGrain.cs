@@ -240,6 +240,21 @@ internal sealed partial class MailboxGrain(
         return result with { Acknowledged = acknowledged };
     }
 
+    public async Task<long> PurgeAsync()
+    {
+        var (count, _) = await store.PurgeMailboxAsync(MailboxId, CancellationToken.None);
+        (_envelopes, _bytes) = (0, 0);
+        _recent.Reset(_lastSequence);
+        _pendingBySender.Clear();
+        _senderOf.Clear();
+        // Counted afresh by the next call, should a deposit that was committing still land.
+        _counting = null;
+        EndWaits();
+        DeactivateOnIdle();
+        LogPurged(MailboxId, count);
+        return count;
+    }
+
     public async Task<MailboxStatus> GetStatusAsync()
     {
         await EnsureCountedAsync();
@@ -392,6 +407,9 @@ internal sealed partial class MailboxGrain(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Acknowledged {Count} envelopes in mailbox {MailboxId}")]
     private partial void LogAcknowledged(string mailboxId, long count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Purged mailbox {MailboxId} of a removed device ({Count} envelopes)")]
+    private partial void LogPurged(string mailboxId, long count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused a deposit to full mailbox {MailboxId} ({Envelopes} envelopes, {Bytes} bytes)")]
     private partial void LogQuotaRefused(string mailboxId, long envelopes, long bytes);

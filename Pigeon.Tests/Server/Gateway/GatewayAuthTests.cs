@@ -37,6 +37,8 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
     [InlineData(ApiMode.CoHosted, "Bearer v1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.99999999999.AAAA")]
     [InlineData(ApiMode.Gateway, "Bearer v2.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.99999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
     [InlineData(ApiMode.CoHosted, "Bearer v2.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.99999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData(ApiMode.Gateway, "Bearer v2.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.1.99999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
+    [InlineData(ApiMode.CoHosted, "Bearer v2.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.0.99999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
     [InlineData(ApiMode.Gateway, "Basic dXNlcjpwYXNz")]
     [InlineData(ApiMode.CoHosted, "Basic dXNlcjpwYXNz")]
     [InlineData(ApiMode.Gateway, "Bearer ")]
@@ -77,7 +79,7 @@ public sealed class GatewayAuthTests(PigeonClusterFixture fixture)
         var forger = new TokenService(
             Options.Create(new AuthOptions { TokenSigningKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) }),
             TimeProvider.System);
-        user.Token = forger.Issue(user.AccountId).Token;
+        user.Token = forger.Issue(user.AccountId, 1).Token;
 
         using var request = ApiClient.Authorized(HttpMethod.Get, "/v1/messages", user);
         using var response = await http.SendAsync(request, Ct);

@@ -87,9 +87,12 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
             { "keys: list named twice", "PUT", "/v1/keys", $$"""{"oneTimePrekeys":[],"oneTimePrekeys":[{"id":1,"publicKey":"{{key32}}"}]}""", Json, true, 400 },
             { "keys: too many in one upload", "PUT", "/v1/keys", $$"""{"oneTimePrekeys":[{{tooManyPrekeys}}]}""", Json, true, 400 },
             { "keys: without token", "PUT", "/v1/keys", "{}", Json, false, 401 },
-            { "bundle: malformed id", "GET", "/v1/keys/NOT-AN-ID", null, Json, true, 400 },
-            { "bundle: unknown account", "GET", $"/v1/keys/{Unknown}", null, Json, true, 404 },
-            { "bundle: no prekeys yet", "GET", "/v1/keys/{bob}", null, Json, true, 409 },
+            { "bundle: malformed id", "GET", "/v1/keys/NOT-AN-ID/1", null, Json, true, 400 },
+            { "bundle: unknown account", "GET", $"/v1/keys/{Unknown}/1", null, Json, true, 404 },
+            { "bundle: no prekeys yet", "GET", "/v1/keys/{bob}/1", null, Json, true, 409 },
+            { "bundle: device 0", "GET", "/v1/keys/{bob}/0", null, Json, true, 400 },
+            { "bundle: a device never listed", "GET", "/v1/keys/{bob}/7", null, Json, true, 409 },
+            { "bundle: the route without a device is gone", "GET", "/v1/keys/{bob}", null, Json, true, 404 },
             { "deposit: malformed JSON", "POST", "/v1/messages", "{\"envelopes\":[", Json, true, 400 },
             { "deposit: missing envelopes", "POST", "/v1/messages", "{}", Json, true, 400 },
             { "deposit: empty batch", "POST", "/v1/messages", """{"envelopes":[]}""", Json, true, 400 },
@@ -110,6 +113,16 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
             { "deposit: a good envelope beside a null one", "POST", "/v1/messages", $$"""{"envelopes":[{{Envelope(messageId: "\"3f2a0c1e-0000-4000-8000-000000000002\"")}},null]}""", Json, true, 400 },
             { "deposit: a good envelope beside an empty payload", "POST", "/v1/messages", $$"""{"envelopes":[{{Envelope(messageId: "\"3f2a0c1e-0000-4000-8000-000000000003\"")}},{{Envelope(body: "\"\"")}}]}""", Json, true, 400 },
             { "deposit: a good envelope beside an unknown recipient", "POST", "/v1/messages", $$"""{"envelopes":[{{Envelope(messageId: "\"3f2a0c1e-0000-4000-8000-000000000004\"")}},{{Envelope(recipient: Unknown)}}]}""", Json, true, 404 },
+            { "deposit: device 0", "POST", "/v1/messages", """{"envelopes":[{"recipient":"{bob}","messageId":"3f2a0c1e-0000-4000-8000-000000000005","payload":"AAAA","deviceId":0}]}""", Json, true, 400 },
+            { "deposit: one envelope twice", "POST", "/v1/messages", $$"""{"envelopes":[{{Envelope(messageId: "\"3f2a0c1e-0000-4000-8000-000000000006\"")}},{{Envelope(messageId: "\"3f2a0c1e-0000-4000-8000-000000000006\"")}}]}""", Json, true, 400 },
+            { "deposit: a device the recipient never had", "POST", "/v1/messages", """{"envelopes":[{"recipient":"{bob}","messageId":"3f2a0c1e-0000-4000-8000-000000000007","payload":"AAAA","deviceId":2}]}""", Json, true, 409 },
+            { "provisioning: unknown slot", "GET", $"/v1/provisioning/{Guid.NewGuid()}", null, Json, false, 404 },
+            { "provisioning: slot id not a GUID", "GET", "/v1/provisioning/seven", null, Json, false, 404 },
+            { "provisioning: wait too long", "GET", $"/v1/provisioning/{Guid.NewGuid()}?wait=26", null, Json, false, 400 },
+            { "provisioning: put to an unknown slot", "PUT", $"/v1/provisioning/{Guid.NewGuid()}", """{"payload":"AAAA"}""", Json, true, 404 },
+            { "provisioning: empty payload", "PUT", $"/v1/provisioning/{Guid.NewGuid()}", """{"payload":""}""", Json, true, 400 },
+            { "provisioning: null payload", "PUT", $"/v1/provisioning/{Guid.NewGuid()}", """{"payload":null}""", Json, true, 400 },
+            { "provisioning: put without token", "PUT", $"/v1/provisioning/{Guid.NewGuid()}", """{"payload":"AAAA"}""", Json, false, 401 },
             { "deposit: batch too large", "POST", "/v1/messages", $$"""{"envelopes":[{{tooManyEnvelopes}}]}""", Json, true, 400 },
             { "deposit: body too large", "POST", "/v1/messages", "{\"envelopes\":[\"" + new string('A', (2 * 1024 * 1024) + 1) + "\"]}", Json, true, 413 },
             { "deposit: without token", "POST", "/v1/messages", $$"""{"envelopes":[{{Envelope()}}]}""", Json, false, 401 },
@@ -213,7 +226,7 @@ public sealed class GatewayBadInputTests(PigeonClusterFixture fixture)
         using var counted = await http.SendAsync(count, Ct);
         var after = await counted.Content.ReadFromJsonAsync<PrekeyCountsResponse>(PigeonJson.Options, Ct);
         Assert.Equal(before, after);
-        using var fetch = ApiClient.Authorized(HttpMethod.Get, $"/v1/keys/{bob.AccountId}", bob);
+        using var fetch = ApiClient.Authorized(HttpMethod.Get, $"/v1/keys/{bob.AccountId}/1", bob);
         using var fetched = await http.SendAsync(fetch, Ct);
         var bundle = await fetched.Content.ReadFromJsonAsync<PrekeyBundleResponse>(PigeonJson.Options, Ct);
         Assert.NotEqual(signed.PublicKey, bundle!.SignedPrekey.PublicKey);

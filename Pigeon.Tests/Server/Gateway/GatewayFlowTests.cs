@@ -25,7 +25,7 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
         // Ids run across kinds in upload order: the signed and last-resort keys are 1 and 2, then X25519 3-5, then ML-KEM 6-8.
         Assert.Equal(new PrekeyCountsResponse(3, 3, true, true, 3, 6), counts);
 
-        using (var fetch = ApiClient.Authorized(HttpMethod.Get, $"/v1/keys/{bob.AccountId}", alice))
+        using (var fetch = ApiClient.Authorized(HttpMethod.Get, $"/v1/keys/{bob.AccountId}/1", alice))
         using (var response = await http.SendAsync(fetch, Ct))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -107,7 +107,7 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
 
         var waiting = ApiClient.ReceiveAsync(http, bob, Ct, after: received.Sequence, wait: 20, ack: [first.MessageId]);
         await WaitForWaitingReceiveAsync(mode, bob.AccountId);
-        Assert.Equal(0, (await fixture.Api(mode).Grains.GetGrain<IMailboxGrain>(bob.AccountId).GetStatusAsync()).Envelopes);
+        Assert.Equal(0, (await fixture.Api(mode).Grains.GetGrain<IMailboxGrain>(MailboxKeys.Of(bob.AccountId, 1)).GetStatusAsync()).Envelopes);
 
         var second = new OutgoingEnvelope(bob.AccountId, Guid.NewGuid(), [2]);
         await ApiClient.DepositAsync(http, alice, second);
@@ -247,7 +247,7 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
             s => s.Labels.Contains("http_route=\"/v1/messages/\"", StringComparison.Ordinal));
         using var openApi = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json", Ct));
         var paths = openApi.RootElement.GetProperty("paths");
-        foreach (var path in new[] { "/v1/accounts", "/v1/auth/challenge", "/v1/auth/token", "/v1/keys", "/v1/keys/{accountId}", "/v1/messages", "/v1/messages/ack" })
+        foreach (var path in new[] { "/v1/accounts", "/v1/auth/challenge", "/v1/auth/token", "/v1/keys", "/v1/keys/{accountId}/{deviceId}", "/v1/messages", "/v1/provisioning", "/v1/provisioning/{slotId}", "/v1/messages/ack" })
         {
             Assert.True(paths.TryGetProperty(path, out _), $"OpenAPI lacks {path}");
         }
@@ -301,7 +301,7 @@ public sealed class GatewayFlowTests(PigeonClusterFixture fixture)
 
     private async Task WaitForWaitingReceiveAsync(ApiMode mode, string accountId, int expected = 1)
     {
-        var mailbox = fixture.Api(mode).Grains.GetGrain<IMailboxGrain>(accountId);
+        var mailbox = fixture.Api(mode).Grains.GetGrain<IMailboxGrain>(MailboxKeys.Of(accountId, 1));
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         while ((await mailbox.GetStatusAsync()).WaitingReceives != expected)
         {

@@ -97,7 +97,7 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 3; i++)
         {
-            using var fetch = ApiClient.Authorized(HttpMethod.Get, $"/v1/keys/{bob.AccountId}", alice);
+            using var fetch = ApiClient.Authorized(HttpMethod.Get, $"/v1/keys/{bob.AccountId}/1", alice);
             using var response = await http.SendAsync(fetch, Ct);
             statuses.Add(response.StatusCode);
             if (i == 2)
@@ -115,7 +115,7 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         }
 
         // The limit is the fetcher's: another account still gets a bundle, and Alice's other requests still pass.
-        using var carolFetch = ApiClient.Authorized(HttpMethod.Get, $"/v1/keys/{bob.AccountId}", carol);
+        using var carolFetch = ApiClient.Authorized(HttpMethod.Get, $"/v1/keys/{bob.AccountId}/1", carol);
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(carolFetch, Ct)).StatusCode);
         using var aliceCount = ApiClient.Authorized(HttpMethod.Get, "/v1/keys/count", alice);
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(aliceCount, Ct)).StatusCode);
@@ -156,7 +156,7 @@ public sealed class GatewayLimitsTests(PigeonClusterFixture fixture)
         var alice = await ApiClient.RegisterAndLoginAsync(http);
         var bob = await ApiClient.RegisterAndLoginAsync(http);
         var waiting = ApiClient.ReceiveAsync(http, bob, Ct, wait: 20);
-        var mailbox = gateway.Grains.GetGrain<Pigeon.Grains.Abstractions.Mailboxes.IMailboxGrain>(bob.AccountId);
+        var mailbox = gateway.Grains.GetGrain<Pigeon.Grains.Abstractions.Mailboxes.IMailboxGrain>(Pigeon.Grains.Abstractions.Mailboxes.MailboxKeys.Of(bob.AccountId, 1));
         while ((await mailbox.GetStatusAsync()).WaitingReceives == 0)
         {
             await Task.Yield();

@@ -72,7 +72,7 @@ public sealed class SealedDepositTests(PigeonClusterFixture fixture)
         Assert.Equal((ProblemTypes.InvalidRequest, ProblemTypes.InvalidRequest), (zero.Type, negative.Type));
         await using var command = fixture.DataSource.CreateCommand(
             "SELECT message_id, expires_at - deposited_at FROM pigeon.envelopes WHERE mailbox_id = @mailbox ORDER BY seq");
-        command.Parameters.Add(new Npgsql.NpgsqlParameter<string>("mailbox", bob.AccountId));
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<string>("mailbox", Pigeon.Grains.Abstractions.Mailboxes.MailboxKeys.Of(bob.AccountId, 1)));
         var kept = new List<(Guid, TimeSpan)>();
         await using (var reader = await command.ExecuteReaderAsync(Ct))
         {

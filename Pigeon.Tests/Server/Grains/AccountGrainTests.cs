@@ -71,13 +71,13 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         var id = identity.AccountId;
         var keys = KeysOf(identity);
         await fixture.Grains.GetGrain<IAccountGrain>(id).RegisterAsync(keys);
-        await fixture.Grains.GetGrain<IAccountGrain>(id).UploadPrekeysAsync(FullUpload(identity, 3));
+        await fixture.Grains.GetGrain<IAccountGrain>(id).UploadPrekeysAsync(1, FullUpload(identity, 3));
 
         await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, TestContext.Current.CancellationToken);
         var account = fixture.Grains.GetGrain<IAccountGrain>(id);
 
         Assert.True((await account.GetIdentityAsync())!.SameAs(keys));
-        Assert.Equal(new PrekeyCounts(3, 3, true, true, 1, 1), await account.CountPrekeysAsync());
+        Assert.Equal(new PrekeyCounts(3, 3, true, true, 1, 1), await account.CountPrekeysAsync(1));
     }
 
     [Fact]
@@ -85,8 +85,8 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     {
         var (account, identity) = NewAccount();
 
-        await Assert.ThrowsAsync<AccountNotFoundException>(() => account.FetchBundleAsync());
-        await Assert.ThrowsAsync<AccountNotFoundException>(() => account.UploadPrekeysAsync(FullUpload(identity, 1)));
+        await Assert.ThrowsAsync<AccountNotFoundException>(() => account.FetchBundleAsync(1));
+        await Assert.ThrowsAsync<AccountNotFoundException>(() => account.UploadPrekeysAsync(1, FullUpload(identity, 1)));
         Assert.Null(await account.GetIdentityAsync());
     }
 
@@ -96,7 +96,7 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         var (account, identity) = NewAccount();
         await account.RegisterAsync(KeysOf(identity));
 
-        await Assert.ThrowsAsync<PrekeysUnavailableException>(() => account.FetchBundleAsync());
+        await Assert.ThrowsAsync<PrekeysUnavailableException>(() => account.FetchBundleAsync(1));
     }
 
     [Fact]
@@ -106,11 +106,11 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         var identity = KeysOf(signer);
         await account.RegisterAsync(identity);
         var upload = FullUpload(signer, 2);
-        Assert.Equal(new PrekeyCounts(2, 2, true, true, 1, 1), await account.UploadPrekeysAsync(upload));
+        Assert.Equal(new PrekeyCounts(2, 2, true, true, 1, 1), await account.UploadPrekeysAsync(1, upload));
 
-        var first = await account.FetchBundleAsync();
-        var second = await account.FetchBundleAsync();
-        var third = await account.FetchBundleAsync();
+        var first = await account.FetchBundleAsync(1);
+        var second = await account.FetchBundleAsync(1);
+        var third = await account.FetchBundleAsync(1);
 
         Assert.True(first.Identity.SameAs(identity));
         Assert.Equal(upload.SignedPrekey!.PublicKey, first.SignedPrekey.PublicKey);
@@ -120,7 +120,7 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         Assert.Null(third.OneTimeX25519Prekey);
         Assert.True(third.KemPrekeyIsLastResort);
         Assert.Equal(upload.LastResortKemPrekey!.PublicKey, third.KemPrekey.PublicKey);
-        Assert.Equal(new PrekeyCounts(0, 0, true, true), await account.CountPrekeysAsync());
+        Assert.Equal(new PrekeyCounts(0, 0, true, true), await account.CountPrekeysAsync(1));
     }
 
     [Fact]
@@ -150,7 +150,7 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         var (account, identity) = NewAccount();
         await account.RegisterAsync(KeysOf(identity));
         var before = FullUpload(identity, 1);
-        await account.UploadPrekeysAsync(before);
+        await account.UploadPrekeysAsync(1, before);
         using var impostor = IdentityKeyPair.Generate();
         var upload = FullUpload(identity, 2, firstId: 10);
         var kem = upload.OneTimeKemPrekeys[1];
@@ -163,10 +163,10 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
 
-        await Assert.ThrowsAsync<KeyMismatchException>(() => account.UploadPrekeysAsync(bad));
+        await Assert.ThrowsAsync<KeyMismatchException>(() => account.UploadPrekeysAsync(1, bad));
 
-        Assert.Equal(new PrekeyCounts(1, 1, true, true, 1, 1), await account.CountPrekeysAsync());
-        var bundle = await account.FetchBundleAsync();
+        Assert.Equal(new PrekeyCounts(1, 1, true, true, 1, 1), await account.CountPrekeysAsync(1));
+        var bundle = await account.FetchBundleAsync(1);
         Assert.Equal(before.SignedPrekey!.PublicKey, bundle.SignedPrekey.PublicKey);
         Assert.Equal(before.OneTimeKemPrekeys[0].PublicKey, bundle.KemPrekey.PublicKey);
     }
@@ -203,12 +203,12 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         var (account, identity) = NewAccount();
         await account.RegisterAsync(KeysOf(identity));
         var before = FullUpload(identity, 1);
-        await account.UploadPrekeysAsync(before);
+        await account.UploadPrekeysAsync(1, before);
 
-        await Assert.ThrowsAsync<ArgumentException>(() => account.UploadPrekeysAsync(Malformed(name, identity)));
+        await Assert.ThrowsAsync<ArgumentException>(() => account.UploadPrekeysAsync(1, Malformed(name, identity)));
 
-        Assert.Equal(new PrekeyCounts(1, 1, true, true, 1, 1), await account.CountPrekeysAsync());
-        var bundle = await account.FetchBundleAsync();
+        Assert.Equal(new PrekeyCounts(1, 1, true, true, 1, 1), await account.CountPrekeysAsync(1));
+        var bundle = await account.FetchBundleAsync(1);
         Assert.Equal(before.SignedPrekey!.PublicKey, bundle.SignedPrekey.PublicKey);
         Assert.Equal(before.OneTimeX25519Prekeys[0].PublicKey, bundle.OneTimeX25519Prekey!.PublicKey);
     }
@@ -219,10 +219,10 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         var (account, identity) = NewAccount();
         await account.RegisterAsync(KeysOf(identity));
 
-        var refused = await Assert.ThrowsAsync<PrekeyPoolFullException>(() => account.UploadPrekeysAsync(FullUpload(identity, 501)));
+        var refused = await Assert.ThrowsAsync<PrekeyPoolFullException>(() => account.UploadPrekeysAsync(1, FullUpload(identity, 501)));
 
         Assert.Equal(OneTimePrekeyKind.X25519, refused.Kind);
-        Assert.Equal(new PrekeyCounts(0, 0, false, false), await account.CountPrekeysAsync());
+        Assert.Equal(new PrekeyCounts(0, 0, false, false), await account.CountPrekeysAsync(1));
     }
 
     [Fact]
@@ -230,9 +230,9 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     {
         var (account, identity) = NewAccount();
         await account.RegisterAsync(KeysOf(identity));
-        await account.UploadPrekeysAsync(FullUpload(identity, 60));
+        await account.UploadPrekeysAsync(1, FullUpload(identity, 60));
 
-        var bundles = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => account.FetchBundleAsync()));
+        var bundles = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => account.FetchBundleAsync(1)));
 
         var x25519 = bundles.Where(b => b.OneTimeX25519Prekey is not null).Select(b => b.OneTimeX25519Prekey!.Id).ToList();
         var kem = bundles.Where(b => !b.KemPrekeyIsLastResort).Select(b => b.KemPrekey.Id).ToList();
@@ -241,7 +241,7 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         Assert.Equal(60, kem.Count);
         Assert.Equal(60, kem.Distinct().Count());
         Assert.Equal(40, bundles.Count(b => b.KemPrekeyIsLastResort));
-        Assert.Equal(new PrekeyCounts(0, 0, true, true), await account.CountPrekeysAsync());
+        Assert.Equal(new PrekeyCounts(0, 0, true, true), await account.CountPrekeysAsync(1));
     }
 
     [Fact]
@@ -249,24 +249,24 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
     {
         var (account, identity) = NewAccount();
         await account.RegisterAsync(KeysOf(identity));
-        await account.UploadPrekeysAsync(FullUpload(identity, 70));
+        await account.UploadPrekeysAsync(1, FullUpload(identity, 70));
         var limit = new Pigeon.Grains.Accounts.AccountOptions().MaxOneTimePrekeyHandoutsPerHour;
 
         for (var i = 0; i < limit; i++)
         {
-            Assert.NotNull((await account.FetchBundleAsync()).OneTimeX25519Prekey);
+            Assert.NotNull((await account.FetchBundleAsync(1)).OneTimeX25519Prekey);
         }
 
-        var limited = await account.FetchBundleAsync();
+        var limited = await account.FetchBundleAsync(1);
         Assert.Null(limited.OneTimeX25519Prekey);
         Assert.True(limited.KemPrekeyIsLastResort);
-        Assert.Equal(new PrekeyCounts(70 - limit, 70 - limit, true, true, (uint)limit + 1, (uint)limit + 1), await account.CountPrekeysAsync());
+        Assert.Equal(new PrekeyCounts(70 - limit, 70 - limit, true, true, (uint)limit + 1, (uint)limit + 1), await account.CountPrekeysAsync(1));
 
         fixture.Clock.Advance(TimeSpan.FromHours(1));
-        var later = await account.FetchBundleAsync();
+        var later = await account.FetchBundleAsync(1);
         Assert.NotNull(later.OneTimeX25519Prekey);
         Assert.False(later.KemPrekeyIsLastResort);
-        Assert.Equal(new PrekeyCounts(69 - limit, 69 - limit, true, true, (uint)limit + 2, (uint)limit + 2), await account.CountPrekeysAsync());
+        Assert.Equal(new PrekeyCounts(69 - limit, 69 - limit, true, true, (uint)limit + 2, (uint)limit + 2), await account.CountPrekeysAsync(1));
     }
 
     [Fact]
@@ -343,14 +343,99 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         var limit = new Pigeon.Grains.Accounts.AccountOptions().MaxNewRecipientsPerHour;
         var recipients = Enumerable.Range(0, limit + 1).Select(i => $"recipient-{i}").ToList();
 
-        await account.NoteIdentifiedRecipientsAsync(recipients[..(limit - 1)]);
-        var refused = await Assert.ThrowsAsync<NewRecipientLimitException>(() => account.NoteIdentifiedRecipientsAsync(recipients[(limit - 1)..]));
+        await account.NoteIdentifiedRecipientsAsync(1, recipients[..(limit - 1)]);
+        var refused = await Assert.ThrowsAsync<NewRecipientLimitException>(() => account.NoteIdentifiedRecipientsAsync(1, recipients[(limit - 1)..]));
         Assert.Equal(limit, refused.Limit);
         Assert.InRange(refused.RetryAfter, TimeSpan.FromMinutes(59), TimeSpan.FromHours(1));
 
-        await account.NoteIdentifiedRecipientsAsync([recipients[limit - 1], recipients[0], recipients[1]]);
-        await Assert.ThrowsAsync<NewRecipientLimitException>(() => account.NoteIdentifiedRecipientsAsync([recipients[limit]]));
+        await account.NoteIdentifiedRecipientsAsync(1, [recipients[limit - 1], recipients[0], recipients[1]]);
+        await Assert.ThrowsAsync<NewRecipientLimitException>(() => account.NoteIdentifiedRecipientsAsync(1, [recipients[limit]]));
         fixture.Clock.Advance(TimeSpan.FromHours(1));
-        await account.NoteIdentifiedRecipientsAsync([recipients[limit]]);
+        await account.NoteIdentifiedRecipientsAsync(1, [recipients[limit]]);
+    }
+
+    private static SignedDeviceList SignedList(IdentityKeyPair identity, ulong version, params uint[] ids)
+    {
+        var list = new Pigeon.Protocol.Devices.DeviceList(identity.AccountId, version,
+            ids.Select(id => new Pigeon.Protocol.Devices.DeviceEntry(id, new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero), RandomNumberGenerator.GetBytes(32))));
+        return new SignedDeviceList(list.Version, [.. list.Devices.Select(d => new DeviceSlot(d.DeviceId, d.AddedAt, d.SigningKey))], identity.SignDeviceList(list));
+    }
+
+    [Fact]
+    public async Task Devices_HaveTheirOwnPools_AndARemovedOneLosesThem_ForGood_AcrossReactivation()
+    {
+        var (account, identity) = NewAccount();
+        await account.RegisterAsync(KeysOf(identity));
+        // Before a list, device 1 alone.
+        await Assert.ThrowsAsync<DeviceRemovedException>(() => account.UploadPrekeysAsync(2, FullUpload(identity, 1)));
+        await account.SetDeviceListAsync(SignedList(identity, 1, 1, 2));
+        await account.UploadPrekeysAsync(1, FullUpload(identity, 2));
+        // The same key ids again, in another device's pool.
+        await account.UploadPrekeysAsync(2, FullUpload(identity, 4));
+        var bundle = await account.FetchBundleAsync(2);
+
+        Assert.Equal(new PrekeyCounts(2, 2, true, true, 1, 1), await account.CountPrekeysAsync(1));
+        Assert.Equal(new PrekeyCounts(3, 3, true, true, 2, 2), await account.CountPrekeysAsync(2));
+        Assert.Equal(1u, bundle.OneTimeX25519Prekey!.Id);
+
+        await account.SetDeviceListAsync(SignedList(identity, 2, 1, 3));
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, TestContext.Current.CancellationToken);
+        account = fixture.Grains.GetGrain<IAccountGrain>(identity.AccountId);
+
+        Assert.Equal(new PrekeyCounts(0, 0, false, false), await account.CountPrekeysAsync(2));
+        Assert.Equal(new PrekeyCounts(2, 2, true, true, 1, 1), await account.CountPrekeysAsync(1));
+        await Assert.ThrowsAsync<PrekeysUnavailableException>(() => account.FetchBundleAsync(2));
+        await Assert.ThrowsAsync<DeviceRemovedException>(() => account.EnsureDeviceActiveAsync(2));
+        await Assert.ThrowsAsync<DeviceRemovedException>(() => account.UploadPrekeysAsync(2, FullUpload(identity, 1)));
+        await Assert.ThrowsAsync<ArgumentException>(() => account.SetDeviceListAsync(SignedList(identity, 3, 1, 2, 3)));
+        await account.EnsureDeviceActiveAsync(3);
+        Assert.Equal(DeviceStanding.Removed, (await account.GetDeviceSignInAsync(2))!.Standing);
+        Assert.Equal(DeviceStanding.Unknown, (await account.GetDeviceSignInAsync(4))!.Standing);
+        Assert.NotNull((await account.GetDeviceSignInAsync(3))!.SigningKey);
+    }
+
+    [Fact]
+    public async Task CheckDevices_NamesMissingExtraAndStale_AndLeavesOutTheSendingDevice()
+    {
+        var (account, identity) = NewAccount();
+        await account.RegisterAsync(KeysOf(identity));
+
+        Assert.True((await account.CheckDevicesAsync([1], null)).Matches);
+        Assert.Equal([2u], (await account.CheckDevicesAsync([1, 2], null)).Extra);
+
+        await account.SetDeviceListAsync(SignedList(identity, 1, 1, 2, 3));
+        await account.SetDeviceListAsync(SignedList(identity, 2, 1, 2, 4));
+        var check = await account.CheckDevicesAsync([1, 3, 5, 3], null);
+        var own = await account.CheckDevicesAsync([2, 4], exceptDevice: 1);
+        var ownToItself = await account.CheckDevicesAsync([1, 2, 4], exceptDevice: 1);
+        var ownMissing = await account.CheckDevicesAsync([4], exceptDevice: 1);
+
+        Assert.Equal([2u, 4u], check.Missing);
+        Assert.Equal([5u], check.Extra);
+        Assert.Equal([3u], check.Stale);
+        Assert.True(own.Matches);
+        Assert.True(ownToItself.Matches);
+        Assert.Equal([2u], ownMissing.Missing);
+        // An account never registered is one without a list: device 1.
+        Assert.True((await NewAccount().Grain.CheckDevicesAsync([1], null)).Matches);
+    }
+
+    [Fact]
+    public async Task TheHandoutLimit_IsPerDevice()
+    {
+        var (account, identity) = NewAccount();
+        await account.RegisterAsync(KeysOf(identity));
+        await account.SetDeviceListAsync(SignedList(identity, 1, 1, 2));
+        var limit = new Pigeon.Grains.Accounts.AccountOptions().MaxOneTimePrekeyHandoutsPerHour;
+        await account.UploadPrekeysAsync(1, FullUpload(identity, limit + 1));
+        await account.UploadPrekeysAsync(2, FullUpload(identity, 1));
+
+        for (var i = 0; i < limit; i++)
+        {
+            Assert.NotNull((await account.FetchBundleAsync(1)).OneTimeX25519Prekey);
+        }
+
+        Assert.Null((await account.FetchBundleAsync(1)).OneTimeX25519Prekey);
+        Assert.NotNull((await account.FetchBundleAsync(2)).OneTimeX25519Prekey);
     }
 }
