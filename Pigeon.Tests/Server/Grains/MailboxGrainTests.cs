@@ -44,6 +44,30 @@ public sealed class MailboxGrainTests(PigeonClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Mailbox_Purge_DeletesEveryEnvelopeAndAcknowledgedId_AndEndsAWaitingReceive()
+    {
+        var mailbox = NewMailbox();
+        var kept = Guid.NewGuid();
+        var acknowledged = Guid.NewGuid();
+        await mailbox.DepositAsync(kept, RandomPayload());
+        await mailbox.DepositAsync(acknowledged, RandomPayload());
+        await mailbox.AckAsync([acknowledged]);
+        var waiting = mailbox.ReceiveAsync(long.MaxValue - 1, 10, TimeSpan.FromSeconds(20), Ct);
+
+        var purged = await mailbox.PurgeAsync();
+
+        Assert.Equal(1, purged);
+        Assert.Empty((await waiting.WaitAsync(TimeSpan.FromSeconds(10), Ct)).Envelopes);
+        Assert.Equal(0, (await mailbox.GetStatusAsync()).Envelopes);
+        Assert.Empty((await mailbox.ReceiveAsync(0, 10, NoWait, Ct)).Envelopes);
+        // The acknowledged id is forgotten too: nothing of the mailbox stays in either table.
+        await using var command = fixture.DataSource.CreateCommand(
+            "SELECT (SELECT count(*) FROM pigeon.envelopes WHERE mailbox_id = @id) + (SELECT count(*) FROM pigeon.acknowledged_envelopes WHERE mailbox_id = @id)");
+        command.Parameters.AddWithValue("id", mailbox.GetPrimaryKeyString());
+        Assert.Equal(0L, await command.ExecuteScalarAsync(Ct));
+    }
+
+    [Fact]
     public async Task Mailbox_UnacknowledgedEnvelope_IsDeliveredAgain()
     {
         var mailbox = NewMailbox();
