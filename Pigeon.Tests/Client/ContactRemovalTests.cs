@@ -54,7 +54,7 @@ public sealed class ContactRemovalTests : IDisposable
         Assert.Equal(ReceivedKind.Failed, Assert.Single(atAlice.Events, e => e.ContactId == bob.Profile.AccountId).Kind);
         Assert.Empty(_api.MailboxOf(bob.Profile.AccountId));
         Assert.DoesNotContain(await alice.Contacts.AllAsync(), c => c.AccountId == bob.Profile.AccountId);
-        Assert.Null(await alice.WithStoreAsync(database => database.Sessions.Load(bob.Profile.AccountId)));
+        Assert.Null(await alice.WithStoreAsync(database => database.Sessions.Load(bob.Address)));
         Assert.Null(await alice.WithStoreAsync(database => database.DeliveryKeys.Load(bob.Profile.AccountId)));
     }
 
@@ -69,7 +69,7 @@ public sealed class ContactRemovalTests : IDisposable
         await Assert.ThrowsAsync<ServerUnreachableException>(() => alice.Contacts.RemoveAsync("bob", Ct));
 
         Assert.Contains(await alice.Contacts.AllAsync(), c => c.AccountId == bob.Profile.AccountId);
-        Assert.NotNull(await alice.WithStoreAsync(database => database.Sessions.Load(bob.Profile.AccountId)));
+        Assert.NotNull(await alice.WithStoreAsync(database => database.Sessions.Load(bob.Address)));
         Assert.Equal(1u, await alice.WithStoreAsync(database => database.DeliveryKeys.Load(alice.Profile.AccountId)!.Epoch));
     }
 
@@ -123,7 +123,7 @@ public sealed class ContactRemovalTests : IDisposable
         var poll = await bob.Inbox.PollAsync(cursor, TimeSpan.Zero, Ct);
 
         Assert.Equal(ReceivedKind.Failed, Assert.Single(poll.Events).Kind);
-        Assert.Null(await bob.WithStoreAsync(database => database.Sessions.Load(carol.Profile.AccountId)));
+        Assert.Null(await bob.WithStoreAsync(database => database.Sessions.Load(carol.Address)));
     }
 
     [Fact]
@@ -150,9 +150,9 @@ public sealed class ContactRemovalTests : IDisposable
 
             Assert.Equal(3, poll.Events.Count(e => e.Kind == ReceivedKind.Request));
             Assert.Equal(["dave", "erin"], (await bob.Contacts.RequestsAsync()).Select(r => r.DisplayName));
-            Assert.Null(await bob.WithStoreAsync(database => database.Sessions.Load(senders[0].Profile.AccountId)));
+            Assert.Null(await bob.WithStoreAsync(database => database.Sessions.Load(senders[0].Address)));
             Assert.Empty((await bob.WithStoreAsync(database => database.Messages.History(senders[0].Profile.AccountId, 10))));
-            Assert.NotNull(await bob.WithStoreAsync(database => database.Sessions.Load(senders[2].Profile.AccountId)));
+            Assert.NotNull(await bob.WithStoreAsync(database => database.Sessions.Load(senders[2].Address)));
         }
     }
 
@@ -174,8 +174,8 @@ public sealed class ContactRemovalTests : IDisposable
         await bob.MaintainAsync(Ct);
 
         Assert.Equal([carol.Profile.AccountId], (await bob.Contacts.RequestsAsync()).Select(r => r.AccountId));
-        Assert.Null(await bob.WithStoreAsync(database => database.Sessions.Load(alice.Profile.AccountId)));
-        Assert.NotNull(await bob.WithStoreAsync(database => database.Sessions.Load(carol.Profile.AccountId)));
+        Assert.Null(await bob.WithStoreAsync(database => database.Sessions.Load(alice.Address)));
+        Assert.NotNull(await bob.WithStoreAsync(database => database.Sessions.Load(carol.Address)));
     }
 
     private static async Task MakeContactsAsync(ProfileSession inviter, ProfileSession invitee)

@@ -7,6 +7,7 @@ using System.Web;
 using Pigeon.Api;
 using Pigeon.Messaging;
 using Pigeon.Protocol.Delivery;
+using Pigeon.Protocol.Devices;
 using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Storage;
 
@@ -29,6 +30,7 @@ public sealed class InMemoryApi : HttpMessageHandler
     private readonly Dictionary<string, Prekeys> _prekeys = [];
     private readonly Dictionary<string, List<IncomingEnvelope>> _mailboxes = [];
     private readonly Dictionary<string, byte[]> _deliveryVerifiers = [];
+    private readonly Dictionary<string, DeviceListRecord> _deviceLists = [];
     private long _sequence;
 
     /// <summary>Where profiles made over this API say their server is.</summary>
@@ -179,10 +181,13 @@ public sealed class InMemoryApi : HttpMessageHandler
                 return Json(HttpStatusCode.OK, new ChallengeResponse(challenge, DateTimeOffset.UtcNow.AddMinutes(2)));
             case ("POST", "/v1/auth/token"):
                 var answer = Read<TokenRequest>(body);
-                if (!_accounts.TryGetValue(answer.AccountId, out var account)
-                    || !IdentitySignatures.VerifyAuthChallenge(
-                        account.SigningKey, answer.AccountId, ChallengeBinding.Bind(ChallengeBinding.OriginOf(address), answer.Challenge), answer.Signature)
-                    || !_challenges.Remove(Key(answer.AccountId, answer.Challenge)))
+                // As the gateway: the identity key until the account has a device list, then the device's listed key.
+                var bound = _accounts.ContainsKey(answer.AccountId) ? ChallengeBinding.Bind(ChallengeBinding.OriginOf(address), answer.Challenge) : [];
+                var signedIn = _accounts.TryGetValue(answer.AccountId, out var account) && (_deviceLists.TryGetValue(answer.AccountId, out var devices)
+                    ? devices.Devices.FirstOrDefault(d => d.DeviceId == answer.DeviceId) is { } listed
+                        && DeviceKeyPair.VerifyAuthChallenge(listed.SigningKey, answer.AccountId, answer.DeviceId, bound, answer.Signature)
+                    : answer.DeviceId == 1 && IdentitySignatures.VerifyAuthChallenge(account.SigningKey, answer.AccountId, bound, answer.Signature));
+                if (!signedIn || !_challenges.Remove(Key(answer.AccountId, answer.Challenge)))
                 {
                     return Problem(HttpStatusCode.Unauthorized, ProblemTypes.ChallengeFailed, "The challenge failed.");
                 }
@@ -223,8 +228,16 @@ public sealed class InMemoryApi : HttpMessageHandler
                 return new HttpResponseMessage(HttpStatusCode.NoContent);
             case ("GET", "/v1/keys/count"):
                 return Json(HttpStatusCode.OK, Counts(caller));
+            case ("PUT", "/v1/devices"):
+                _deviceLists[caller] = Read<DeviceListRecord>(body);
+                return new HttpResponseMessage(HttpStatusCode.NoContent);
+            case ("GET", _) when path.StartsWith("/v1/accounts/", StringComparison.Ordinal) && path.EndsWith("/devices", StringComparison.Ordinal):
+                return _deviceLists.TryGetValue(path.Split('/')[3], out var list)
+                    ? Json(HttpStatusCode.OK, list)
+                    : Problem(HttpStatusCode.NotFound, ProblemTypes.NotFound, "The account has published no device list.");
             case ("GET", _) when path.StartsWith("/v1/keys/", StringComparison.Ordinal):
-                var owner = path["/v1/keys/".Length..];
+                // One device per account here: every device id hands out the account's bundle.
+                var owner = path["/v1/keys/".Length..].Split('/')[0];
                 return _accounts.ContainsKey(owner)
                     ? Json(HttpStatusCode.OK, Bundle(owner))
                     : Problem(HttpStatusCode.NotFound, ProblemTypes.AccountNotFound, "No account has this id.");

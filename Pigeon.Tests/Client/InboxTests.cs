@@ -142,8 +142,8 @@ public sealed class InboxTests : IDisposable
             [("Text", alice.Profile.AccountId, "alice 1"), ("Text", bob.Profile.AccountId, "bob 1"),
              ("Text", alice.Profile.AccountId, "alice 2"), ("Text", bob.Profile.AccountId, "bob 2")],
             received);
-        var aliceCurrent = await alice.WithStoreAsync(database => database.Sessions.Load(bob.Profile.AccountId)!.Current!.SessionId);
-        var bobCurrent = await bob.WithStoreAsync(database => database.Sessions.Load(alice.Profile.AccountId)!.Current!.SessionId);
+        var aliceCurrent = await alice.WithStoreAsync(database => database.Sessions.Load(bob.Address)!.Current!.SessionId);
+        var bobCurrent = await bob.WithStoreAsync(database => database.Sessions.Load(alice.Address)!.Current!.SessionId);
         Assert.Equal(aliceCurrent, bobCurrent);
         Assert.Equal(ContactState.Accepted, (await alice.Contacts.ResolveAsync("bob")).State);
         Assert.Equal(ContactState.Accepted, (await bob.Contacts.ResolveAsync("alice")).State);
@@ -183,7 +183,7 @@ public sealed class InboxTests : IDisposable
         var bobCursor = (await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).LastSequence;
         await bob.Contacts.AcceptAsync("alice", Ct);
         var aliceCursor = (await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).LastSequence;
-        var broken = await alice.WithStoreAsync(database => database.Sessions.Load(bob.Profile.AccountId)!.Current!.SessionId);
+        var broken = await alice.WithStoreAsync(database => database.Sessions.Load(bob.Address)!.Current!.SessionId);
 
         // Bob loses his sessions (a restored backup, say): Alice's next message cannot decrypt.
         await bob.WithStoreAsync(database => database.Sessions.Delete(alice.Profile.AccountId));
@@ -210,7 +210,7 @@ public sealed class InboxTests : IDisposable
         Assert.Empty(await bob.Contacts.RequestsAsync());
         Assert.Equal(["after the restart"], later.Events.Select(e => e.Body));
         Assert.Equal(["and back"], back.Events.Where(e => e.Kind == ReceivedKind.Text).Select(e => e.Body));
-        var current = await alice.WithStoreAsync(database => database.Sessions.Load(bob.Profile.AccountId)!.Current!.SessionId);
+        var current = await alice.WithStoreAsync(database => database.Sessions.Load(bob.Address)!.Current!.SessionId);
         Assert.NotEqual(broken, current);
     }
 
@@ -227,7 +227,7 @@ public sealed class InboxTests : IDisposable
         // The server holds back a text of the first session while Alice starts a second one.
         await alice.Outbox.SendAsync(await alice.Contacts.ResolveAsync("bob"), "late", Ct);
         var delayed = _api.Take(bob.Profile.AccountId)[^1];
-        await alice.Contacts.RestartSessionAsync(bob.Profile.AccountId, Ct);
+        await alice.Contacts.RestartSessionAsync(bob.Address, Ct);
         await alice.Outbox.DeliverAsync(Ct);
         var restarted = await bob.Inbox.PollAsync(cursor, TimeSpan.Zero, Ct);
         _api.Put(bob.Profile.AccountId, delayed.MessageId, delayed.Payload);

@@ -27,7 +27,7 @@ public sealed class LimitsTests : IDisposable
         using var alice = await _profiles.CreateAsync("alice");
         using var bob = await _profiles.CreateAsync("bob");
         await alice.Contacts.InviteAsync(bob.Profile.AccountId, null, TestContext.Current.CancellationToken);
-        var session = (await alice.WithStoreAsync(database => database.Sessions.Load(bob.Profile.AccountId)))!.Current!;
+        var session = (await alice.WithStoreAsync(database => database.Sessions.Load(bob.Address)))!.Current!;
 
         // Still unanswered, so every message carries the PQXDH prelude: the largest kind there is.
         var largest = SealedEnvelope.Seal(alice.Identity, DeviceAddress.PrimaryDeviceId, session.RemoteIdentity, DeviceAddress.Primary(bob.Profile.AccountId),

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Pigeon.Messaging.Store;
+using Pigeon.Protocol.Devices;
 using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Prekeys;
 using Pigeon.Protocol.Storage;
@@ -16,6 +17,7 @@ public static class OfflineProfiles
     public static string Create(CliHarness cli, string profile, string server, string? passphrase = null)
     {
         using var identity = IdentityKeyPair.Generate();
+        using var deviceKey = DeviceKeyPair.Generate();
         var prekeys = new PrekeyStore();
         prekeys.RotateSignedPrekey(identity, DateTimeOffset.UtcNow);
         prekeys.RotateLastResortMlKemPrekey(identity, DateTimeOffset.UtcNow);
@@ -23,7 +25,7 @@ public static class OfflineProfiles
         using var store = ProfileDatabase.Create(cli.ProfileDirectory(profile), passphrase, new PassphraseKeyParameters(8 * 1024, 1));
         store.InTransaction(() =>
         {
-            store.Profile.Insert(server, profile, identity, DateTimeOffset.UtcNow);
+            store.Profile.Insert(server, profile, identity, 1, deviceKey, DateTimeOffset.UtcNow);
             store.Prekeys.Save(prekeys);
         });
         return identity.AccountId;
