@@ -168,6 +168,7 @@ public abstract class PigeonCommand : Command
         ProblemTypes.AccountNotFound when exception.AccountId is { } accountId => $"No account has the id {accountId} on this server. Check the id with your contact.",
         ProblemTypes.AccountNotFound => "The server does not know this profile's account (was the server reset?).",
         ProblemTypes.PrekeysUnavailable => $"{exception.AccountId} has no keys published on the server yet; they should run 'pigeon sync'.",
+        ProblemTypes.DeviceRemoved => "This device was removed from its account: it can no longer sign in. Link it again with 'pigeon devices link' (in a new profile).",
         ProblemTypes.ChallengeFailed => "The server refused to sign this profile in: its identity is not the one registered.",
         ProblemTypes.AttachmentTooLarge => $"The server takes no file this large: {exception.Problem.Detail}",
         ProblemTypes.AttachmentQuotaExceeded => "You have uploaded as many file bytes today as the server allows"

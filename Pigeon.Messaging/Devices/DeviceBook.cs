@@ -81,7 +81,7 @@ public sealed class DeviceBook
         {
             served = await _session.CallServerAsync(api => api.FetchDeviceListAsync(accountId, ct), accountId);
         }
-        catch (ServerRefusedException refused) when (refused.Problem.Status == HttpStatusCode.NotFound)
+        catch (ServerRefusedException refused) when (refused.Problem.Status == HttpStatusCode.NotFound && refused.Problem.Type != ProblemTypes.AccountNotFound)
         {
             throw new DeviceListRefusedException(accountId, "the server has no device list for it");
         }
@@ -207,10 +207,12 @@ public sealed class DeviceBook
             }
         }
 
-        if (before is not null && change.Added.Count > 0 && database.Contacts.Find(list.AccountId) is { } contact)
+        // Before a contact's first list, the devices we had sessions with stand for what we knew of it.
+        var knownBefore = before?.Devices.Select(d => d.DeviceId).ToList() ?? database.Sessions.DevicesOf(list.AccountId);
+        if (knownBefore.Count > 0 && database.Contacts.Find(list.AccountId) is { } contact)
         {
             var now = _session.Time.GetUtcNow();
-            foreach (var added in change.Added)
+            foreach (var added in change.Added.Where(d => before is not null || !knownBefore.Contains(d.DeviceId)))
             {
                 database.Messages.Add(contact.AccountId, MessageDirection.In, MessageKind.DeviceAdded, MessageStatus.Received, Guid.NewGuid(),
                     $"added a device on {added.AddedAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC", now, now);

@@ -143,7 +143,7 @@ public sealed class EndToEndTests
 
             // Garbage in the mailbox is reported, recorded and acknowledged; it does not block what follows.
             var client = await cluster.ConnectClientAsync(Cancellation);
-            await client.GetGrain<IMailboxGrain>(aliceId).DepositAsync(Guid.NewGuid(), Encoding.UTF8.GetBytes("not a pigeon message"));
+            await client.GetGrain<IMailboxGrain>(MailboxKeys.Of(aliceId, 1)).DepositAsync(Guid.NewGuid(), Encoding.UTF8.GetBytes("not a pigeon message"));
             await restarted.OkAsync("bob", "send", "Alice", "after the garbage");
             var garbled = await restarted.RunAsync("alice", "sync", "--wait", "0");
             Assert.Equal(0, garbled.ExitCode);
@@ -290,7 +290,7 @@ public sealed class EndToEndTests
 
         // A batch of 150 is more than a poll may carry: it is posted before the next poll.
         var client = await cluster.ConnectClientAsync(Cancellation);
-        var mailbox = client.GetGrain<IMailboxGrain>(aliceId);
+        var mailbox = client.GetGrain<IMailboxGrain>(MailboxKeys.Of(aliceId, 1));
         await Task.WhenAll(Enumerable.Range(0, 250).Select(i => mailbox.DepositAsync(Guid.NewGuid(), Encoding.UTF8.GetBytes($"not a pigeon message {i}"))));
         cli.HttpBodies.Clear();
         var sync = await cli.RunAsync("alice", "sync", "--wait", "0");
@@ -396,7 +396,7 @@ public sealed class EndToEndTests
 
         // Someone with access to the server deposits Alice's first message again, under a new id.
         var client = await cluster.ConnectClientAsync(Cancellation);
-        await client.GetGrain<IMailboxGrain>(bobId).DepositAsync(Guid.NewGuid(), firstPayload);
+        await client.GetGrain<IMailboxGrain>(MailboxKeys.Of(bobId, 1)).DepositAsync(Guid.NewGuid(), firstPayload);
         var replayed = await cli.RunAsync("bob", "sync", "--wait", "0");
 
         Assert.Equal(0, replayed.ExitCode);
@@ -501,7 +501,7 @@ public sealed class EndToEndTests
     internal static async Task<long> MailboxCountAsync(TestDatabase database, string accountId)
     {
         await using var command = database.DataSource.CreateCommand("SELECT count(*) FROM pigeon.envelopes WHERE mailbox_id = $1");
-        command.Parameters.AddWithValue(accountId);
+        command.Parameters.AddWithValue(MailboxKeys.Of(accountId, 1));
         return (long)(await command.ExecuteScalarAsync(Cancellation))!;
     }
 

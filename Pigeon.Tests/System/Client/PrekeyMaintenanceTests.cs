@@ -1,3 +1,4 @@
+using Pigeon.Protocol.Devices;
 using Pigeon.Api;
 using Pigeon.Messaging;
 using Pigeon.Messaging.Prekeys;
@@ -39,8 +40,8 @@ public sealed class PrekeyMaintenanceTests
         {
             await strangerClient.FetchBundleAsync(aliceId, 1, Cancellation);
         }
-        using var alice = LoadIdentity(cli, "alice");
-        using var aliceClient = new PigeonApiClient(gateway.CreateClient(), alice.Credentials(), disposeHttpClient: true);
+        using var alice = LoadDeviceKey(cli, "alice");
+        using var aliceClient = new PigeonApiClient(gateway.CreateClient(), alice.Credentials(aliceId, 1), disposeHttpClient: true);
         Assert.Equal(PrekeyPolicy.Target - 86, (await aliceClient.CountPrekeysAsync(Cancellation)).OneTimePrekeys);
 
         // A week and a day later; the receive waits past the token's two-second life before the count.
@@ -85,9 +86,9 @@ public sealed class PrekeyMaintenanceTests
         return store.Prekeys.Load();
     }
 
-    private static IdentityKeyPair LoadIdentity(CliHarness cli, string profile)
+    private static DeviceKeyPair LoadDeviceKey(CliHarness cli, string profile)
     {
         using var store = ProfileDatabase.Open(cli.ProfileDirectory(profile), () => null);
-        return store.Profile.LoadIdentity();
+        return store.Profile.LoadDeviceKey();
     }
 }

@@ -1,3 +1,4 @@
+using Pigeon.Grains.Abstractions.Mailboxes;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
@@ -282,15 +283,15 @@ public sealed class FailoverTests(ITestOutputHelper output)
     private static async Task<(SiloHandle Silo, List<string> Accounts)> SiloWithMostMailboxesAsync(
         IClusterClient client, List<SiloHandle> silos, List<ApiUser> users)
     {
-        var ours = users.Select(u => u.AccountId).ToHashSet(StringComparer.Ordinal);
+        var ours = users.ToDictionary(u => MailboxKeys.Of(u.AccountId, 1), u => u.AccountId, StringComparer.Ordinal);
         var statistics = await client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
         var mailboxes = statistics
-            .Where(s => s.GrainType.Contains("Mailbox", StringComparison.OrdinalIgnoreCase) && ours.Contains(s.GrainId.Key.ToString()!))
+            .Where(s => s.GrainType.Contains("Mailbox", StringComparison.OrdinalIgnoreCase) && ours.ContainsKey(s.GrainId.Key.ToString()!))
             .GroupBy(s => s.SiloAddress.Endpoint.Port)
             .OrderByDescending(g => g.Count())
             .First();
         var silo = silos.Single(s => s.SiloPort == mailboxes.Key);
-        return (silo, [.. mailboxes.Select(s => s.GrainId.Key.ToString()!)]);
+        return (silo, [.. mailboxes.Select(s => ours[s.GrainId.Key.ToString()!])]);
     }
 
     /// <summary>
