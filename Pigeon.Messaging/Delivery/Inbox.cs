@@ -222,13 +222,14 @@ public sealed class Inbox
             return Outcome.Nothing;
         }
 
-        if (DeviceBook.IsRemoved(database, from))
+        var standing = DeviceBook.Standing(database, from);
+        if (standing == SenderDevice.Removed)
         {
             // It holds the account's identity still, but its account took it off the signed list.
             return Failed(database, envelope, sender, $"a message from device {from.DeviceId}, which its account removed", now);
         }
 
-        if (DeviceBook.IsUnknown(database, from))
+        if (standing == SenderDevice.Unknown)
         {
             followUps.ListsToRefresh.Add(sender);
         }

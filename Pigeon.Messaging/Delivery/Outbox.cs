@@ -207,7 +207,9 @@ public sealed class Outbox
 
         foreach (var group in queued.Where(oneByOne.Contains).GroupBy(q => q.Recipient))
         {
-            foreach (var batch in Units(group).Chunk(DepositBatch / Math.Max(1, Units(group).Max(u => u.Count))).Select(units => units.SelectMany(u => u).ToArray()))
+            var units = Units(group);
+            var unitsPerBatch = DepositBatch / Math.Max(1, units.Max(u => u.Count));
+            foreach (var batch in units.Chunk(unitsPerBatch).Select(chunk => chunk.SelectMany(u => u).ToArray()))
             {
                 await _session.CallServerAsync(async api =>
                 {

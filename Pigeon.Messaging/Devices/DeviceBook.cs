@@ -9,6 +9,14 @@ using Pigeon.Protocol.Identity;
 
 namespace Pigeon.Messaging.Devices;
 
+/// <summary>Where a sending device stands on its account's list (<see cref="DeviceBook.Standing"/>).</summary>
+internal enum SenderDevice
+{
+    Listed,
+    Removed,
+    Unknown,
+}
+
 /// <summary>One device of this account, as <see cref="DeviceBook.ListAsync"/> shows it.</summary>
 /// <param name="DeviceId">Its id.</param>
 /// <param name="AddedAt">When it was added.</param>
@@ -156,18 +164,17 @@ public sealed class DeviceBook
     }
 
     /// <summary>
-    /// Whether <paramref name="sender"/> is a device its account removed: its id is not on the accepted
-    /// list but not above the highest id that list ever had. A device above it is new to us, not removed.
+    /// Where <paramref name="sender"/> stands on its account's accepted list: on it; removed (not on it,
+    /// but not above the highest id the list ever had); or new to us (above it, or no list yet), and the
+    /// caller fetches the list again.
     /// </summary>
-    internal static bool IsRemoved(ProfileDatabase database, DeviceAddress sender) =>
-        database.DeviceLists.Load(sender.AccountId) is { } known && known.List.Find(sender.DeviceId) is null && sender.DeviceId <= known.HighestDeviceId;
-
-    /// <summary>
-    /// Whether <paramref name="sender"/> is a device we have not seen on its account's list yet (the
-    /// caller refreshes the list).
-    /// </summary>
-    internal static bool IsUnknown(ProfileDatabase database, DeviceAddress sender) =>
-        database.DeviceLists.Load(sender.AccountId) is not { } known || (known.List.Find(sender.DeviceId) is null && sender.DeviceId > known.HighestDeviceId);
+    internal static SenderDevice Standing(ProfileDatabase database, DeviceAddress sender) => database.DeviceLists.Load(sender.AccountId) switch
+    {
+        null => SenderDevice.Unknown,
+        var (list, _, _) when list.Find(sender.DeviceId) is not null => SenderDevice.Listed,
+        var (_, _, highest) when sender.DeviceId <= highest => SenderDevice.Removed,
+        _ => SenderDevice.Unknown,
+    };
 
     /// <summary>A new session with one device from its prekey bundle, verified against the account; not stored yet.</summary>
     internal async Task<Session> InitiateAsync(DeviceAddress device, CancellationToken ct)

@@ -1,8 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
-using Perfolizer.Horology;
 using Pigeon.Protocol.Envelope;
 using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Prekeys;
@@ -52,15 +48,5 @@ public class FanOutBenchmarks
         }
 
         return bytes;
-    }
-
-    private sealed class BoundedConfig : ManualConfig
-    {
-        public BoundedConfig() => AddJob(Job.Default
-            .WithToolchain(InProcessEmitToolchain.Instance)
-            .WithLaunchCount(1)
-            .WithWarmupCount(3)
-            .WithIterationCount(8)
-            .WithIterationTime(TimeInterval.FromMilliseconds(150)));
     }
 }

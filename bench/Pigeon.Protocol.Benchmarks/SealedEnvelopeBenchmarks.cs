@@ -1,9 +1,5 @@
 using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
-using Perfolizer.Horology;
 using Pigeon.Protocol.Envelope;
 using Pigeon.Protocol.Identity;
 using Pigeon.Protocol.Prekeys;
@@ -155,16 +151,5 @@ public class SealedEnvelopeBenchmarks
         {
             return e.Reason;
         }
-    }
-
-    /// <summary>A bounded run: in process, one launch, short iterations, so the whole class takes about a minute.</summary>
-    private sealed class BoundedConfig : ManualConfig
-    {
-        public BoundedConfig() => AddJob(Job.Default
-            .WithToolchain(InProcessEmitToolchain.Instance)
-            .WithLaunchCount(1)
-            .WithWarmupCount(3)
-            .WithIterationCount(8)
-            .WithIterationTime(TimeInterval.FromMilliseconds(150)));
     }
 }
