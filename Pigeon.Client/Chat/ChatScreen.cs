@@ -325,7 +325,7 @@ internal sealed class ChatScreen
             }
             else
             {
-                await _session.Groups.MarkReadAsync(conversation.Group!);
+                await _session.Groups.MarkReadAsync(conversation.Group!, CancellationToken.None);
             }
             _unread = await _session.Contacts.UnreadCountsAsync();
         }

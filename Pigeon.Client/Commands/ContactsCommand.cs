@@ -26,6 +26,7 @@ public sealed class ContactsCommand : PigeonCommand
                 name = PeerText.Json(c.DisplayName),
                 state = c.State == ContactState.Accepted ? "accepted" : "invited",
                 verified = c.Verified,
+                timerSeconds = (long?)c.Timer?.TotalSeconds,
                 lastMessageAt = c.LastMessageAt,
             }));
         }

@@ -19,7 +19,7 @@ public sealed class DeclineCommand : PigeonCommand
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken ct)
     {
         using var session = OpenProfile(parseResult);
-        var request = await session.Contacts.DeclineAsync(parseResult.GetRequiredValue(_id).Trim());
+        var request = await session.Contacts.DeclineAsync(parseResult.GetRequiredValue(_id).Trim(), ct);
         if (IsJson(parseResult))
         {
             WriteJson(new { declined = request.AccountId });

@@ -1,6 +1,7 @@
 using Pigeon.Client.Cli;
 using Pigeon.Messaging.Attachments;
 using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Devices;
 
 namespace Pigeon.Client.Commands;
 
@@ -27,6 +28,12 @@ internal static class ReceivedEventWriter
             ReceivedKind.Timer => $"{who} set disappearing messages to {received.Body}: later messages are deleted on both sides after that time.",
             ReceivedKind.Sent => $"[{time(received.SentAt)}] sent from another of your devices to {PeerText.Inline(received.SentTo ?? received.GroupId ?? "")}: {Text(received)}",
             ReceivedKind.GroupUpdate => $"In {PeerText.Inline(received.GroupTitle)}: {PeerText.Inline(received.Body)}.",
+            ReceivedKind.ContactSync => received.ContactChange switch
+            {
+                ContactChange.Saved => $"Another of your devices updated the contact {who}; this one has it the same now.",
+                ContactChange.Declined => $"Another of your devices declined the request from {who}.",
+                var change => $"Another of your devices {change.ToString()!.ToLowerInvariant()} {who}.",
+            },
             _ => $"warning: a message from {who} {received.Error}; it was recorded locally and removed from the server.",
         };
     }

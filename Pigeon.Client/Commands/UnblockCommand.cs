@@ -20,7 +20,7 @@ public sealed class UnblockCommand : PigeonCommand
     {
         using var session = OpenProfile(parseResult);
         var accountId = parseResult.GetRequiredValue(_id).Trim();
-        await session.Contacts.UnblockAsync(accountId);
+        await session.Contacts.UnblockAsync(accountId, ct);
         if (IsJson(parseResult))
         {
             WriteJson(new { unblocked = accountId });

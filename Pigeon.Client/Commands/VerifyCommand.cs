@@ -30,7 +30,7 @@ public sealed class VerifyCommand : PigeonCommand
         var confirm = parseResult.GetValue(_confirm);
         if (confirm)
         {
-            await session.Contacts.MarkVerifiedAsync(contact);
+            await session.Contacts.MarkVerifiedAsync(contact, ct);
         }
         var verified = confirm || contact.Verified;
         if (IsJson(parseResult))

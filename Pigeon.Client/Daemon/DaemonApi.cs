@@ -90,7 +90,7 @@ public sealed class DaemonApi
     [JsonRpcMethod("decline")]
     public Task<RequestInfo> DeclineAsync(string contact) => Run(async () =>
     {
-        var declined = await Session.Contacts.DeclineAsync(Required(contact, nameof(contact)));
+        var declined = await Session.Contacts.DeclineAsync(Required(contact, nameof(contact)), _host.Stopping);
         _host.Notify("contact", new ContactNotification("declined", declined.AccountId, PeerText.Json(declined.DisplayName)));
         return RequestInfo.From(declined);
     });
@@ -118,7 +118,7 @@ public sealed class DaemonApi
     public Task<ContactChangeResult> UnblockAsync(string accountId) => Run(async () =>
     {
         var id = Required(accountId, nameof(accountId)).Trim();
-        await Session.Contacts.UnblockAsync(id);
+        await Session.Contacts.UnblockAsync(id, _host.Stopping);
         _host.Notify("contact", new ContactNotification("unblocked", id, null));
         return new ContactChangeResult(id, null);
     });
@@ -209,7 +209,7 @@ public sealed class DaemonApi
         var (of, number) = await Session.Contacts.SafetyNumberAsync(Required(contact, nameof(contact)));
         if (confirm)
         {
-            await Session.Contacts.MarkVerifiedAsync(of);
+            await Session.Contacts.MarkVerifiedAsync(of, _host.Stopping);
         }
         return new VerifyResult(of.AccountId, number, confirm || of.Verified);
     });

@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using Pigeon.Api;
 using Pigeon.Client.Cli;
 using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Devices;
 using Pigeon.Messaging.Profiles;
 using StreamJsonRpc;
 
@@ -210,6 +211,10 @@ internal sealed class DaemonHost
                 break;
             case ReceivedKind.Typing:
                 Notify("typing", new TypingNotification(received.ContactId!, PeerText.Json(received.ContactName), received.IsTyping == true));
+                break;
+            case ReceivedKind.ContactSync:
+                var change = received.ContactChange == ContactChange.Saved ? "updated" : received.ContactChange.ToString()!.ToLowerInvariant();
+                Notify("contact", new ContactNotification(change, received.ContactId!, PeerText.Json(received.ContactName)));
                 break;
             default:
                 Notify("message", MessageNotification.From(received));

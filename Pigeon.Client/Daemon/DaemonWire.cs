@@ -114,5 +114,9 @@ public sealed record ReceiptNotification(string Kind, string ContactId, IReadOnl
 /// <summary>The <c>typing</c> notification.</summary>
 public sealed record TypingNotification(string ContactId, string? Name, bool Typing);
 
-/// <summary>The <c>contact</c> notification: <c>requested</c>, <c>invited</c>, <c>accepted</c>, <c>declined</c>, <c>removed</c>, <c>blocked</c> or <c>unblocked</c>.</summary>
+/// <summary>
+/// The <c>contact</c> notification: <c>requested</c>, <c>invited</c>, <c>accepted</c>, <c>declined</c>, <c>removed</c>, <c>blocked</c>
+/// or <c>unblocked</c>, and <c>updated</c> (another of our devices invited, accepted, verified or set a timer; the others come
+/// from another device too when it did them).
+/// </summary>
 public sealed record ContactNotification(string Change, string ContactId, string? Name);

@@ -1,4 +1,5 @@
 using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Devices;
 using Pigeon.Messaging.Groups;
 using Pigeon.Messaging.Profiles;
 using Pigeon.Messaging.Store;
@@ -39,36 +40,23 @@ public sealed class ContactBook
     public Task<Dictionary<string, int>> UnreadCountsAsync() => _session.WithStoreAsync(database => database.Receipts.UnreadCounts());
 
     /// <summary>
-    /// Marks every unread text from <paramref name="contact"/> read and, unless read receipts are off,
-    /// tells them. The receipt is committed before it is deposited; one the server does not take now
-    /// goes with the next delivery. Returns the ids marked.
+    /// Marks every unread text from <paramref name="contact"/> read, here and on our other devices, and,
+    /// unless read receipts are off, tells them. The receipt is committed before it is deposited; one
+    /// the server does not take now goes with the next delivery. Returns the ids marked.
     /// </summary>
     public async Task<List<Guid>> MarkReadAsync(ContactRow contact, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(contact);
         var settings = await _session.GetSettingsAsync();
-        var read = await _session.WithStoreAsync(database => database.InTransaction(() =>
-        {
-            var unread = database.Receipts.Unread(contact.AccountId);
-            var now = _session.Time.GetUtcNow();
-            foreach (var id in unread)
-            {
-                database.Receipts.Read(id, now);
-            }
-
-            return unread;
-        }));
+        var read = await _session.Outbox.MarkReadAsync(contact.AccountId, ct);
         if (read.Count > 0 && settings.ReadReceipts && contact.State == ContactState.Accepted)
         {
             await _session.Outbox.QueueReceiptAsync(contact.AccountId, InnerMessageType.Read, read);
-            try
-            {
-                await _session.Outbox.DeliverAsync(ct);
-            }
-            catch (ServerUnreachableException)
-            {
-                // Committed: the next delivery takes it.
-            }
+        }
+
+        if (read.Count > 0)
+        {
+            await _session.Outbox.DeliverOrKeepAsync(ct);
         }
 
         return read;
@@ -128,7 +116,7 @@ public sealed class ContactBook
                 throw new InviteRefusedException(accountId, InviteRefusal.Blocked);
             }
         });
-        await _session.Devices.EnsureSessionsAsync([accountId], ct);
+        await _session.Devices.EnsureSessionsAsync([accountId, _session.Profile.AccountId], ct);
         var now = _session.Time.GetUtcNow();
         var contact = await _session.WithStoreAsync(database => database.InTransaction(() =>
         {
@@ -136,6 +124,7 @@ public sealed class ContactBook
             var invited = new ContactRow(accountId, "", identity, ContactState.Invited, false, now, null);
             database.Contacts.Upsert(invited);
             QueueFirstMessage(database, accountId, message, now);
+            QueueSync(database, ContactSync.Saved(database, invited), now);
             return invited;
         }));
         await _session.Outbox.DeliverAsync(ct);
@@ -165,21 +154,26 @@ public sealed class ContactBook
         var request = await FindRequestAsync(reference);
         // Reaching the server first means a server that is down leaves the profile as it was.
         await _session.CallServerAsync(api => api.SignInAsync(ct));
+        await _session.Outbox.EnsureOwnSessionsAsync(ct);
         var contact = new ContactRow(request.AccountId, request.DisplayName, request.PublicIdentity, ContactState.Accepted, false, _session.Time.GetUtcNow(), null);
         await _session.Outbox.QueueAsync(request.AccountId, InnerMessageType.ContactAccepted, null, MessageKind.Accepted, database =>
         {
             database.Contacts.Upsert(contact);
             database.Requests.Delete(request.AccountId);
+            QueueSync(database, ContactSync.Saved(database, contact), _session.Time.GetUtcNow());
         });
         await _session.Outbox.DeliverAsync(ct);
         return contact;
     }
 
-    /// <summary>Declines a request: forgets it, its session, its delivery key and what it said. Nothing is sent.</summary>
-    public async Task<RequestRow> DeclineAsync(string reference)
+    /// <summary>
+    /// Declines a request: forgets it, its session, its delivery key and what it said, here and on our
+    /// other devices. Nothing is sent to the requester.
+    /// </summary>
+    public async Task<RequestRow> DeclineAsync(string reference, CancellationToken ct)
     {
         var request = await FindRequestAsync(reference);
-        await _session.WithStoreAsync(database => database.InTransaction(() => database.ForgetAccount(request.AccountId)));
+        await SyncHereAndOnOurDevicesAsync(new ContactSync(request.AccountId, ContactChange.Declined), ct);
         return request;
     }
 
@@ -192,7 +186,13 @@ public sealed class ContactBook
     public async Task<ContactRow> RemoveAsync(string reference, CancellationToken ct)
     {
         var contact = await ResolveAsync(reference);
-        await RotateDeliveryKeyAsync(database => database.ForgetAccount(contact.AccountId), ct);
+        await _session.Outbox.EnsureOwnSessionsAsync(ct);
+        await RotateDeliveryKeyAsync(database =>
+        {
+            var sync = new ContactSync(contact.AccountId, ContactChange.Removed);
+            sync.Apply(database, _session.Time.GetUtcNow());
+            QueueSync(database, sync, _session.Time.GetUtcNow());
+        }, ct);
         return contact;
     }
 
@@ -212,6 +212,7 @@ public sealed class ContactBook
         if (known.Contact is not null)
         {
             var contact = await ResolveAsync(reference);
+            await _session.Outbox.EnsureOwnSessionsAsync(ct);
             await RotateDeliveryKeyAsync(database => Block(database, contact.AccountId), ct);
             return (contact.AccountId, contact.Label);
         }
@@ -223,19 +224,21 @@ public sealed class ContactBook
         }
 
         // A requester never had our delivery key (it comes with our invitation or acceptance): nothing to rotate.
-        await _session.WithStoreAsync(database => database.InTransaction(() => Block(database, accountId)));
+        await SyncHereAndOnOurDevicesAsync(new ContactSync(accountId, ContactChange.Blocked), ct);
         return (accountId, known.Request?.DisplayName);
     }
 
-    /// <summary>Unblocks an account. Nothing else comes back: invite it again to talk.</summary>
+    /// <summary>Unblocks an account, here and on our other devices. Nothing else comes back: invite it again to talk.</summary>
     /// <exception cref="NotBlockedException">It was not blocked.</exception>
-    public Task UnblockAsync(string accountId) => _session.WithStoreAsync(database =>
+    public async Task UnblockAsync(string accountId, CancellationToken ct)
     {
-        if (!database.Blocked.Remove(accountId))
+        if (!await _session.WithStoreAsync(database => database.Blocked.Contains(accountId)))
         {
             throw new NotBlockedException(accountId);
         }
-    });
+
+        await SyncHereAndOnOurDevicesAsync(new ContactSync(accountId, ContactChange.Unblocked), ct);
+    }
 
     /// <summary>Every blocked account.</summary>
     public Task<List<BlockedRow>> BlockedAsync() => _session.WithStoreAsync(database => database.Blocked.All());
@@ -255,8 +258,9 @@ public sealed class ContactBook
 
         var known = database.KnownAccounts();
         // The members of a group we are in are reached from the group (ADR 0004), and a group's
-        // history is no stranger's: both stay.
+        // history is no stranger's: both stay. So do the sessions with our own other devices.
         var me = _session.Profile.AccountId;
+        known.Add(me);
         var groups = database.Groups.All();
         known.UnionWith(groups.Where(log => log.Current.HasMember(me)).SelectMany(log => log.Current.Members.Select(m => m.AccountId)));
         database.Sessions.DeleteStrangers(known);
@@ -268,9 +272,28 @@ public sealed class ContactBook
 
     private void Block(ProfileDatabase database, string accountId)
     {
-        database.ForgetAccount(accountId);
-        database.Blocked.Add(accountId, _session.Time.GetUtcNow());
+        var sync = new ContactSync(accountId, ContactChange.Blocked);
+        sync.Apply(database, _session.Time.GetUtcNow());
+        QueueSync(database, sync, _session.Time.GetUtcNow());
     }
+
+    // A change that needs no server, applied here and, in the same transaction, queued for our other
+    // devices (which apply the same sync), then delivered when the server can be reached.
+    private async Task SyncHereAndOnOurDevicesAsync(ContactSync sync, CancellationToken ct)
+    {
+        await _session.Outbox.EnsureOwnSessionsAsync(ct);
+        await _session.WithStoreAsync(database => database.InTransaction(() =>
+        {
+            var now = _session.Time.GetUtcNow();
+            sync.Apply(database, now);
+            QueueSync(database, sync, now);
+        }));
+        await _session.Outbox.DeliverOrKeepAsync(ct);
+    }
+
+    // Tells our other devices what this one did with a contact (ContactSync). Call inside a transaction.
+    private void QueueSync(ProfileDatabase database, ContactSync sync, DateTimeOffset now) =>
+        _session.Outbox.QueueForOwnDevices(database, _session.Outbox.Compose(database, InnerMessageType.ContactSync, null, now) with { Contact = sync }, now);
 
     /// <summary>
     /// Makes our next delivery key and registers its verifier (the server first, so a server that is
@@ -279,7 +302,7 @@ public sealed class ContactBook
     /// remaining contact, and delivers. A contact that deposits with the old key before its update
     /// arrives is refused, forgets it and deposits identified once (<see cref="Outbox.DeliverAsync"/>).
     /// </summary>
-    private async Task RotateDeliveryKeyAsync(Action<ProfileDatabase> change, CancellationToken ct)
+    internal async Task RotateDeliveryKeyAsync(Action<ProfileDatabase> change, CancellationToken ct)
     {
         var own = _session.Profile.AccountId;
         var current = await _session.WithStoreAsync(database => database.DeliveryKeys.Load(own));
@@ -297,6 +320,8 @@ public sealed class ContactBook
                     _session.Outbox.Queue(database, contact.AccountId, Guid.NewGuid(), InnerMessageType.DeliveryKeyUpdate, null, now);
                 }
             }
+
+            _session.Outbox.QueueForOwnDevices(database, _session.Outbox.Compose(database, InnerMessageType.DeliveryKeyUpdate, null, now), now);
         }));
         await _session.Outbox.DeliverAsync(ct);
     }
@@ -316,8 +341,13 @@ public sealed class ContactBook
         var contact = await ResolveAsync(reference);
         // Reaching the server first means a server that is down leaves the profile as it was.
         await _session.CallServerAsync(api => api.SignInAsync(ct));
-        await _session.Outbox.QueueAsync(contact.AccountId, InnerMessageType.Timer, null, MessageKind.Timer,
-            database => database.Contacts.Upsert(database.Contacts.Find(contact.AccountId)! with { Timer = timer }), timer);
+        await _session.Outbox.EnsureOwnSessionsAsync(ct);
+        await _session.Outbox.QueueAsync(contact.AccountId, InnerMessageType.Timer, null, MessageKind.Timer, database =>
+        {
+            var changed = database.Contacts.Find(contact.AccountId)! with { Timer = timer };
+            database.Contacts.Upsert(changed);
+            QueueSync(database, ContactSync.Saved(database, changed), _session.Time.GetUtcNow());
+        }, timer);
         await _session.Outbox.DeliverAsync(ct);
         return contact with { Timer = timer };
     }
@@ -329,12 +359,19 @@ public sealed class ContactBook
         return (contact, SafetyNumber.Compute(_session.Profile.PublicIdentity, contact.PublicIdentity));
     }
 
-    /// <summary>Marks a contact's identity as checked in person.</summary>
-    public Task MarkVerifiedAsync(ContactRow contact) => _session.WithStoreAsync(database => database.InTransaction(() =>
+    /// <summary>Marks a contact's identity as checked in person, here and on our other devices.</summary>
+    public async Task MarkVerifiedAsync(ContactRow contact, CancellationToken ct)
     {
-        var current = database.Contacts.Find(contact.AccountId)!;
-        database.Contacts.Upsert(current with { Verified = true });
-    }));
+        ArgumentNullException.ThrowIfNull(contact);
+        await _session.Outbox.EnsureOwnSessionsAsync(ct);
+        await _session.WithStoreAsync(database => database.InTransaction(() =>
+        {
+            var verified = database.Contacts.Find(contact.AccountId)! with { Verified = true };
+            database.Contacts.Upsert(verified);
+            QueueSync(database, ContactSync.Saved(database, verified), _session.Time.GetUtcNow());
+        }));
+        await _session.Outbox.DeliverOrKeepAsync(ct);
+    }
 
     // The first message of the sessions we started: a request with our name and delivery key, to every
     // device of the account. A session started again with a device makes the new one current; the old

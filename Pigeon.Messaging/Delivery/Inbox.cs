@@ -390,13 +390,42 @@ public sealed class Inbox
     }
 
     // From another of our own devices (issue 16): a copy of a text it sent shows here as sent, in the
-    // conversation it went to; anything else from it only keeps the session going.
+    // conversation it went to; what it did with a contact, the messages it read, our new delivery key
+    // and its group changes are applied here too; anything else from it only keeps the session going.
     private Outcome ProcessOwn(ProfileDatabase database, IncomingEnvelope envelope, DeviceAddress from, SessionRecord record, InnerMessage inner, DateTimeOffset now)
     {
-        database.Sessions.Save(from, record);
-        if (inner.Type != InnerMessageType.Sent)
+        if (inner.Type == InnerMessageType.GroupUpdate)
         {
-            return Outcome.Nothing;
+            return ProcessGroup(database, envelope, from, record, known: true, inner, now);
+        }
+
+        database.Sessions.Save(from, record);
+        switch (inner.Type)
+        {
+            case InnerMessageType.ContactSync:
+                var saved = inner.Contact!.Apply(database, now);
+                return new ReceivedEvent(ReceivedKind.ContactSync, envelope.MessageId, inner.Contact.AccountId, saved?.Label, null, inner.SentAt, now)
+                {
+                    ContactChange = inner.Contact.Change,
+                };
+            case InnerMessageType.Read:
+                foreach (var id in inner.MessageIds!.Where(id => database.Messages.FindIncoming(id) is not null))
+                {
+                    database.Receipts.Read(id, now);
+                }
+
+                return Outcome.Nothing;
+            case InnerMessageType.DeliveryKeyUpdate:
+                // Only forward: two devices that rotated at once keep the later epoch, which is also the server's.
+                var own = from.AccountId;
+                if (database.DeliveryKeys.Load(own) is not { } held || held.Epoch < inner.SenderDeliveryKey!.Epoch)
+                {
+                    database.DeliveryKeys.Save(own, inner.SenderDeliveryKey!);
+                }
+
+                return Outcome.Nothing;
+            case not InnerMessageType.Sent:
+                return Outcome.Nothing;
         }
 
         var conversation = inner.To is { } to

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Pigeon.Protocol;
 using Pigeon.Messaging.Attachments;
+using Pigeon.Messaging.Devices;
 using Pigeon.Messaging.Groups;
 using Pigeon.Protocol.Delivery;
 
@@ -45,6 +46,12 @@ public enum InnerMessageType
     /// contact) or to the group <see cref="InnerMessage.GroupId"/>, so every device shows it as sent.
     /// </summary>
     Sent,
+
+    /// <summary>
+    /// From one of our own devices to the others: what it did with a contact (<see cref="InnerMessage.Contact"/>),
+    /// so every device of the account keeps the same contacts, requests, verified states and timers.
+    /// </summary>
+    ContactSync,
 }
 
 /// <summary>
@@ -67,7 +74,10 @@ public enum InnerMessageType
 /// (<see cref="AttachmentPointer"/>), and then the body is its caption and may be absent. Unknown members
 /// are ignored so a later version can add some; <c>sent</c> is a copy to the sender's own other
 /// devices of a text it sent, with <c>to</c> (the contact's account id) or <c>gi</c> (the group),
-/// <c>b</c>, <c>a</c> and <c>e</c> as the text had them, and <c>r</c> the history id it has on the sending device; the ratchet pads the whole to hide its length.
+/// <c>b</c>, <c>a</c> and <c>e</c> as the text had them, and <c>r</c> the history id it has on the sending device;
+/// <c>contact</c>, also only between one's own devices, carries <c>c</c>, a <see cref="ContactSync"/>; from one's own
+/// devices, a <c>key</c> is the account's new delivery key, a <c>read</c> names incoming messages read
+/// on the other device, and a <c>gupdate</c> a group change it made. The ratchet pads the whole to hide its length.
 /// Pigeon.Protocol's README has it byte for byte.
 /// </summary>
 /// <param name="Type">What it is.</param>
@@ -83,11 +93,12 @@ public enum InnerMessageType
 /// <param name="MemberDeliveryKeys">For a group update: delivery keys of members, by account id.</param>
 /// <param name="Attachment">For a text or group text: the file it carries.</param>
 /// <param name="To">For a copy to one's own devices: the contact it was sent to.</param>
+/// <param name="Contact">For a contact sync: what our other device did with the contact.</param>
 public sealed record InnerMessage(
     InnerMessageType Type, string SenderName, string? Body, DateTimeOffset SentAt, DeliveryKey? SenderDeliveryKey = null,
     IReadOnlyList<Guid>? MessageIds = null, bool? IsTyping = null, TimeSpan? Timer = null,
     GroupWire? Group = null, byte[]? GroupId = null, IReadOnlyDictionary<string, byte[]>? MemberDeliveryKeys = null,
-    AttachmentPointer? Attachment = null, string? To = null)
+    AttachmentPointer? Attachment = null, string? To = null, ContactSync? Contact = null)
 {
     /// <summary>The most message ids one receipt names.</summary>
     public const int MaxReceiptIds = 100;
@@ -102,7 +113,7 @@ public sealed record InnerMessage(
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(
         new Wire(Version, TypeName(Type), SenderName, Body, SentAt.ToUnixTimeMilliseconds(), SenderDeliveryKey?.ToBytes(),
             MessageIds is null ? null : [.. MessageIds.Select(id => id.ToString("D"))], IsTyping, (long?)Timer?.TotalSeconds,
-            Group, GroupId, MemberDeliveryKeys is null ? null : new Dictionary<string, byte[]>(MemberDeliveryKeys), Attachment, To), InnerMessageJson.Default.Wire);
+            Group, GroupId, MemberDeliveryKeys is null ? null : new Dictionary<string, byte[]>(MemberDeliveryKeys), Attachment, To, Contact), InnerMessageJson.Default.Wire);
 
     /// <summary>Parses a decrypted plaintext.</summary>
     /// <exception cref="FormatException">Not a version-2 inner message.</exception>
@@ -134,6 +145,7 @@ public sealed record InnerMessage(
             "gupdate" => InnerMessageType.GroupUpdate,
             "gtext" => InnerMessageType.GroupText,
             "sent" => InnerMessageType.Sent,
+            "contact" => InnerMessageType.ContactSync,
             _ => throw new FormatException($"Unknown inner message type '{wire.T}'."),
         };
         var isText = type is InnerMessageType.Text or InnerMessageType.GroupText or InnerMessageType.Sent;
@@ -148,6 +160,10 @@ public sealed record InnerMessage(
         if (isText && wire.A?.Problem() is { } attachmentProblem)
         {
             throw new FormatException($"The message carries a malformed attachment: {attachmentProblem}.");
+        }
+        if (type == InnerMessageType.ContactSync && (wire.C is null ? "it carries no contact" : wire.C.Problem()) is { } contactProblem)
+        {
+            throw new FormatException($"A contact sync is malformed: {contactProblem}.");
         }
         if (type == InnerMessageType.GroupUpdate && wire.G is null)
         {
@@ -201,7 +217,8 @@ public sealed record InnerMessage(
         return new InnerMessage(type, name, wire.B, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(wire.At, 0, 253402300799999)), deliveryKey,
             messageIds, type == InnerMessageType.Typing ? wire.On : null, timer,
             type == InnerMessageType.GroupUpdate ? wire.G : null, type is InnerMessageType.GroupText or InnerMessageType.Sent ? wire.Gi : null,
-            type == InnerMessageType.GroupUpdate ? wire.Gk : null, isText ? wire.A : null, type == InnerMessageType.Sent ? wire.To : null);
+            type == InnerMessageType.GroupUpdate ? wire.Gk : null, isText ? wire.A : null, type == InnerMessageType.Sent ? wire.To : null,
+            type == InnerMessageType.ContactSync ? wire.C : null);
     }
 
     private static string TypeName(InnerMessageType type) => type switch
@@ -216,6 +233,7 @@ public sealed record InnerMessage(
         InnerMessageType.GroupUpdate => "gupdate",
         InnerMessageType.GroupText => "gtext",
         InnerMessageType.Sent => "sent",
+        InnerMessageType.ContactSync => "contact",
         _ => "text",
     };
 
@@ -233,7 +251,8 @@ public sealed record InnerMessage(
         [property: JsonPropertyName("gi")] byte[]? Gi = null,
         [property: JsonPropertyName("gk")] Dictionary<string, byte[]>? Gk = null,
         [property: JsonPropertyName("a")] AttachmentPointer? A = null,
-        [property: JsonPropertyName("to")] string? To = null);
+        [property: JsonPropertyName("to")] string? To = null,
+        [property: JsonPropertyName("c")] ContactSync? C = null);
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -439,6 +439,69 @@ public sealed class Outbox
     }
 
     /// <summary>
+    /// Queues <paramref name="inner"/> (a contact sync, a read state, our new delivery key) for our own
+    /// other devices, in the sessions we hold with them (<see cref="EnsureOwnSessionsAsync"/> first). Call inside a transaction.
+    /// </summary>
+    internal void QueueForOwnDevices(ProfileDatabase database, InnerMessage inner, DateTimeOffset now) =>
+        QueueFor(database, _session.Profile.AccountId, Guid.NewGuid(), inner, now);
+
+    /// <summary>
+    /// Marks every unread text of <paramref name="conversation"/> (a contact's account id or a group's
+    /// history key) read and, in the same transaction, tells our other devices which, so they show it
+    /// read too. Returns the ids marked; the caller delivers.
+    /// </summary>
+    internal async Task<List<Guid>> MarkReadAsync(string conversation, CancellationToken ct)
+    {
+        await EnsureOwnSessionsAsync(ct);
+        return await _session.WithStoreAsync(database => database.InTransaction(() =>
+        {
+            var unread = database.Receipts.Unread(conversation);
+            var now = _session.Time.GetUtcNow();
+            foreach (var id in unread)
+            {
+                database.Receipts.Read(id, now);
+            }
+
+            foreach (var chunk in unread.Chunk(InnerMessage.MaxReceiptIds))
+            {
+                QueueForOwnDevices(database, Compose(database, InnerMessageType.Read, null, now) with { MessageIds = chunk }, now);
+            }
+
+            return unread;
+        }));
+    }
+
+    /// <summary>
+    /// Makes sure we hold a session with each of our own other devices, for what this device changes
+    /// here and can do while the server is down (a verification, a declined request, a read): when the
+    /// server cannot be reached, the devices we already hold sessions with still get the change.
+    /// </summary>
+    internal async Task EnsureOwnSessionsAsync(CancellationToken ct)
+    {
+        try
+        {
+            await _session.Devices.EnsureSessionsAsync([_session.Profile.AccountId], ct);
+        }
+        catch (ServerUnreachableException)
+        {
+            // See above.
+        }
+    }
+
+    /// <summary><see cref="DeliverAsync"/> for what is committed and may wait: a server that is down leaves it queued for the next delivery.</summary>
+    internal async Task DeliverOrKeepAsync(CancellationToken ct)
+    {
+        try
+        {
+            await DeliverAsync(ct);
+        }
+        catch (ServerUnreachableException exception) when (exception is not AcknowledgementPendingException)
+        {
+            // Committed: the next delivery takes it.
+        }
+    }
+
+    /// <summary>
     /// Sends again, in the current session, a text of ours that a contact could not decrypt: the history
     /// item keeps its place (and its expiry; the text carries the conversation's timer now) and takes the new envelope's id (the old id is spent: the
     /// contact processed it). False when <paramref name="messageId"/> names no text of ours to that contact.

@@ -32,6 +32,12 @@ public enum ReceivedKind
 
     /// <summary>Another of our own devices sent a text (to <see cref="ReceivedEvent.SentTo"/>, or in the group <see cref="ReceivedEvent.GroupId"/>); it is in the history as sent.</summary>
     Sent,
+
+    /// <summary>
+    /// Another of our own devices changed a contact (<see cref="ReceivedEvent.ContactChange"/> says how;
+    /// <see cref="ReceivedEvent.ContactName"/> is its name when it was saved); applied here too.
+    /// </summary>
+    ContactSync,
 }
 
 /// <summary>
@@ -60,6 +66,9 @@ public sealed record ReceivedEvent(
 
     /// <summary>For <see cref="ReceivedKind.Sent"/>: the contact our other device wrote to (null for a group).</summary>
     public string? SentTo { get; init; }
+
+    /// <summary>For <see cref="ReceivedKind.ContactSync"/>: what our other device did with the contact.</summary>
+    public Devices.ContactChange? ContactChange { get; init; }
 }
 
 /// <summary>What one <see cref="Inbox.PollAsync"/> brought.</summary>

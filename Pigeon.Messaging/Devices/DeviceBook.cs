@@ -47,6 +47,8 @@ public sealed class DeviceBook
     /// Removes device <paramref name="deviceId"/> from this account: a new list, signed, which the
     /// server stores, deleting the device's mailbox and prekeys and refusing it from then on. Other
     /// accounts stop encrypting to it at their next send (the server answers 410 to a deposit for it).
+    /// Our delivery key is rotated after it, as when a contact is removed: the removed device held the
+    /// old one, and with it could still deposit sealed to us.
     /// </summary>
     /// <exception cref="DeviceNotFoundException">The list has no such device, or it is this one.</exception>
     public async Task RemoveAsync(uint deviceId, CancellationToken ct)
@@ -59,6 +61,7 @@ public sealed class DeviceBook
         }
 
         await PublishAsync(list.Without(deviceId), ct);
+        await _session.Contacts.RotateDeliveryKeyAsync(_ => { }, ct);
     }
 
     /// <summary>Signs <paramref name="list"/> with our identity, stores it on the server, then here, and forgets the sessions with devices it left out.</summary>

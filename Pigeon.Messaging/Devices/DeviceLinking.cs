@@ -148,6 +148,13 @@ public static class DeviceLinking
             throw new LinkRefusedException("The account that arrived does not list this device under its identity.");
         }
 
+        if (bundle.Contacts.FirstOrDefault(c => c.Change != ContactChange.Saved || c.Problem() is not null) is { } malformed)
+        {
+            throw new LinkRefusedException($"The account that arrived holds a contact that is not well formed ({malformed.Problem() ?? "not a saved contact"}).");
+        }
+
+        var now = environment.Time.GetUtcNow();
+
         return await ProfileSession.CreateDeviceAsync(environment, directory, server, bundle.DisplayName, passphrase, identity, bundle.DeviceId, deviceKey,
             newDeliveryKey: null, database =>
             {
@@ -155,13 +162,7 @@ public static class DeviceLinking
                 database.DeliveryKeys.Save(identity.AccountId, DeliveryKey.FromBytes(bundle.DeliveryKey));
                 foreach (var contact in bundle.Contacts)
                 {
-                    database.Contacts.Upsert(new ContactRow(contact.AccountId, contact.DisplayName, PublicIdentity.FromBytes(contact.Identity), contact.State,
-                        contact.Verified, DateTimeOffset.FromUnixTimeMilliseconds(contact.CreatedAt), null,
-                        contact.TimerSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null));
-                    if (contact.DeliveryKey is { } key)
-                    {
-                        database.DeliveryKeys.Save(contact.AccountId, DeliveryKey.FromBytes(key));
-                    }
+                    contact.Apply(database, now);
                 }
 
                 foreach (var group in bundle.Groups)
@@ -185,8 +186,7 @@ public static class DeviceLinking
             var bundle = new LinkBundle(identity, deviceId, session.Profile.DisplayName, linked.Version,
                 [.. linked.Devices.Select(d => new LinkDevice(d.DeviceId, d.AddedAt.ToUnixTimeMilliseconds(), d.SigningKey))], session.Identity.SignDeviceList(linked),
                 database.DeliveryKeys.Load(own)!.ToBytes(),
-                [.. database.Contacts.All().Select(c => new LinkContact(c.AccountId, c.DisplayName, c.PublicIdentity.ToBytes(), c.State, c.Verified,
-                    c.CreatedAt.ToUnixTimeMilliseconds(), (long?)c.Timer?.TotalSeconds, database.DeliveryKeys.Load(c.AccountId)?.ToBytes()))],
+                [.. database.Contacts.All().Select(c => ContactSync.Saved(database, c))],
                 [.. database.Groups.Export().Select(g => new LinkGroup(g.GroupId, g.Stored))],
                 new[] { ProfileSettings.ReadReceiptsName, ProfileSettings.TypingIndicatorsName, ProfileSettings.AutoDownloadName }
                     .Select(name => (name, value: database.Settings.Get(name))).Where(s => s.value is not null).ToDictionary(s => s.name, s => s.value!));
@@ -201,14 +201,11 @@ public static class DeviceLinking
 
 internal sealed record LinkDevice(uint DeviceId, long AddedAt, byte[] SigningKey);
 
-internal sealed record LinkContact(string AccountId, string DisplayName, byte[] Identity, ContactState State, bool Verified, long CreatedAt, long? TimerSeconds,
-    byte[]? DeliveryKey);
-
 internal sealed record LinkGroup(string GroupId, byte[] Stored);
 
 /// <summary>What an existing device sends a new one, encrypted to it: the account and what this device knows of its contacts and groups.</summary>
 internal sealed record LinkBundle(byte[] Identity, uint DeviceId, string DisplayName, ulong DeviceListVersion, LinkDevice[] Devices, byte[] DeviceListSignature,
-    byte[] DeliveryKey, LinkContact[] Contacts, LinkGroup[] Groups, Dictionary<string, string> Settings);
+    byte[] DeliveryKey, ContactSync[] Contacts, LinkGroup[] Groups, Dictionary<string, string> Settings);
 
 [JsonSourceGenerationOptions(UseStringEnumConverter = true)]
 [JsonSerializable(typeof(LinkBundle))]

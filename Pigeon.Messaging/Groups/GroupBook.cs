@@ -152,18 +152,14 @@ public sealed class GroupBook
         return messageId;
     }
 
-    /// <summary>Marks every unread text of <paramref name="group"/> read, here only: no read receipt goes to the members.</summary>
-    public Task MarkReadAsync(GroupState group)
+    /// <summary>Marks every unread text of <paramref name="group"/> read, here and on our other devices: no read receipt goes to the members.</summary>
+    public async Task MarkReadAsync(GroupState group, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(group);
-        return _session.WithStoreAsync(database => database.InTransaction(() =>
+        if ((await _session.Outbox.MarkReadAsync(Conversation(group), ct)).Count > 0)
         {
-            var now = _session.Time.GetUtcNow();
-            foreach (var id in database.Receipts.Unread(Conversation(group)))
-            {
-                database.Receipts.Read(id, now);
-            }
-        }));
+            await _session.Outbox.DeliverOrKeepAsync(ct);
+        }
     }
 
     /// <summary>The history key of a group's conversation (never a contact's account id).</summary>
@@ -222,13 +218,13 @@ public sealed class GroupBook
     }
 
     // Stores the new version with its history item and sends it to every member of either version
-    // but us (a removed member learns it was removed), in one deposit.
+    // but us (a removed member learns it was removed), and to our own other devices, in one deposit.
     private async Task<GroupState> PublishAsync(GroupState? before, GroupLog log, GroupState next, CancellationToken ct)
     {
         var recipients = (before?.Members ?? []).Concat(next.Members).Select(m => m.AccountId).Where(a => a != Me).Distinct().ToList();
         await EnsureSessionsAsync(recipients, ct);
         var messageId = Guid.NewGuid();
-        await _session.Outbox.SendToManyAsync(recipients,
+        await _session.Outbox.SendToManyAsync([.. recipients, Me],
             (database, now) => new InnerMessage(InnerMessageType.GroupUpdate, _session.Profile.DisplayName, null, now,
                 Group: GroupWire.From(next), MemberDeliveryKeys: MemberKeys(database, next)),
             (database, now) =>

@@ -104,9 +104,9 @@ public sealed class ContactRemovalTests : IDisposable
         var refused = await Assert.ThrowsAsync<InviteRefusedException>(() => alice.Contacts.InviteAsync(carol.Profile.AccountId, null, Ct));
         Assert.Equal(InviteRefusal.Blocked, refused.Refusal);
 
-        await alice.Contacts.UnblockAsync(carol.Profile.AccountId);
+        await alice.Contacts.UnblockAsync(carol.Profile.AccountId, Ct);
         await alice.Contacts.InviteAsync(carol.Profile.AccountId, null, Ct);
-        await Assert.ThrowsAsync<NotBlockedException>(() => alice.Contacts.UnblockAsync(carol.Profile.AccountId));
+        await Assert.ThrowsAsync<NotBlockedException>(() => alice.Contacts.UnblockAsync(carol.Profile.AccountId, Ct));
     }
 
     [Fact]
@@ -116,7 +116,7 @@ public sealed class ContactRemovalTests : IDisposable
         using var carol = await _profiles.CreateAsync("carol");
         await carol.Contacts.InviteAsync(bob.Profile.AccountId, null, Ct);
         var cursor = (await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct)).LastSequence;
-        await bob.Contacts.DeclineAsync("carol");
+        await bob.Contacts.DeclineAsync("carol", Ct);
 
         // Carol goes on writing in the session Bob forgot with her request.
         await carol.Outbox.SendAsync(await carol.Contacts.ResolveAsync(bob.Profile.AccountId), "ignore me at your peril", Ct);

@@ -46,6 +46,29 @@ public sealed class ProfileSessionTests : IDisposable
     }
 
     [Fact]
+    public async Task Maintenance_ForgetsStrangersSessions_ButKeepsThoseWithOurOwnOtherDevices()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        using var stranger = Protocol.Identity.IdentityKeyPair.Generate();
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, null, Ct);
+        var ownOther = new Protocol.Envelope.DeviceAddress(alice.Profile.AccountId, 2);
+        var strangers = new Protocol.Envelope.DeviceAddress(stranger.AccountId, 1);
+        await alice.WithStoreAsync(database =>
+        {
+            var record = database.Sessions.Load(new Protocol.Envelope.DeviceAddress(bob.Profile.AccountId, 1))!;
+            database.Sessions.Save(ownOther, record);
+            database.Sessions.Save(strangers, record);
+        });
+
+        await alice.MaintainAsync(Ct);
+
+        // A session with another of our devices deleted here would make its next message a replayed setup.
+        Assert.NotNull(await alice.WithStoreAsync(database => database.Sessions.Load(ownOther)));
+        Assert.Null(await alice.WithStoreAsync(database => database.Sessions.Load(strangers)));
+    }
+
+    [Fact]
     public async Task Create_WithTheServerUnavailable_WritesNothing()
     {
         _api.Intercept = (_, _) => Task.FromResult<HttpResponseMessage?>(

@@ -40,7 +40,7 @@ public sealed class ProfileStoreTests : IDisposable
         await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
         await bob.Outbox.SendAsync(await bob.Contacts.ResolveAsync("Alicemarker"), "body-marker-from-bob", Ct);
         await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
-        await alice.Contacts.MarkVerifiedAsync(await alice.Contacts.ResolveAsync("Bobmarker"));
+        await alice.Contacts.MarkVerifiedAsync(await alice.Contacts.ResolveAsync("Bobmarker"), Ct);
         await alice.Contacts.SetTimerAsync("Bobmarker", TimeSpan.FromDays(1), Ct);
         await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
         // Receipts and settings are sealed too: Bob reads Alice's message, Alice gets the receipt.
@@ -143,7 +143,7 @@ public sealed class ProfileStoreTests : IDisposable
         var bob = await _profiles.CreateAsync("bob", Passphrase);
         await ConnectAsync(alice, bob, null);
         var unverified = ReadColumn(_profiles.DatabasePath("alice"), "SELECT sealed FROM contacts");
-        await alice.Contacts.MarkVerifiedAsync(await alice.Contacts.ResolveAsync("bob"));
+        await alice.Contacts.MarkVerifiedAsync(await alice.Contacts.ResolveAsync("bob"), Ct);
         alice.Dispose();
         var path = _profiles.DatabasePath("alice");
         var verified = await File.ReadAllBytesAsync(path, Ct);
@@ -181,7 +181,7 @@ public sealed class ProfileStoreTests : IDisposable
         await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
         var request = ReadColumn(bobPath, "SELECT sealed FROM requests");
         var requestHistory = ReadColumns(bobPath, "SELECT sealed FROM messages");
-        await bob.Contacts.DeclineAsync(carol.Profile.AccountId);
+        await bob.Contacts.DeclineAsync(carol.Profile.AccountId, Ct);
         await bob.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
 
         Assert.Equal((1L, "truncate"), await bob.WithStoreAsync(store => ((long)store.Scalar("PRAGMA secure_delete")!, (string)store.Scalar("PRAGMA journal_mode")!)));

@@ -9,8 +9,11 @@ using Microsoft.Extensions.Options;
 using Pigeon.Api;
 using Pigeon.Gateway.Hosting;
 using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Devices;
+using Pigeon.Messaging.Store;
 using Pigeon.Protocol;
 using Pigeon.Protocol.Delivery;
+using Pigeon.Protocol.Identity;
 
 namespace Pigeon.Tests.Client;
 
@@ -185,6 +188,33 @@ public sealed class WireContractTests
         Assert.Equal(InnerMessageType.Delivered, delivered.Type);
         Assert.Equal([id], delivered.MessageIds);
         Assert.False(InnerMessage.Parse((typing with { IsTyping = false }).ToBytes()).IsTyping);
+    }
+
+    [Fact]
+    public void InnerMessage_AContactSync_RoundTrips_AndAMalformedOneIsRefused()
+    {
+        using var bob = IdentityKeyPair.Generate();
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_764_043_260_000);
+        var key = DeliveryKey.Generate(2);
+        var saved = new ContactSync(bob.AccountId, ContactChange.Saved, "Bob", bob.PublicIdentity.ToBytes(), ContactState.Accepted, true, 1_764_043_000_000, 3600, key.ToBytes());
+        var sync = new InnerMessage(InnerMessageType.ContactSync, "Alice", null, at, Contact: saved);
+
+        var json = Encoding.UTF8.GetString(sync.ToBytes());
+        var parsed = InnerMessage.Parse(sync.ToBytes()).Contact!;
+
+        Assert.StartsWith($$"""{"v":2,"t":"contact","n":"Alice","at":1764043260000,"c":{"id":"{{bob.AccountId}}","do":"Saved","n":"Bob","ik":""", json, StringComparison.Ordinal);
+        Assert.Equal((saved.AccountId, saved.Change, saved.State, saved.Verified, saved.TimerSeconds), (parsed.AccountId, parsed.Change, parsed.State, parsed.Verified, parsed.TimerSeconds));
+        Assert.Equal(saved.Identity, parsed.Identity);
+        Assert.Equal(saved.DeliveryKey, parsed.DeliveryKey);
+        Assert.Equal(ContactChange.Removed, InnerMessage.Parse((sync with { Contact = new ContactSync(bob.AccountId, ContactChange.Removed) }).ToBytes()).Contact!.Change);
+        using var carol = IdentityKeyPair.Generate();
+        foreach (var malformed in new[] { saved with { Identity = null }, saved with { State = null }, saved with { Identity = carol.PublicIdentity.ToBytes() },
+            saved with { AccountId = "not-an-account" }, saved with { TimerSeconds = -5 }, saved with { DeliveryKey = [1, 2, 3] } })
+        {
+            Assert.Throws<FormatException>(() => InnerMessage.Parse((sync with { Contact = malformed }).ToBytes()));
+        }
+
+        Assert.Throws<FormatException>(() => InnerMessage.Parse(Encoding.UTF8.GetBytes("""{"v":2,"t":"contact","n":"A","at":0}""")));
     }
 
     [Theory]
