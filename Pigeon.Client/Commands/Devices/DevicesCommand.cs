@@ -70,6 +70,11 @@ public sealed class DevicesCommand : PigeonCommand
                     return;
                 }
 
+                if (Context.IsTerminal)
+                {
+                    Context.WriteLine(TerminalQrCode.Draw(code.ToString()));
+                }
+
                 Context.WriteLine("On a device that already has the account, run:");
                 Context.WriteLine($"  pigeon devices add {code}");
                 Context.WriteLine($"Both devices show this fingerprint: {code.Fingerprint}");
