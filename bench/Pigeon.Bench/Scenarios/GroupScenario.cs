@@ -52,8 +52,9 @@ public static class GroupScenario
         var devices = members.SelectMany(m => m.Devices).ToList();
 
         var maxSeconds = (int)(options.MeasuredUntil + options.Grace).TotalSeconds + 30;
-        var name = options.Devices > 1 ? $"group of {members.Count} × {options.Devices} devices, {options.Rate:0.#} msg/s" : $"group of {members.Count}, {options.Rate:0.#} msg/s";
-        var phase = new Phase(name, run.Time, maxSeconds);
+        var phase = new Phase(options.Devices > 1
+            ? $"group of {members.Count} × {options.Devices} devices, {options.Rate:0.#} msg/s"
+            : $"group of {members.Count}, {options.Rate:0.#} msg/s", run.Time, maxSeconds);
         var reader = new MailboxReader(run.Client, phase, Math.Min(options.WaitSeconds, ApiLimits.MaxWaitSeconds), ApiLimits.MaxReceiveBatch, awaitAcks: false,
             options.AckOnPoll, (device, envelope) => byRecipient.TryGetValue(new DeviceAddress(device.AccountId, device.DeviceId), out var bySender)
                 && EndToEndChannel.TryDecryptAny(bySender, envelope.Payload));
@@ -118,7 +119,8 @@ public static class GroupScenario
             figures["server_commit_own_devices_ms_p99"] = costs.OwnCommitMs.PercentileMs(99);
         }
 
-        var result = BenchRun.Summarize(phase, options.Duration, phase.Latency.Count, "device receipts in the measured window", withLatency: true, figures);
+        var result = BenchRun.Summarize(phase, options.Duration, phase.Latency.Count,
+            options.Devices > 1 ? "device receipts in the measured window" : "member receipts in the measured window", withLatency: true, figures);
         await stop.CancelAsync();
         await Task.WhenAll(reading);
         return [result with { Acknowledged = phase.Acknowledged }];
