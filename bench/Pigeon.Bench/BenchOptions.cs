@@ -117,6 +117,12 @@ public sealed record BenchOptions
     /// <summary>How many of the members take turns to send (group).</summary>
     public int Senders { get; init; } = 4;
 
+    /// <summary>
+    /// Devices per member account (group): each on the account's signed list, signing in with its own
+    /// key and long-polling its own mailbox; at most an account's default maximum.
+    /// </summary>
+    public int Devices { get; init; } = 1;
+
     /// <summary>Print no progress line.</summary>
     public bool Quiet { get; init; }
 
@@ -128,6 +134,8 @@ public sealed record BenchOptions
           --pairs N               online pairs (pairs, default 100)
           --members N             group members, every one long-polling and decrypting (group, default 100)
           --senders N             members taking turns to send, each message sealed to every other member (group, default 4)
+          --devices N             devices per member, 1 to 6: each message goes to every device of every other member
+                                  (sealed) and to the sender's own other devices (identified) (group, default 1)
           --rate R                messages/s: open-loop rate (pairs, default 1000; group, default 5) or trickle (longpolls, default 10)
           --duration S            measured seconds (default 30)
           --warmup S              unmeasured seconds first (default 3)
@@ -199,7 +207,7 @@ public sealed record BenchOptions
         {
             "--server", "--users", "--pairs", "--rate", "--duration", "--warmup", "--ramp-up", "--ramp-down", "--loop", "--size", "--messages", "--batch",
             "--concurrency", "--register-concurrency", "--ramp", "--wait", "--grace", "--ack-mode", "--database", "--gateway-pid", "--pids",
-            "--dev-dir", "--out", "--plot", "--kill-pid", "--kill-at", "--members", "--senders",
+            "--dev-dir", "--out", "--plot", "--kill-pid", "--kill-at", "--members", "--senders", "--devices",
         };
         if (values.Keys.FirstOrDefault(k => !known.Contains(k)) is { } unknown)
         {
@@ -278,6 +286,11 @@ public sealed record BenchOptions
         }
 
         var killAt = TimeSpan.FromSeconds(Number("--kill-at", 0, 0, 3_600));
+        var devices = Int("--devices", 1, 1, Protocol.Devices.DeviceList.DefaultMaxDevices);
+        if (devices > 1 && scenario != "group")
+        {
+            throw new ArgumentException("--devices is for the group scenario.");
+        }
 
         var options = new BenchOptions
         {
@@ -288,6 +301,7 @@ public sealed record BenchOptions
             Rate = Number("--rate", scenario switch { "longpolls" => 10, "group" => 5, _ => 1_000 }, 0.1, 1_000_000),
             Members = Int("--members", 100, 2, 2_000),
             Senders = Int("--senders", 4, 1, 2_000),
+            Devices = devices,
             Duration = TimeSpan.FromSeconds(Number("--duration", 30, 0.5, 3_600)),
             Warmup = TimeSpan.FromSeconds(Number("--warmup", 3, 0, 600)),
             RampUp = TimeSpan.FromSeconds(Number("--ramp-up", 0, 0, 600)),

@@ -29,6 +29,10 @@ public sealed class BenchOptionsTests
         Assert.Equal(256, BenchOptions.Parse(["group", "--server", "http://127.0.0.1:8080", "--members", "256"]).Members);
         Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["group", "--server", "http://127.0.0.1:8080", "--members", "1"]));
         Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["group", "--server", "http://127.0.0.1:8080", "--senders", "0"]));
+        Assert.Equal(1, options.Devices);
+        Assert.Equal(6, BenchOptions.Parse(["group", "--server", "http://127.0.0.1:8080", "--devices", "6"]).Devices);
+        Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["group", "--server", "http://127.0.0.1:8080", "--devices", "7"]));
+        Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["pairs", "--server", "http://127.0.0.1:8080", "--devices", "2"]));
     }
 
     [Fact]

@@ -72,6 +72,24 @@ public sealed class BenchSmokeTests
         Assert.True(groupPhase.Figures["request_bytes"] > 4 * 256, "the deposit carries four envelopes");
         Assert.True(groupPhase.Figures["client_encrypt_ms_p50"] > 0 && groupPhase.Figures["server_commit_ms_p50"] > 0);
 
+        // Two devices each: a message is 4 sealed envelopes (the 2 other members' 2 devices, one request)
+        // and 1 copy to the sender's other device (identified); a wrong device set would be refused (409),
+        // an envelope at the wrong device would not open.
+        var devices = await BenchRunner.RunAsync(Options("group") with
+        {
+            Members = 3, Senders = 2, Devices = 2, Rate = 5, Warmup = TimeSpan.FromSeconds(0.5), Duration = TimeSpan.FromSeconds(2), WaitSeconds = 10,
+            EndToEnd = true,
+        }, "group --devices 2 (test)", Ct);
+        var devicesPhase = Assert.Single(devices.Phases);
+        AssertClean(devicesPhase);
+        Assert.Equal(0, devicesPhase.Figures["undecryptable"]);
+        Assert.Equal(5 * 13, devicesPhase.Messages.Sent);
+        Assert.Equal(devicesPhase.Messages.Delivered, devicesPhase.Acknowledged);
+        Assert.Equal((4, 1, 1, 1), ((int)devicesPhase.Figures["envelopes_sealed"], (int)devicesPhase.Figures["envelopes_own_devices"],
+            (int)devicesPhase.Figures["requests_sealed"], (int)devicesPhase.Figures["requests_own_devices"]));
+        Assert.True(devicesPhase.Figures["server_commit_own_devices_ms_p50"] > 0 && devicesPhase.Figures["request_bytes_own_devices"] > 256);
+        Assert.Equal(3, devices.UsersRegistered);
+
         var staged = await BenchRunner.RunAsync(Options("pairs") with
         {
             Pairs = 3, Rate = 20, RampUp = TimeSpan.FromSeconds(1), Warmup = TimeSpan.FromSeconds(0.5), Duration = TimeSpan.FromSeconds(1),

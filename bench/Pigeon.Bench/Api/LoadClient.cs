@@ -1,8 +1,10 @@
-using Pigeon.Protocol.Delivery;
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography;
 using Pigeon.Api;
 using Pigeon.Bench.Stats;
+using Pigeon.Protocol.Delivery;
+using Pigeon.Protocol.Devices;
 using Pigeon.Protocol.Identity;
 
 namespace Pigeon.Bench.Api;
@@ -93,10 +95,18 @@ public sealed class LoadClient : IDisposable
     /// <summary>
     /// Creates <paramref name="count"/> users and registers and logs them in, <paramref name="parallelism"/>
     /// at a time; unless <paramref name="keepIdentities"/>, their private keys are freed once logged in.
+    /// With <paramref name="devicesEach"/> above 1 (end to end only) each account then publishes a signed
+    /// list of that many devices, and every device signs in with its own key (<see cref="VirtualUser.Devices"/>);
+    /// the users returned are the accounts' first devices.
     /// </summary>
     public async Task<List<VirtualUser>> CreateUsersAsync(int count, int parallelism, StatusCounter setupErrors, Action<int>? progress,
-        bool keepIdentities, CancellationToken cancellationToken)
+        bool keepIdentities, CancellationToken cancellationToken, int devicesEach = 1)
     {
+        if (devicesEach > 1 && !keepIdentities)
+        {
+            throw new ArgumentException("Devices beyond the first are end to end: they need the account's identity.", nameof(devicesEach));
+        }
+
         var users = new VirtualUser[count];
         var done = 0;
         await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },
@@ -114,6 +124,10 @@ public sealed class LoadClient : IDisposable
                         await user.Api.SetDeliveryKeyVerifierAsync(user.DeliveryKey.Epoch, user.DeliveryKey.Verifier(user.AccountId), ct);
                         return true;
                     }, "PUT /v1/keys/delivery", setupErrors, ct);
+                    if (devicesEach > 1)
+                    {
+                        await AddDevicesAsync(user, devicesEach, setupErrors, ct);
+                    }
                 }
                 else
                 {
@@ -123,6 +137,53 @@ public sealed class LoadClient : IDisposable
                 progress?.Invoke(Interlocked.Increment(ref done));
             });
         return [.. users];
+    }
+
+    /// <summary>
+    /// What the client does for an account with <paramref name="devices"/> devices (Pigeon.Messaging's
+    /// <c>ProfileSession.CreateAsync</c>, then <c>DeviceLinking</c> for each further device): a key per
+    /// device, one list naming them all signed by the identity and stored on the server, then each device
+    /// signed in with its own key (device 1 anew, as the list now binds it to its key). Every device holds
+    /// the identity (a linked device receives it) and the account's delivery key.
+    /// </summary>
+    private async Task AddDevicesAsync(VirtualUser first, int devices, StatusCounter setupErrors, CancellationToken cancellationToken)
+    {
+        // Whole milliseconds: the signed encoding carries Unix ms.
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var keys = Enumerable.Range(0, devices).Select(_ => DeviceKeyPair.Generate()).ToList();
+        var list = new DeviceList(first.AccountId, 1, keys.Select((key, i) => new DeviceEntry((uint)(i + 1), now, key.PublicKey)));
+        var signature = first.Identity.SignDeviceList(list);
+        var record = new DeviceListRecord(list.Version, [.. list.Devices.Select(d => new DeviceRecord(d.DeviceId, d.AddedAt, d.SigningKey))], signature);
+        await RetryAsync(async () =>
+        {
+            await first.Api.SetDeviceListAsync(record, cancellationToken);
+            return true;
+        }, "PUT /v1/devices", setupErrors, cancellationToken);
+
+        first.UseDeviceKey(keys[0]);
+        var all = new List<VirtualUser> { first };
+        var serialized = first.Identity.Serialize();
+        try
+        {
+            for (var i = 1; i < devices; i++)
+            {
+                all.Add(new VirtualUser(IdentityKeyPair.Deserialize(serialized), _http, RequestTimeout, (uint)(i + 1), keys[i]) { DeliveryKey = first.DeliveryKey });
+            }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(serialized);
+        }
+
+        foreach (var device in all)
+        {
+            device.Devices = all;
+            await RetryAsync(async () =>
+            {
+                await device.Api.SignInAsync(cancellationToken);
+                return true;
+            }, "sign-in", setupErrors, cancellationToken);
+        }
     }
 
     private static async Task<T> RetryAsync<T>(Func<Task<T>> send, string what, StatusCounter setupErrors, CancellationToken cancellationToken)

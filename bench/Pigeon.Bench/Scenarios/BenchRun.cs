@@ -51,16 +51,20 @@ public sealed class BenchRun : IDisposable
     /// <summary>How long registering the users took.</summary>
     public TimeSpan RegistrationTime { get; private set; }
 
-    /// <summary>Registers and logs in <paramref name="count"/> new users, printing progress; only end-to-end mode keeps their private keys.</summary>
-    public async Task<List<VirtualUser>> CreateUsersAsync(int count, CancellationToken cancellationToken)
+    /// <summary>
+    /// Registers and logs in <paramref name="count"/> new users, printing progress; only end-to-end mode
+    /// keeps their private keys. With <paramref name="devicesEach"/> above 1 every account has that many
+    /// devices, each signed in (<see cref="VirtualUser.Devices"/>); the users returned are their first devices.
+    /// </summary>
+    public async Task<List<VirtualUser>> CreateUsersAsync(int count, CancellationToken cancellationToken, int devicesEach = 1)
     {
         var start = Time.GetTimestamp();
         var done = 0;
         await using (new ProgressLine(() => $"registering users {Volatile.Read(ref done)}/{count}  retries={SetupErrors.Total}", Options.Quiet, Time))
         {
             var users = await Client.CreateUsersAsync(count, Options.RegisterConcurrency, SetupErrors, n => Volatile.Write(ref done, n),
-                keepIdentities: Options.EndToEnd, cancellationToken);
-            _users.AddRange(users);
+                keepIdentities: Options.EndToEnd, cancellationToken, devicesEach);
+            _users.AddRange(users.SelectMany(u => u.Devices));
             RegistrationTime += Time.GetElapsedTime(start);
             return users;
         }
@@ -73,7 +77,7 @@ public sealed class BenchRun : IDisposable
         Command = command,
         StartedAt = _startedAt,
         Machine = new MachineInfo(Environment.ProcessorCount, _loadBefore, MachineInfo.LoadAverage()),
-        UsersRegistered = _users.Count,
+        UsersRegistered = _users.Select(u => u.AccountId).Distinct(StringComparer.Ordinal).Count(),
         RegistrationSeconds = RegistrationTime.TotalSeconds,
         SetupErrors = SetupErrors.Snapshot(),
         Phases = phases,

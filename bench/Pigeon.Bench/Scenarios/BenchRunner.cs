@@ -12,7 +12,7 @@ public static class BenchRunner
         var connections = options.Scenario switch
         {
             "longpolls" => options.Users + 1_000,
-            "group" => options.Members * 2 + 1_000,
+            "group" => (options.Members * options.Devices * 2) + 1_000,
             _ => Math.Max(1_000, options.Pairs * 4),
         };
         using var run = new BenchRun(options, connections);

@@ -7,10 +7,12 @@ using Pigeon.Protocol.Wire;
 namespace Pigeon.Bench.Scenarios;
 
 /// <summary>
-/// A one-way Double Ratchet session from a sender to a recipient, both held by the bench, each
-/// message sealed to the recipient as the client seals it (<see cref="SealedEnvelope"/>) and opened
-/// by it. The recipient's prekeys never leave the process: the bundle is built locally, which costs
-/// the server nothing and gives the bench real envelopes of the right size to carry.
+/// A one-way Double Ratchet session from a sender device to a recipient device, both held by the
+/// bench, each message sealed to the recipient device's address as the client seals it
+/// (<see cref="SealedEnvelope"/>, naming the sending device) and opened by it. As in the client, every
+/// pair of devices has a session of its own, also between two devices of one account. The recipient's
+/// prekeys never leave the process: the bundle is built locally, which costs the server nothing and
+/// gives the bench real envelopes of the right size to carry.
 /// </summary>
 internal sealed class EndToEndChannel
 {
@@ -22,12 +24,19 @@ internal sealed class EndToEndChannel
     private readonly Lock _receiveLock = new();
     private Session? _receiving;
 
-    /// <summary>Who sends on this channel.</summary>
+    /// <summary>Who sends on this channel: one device.</summary>
     public VirtualUser Sender => _sender;
 
-    /// <summary>Who receives on it.</summary>
+    /// <summary>Who receives on it: one device.</summary>
     public VirtualUser Recipient => _recipient;
 
+    /// <summary>The sending device's address, which the sealed envelope proves.</summary>
+    public DeviceAddress SenderAddress => new(_sender.AccountId, _sender.DeviceId);
+
+    /// <summary>The receiving device's address, to which the envelope is sealed.</summary>
+    public DeviceAddress RecipientAddress => new(_recipient.AccountId, _recipient.DeviceId);
+
+    /// <summary>A session from device <paramref name="sender"/> to device <paramref name="recipient"/> (any devices, of one account or two).</summary>
     public EndToEndChannel(VirtualUser sender, VirtualUser recipient)
     {
         _sender = sender;
@@ -38,7 +47,7 @@ internal sealed class EndToEndChannel
         _sending = Session.Initiate(sender.Identity, new PrekeyBundle(recipient.Identity.PublicIdentity, signed, null, lastResort), recipient.AccountId);
     }
 
-    /// <summary>Encrypts in the session and seals the ratchet message from the sender to the recipient.</summary>
+    /// <summary>Encrypts in the session and seals the ratchet message from the sender device to the recipient device.</summary>
     public byte[] Encrypt(byte[] plaintext)
     {
         byte[] ratchetMessage;
@@ -47,8 +56,8 @@ internal sealed class EndToEndChannel
             ratchetMessage = _sending.Encrypt(plaintext);
         }
 
-        return SealedEnvelope.Seal(_sender.Identity, DeviceAddress.PrimaryDeviceId, _recipient.Identity.PublicIdentity,
-            DeviceAddress.Primary(_recipient.AccountId), EnvelopeContentType.RatchetMessage, ratchetMessage);
+        return SealedEnvelope.Seal(_sender.Identity, _sender.DeviceId, _recipient.Identity.PublicIdentity,
+            RecipientAddress, EnvelopeContentType.RatchetMessage, ratchetMessage);
     }
 
     /// <summary>Decrypts a received payload; false when it does not authenticate.</summary>
@@ -56,8 +65,8 @@ internal sealed class EndToEndChannel
     {
         try
         {
-            var opened = SealedEnvelope.Open(_recipient.Identity, DeviceAddress.Primary(_recipient.AccountId), payload);
-            return opened.Sender.AccountId == _sender.AccountId && TryDecrypt(opened);
+            var opened = SealedEnvelope.Open(_recipient.Identity, RecipientAddress, payload);
+            return opened.Sender == SenderAddress && TryDecrypt(opened);
         }
         catch (ProtocolException)
         {
@@ -66,17 +75,17 @@ internal sealed class EndToEndChannel
     }
 
     /// <summary>
-    /// Decrypts a payload to a recipient who has a channel from each of several senders
-    /// (<paramref name="bySender"/>, by sender account id): opened once, then decrypted on the channel of
-    /// the sender it proves; false when it does not authenticate or no channel is from that sender.
+    /// Decrypts a payload to a recipient device that has a channel from each of several sender devices
+    /// (<paramref name="bySender"/>, by sender device address): opened once, then decrypted on the channel
+    /// of the sender device it proves; false when it does not authenticate or no channel is from that device.
     /// </summary>
-    public static bool TryDecryptAny(IReadOnlyDictionary<string, EndToEndChannel> bySender, byte[] payload)
+    public static bool TryDecryptAny(IReadOnlyDictionary<DeviceAddress, EndToEndChannel> bySender, byte[] payload)
     {
-        var recipient = bySender.Values.First()._recipient;
+        var any = bySender.Values.First();
         try
         {
-            var opened = SealedEnvelope.Open(recipient.Identity, DeviceAddress.Primary(recipient.AccountId), payload);
-            return bySender.TryGetValue(opened.Sender.AccountId, out var channel) && channel.TryDecrypt(opened);
+            var opened = SealedEnvelope.Open(any._recipient.Identity, any.RecipientAddress, payload);
+            return bySender.TryGetValue(opened.Sender, out var channel) && channel.TryDecrypt(opened);
         }
         catch (ProtocolException)
         {
