@@ -98,14 +98,17 @@ public sealed record SubscribeResult(bool ManualAck, int Held);
 /// <summary>What <c>ack</c> returns: how many were released, and the ids that were not held.</summary>
 public sealed record AckResult(int Acknowledged, IReadOnlyList<Guid> Unknown);
 
-/// <summary>The <c>message</c> notification: a text, request, acceptance or failure that arrived.</summary>
+/// <summary>
+/// The <c>message</c> notification: a text, request, acceptance or failure that arrived, or (<c>sent</c>)
+/// a text another of our devices sent, to <c>sentTo</c> (a contact's account id) or in the group <c>groupId</c>.
+/// </summary>
 public sealed record MessageNotification(
     string Kind, Guid MessageId, string? ContactId, string? Name, string? Body, DateTimeOffset? SentAt, DateTimeOffset ReceivedAt, string? Error,
-    string? GroupId = null, string? GroupTitle = null, FileInfoNotice? File = null)
+    string? GroupId = null, string? GroupTitle = null, FileInfoNotice? File = null, string? SentTo = null)
 {
     internal static MessageNotification From(ReceivedEvent e) => new(
         e.Kind.ToString().ToLowerInvariant(), e.MessageId, e.ContactId, PeerText.Json(e.ContactName), PeerText.Json(e.Body), e.SentAt, e.ReceivedAt, e.Error,
-        e.GroupId, PeerText.Json(e.GroupTitle), FileInfoNotice.From(e.Attachment));
+        e.GroupId, PeerText.Json(e.GroupTitle), FileInfoNotice.From(e.Attachment), e.SentTo);
 }
 
 /// <summary>The <c>receipt</c> notification: a contact got (<c>delivered</c>) or read (<c>read</c>) our messages.</summary>

@@ -4,14 +4,13 @@ using Pigeon.Protocol.Storage;
 namespace Pigeon.Protocol.Envelope;
 
 /// <summary>
-/// Where a message goes or comes from: an account and one of its devices. Every account has device
-/// <see cref="PrimaryDeviceId"/> today; the id is on the wire and in every binding already, so more
-/// devices fit later without a new format. Encoded as the account id's 32 ASCII characters and the
-/// device id as a big-endian u32.
+/// Where a message goes or comes from: an account and one of its devices (the account's signed list,
+/// <see cref="Devices.DeviceList"/>, names them; docs/adr/0005-devices.md). Encoded as the account id's
+/// 32 ASCII characters and the device id as a big-endian u32.
 /// </summary>
 public readonly record struct DeviceAddress(string AccountId, uint DeviceId)
 {
-    /// <summary>The device id of an account's first (today: only) device.</summary>
+    /// <summary>The device id of an account's first device, the one that created it.</summary>
     public const uint PrimaryDeviceId = 1;
 
     /// <summary>Size of the encoding.</summary>
