@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using Pigeon.Api;
 using Pigeon.Messaging.Profiles;
@@ -6,6 +7,7 @@ using Pigeon.Protocol;
 using Pigeon.Protocol.Devices;
 using Pigeon.Protocol.Envelope;
 using Pigeon.Protocol.Identity;
+using Pigeon.Protocol.Prekeys;
 
 namespace Pigeon.Messaging.Devices;
 
@@ -32,6 +34,10 @@ public sealed record OwnDevice(uint DeviceId, DateTimeOffset AddedAt, bool IsThi
 public sealed class DeviceBook
 {
     private readonly ProfileSession _session;
+
+    // A bundle fetched only to learn an account's identity (RefreshAsync), kept for the session that
+    // follows with that device, so that learning the identity spends no second one-time prekey.
+    private readonly ConcurrentDictionary<DeviceAddress, PrekeyBundle> _unusedBundles = new();
 
     internal DeviceBook(ProfileSession session) => _session = session;
 
@@ -182,7 +188,9 @@ public sealed class DeviceBook
     /// <summary>A new session with one device from its prekey bundle, verified against the account; not stored yet.</summary>
     internal async Task<Session> InitiateAsync(DeviceAddress device, CancellationToken ct)
     {
-        var bundle = (await _session.CallServerAsync(api => api.FetchBundleAsync(device.AccountId, device.DeviceId, ct), device.AccountId)).ToBundle();
+        var bundle = _unusedBundles.TryRemove(device, out var fetched)
+            ? fetched
+            : (await _session.CallServerAsync(api => api.FetchBundleAsync(device.AccountId, device.DeviceId, ct), device.AccountId)).ToBundle();
         try
         {
             bundle.Verify(device.AccountId);
@@ -253,6 +261,7 @@ public sealed class DeviceBook
         try
         {
             bundle.Verify(accountId);
+            _unusedBundles[new DeviceAddress(accountId, deviceId)] = bundle;
             return bundle.Identity;
         }
         catch (ProtocolException exception)

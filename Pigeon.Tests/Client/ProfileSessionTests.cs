@@ -46,6 +46,20 @@ public sealed class ProfileSessionTests : IDisposable
     }
 
     [Fact]
+    public async Task AnInvitation_ToAnAccountNotSeenBefore_SpendsOneOneTimePrekeyOfIt()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        var before = _api.CountsOf(bob.Profile.AccountId);
+
+        // Learning Bob's identity (to verify his device list) and the session both come from one bundle.
+        await alice.Contacts.InviteAsync(bob.Profile.AccountId, null, Ct);
+
+        var after = _api.CountsOf(bob.Profile.AccountId);
+        Assert.Equal((before.OneTimePrekeys - 1, before.OneTimeKemPrekeys - 1), (after.OneTimePrekeys, after.OneTimeKemPrekeys));
+    }
+
+    [Fact]
     public async Task Maintenance_ForgetsStrangersSessions_ButKeepsThoseWithOurOwnOtherDevices()
     {
         using var alice = await _profiles.CreateAsync("alice");
