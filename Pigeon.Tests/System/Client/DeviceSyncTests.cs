@@ -1,8 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Pigeon.Api;
-using Pigeon.Client.Cli;
-using Pigeon.Messaging.Profiles;
 using Pigeon.Protocol.Delivery;
 using Pigeon.Tests.Testing;
 
@@ -29,8 +27,8 @@ public sealed class DeviceSyncTests
         var gateway = await cluster.StartGatewayAsync(Cancellation, OneAddressForEveryone);
         using var cli = new CliHarness();
         var (aliceId, bobId) = await EndToEndTests.InitContactsAsync(cli, gateway);
-        var carolId = await InitAsync(cli, gateway, "carol");
-        var daveId = await InitAsync(cli, gateway, "dave");
+        var ids = await GroupTests.InitAsync(cli, gateway, "carol", "dave");
+        var (carolId, daveId) = (ids["carol"], ids["dave"]);
         TestContext.Current.TestOutputHelper?.WriteLine($"alice {aliceId} bob {bobId} carol {carolId} dave {daveId}");
         await LinkAsync(cli, gateway, "alice", "alice2");
 
@@ -71,7 +69,7 @@ public sealed class DeviceSyncTests
         await SyncAsync(cli, "alice");
         await SyncAsync(cli, "alice2");
         Assert.Equal(1, await UnreadFromAsync(cli, "alice2", bobId));
-        using (var first = OpenProfile(cli, "alice"))
+        using (var first = GroupTests.OpenProfile(cli, "alice"))
         {
             Assert.Single(await first.Contacts.MarkReadAsync(await first.Contacts.ResolveAsync("Bob"), Cancellation));
         }
@@ -128,29 +126,19 @@ public sealed class DeviceSyncTests
         return sync.Output;
     }
 
-    private static async Task<string> InitAsync(CliHarness cli, GatewayHandle gateway, string name) =>
-        JsonDocument.Parse(await cli.OkAsync(name, "--json", "init", "--server", gateway.BaseAddress.ToString(), "--name",
-            char.ToUpperInvariant(name[0]) + name[1..], "--no-passphrase")).RootElement.GetProperty("accountId").GetString()!;
-
     private static JsonElement Contact(string contactsJson, string accountId) =>
         JsonDocument.Parse(contactsJson).RootElement.EnumerateArray().Single(c => c.GetProperty("accountId").GetString() == accountId);
 
     private static async Task<int> UnreadFromAsync(CliHarness cli, string profile, string accountId)
     {
-        using var session = OpenProfile(cli, profile);
+        using var session = GroupTests.OpenProfile(cli, profile);
         return (await session.Contacts.UnreadCountsAsync()).GetValueOrDefault(accountId);
     }
 
     private static async Task<DeliveryKey> OwnDeliveryKeyAsync(CliHarness cli, string profile)
     {
-        using var session = OpenProfile(cli, profile);
+        using var session = GroupTests.OpenProfile(cli, profile);
         return await session.WithStoreAsync(database => database.DeliveryKeys.Load(session.Profile.AccountId)!);
-    }
-
-    private static ProfileSession OpenProfile(CliHarness cli, string profile)
-    {
-        var context = new CliContext { Output = TextWriter.Null, Error = TextWriter.Null, GetEnvironmentVariable = _ => null };
-        return ProfileSession.Open(context.Messaging, cli.ProfileDirectory(profile), () => null);
     }
 
     // Links a new device to an existing profile as a user would: 'devices link' on the new one waits

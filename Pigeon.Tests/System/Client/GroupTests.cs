@@ -177,7 +177,7 @@ public sealed class GroupTests
         Assert.Equal(1, JsonDocument.Parse(json.Error).RootElement.GetProperty("exitCode").GetInt32());
     }
 
-    private static async Task<Dictionary<string, string>> InitAsync(CliHarness cli, GatewayHandle gateway, params string[] names)
+    internal static async Task<Dictionary<string, string>> InitAsync(CliHarness cli, GatewayHandle gateway, params string[] names)
     {
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var name in names)
@@ -193,7 +193,7 @@ public sealed class GroupTests
     private static async Task<string> GroupIdAsync(CliHarness cli, string profile) =>
         JsonDocument.Parse(await cli.OkAsync(profile, "--json", "groups")).RootElement[0].GetProperty("group").GetProperty("id").GetString()!;
 
-    private static ProfileSession OpenProfile(CliHarness cli, string profile)
+    internal static ProfileSession OpenProfile(CliHarness cli, string profile)
     {
         var context = new CliContext { Output = TextWriter.Null, Error = TextWriter.Null, GetEnvironmentVariable = _ => null };
         return ProfileSession.Open(context.Messaging, cli.ProfileDirectory(profile), () => null);
