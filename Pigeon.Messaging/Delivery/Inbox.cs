@@ -402,8 +402,10 @@ public sealed class Inbox
         database.Sessions.Save(from, record);
         switch (inner.Type)
         {
+            case InnerMessageType.ContactSync when inner.Contact!.AccountId == from.AccountId:
+                return Failed(database, envelope, from.AccountId, "a contact change about our own account", now);
             case InnerMessageType.ContactSync:
-                var saved = inner.Contact!.Apply(database, now);
+                var saved = inner.Contact.Apply(database, now);
                 return new ReceivedEvent(ReceivedKind.ContactSync, envelope.MessageId, inner.Contact.AccountId, saved?.Label, null, inner.SentAt, now)
                 {
                     ContactChange = inner.Contact.Change,

@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using Pigeon.Api;
+using Pigeon.Messaging;
 using Pigeon.Messaging.Delivery;
+using Pigeon.Messaging.Devices;
 using Pigeon.Messaging.Store;
 using Pigeon.Protocol;
 using Pigeon.Protocol.Envelope;
@@ -114,6 +116,33 @@ public sealed class InboxTests : IDisposable
         Assert.Equal(forged, events[1].MessageId);
         var (_, history) = await bob.Contacts.HistoryAsync("alice", 10);
         Assert.Equal([MessageKind.Request, MessageKind.Accepted, MessageKind.Text], history.Select(m => m.Kind));
+    }
+
+    [Fact]
+    public async Task AContactChangeFromAnotherOfOurDevices_IsMadeHereToo_ButOneAboutOurOwnAccountIsRefused()
+    {
+        using var alice = await _profiles.CreateAsync("alice");
+        using var bob = await _profiles.CreateAsync("bob");
+        // Alice's device 2, holding her identity as every device of the account does, with a session to device 1.
+        var bundle = (await bob.CallServerAsync(api => api.FetchBundleAsync(alice.Profile.AccountId, 1, Ct))).ToBundle();
+        var fromDeviceTwo = Session.Initiate(alice.Identity, bundle, alice.Profile.AccountId);
+        void Sync(ContactSync change) => _api.Put(alice.Profile.AccountId, Guid.NewGuid(), SealedEnvelope.Seal(alice.Identity, 2, alice.Identity.PublicIdentity,
+            alice.Address, EnvelopeContentType.RatchetMessage,
+            fromDeviceTwo.Encrypt(new InnerMessage(InnerMessageType.ContactSync, "Alice", null, DateTimeOffset.UtcNow, Contact: change).ToBytes())));
+
+        Sync(new ContactSync(bob.Profile.AccountId, ContactChange.Saved, "Bob", bob.Identity.PublicIdentity.ToBytes(), ContactState.Accepted, true, 0, 3600));
+        Sync(new ContactSync(alice.Profile.AccountId, ContactChange.Removed));
+        var first = await alice.Inbox.PollAsync(0, TimeSpan.Zero, Ct);
+
+        Assert.Equal([ReceivedKind.ContactSync, ReceivedKind.Failed], first.Events.Select(e => e.Kind));
+        var contact = await alice.Contacts.ResolveAsync("Bob");
+        Assert.Equal((ContactState.Accepted, true, TimeSpan.FromHours(1)), (contact.State, contact.Verified, contact.Timer));
+        Assert.NotNull(await alice.WithStoreAsync(database => database.DeliveryKeys.Load(alice.Profile.AccountId)));
+
+        Sync(new ContactSync(bob.Profile.AccountId, ContactChange.Removed));
+        var second = await alice.Inbox.PollAsync(first.LastSequence, TimeSpan.Zero, Ct);
+        Assert.Equal(ContactChange.Removed, Assert.Single(second.Events).ContactChange);
+        Assert.Empty(await alice.Contacts.AllAsync());
     }
 
     [Fact]
