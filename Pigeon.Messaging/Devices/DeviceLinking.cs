@@ -79,8 +79,29 @@ public static class DeviceLinking
                 ? "This link code was already used. Run 'pigeon devices link' again on the new device for a new one."
                 : "This link code has expired or is unknown to the server. Run 'pigeon devices link' again on the new device for a new one.", refused);
         }
+        catch (ServerUnreachableException)
+        {
+            // A device left on the list without the account would never publish keys, and every
+            // contact's message to this account would wait on them; the slot is still open, so the
+            // same code works again once the server answers.
+            await TakeBackAsync(session, deviceId, ct);
+            throw;
+        }
 
         return new LinkedDevice(deviceId, code.Fingerprint);
+    }
+
+    // Publishes the list without the device, if the server can be reached at all; if not, the device
+    // stays listed until 'pigeon devices remove' (or a later add of the same code, which finds it listed).
+    private static async Task TakeBackAsync(ProfileSession session, uint deviceId, CancellationToken ct)
+    {
+        try
+        {
+            await session.Devices.PublishAsync((await session.Devices.OwnListAsync()).Without(deviceId), ct);
+        }
+        catch (MessagingException)
+        {
+        }
     }
 
     /// <summary>
