@@ -124,6 +124,39 @@ public sealed partial class DeviceTests
     }
 
     [Fact]
+    public async Task AnAddWhoseAccountNeverReachesTheSlot_IsTakenBack_AndTheSameCodeWorksOnceTheServerAnswers()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Cancellation);
+        var gateway = await cluster.StartGatewayAsync(Cancellation, OneAddressForEveryone);
+        using var cli = new CliHarness();
+        await EndToEndTests.InitContactsAsync(cli, gateway);
+
+        // The list with the new device is published; then every try to put the account in the slot is dropped.
+        var (code, linking) = await StartLinkAsync(cli, gateway, "alice2");
+        cli.FailRequest = request => request.Method == HttpMethod.Put && request.RequestUri!.AbsolutePath.StartsWith("/v1/provisioning/", StringComparison.Ordinal);
+        var dropped = await cli.RunAsync("alice", "devices", "add", code);
+        cli.FailRequest = _ => false;
+        var afterDrop = JsonDocument.Parse(await cli.OkAsync("alice", "--json", "devices")).RootElement;
+        var bobsSend = await cli.RunAsync("bob", "send", "Alice", "while the link failed");
+        var again = await cli.RunAsync("alice", "--json", "devices", "add", code);
+        var linkExit = await linking.WaitAsync(TimeSpan.FromSeconds(60), Cancellation);
+        var devices = JsonDocument.Parse(await cli.OkAsync("alice", "--json", "devices")).RootElement;
+
+        Assert.True(dropped.ExitCode == 3, dropped.ToString());
+        // A device on the list that never got the account would publish no keys, and Bob's messages would wait on them.
+        Assert.Equal([1u], afterDrop.EnumerateArray().Select(d => d.GetProperty("deviceId").GetUInt32()));
+        Assert.True(bobsSend.ExitCode == 0, bobsSend.ToString());
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Equal(0, linkExit);
+        // Device 2's id was given out once already; ids are never reused.
+        Assert.Equal(3u, JsonDocument.Parse(again.Output).RootElement.GetProperty("deviceId").GetUInt32());
+        Assert.Equal([1u, 3u], devices.EnumerateArray().Select(d => d.GetProperty("deviceId").GetUInt32()));
+        Assert.Contains("Bob", await cli.OkAsync("alice2", "contacts"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WhatALinkedDeviceReceives_IsNeverReadableOnTheWireInPostgresOrInTheLogs_YetArrives()
     {
         await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
