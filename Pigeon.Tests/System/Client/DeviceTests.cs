@@ -10,8 +10,9 @@ namespace Pigeon.Tests.Client;
 /// Several devices per account over real processes (issue 16): Alice links a second device with a code
 /// through the provisioning slot; what Bob sends reaches both, what one of Alice's devices sends shows
 /// as sent on the other, and a removed device receives nothing more and cannot sign in. A code works
-/// once and only until its slot expires, and what travels through the slot (the account, its contacts)
-/// is never readable on the wire, in PostgreSQL or in the server's logs.
+/// once and only until its slot expires; an add that fails (the code spent or expired, the slot out of
+/// reach) leaves no device on the list and no profile; and what travels through the slot (the account,
+/// its contacts) is never readable on the wire, in PostgreSQL or in the server's logs.
 /// </summary>
 public sealed partial class DeviceTests
 {
