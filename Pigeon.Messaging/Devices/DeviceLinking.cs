@@ -31,7 +31,9 @@ public static class DeviceLinking
 {
     /// <summary>
     /// The existing device's side (<c>pigeon devices add CODE</c>). The new list is stored first and
-    /// taken back when the slot refuses the account (expired, used), so nothing half-linked stays.
+    /// taken back when the slot refuses the account (expired, used) or cannot be reached, so nothing
+    /// half-linked stays. The new device gets the next id above every id this device has seen, or,
+    /// when the server says that one was given out already, the id above the list's version.
     /// </summary>
     public static async Task<LinkedDevice> AddAsync(ProfileSession session, string codeText, CancellationToken ct)
     {
@@ -54,20 +56,21 @@ public static class DeviceLinking
         }
 
         var deviceId = Math.Max(await session.Devices.HighestOwnDeviceIdAsync(), list.NextDeviceId() - 1) + 1;
-        DeviceList linked;
+        var (linked, payload) = await PrepareAsync(session, list, code, deviceId);
         try
         {
-            linked = list.With(new DeviceEntry(deviceId, session.Time.GetUtcNow(), code.DeviceSigningKey), session.Environment.MaxDevices);
+            await session.Devices.PublishAsync(linked, ct);
         }
-        catch (ArgumentException exception)
+        catch (ServerRefusedException refused) when (refused.Problem.Status == HttpStatusCode.BadRequest && deviceId <= list.Version)
         {
-            throw new LinkRefusedException($"{exception.Message} Remove one first (pigeon devices remove ID).", exception);
+            // The id was given out and removed by other devices of the account, in lists this one never
+            // accepted. Every publish raises the version by one and adds at most one device, so no id
+            // above the version was ever given out.
+            deviceId = checked((uint)(list.Version + 1));
+            (linked, payload) = await PrepareAsync(session, list, code, deviceId);
+            await session.Devices.PublishAsync(linked, ct);
         }
 
-        var bundle = await session.WithStoreAsync(database => Bundle(session, database, linked, deviceId));
-        var payload = ProvisioningKeyPair.Seal(code, bundle);
-        CryptographicOperations.ZeroMemory(bundle);
-        await session.Devices.PublishAsync(linked, ct);
         try
         {
             await session.CallServerAsync(api => api.SendProvisioningAsync(code.SlotId, payload, ct));
@@ -89,6 +92,25 @@ public static class DeviceLinking
         }
 
         return new LinkedDevice(deviceId, code.Fingerprint);
+    }
+
+    // The list with the new device, and the account sealed to the code.
+    private static async Task<(DeviceList Linked, byte[] Payload)> PrepareAsync(ProfileSession session, DeviceList list, LinkCode code, uint deviceId)
+    {
+        DeviceList linked;
+        try
+        {
+            linked = list.With(new DeviceEntry(deviceId, session.Time.GetUtcNow(), code.DeviceSigningKey), session.Environment.MaxDevices);
+        }
+        catch (ArgumentException exception)
+        {
+            throw new LinkRefusedException($"{exception.Message} Remove one first (pigeon devices remove ID).", exception);
+        }
+
+        var bundle = await session.WithStoreAsync(database => Bundle(session, database, linked, deviceId));
+        var payload = ProvisioningKeyPair.Seal(code, bundle);
+        CryptographicOperations.ZeroMemory(bundle);
+        return (linked, payload);
     }
 
     // Publishes the list without the device, if the server can be reached at all; if not, the device
