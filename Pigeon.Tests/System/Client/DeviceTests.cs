@@ -158,6 +158,33 @@ public sealed partial class DeviceTests
     }
 
     [Fact]
+    public async Task ADeviceThatNeverSawAnIdGivenOutAndTakenBack_LinksUnderAFreshId()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Cancellation);
+        var gateway = await cluster.StartGatewayAsync(Cancellation, OneAddressForEveryone);
+        using var cli = new CliHarness();
+        await EndToEndTests.InitContactsAsync(cli, gateway);
+
+        // Device 3 comes and goes on alice2; alice, device 1, only ever accepts lists of devices 1 and 2.
+        await LinkAsync(cli, gateway, "alice", "alice2");
+        await LinkAsync(cli, gateway, "alice2", "alice3");
+        await cli.OkAsync("alice2", "devices", "remove", "3");
+        var (code, linking) = await StartLinkAsync(cli, gateway, "alice4");
+        var added = await cli.RunAsync("alice", "--json", "devices", "add", code);
+        Assert.True(added.ExitCode == 0, added.ToString());
+        Assert.Equal(0, await linking.WaitAsync(TimeSpan.FromSeconds(60), Cancellation));
+        var deviceId = JsonDocument.Parse(added.Output).RootElement.GetProperty("deviceId").GetUInt32();
+        var devices = JsonDocument.Parse(await cli.OkAsync("alice", "--json", "devices")).RootElement;
+
+        Assert.True(deviceId > 3, $"device {deviceId} reuses an id");
+        Assert.Equal([1u, 2u, deviceId], devices.EnumerateArray().Select(d => d.GetProperty("deviceId").GetUInt32()));
+        await cli.OkAsync("bob", "send", "Alice", "to the fourth");
+        Assert.Contains("Bob: to the fourth", await cli.OkAsync("alice4", "sync", "--wait", "0"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WhatALinkedDeviceReceives_IsNeverReadableOnTheWireInPostgresOrInTheLogs_YetArrives()
     {
         await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
