@@ -31,7 +31,9 @@ public static class DeviceLinking
 {
     /// <summary>
     /// The existing device's side (<c>pigeon devices add CODE</c>). The new list is stored first and
-    /// taken back when the slot refuses the account (expired, used), so nothing half-linked stays.
+    /// taken back when the slot refuses the account (expired, used) or cannot be reached, so nothing
+    /// half-linked stays. The new device gets the next id above every id this device has seen, or,
+    /// when the server says that one was given out already, the id above the list's version.
     /// </summary>
     public static async Task<LinkedDevice> AddAsync(ProfileSession session, string codeText, CancellationToken ct)
     {
@@ -54,6 +56,47 @@ public static class DeviceLinking
         }
 
         var deviceId = Math.Max(await session.Devices.HighestOwnDeviceIdAsync(), list.NextDeviceId() - 1) + 1;
+        var (linked, payload) = await PrepareAsync(session, list, code, deviceId);
+        try
+        {
+            await session.Devices.PublishAsync(linked, ct);
+        }
+        catch (ServerRefusedException refused) when (refused.Problem.Status == HttpStatusCode.BadRequest && deviceId <= list.Version)
+        {
+            // The id was given out and removed by other devices of the account, in lists this one never
+            // accepted. Every publish raises the version by one and adds at most one device, so no id
+            // above the version was ever given out.
+            deviceId = checked((uint)(list.Version + 1));
+            (linked, payload) = await PrepareAsync(session, list, code, deviceId);
+            await session.Devices.PublishAsync(linked, ct);
+        }
+
+        try
+        {
+            await session.CallServerAsync(api => api.SendProvisioningAsync(code.SlotId, payload, ct));
+        }
+        catch (ServerRefusedException refused) when (refused.Problem.Status is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            await session.Devices.PublishAsync((await session.Devices.OwnListAsync()).Without(deviceId), ct);
+            throw new LinkRefusedException(refused.Problem.Status == HttpStatusCode.Conflict
+                ? "This link code was already used. Run 'pigeon devices link' again on the new device for a new one."
+                : "This link code has expired or is unknown to the server. Run 'pigeon devices link' again on the new device for a new one.", refused);
+        }
+        catch (ServerUnreachableException)
+        {
+            // A device left on the list without the account would never publish keys, and every
+            // contact's message to this account would wait on them; the slot is still open, so the
+            // same code works again once the server answers.
+            await TakeBackAsync(session, deviceId, ct);
+            throw;
+        }
+
+        return new LinkedDevice(deviceId, code.Fingerprint);
+    }
+
+    // The list with the new device, and the account sealed to the code.
+    private static async Task<(DeviceList Linked, byte[] Payload)> PrepareAsync(ProfileSession session, DeviceList list, LinkCode code, uint deviceId)
+    {
         DeviceList linked;
         try
         {
@@ -67,20 +110,20 @@ public static class DeviceLinking
         var bundle = await session.WithStoreAsync(database => Bundle(session, database, linked, deviceId));
         var payload = ProvisioningKeyPair.Seal(code, bundle);
         CryptographicOperations.ZeroMemory(bundle);
-        await session.Devices.PublishAsync(linked, ct);
+        return (linked, payload);
+    }
+
+    // Publishes the list without the device, if the server can be reached at all; if not, the device
+    // stays listed until 'pigeon devices remove' (or a later add of the same code, which finds it listed).
+    private static async Task TakeBackAsync(ProfileSession session, uint deviceId, CancellationToken ct)
+    {
         try
         {
-            await session.CallServerAsync(api => api.SendProvisioningAsync(code.SlotId, payload, ct));
-        }
-        catch (ServerRefusedException refused) when (refused.Problem.Status is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
-        {
             await session.Devices.PublishAsync((await session.Devices.OwnListAsync()).Without(deviceId), ct);
-            throw new LinkRefusedException(refused.Problem.Status == HttpStatusCode.Conflict
-                ? "This link code was already used. Run 'pigeon devices link' again on the new device for a new one."
-                : "This link code has expired or is unknown to the server. Run 'pigeon devices link' again on the new device for a new one.", refused);
         }
-
-        return new LinkedDevice(deviceId, code.Fingerprint);
+        catch (MessagingException)
+        {
+        }
     }
 
     /// <summary>

@@ -14,10 +14,12 @@ public sealed record CliRun(int ExitCode, string Output, string Error)
 /// <summary>
 /// Records every HTTP request the client sends, for tests that look for leaks, and can fail the
 /// requests a test picks (as a lost connection would): before they reach the server, or after the
-/// server has answered (the answer is lost on the way back).
+/// server has answered (the answer is lost on the way back); or replace an answer with another (as a
+/// server that lies would).
 /// </summary>
 public sealed class RecordingHandler(
-    ConcurrentQueue<string> bodies, Func<HttpRequestMessage, bool> fail, Func<HttpRequestMessage, bool> loseResponse) : DelegatingHandler(new SocketsHttpHandler())
+    ConcurrentQueue<string> bodies, Func<HttpRequestMessage, bool> fail, Func<HttpRequestMessage, bool> loseResponse,
+    Func<HttpRequestMessage, HttpResponseMessage, Task<HttpResponseMessage>>? rewriteResponse = null) : DelegatingHandler(new SocketsHttpHandler())
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -33,7 +35,7 @@ public sealed class RecordingHandler(
             response.Dispose();
             throw new HttpRequestException("The test lost the answer to this request.");
         }
-        return response;
+        return rewriteResponse is null ? response : await rewriteResponse(request, response);
     }
 }
 
@@ -72,6 +74,12 @@ public sealed class CliHarness : IDisposable
 
     /// <summary>Requests for which this returns true reach the server, but their answers are lost.</summary>
     public Func<HttpRequestMessage, bool> LoseResponse { get; set; } = _ => false;
+
+    /// <summary>
+    /// When set, every answer the server gives goes through this before the client sees it: a test
+    /// returns it unchanged, or another in its place (a server that replays or forges what it serves).
+    /// </summary>
+    public Func<HttpRequestMessage, HttpResponseMessage, Task<HttpResponseMessage>>? RewriteResponse { get; set; }
 
     /// <summary>Sets or clears an environment variable the commands see.</summary>
     public void SetEnvironment(string name, string? value)
@@ -114,7 +122,8 @@ public sealed class CliHarness : IDisposable
             Input = input,
             GetEnvironmentVariable = name => _environment.GetValueOrDefault(name),
             PromptSecret = PromptSecret,
-            CreateHttpHandler = () => new RecordingHandler(HttpBodies, request => FailRequest(request), request => LoseResponse(request)),
+            CreateHttpHandler = () => new RecordingHandler(HttpBodies, request => FailRequest(request), request => LoseResponse(request),
+                (request, response) => RewriteResponse is { } rewrite ? rewrite(request, response) : Task.FromResult(response)),
             KdfParameters = new PassphraseKeyParameters(8 * 1024, 1),
             RetryBaseDelay = TimeSpan.FromMilliseconds(20),
             MaxAttempts = 3,
