@@ -26,7 +26,7 @@ internal static class ReceivedEventWriter
             ReceivedKind.Typing => received.IsTyping == true ? $"{who} is typing…" : $"{who} stopped typing.",
             ReceivedKind.Timer when received.Body == "off" => $"{who} turned disappearing messages off.",
             ReceivedKind.Timer => $"{who} set disappearing messages to {received.Body}: later messages are deleted on both sides after that time.",
-            ReceivedKind.Sent => $"[{time(received.SentAt)}] sent from another of your devices to {PeerText.Inline(received.SentTo ?? received.GroupId ?? "")}: {Text(received)}",
+            ReceivedKind.Sent => $"[{time(received.SentAt)}] sent from another of your devices to {PeerText.Inline(received.SentToName ?? received.GroupTitle ?? received.SentTo ?? received.GroupId ?? "")}: {Text(received)}",
             ReceivedKind.GroupUpdate => $"In {PeerText.Inline(received.GroupTitle)}: {PeerText.Inline(received.Body)}.",
             ReceivedKind.ContactSync => received.ContactChange switch
             {

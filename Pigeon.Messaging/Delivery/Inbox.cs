@@ -226,7 +226,7 @@ public sealed class Inbox
         if (standing == SenderDevice.Removed)
         {
             // It holds the account's identity still, but its account took it off the signed list.
-            return Failed(database, envelope, sender, $"a message from device {from.DeviceId}, which its account removed", now);
+            return Failed(database, envelope, sender, $"came from its device {from.DeviceId}, which the account removed (even one sent before the removal is refused once this device has the new list)", now);
         }
 
         if (standing == SenderDevice.Unknown)
@@ -327,6 +327,12 @@ public sealed class Inbox
                 // Only our own messages to this contact: a receipt cannot mark what was sent to someone else.
                 database.Sessions.Save(from, record);
                 var ours = database.Messages.SentTo(sender, inner.MessageIds!);
+                if (ours.Count == 0)
+                {
+                    // About messages another of our devices sent whose copies are not here (yet): nothing to show.
+                    return Outcome.Nothing;
+                }
+
                 foreach (var id in ours)
                 {
                     if (inner.Type == InnerMessageType.Read)
@@ -445,6 +451,8 @@ public sealed class Inbox
         return new ReceivedEvent(ReceivedKind.Sent, envelope.MessageId, from.AccountId, inner.SenderName, inner.Body, inner.SentAt, now)
         {
             GroupId = inner.GroupId is { } g ? Convert.ToHexStringLower(g) : null,
+            GroupTitle = inner.GroupId is not null ? database.Groups.Find(Convert.ToHexStringLower(inner.GroupId))?.Current.Title : null,
+            SentToName = inner.To is { } contact ? database.Contacts.Find(contact)?.Label : null,
             Attachment = inner.Attachment,
             SentTo = inner.To,
         };

@@ -111,23 +111,48 @@ public sealed class Outbox
     /// </summary>
     public async Task<int> DeliverAsync(CancellationToken ct)
     {
+        // Lists accepted since the messages were queued (a refresh on receipt, a removal) first.
+        var incomplete = await _session.WithStoreAsync(IncompleteFanOut);
+        if (incomplete.Count > 0)
+        {
+            await CompleteFanOutAsync(incomplete, ct);
+        }
+
         var delivered = 0;
-        for (var corrected = false; ; corrected = true)
+        // Each recipient's list is corrected once: a deposit can find the sender's own list stale after the contact's.
+        var corrected = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
         {
             try
             {
                 return delivered + await DepositQueuedAsync(ct, add: count => delivered += count);
             }
-            catch (DepositRefusedException refused) when (!corrected && refused.Problem.Devices.Count > 0)
+            catch (DepositRefusedException refused) when (refused.Problem.Devices.Any(d => !corrected.Contains(d.AccountId)))
             {
-                foreach (var account in refused.Problem.Devices.Select(d => d.AccountId).Distinct())
+                var accounts = refused.Problem.Devices.Select(d => d.AccountId).Where(corrected.Add).ToHashSet(StringComparer.Ordinal);
+                foreach (var account in accounts)
                 {
                     await _session.Devices.RefreshAsync(account, ct);
                 }
 
-                await CompleteFanOutAsync(refused.Problem.Devices.Select(d => d.AccountId).ToHashSet(), ct);
+                await CompleteFanOutAsync(accounts, ct);
             }
         }
+    }
+
+    // The recipients some of whose queued messages are not addressed to exactly the devices their
+    // accepted list names now.
+    private HashSet<string> IncompleteFanOut(ProfileDatabase database)
+    {
+        var targets = new Dictionary<string, HashSet<uint>>(StringComparer.Ordinal);
+        return database.Outbox.All().GroupBy(r => (r.MessageId, r.Recipient))
+            .Where(message =>
+            {
+                var recipient = message.Key.Recipient;
+                var devices = targets.TryGetValue(recipient, out var known) ? known : targets[recipient] = [.. _session.Devices.Targets(database, recipient)];
+                return !devices.SetEquals(message.Select(r => r.DeviceId));
+            })
+            .Select(message => message.Key.Recipient).ToHashSet(StringComparer.Ordinal);
     }
 
     // Every queued message gets an envelope for each device its recipient's accepted list names, in a

@@ -67,6 +67,9 @@ public sealed record ReceivedEvent(
     /// <summary>For <see cref="ReceivedKind.Sent"/>: the contact our other device wrote to (null for a group).</summary>
     public string? SentTo { get; init; }
 
+    /// <summary>For <see cref="ReceivedKind.Sent"/> to a contact: the contact's name here.</summary>
+    public string? SentToName { get; init; }
+
     /// <summary>For <see cref="ReceivedKind.ContactSync"/>: what our other device did with the contact.</summary>
     public Devices.ContactChange? ContactChange { get; init; }
 }

@@ -147,9 +147,33 @@ public sealed class DeviceBook
 
             var missing = await _session.WithStoreAsync(database => Targets(database, accountId)
                 .Where(device => database.Sessions.Load(new DeviceAddress(accountId, device))?.Current is null).ToList());
+            var refreshed = false;
             foreach (var device in missing)
             {
-                var session = await InitiateAsync(new DeviceAddress(accountId, device), ct);
+                if (refreshed && !await _session.WithStoreAsync(database => Targets(database, accountId).Contains(device)))
+                {
+                    continue;
+                }
+
+                Session session;
+                try
+                {
+                    session = await InitiateAsync(new DeviceAddress(accountId, device), ct);
+                }
+                catch (ServerRefusedException refused) when (!refreshed && refused.Problem.Type == ProblemTypes.PrekeysUnavailable)
+                {
+                    // A listed device without keys was most likely removed since we took the list: the
+                    // current list says, once; a device still listed without keys is the account's to fix.
+                    refreshed = true;
+                    await RefreshAsync(accountId, ct);
+                    if (await _session.WithStoreAsync(database => Targets(database, accountId).Contains(device)))
+                    {
+                        throw;
+                    }
+
+                    continue;
+                }
+
                 await _session.WithStoreAsync(database => database.InTransaction(() =>
                 {
                     var address = new DeviceAddress(accountId, device);
@@ -215,14 +239,12 @@ public sealed class DeviceBook
             : new DeviceListChange([.. list.Devices.Where(d => before.Find(d.DeviceId) is not { } b || !b.Same(d))],
                 [.. before.Devices.Where(b => list.Find(b.DeviceId) is not { } d || !d.Same(b))]);
         database.DeviceLists.Save(list, signature);
+        // Queued envelopes for a removed device stay until the next delivery completes the fan-out
+        // (Outbox.DeliverAsync): they hold the inner message, the only copy when every device it was
+        // queued for is gone and the account's new devices still need it.
         foreach (var removed in change.Removed)
         {
-            var address = new DeviceAddress(list.AccountId, removed.DeviceId);
-            database.Sessions.Delete(address);
-            foreach (var row in database.Outbox.All().Where(r => r.Address == address))
-            {
-                database.Outbox.Remove(row);
-            }
+            database.Sessions.Delete(new DeviceAddress(list.AccountId, removed.DeviceId));
         }
 
         // Before a contact's first list, the devices we had sessions with stand for what we knew of it.

@@ -7,7 +7,7 @@ namespace Pigeon.Tests.Client;
 
 /// <summary>
 /// Alice and Bob talk while their devices join and leave at random, over real processes (issue 16).
-/// A seed (<see cref="DefaultSeed"/>, or <c>PIGEON_TEST_SEED</c>; printed) draws <see cref="Steps"/>
+/// A seed (one of those the test runs with, or <c>PIGEON_TEST_SEED</c>; printed) draws <see cref="Steps"/>
 /// steps, each one of: a live device of Alice or Bob sends the other a text numbered by its step; a
 /// live device links a new device of its account (<c>devices link</c>, <c>devices add</c>; at most
 /// <see cref="MaxLiveDevices"/> live devices an account); a live device removes another live device of
@@ -26,9 +26,6 @@ public sealed partial class DeviceChurnTests
     /// <summary>The environment variable that draws other steps (or replays a run: the seed it printed).</summary>
     public const string SeedVariable = "PIGEON_TEST_SEED";
 
-    /// <summary>The seed without <see cref="SeedVariable"/>: every run draws the same steps.</summary>
-    public const int DefaultSeed = 20261204;
-
     /// <summary>How many steps one run draws.</summary>
     public const int Steps = 16;
 
@@ -43,12 +40,17 @@ public sealed partial class DeviceChurnTests
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task DevicesJoiningAndLeaving_WhileTwoPeopleTalk_LeaveEachLiveDeviceWithWhatWasSentWhileItWasLinked_Once()
+    // Fixed seeds, so every run draws the same steps: 3 and 14 each found a bug in the fan-out once
+    // (a message whose devices were all removed was dropped; a stale own list after a contact's ended the send).
+    [Theory]
+    [InlineData(20261204)]
+    [InlineData(3)]
+    [InlineData(14)]
+    public async Task DevicesJoiningAndLeaving_WhileTwoPeopleTalk_LeaveEachLiveDeviceWithWhatWasSentWhileItWasLinked_Once(int fixedSeed)
     {
         var seed = Environment.GetEnvironmentVariable(SeedVariable) is { Length: > 0 } given
             ? int.Parse(given, CultureInfo.InvariantCulture)
-            : DefaultSeed;
+            : fixedSeed;
         var random = new Random(seed);
         var log = new List<string> { $"seed {seed} ({SeedVariable}={seed} replays these steps)" };
         TestContext.Current.TestOutputHelper?.WriteLine(log[0]);
@@ -105,7 +107,7 @@ public sealed partial class DeviceChurnTests
 
         var live = devices.Where(d => d.RemovedAt is null).ToList();
         await SyncUntilQuietAsync(cli, live, log, "at the end");
-        Assert.DoesNotContain(log, line => line.Contains("which its account removed", StringComparison.Ordinal));
+        Assert.DoesNotContain(log, line => line.Contains("which the account removed", StringComparison.Ordinal));
         foreach (var device in devices.Where(d => d.RemovedAt is not null))
         {
             var run = await cli.RunAsync(device.Profile, "sync", "--wait", "0");

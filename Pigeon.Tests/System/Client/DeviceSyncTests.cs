@@ -93,7 +93,7 @@ public sealed class DeviceSyncTests
         await cli.OkAsync("bob", "sync", "--wait", "0");
         await cli.OkAsync("alice2", "send", "Trip", "group from the laptop");
         Assert.Contains("group from the laptop", await cli.OkAsync("bob", "sync", "--wait", "0"), StringComparison.Ordinal);
-        Assert.Contains("sent from another of your devices", await SyncAsync(cli, "alice"), StringComparison.Ordinal);
+        Assert.Contains("sent from another of your devices to Trip: group from the laptop", await SyncAsync(cli, "alice"), StringComparison.Ordinal);
 
         // Removed on the first device (which rotates the delivery key): gone on the second, which has the new key.
         var keyBefore = await OwnDeliveryKeyAsync(cli, "alice");

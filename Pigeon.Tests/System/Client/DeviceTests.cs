@@ -50,7 +50,7 @@ public sealed partial class DeviceTests
         // What Alice sends from her second device reaches Bob and shows as sent on her first.
         await cli.OkAsync("alice2", "send", "Bob", "from my laptop");
         Assert.Contains("Alice: from my laptop", await cli.OkAsync("bob", "sync", "--wait", "0"), StringComparison.Ordinal);
-        Assert.Contains("sent from another of your devices", await cli.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
+        Assert.Contains("sent from another of your devices to Bob: from my laptop", await cli.OkAsync("alice", "sync", "--wait", "0"), StringComparison.Ordinal);
         Assert.Contains("out  Alice: from my laptop", await cli.OkAsync("alice", "history", "Bob"), StringComparison.Ordinal);
 
         // Removed: Bob's next message goes to device 1 only (his client corrects itself after the 410),
