@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Concurrency;
 using Pigeon.Grains.Abstractions.Provisioning;
@@ -8,14 +9,17 @@ namespace Pigeon.Grains.Provisioning;
 /// <summary>
 /// One provisioning slot, in memory only (<see cref="IProvisioningGrain"/>). Reentrant, so that a put
 /// reaches the slot while the new device's take waits on it; every field is touched only on the
-/// grain's scheduler. Once spent or expired the activation deactivates, and a later activation of the
-/// same id is a slot never opened: not found.
+/// grain's scheduler. Once expired the activation deactivates, and a later activation of the same id
+/// is a slot never opened: not found. A put is safe to repeat (a client whose answer was lost tries
+/// again): the same payload again is stored once, before it is taken and, until the slot's expiry,
+/// after (only its SHA-256 is kept then).
 /// </summary>
 [Reentrant]
 internal sealed class ProvisioningGrain([FromKeyedServices(PigeonTime.ServiceKey)] TimeProvider time) : Grain, IProvisioningGrain
 {
     private DateTimeOffset? _expiresAt;
     private byte[]? _payload;
+    private byte[]? _takenDigest;
     private bool _spent;
     private TaskCompletionSource _put = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IGrainTimer? _expiry;
@@ -43,6 +47,11 @@ internal sealed class ProvisioningGrain([FromKeyedServices(PigeonTime.ServiceKey
     public Task<ProvisioningOutcome> PutAsync(byte[] payload)
     {
         ArgumentNullException.ThrowIfNull(payload);
+        if (_takenDigest is { } taken && time.GetUtcNow() < _expiresAt && CryptographicOperations.FixedTimeEquals(taken, SHA256.HashData(payload)))
+        {
+            return Task.FromResult(ProvisioningOutcome.Stored);
+        }
+
         if (!IsOpen())
         {
             return Task.FromResult(ProvisioningOutcome.NotFound);
@@ -50,7 +59,7 @@ internal sealed class ProvisioningGrain([FromKeyedServices(PigeonTime.ServiceKey
 
         if (_payload is not null)
         {
-            return Task.FromResult(ProvisioningOutcome.Used);
+            return Task.FromResult(_payload.AsSpan().SequenceEqual(payload) ? ProvisioningOutcome.Stored : ProvisioningOutcome.Used);
         }
 
         _payload = payload;
@@ -88,10 +97,10 @@ internal sealed class ProvisioningGrain([FromKeyedServices(PigeonTime.ServiceKey
             return new ProvisioningTake(ProvisioningOutcome.Empty, null);
         }
 
+        // Spent, but the activation stays until the expiry so that a repeated put of this payload is recognised.
+        _takenDigest = SHA256.HashData(payload);
         _payload = null;
         _spent = true;
-        _expiry?.Dispose();
-        DeactivateOnIdle();
         return new ProvisioningTake(ProvisioningOutcome.Taken, payload);
     }
 
@@ -113,12 +122,8 @@ internal sealed class ProvisioningGrain([FromKeyedServices(PigeonTime.ServiceKey
 
     private Task Forget(CancellationToken cancellationToken)
     {
-        if (!IsOpen())
-        {
-            return Task.CompletedTask;
-        }
-
         // The timer runs on the real clock and the slot's expiry on Pigeon's; whichever says so first.
+        _takenDigest = null;
         Spend();
         return Task.CompletedTask;
     }

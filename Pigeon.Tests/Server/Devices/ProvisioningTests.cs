@@ -32,8 +32,11 @@ public sealed class ProvisioningTests(PigeonClusterFixture fixture)
         var slot = await newDevice.CreateProvisioningSlotAsync(Ct);
         var other = await newDevice.CreateProvisioningSlotAsync(Ct);
         await existing.SendProvisioningAsync(slot.SlotId, payload, Ct);
+        // A put whose answer was lost is sent again: the same payload is no second message.
+        await existing.SendProvisioningAsync(slot.SlotId, payload, Ct);
         var used = await Assert.ThrowsAsync<PigeonApiException>(() => existing.SendProvisioningAsync(slot.SlotId, [9], Ct));
         var taken = await newDevice.TakeProvisioningAsync(slot.SlotId, TimeSpan.Zero, Ct);
+        await existing.SendProvisioningAsync(slot.SlotId, payload, Ct);
         var again = await Assert.ThrowsAsync<PigeonApiException>(() => newDevice.TakeProvisioningAsync(slot.SlotId, TimeSpan.Zero, Ct));
         var putAfter = await Assert.ThrowsAsync<PigeonApiException>(() => existing.SendProvisioningAsync(slot.SlotId, [9], Ct));
 

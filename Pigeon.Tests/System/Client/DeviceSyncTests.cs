@@ -30,7 +30,7 @@ public sealed class DeviceSyncTests
         var ids = await GroupTests.InitAsync(cli, gateway, "carol", "dave");
         var (carolId, daveId) = (ids["carol"], ids["dave"]);
         TestContext.Current.TestOutputHelper?.WriteLine($"alice {aliceId} bob {bobId} carol {carolId} dave {daveId}");
-        await LinkAsync(cli, gateway, "alice", "alice2");
+        await DeviceTests.LinkAsync(cli, gateway, "alice", "alice2");
 
         // An invitation from one device: the other has Carol as invited, and takes her acceptance.
         await cli.OkAsync("alice", "invite", carolId);
@@ -139,18 +139,5 @@ public sealed class DeviceSyncTests
     {
         using var session = GroupTests.OpenProfile(cli, profile);
         return await session.WithStoreAsync(database => database.DeliveryKeys.Load(session.Profile.AccountId)!);
-    }
-
-    // Links a new device to an existing profile as a user would: 'devices link' on the new one waits
-    // with its code, 'devices add CODE' on the existing one sends the account.
-    private static async Task LinkAsync(CliHarness cli, GatewayHandle gateway, string existing, string profile)
-    {
-        var output = new WatchedOutput();
-        var linking = cli.RunAsync(["--profile", profile, "--json", "devices", "link", "--server", gateway.BaseAddress.ToString(), "--no-passphrase"],
-            TextReader.Null, output, TextWriter.Null, Cancellation);
-        await output.WaitForAsync("\"code\"", TimeSpan.FromSeconds(30), Cancellation);
-        var code = JsonDocument.Parse(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[0]).RootElement.GetProperty("code").GetString()!;
-        await cli.OkAsync(existing, "devices", "add", code);
-        Assert.Equal(0, await linking.WaitAsync(TimeSpan.FromSeconds(60), Cancellation));
     }
 }

@@ -89,6 +89,30 @@ public sealed partial class DeviceTests
     }
 
     [Fact]
+    public async Task ALostAnswerToTheSlotUpload_IsSentAgain_AndTheLinkStillCompletes()
+    {
+        await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
+        await using var cluster = new ProcessCluster(database.ConnectionString);
+        await cluster.StartSiloAsync(Cancellation);
+        var gateway = await cluster.StartGatewayAsync(Cancellation, OneAddressForEveryone);
+        using var cli = new CliHarness();
+        await EndToEndTests.InitContactsAsync(cli, gateway);
+        var uploads = 0;
+        cli.LoseResponse = request => request.Method == HttpMethod.Put && request.RequestUri!.AbsolutePath.StartsWith("/v1/provisioning/", StringComparison.Ordinal)
+            && Interlocked.Increment(ref uploads) == 1;
+
+        await LinkAsync(cli, gateway, "alice", "alice2");
+        cli.LoseResponse = _ => false;
+
+        // The upload went twice (the new device may have taken the first already): one device, linked.
+        Assert.True(uploads >= 2, $"{uploads} uploads");
+        var devices = JsonDocument.Parse(await cli.OkAsync("alice", "--json", "devices")).RootElement;
+        Assert.Equal([1u, 2u], devices.EnumerateArray().Select(d => d.GetProperty("deviceId").GetUInt32()));
+        await cli.OkAsync("bob", "send", "Alice", "to the new one");
+        Assert.Contains("Bob: to the new one", await cli.OkAsync("alice2", "sync", "--wait", "0"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AnExpiredLinkCode_IsRefusedOnBothDevices_AndLeavesNoDeviceAndNoProfile()
     {
         await using var database = await TestDatabase.CreateAsync(ct: Cancellation);
