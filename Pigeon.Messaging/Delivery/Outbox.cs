@@ -104,9 +104,11 @@ public sealed class Outbox
     /// token, many recipients per request (a group message is one request); the rest, and a sealed
     /// batch the server refuses, go per recipient: sealed when we hold the key, otherwise identified
     /// (first messages). A key the server no longer accepts is forgotten and the batch goes identified.
+    /// Messages queued before a list was accepted are first fanned out again to the devices it names.
     /// When the server says a recipient's devices are not the ones addressed (409, 410), the recipient's
     /// signed list is fetched again and checked, the devices it gained get the same messages in new
-    /// sessions, those it lost are dropped, and the deposit is tried once more. A recipient the server
+    /// sessions, those it lost are dropped, and the deposit is tried again (each recipient's list is
+    /// corrected once per delivery). A recipient the server
     /// refuses for good (400, 404) has its messages marked failed; the <see cref="DepositRefusedException"/> names it.
     /// </summary>
     public async Task<int> DeliverAsync(CancellationToken ct)
