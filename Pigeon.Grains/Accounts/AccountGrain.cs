@@ -335,7 +335,18 @@ internal sealed partial class AccountGrain(
         }
 
         await PurgeRemovedAsync();
+        if (removed.Count > 0)
+        {
+            // The activation stays for the sweep (KeepAlive); a silo lost before it leaves the stragglers to the envelopes' TTL.
+            this.RegisterGrainTimer(_ => PurgeMailboxesAsync(removed), new GrainTimerCreationOptions(options.Value.RemovedDeviceSweepDelay, Timeout.InfiniteTimeSpan)
+            {
+                KeepAlive = true,
+            });
+        }
     }
+
+    private Task PurgeMailboxesAsync(IEnumerable<uint> deviceIds) =>
+        Task.WhenAll(deviceIds.Select(id => GrainFactory.GetGrain<IMailboxGrain>(MailboxKeys.Of(AccountId, id)).PurgeAsync()));
 
     // Deletes what the server holds for removed devices: their one-time prekeys and their mailboxes.
     // Each part is idempotent, so what a failure left is done again with the next list.
@@ -348,7 +359,7 @@ internal sealed partial class AccountGrain(
 
         var pending = state.State.PurgePending.ToList();
         await prekeys.DeleteDevicesAsync(AccountId, pending, CancellationToken.None);
-        await Task.WhenAll(pending.Select(id => GrainFactory.GetGrain<IMailboxGrain>(MailboxKeys.Of(AccountId, id)).PurgeAsync()));
+        await PurgeMailboxesAsync(pending);
         state.State.PurgePending.Clear();
         await state.WriteStateAsync();
     }

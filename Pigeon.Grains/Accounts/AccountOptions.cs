@@ -27,6 +27,13 @@ public sealed class AccountOptions
 
     /// <summary>The most devices an account's signed device list may name. Default 6.</summary>
     public int MaxDevices { get; set; } = Protocol.Devices.DeviceList.DefaultMaxDevices;
+
+    /// <summary>
+    /// How long after a device's removal its mailbox is purged once more: a deposit that passed the
+    /// device check just before the removal may still land after the first purge. Well above a
+    /// deposit's time in flight. Default 2 minutes.
+    /// </summary>
+    public TimeSpan RemovedDeviceSweepDelay { get; set; } = TimeSpan.FromMinutes(2);
 }
 
 internal sealed class AccountOptionsValidator : IValidateOptions<AccountOptions>
@@ -37,6 +44,7 @@ internal sealed class AccountOptionsValidator : IValidateOptions<AccountOptions>
         problems.Require(options.MaxOneTimePrekeysPerKind > 0, nameof(options.MaxOneTimePrekeysPerKind), "must be at least 1.");
         problems.Require(options.MaxNewRecipientsPerHour > 0, nameof(options.MaxNewRecipientsPerHour), "must be at least 1.");
         problems.Require(options.MaxDevices > 0, nameof(options.MaxDevices), "must be at least 1.");
+        problems.Require(options.RemovedDeviceSweepDelay > TimeSpan.Zero, nameof(options.RemovedDeviceSweepDelay), "must be positive.");
         problems.Require(options.MaxOneTimePrekeyHandoutsPerHour >= 0, nameof(options.MaxOneTimePrekeyHandoutsPerHour), "must be 0 or more.");
         return problems.Result();
     }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Pigeon.Grains.Abstractions.Accounts;
+using Pigeon.Grains.Abstractions.Mailboxes;
 using Pigeon.Protocol.Delivery;
 using Pigeon.Protocol.Identity;
 using ProtocolPrekeyKind = Pigeon.Protocol.Prekeys.PrekeyKind;
@@ -392,6 +393,27 @@ public sealed class AccountGrainTests(PigeonClusterFixture fixture)
         Assert.Equal(DeviceStanding.Removed, (await account.GetDeviceSignInAsync(2))!.Standing);
         Assert.Equal(DeviceStanding.Unknown, (await account.GetDeviceSignInAsync(4))!.Standing);
         Assert.NotNull((await account.GetDeviceSignInAsync(3))!.SigningKey);
+    }
+
+    [Fact]
+    public async Task ADepositThatLandsAfterARemovedDevicesPurge_IsSweptAwaySoonAfter()
+    {
+        var (account, identity) = NewAccount();
+        await account.RegisterAsync(KeysOf(identity));
+        await account.SetDeviceListAsync(SignedList(identity, 1, 1, 2));
+        await account.SetDeviceListAsync(SignedList(identity, 2, 1));
+        // A deposit that passed the device check just before the removal lands after the purge.
+        var mailbox = fixture.Grains.GetGrain<IMailboxGrain>(MailboxKeys.Of(identity.AccountId, 2));
+        await mailbox.DepositAsync(Guid.NewGuid(), [1, 2, 3]);
+        Assert.Equal(1L, (await mailbox.GetStatusAsync()).Envelopes);
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while ((await mailbox.GetStatusAsync()).Envelopes > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(0L, (await mailbox.GetStatusAsync()).Envelopes);
     }
 
     [Fact]

@@ -29,6 +29,9 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
 
     public static readonly TimeSpan EnvelopeTtl = TimeSpan.FromDays(30);
 
+    /// <summary>When a removed device's mailbox is purged again (a real timer: short, so a test can wait for it).</summary>
+    public static readonly TimeSpan RemovedDeviceSweepDelay = TimeSpan.FromSeconds(1);
+
     // The silo configurator is created by type, so it reads the shared parts from here.
     private static string? s_connectionString;
     private static FakeTimeProvider? s_clock;
@@ -148,6 +151,7 @@ public sealed class PigeonClusterFixture : IAsyncLifetime
         {
             siloBuilder.Services.AddKeyedSingleton<TimeProvider>(PigeonTime.ServiceKey, s_clock!);
             siloBuilder.AddPigeonGrains(PigeonDatabaseSettings.CreateDataSource(s_connectionString!, "pigeon-tests"));
+            siloBuilder.Services.Configure<Pigeon.Grains.Accounts.AccountOptions>(options => options.RemovedDeviceSweepDelay = RemovedDeviceSweepDelay);
             siloBuilder.Services.Configure<MailboxOptions>(options =>
             {
                 options.MaxEnvelopes = MaxEnvelopes;
