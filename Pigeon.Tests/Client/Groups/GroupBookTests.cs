@@ -177,6 +177,32 @@ public sealed class GroupBookTests : IDisposable
     }
 
     [Fact]
+    public async Task AGroupOfTheLargestSize_Works_AndOneMemberMoreIsRefused()
+    {
+        var max = _profiles.Environment.MaxGroupMembers;
+        var alice = await _profiles.CreateAsync("alice");
+        var members = new List<ProfileSession>();
+        for (var i = 1; i < max; i++)
+        {
+            members.Add(await _profiles.CreateAsync($"member{i}"));
+        }
+
+        var group = await alice.Groups.CreateAsync("Everyone", [.. members.Select(m => m.Profile.AccountId)], open: false, Ct);
+        await alice.Groups.SendAsync("Everyone", "to all of you", Ct);
+
+        Assert.Equal(256, max);
+        Assert.Equal(max, group.Members.Count);
+        foreach (var member in members)
+        {
+            Assert.Contains((await PollAsync(member)).Events, e => e.Kind == ReceivedKind.Text && e.Body == "to all of you" && e.GroupId == group.IdHex);
+        }
+
+        var oneMore = await _profiles.CreateAsync("one-more");
+        var refused = await Assert.ThrowsAsync<GroupTooLargeException>(() => alice.Groups.AddAsync("Everyone", [oneMore.Profile.AccountId], Ct));
+        Assert.Equal((max + 1, max), (refused.Members, refused.MaxMembers));
+    }
+
+    [Fact]
     public async Task AGroupPastTheLimit_IsRefusedClearly_AndAnAmbiguousTitleListsTheCandidates()
     {
         var api = new InMemoryApi();
