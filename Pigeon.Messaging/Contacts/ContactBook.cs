@@ -186,13 +186,7 @@ public sealed class ContactBook
     public async Task<ContactRow> RemoveAsync(string reference, CancellationToken ct)
     {
         var contact = await ResolveAsync(reference);
-        await _session.Outbox.EnsureOwnSessionsAsync(ct);
-        await RotateDeliveryKeyAsync(database =>
-        {
-            var sync = new ContactSync(contact.AccountId, ContactChange.Removed);
-            sync.Apply(database, _session.Time.GetUtcNow());
-            QueueSync(database, sync, _session.Time.GetUtcNow());
-        }, ct);
+        await RotateDeliveryKeyAsync(database => ApplyAndQueue(database, new ContactSync(contact.AccountId, ContactChange.Removed)), ct);
         return contact;
     }
 
@@ -212,8 +206,7 @@ public sealed class ContactBook
         if (known.Contact is not null)
         {
             var contact = await ResolveAsync(reference);
-            await _session.Outbox.EnsureOwnSessionsAsync(ct);
-            await RotateDeliveryKeyAsync(database => Block(database, contact.AccountId), ct);
+            await RotateDeliveryKeyAsync(database => ApplyAndQueue(database, new ContactSync(contact.AccountId, ContactChange.Blocked)), ct);
             return (contact.AccountId, contact.Label);
         }
 
@@ -270,25 +263,21 @@ public sealed class ContactBook
     /// <summary>How long a request that was neither accepted nor declined is kept.</summary>
     public static readonly TimeSpan RequestRetention = TimeSpan.FromDays(30);
 
-    private void Block(ProfileDatabase database, string accountId)
-    {
-        var sync = new ContactSync(accountId, ContactChange.Blocked);
-        sync.Apply(database, _session.Time.GetUtcNow());
-        QueueSync(database, sync, _session.Time.GetUtcNow());
-    }
-
     // A change that needs no server, applied here and, in the same transaction, queued for our other
     // devices (which apply the same sync), then delivered when the server can be reached.
     private async Task SyncHereAndOnOurDevicesAsync(ContactSync sync, CancellationToken ct)
     {
         await _session.Outbox.EnsureOwnSessionsAsync(ct);
-        await _session.WithStoreAsync(database => database.InTransaction(() =>
-        {
-            var now = _session.Time.GetUtcNow();
-            sync.Apply(database, now);
-            QueueSync(database, sync, now);
-        }));
+        await _session.WithStoreAsync(database => database.InTransaction(() => ApplyAndQueue(database, sync)));
         await _session.Outbox.DeliverOrKeepAsync(ct);
+    }
+
+    // Does here what our other devices will do with the sync, and queues it for them. Call inside a transaction.
+    private void ApplyAndQueue(ProfileDatabase database, ContactSync sync)
+    {
+        var now = _session.Time.GetUtcNow();
+        sync.Apply(database, now);
+        QueueSync(database, sync, now);
     }
 
     // Tells our other devices what this one did with a contact (ContactSync). Call inside a transaction.
@@ -299,11 +288,12 @@ public sealed class ContactBook
     /// Makes our next delivery key and registers its verifier (the server first, so a server that is
     /// down leaves the profile as it was; from then on the old key is refused), then in one transaction
     /// does <paramref name="change"/>, stores the new key and queues it, in a key update, for every
-    /// remaining contact, and delivers. A contact that deposits with the old key before its update
+    /// remaining contact and our other devices, and delivers. A contact that deposits with the old key before its update
     /// arrives is refused, forgets it and deposits identified once (<see cref="Outbox.DeliverAsync"/>).
     /// </summary>
     internal async Task RotateDeliveryKeyAsync(Action<ProfileDatabase> change, CancellationToken ct)
     {
+        await _session.Outbox.EnsureOwnSessionsAsync(ct);
         var own = _session.Profile.AccountId;
         var current = await _session.WithStoreAsync(database => database.DeliveryKeys.Load(own));
         var next = current?.Rotate() ?? DeliveryKey.Generate(1);

@@ -136,7 +136,6 @@ public sealed class GroupBook
         }
 
         var recipients = group.Members.Select(m => m.AccountId).Where(a => a != Me).ToList();
-        await EnsureSessionsAsync(recipients, ct);
         var messageId = Guid.NewGuid();
         await _session.Outbox.SendToManyAsync(recipients,
             (database, now) => new InnerMessage(InnerMessageType.GroupText, _session.Profile.DisplayName, text, now, GroupId: group.Id, Attachment: attachment),
@@ -222,7 +221,6 @@ public sealed class GroupBook
     private async Task<GroupState> PublishAsync(GroupState? before, GroupLog log, GroupState next, CancellationToken ct)
     {
         var recipients = (before?.Members ?? []).Concat(next.Members).Select(m => m.AccountId).Where(a => a != Me).Distinct().ToList();
-        await EnsureSessionsAsync(recipients, ct);
         var messageId = Guid.NewGuid();
         await _session.Outbox.SendToManyAsync([.. recipients, Me],
             (database, now) => new InnerMessage(InnerMessageType.GroupUpdate, _session.Profile.DisplayName, null, now,
@@ -252,11 +250,6 @@ public sealed class GroupBook
 
         return keys;
     }
-
-    // A member we have no session with (not a contact) gets one with each of its devices from their
-    // prekey bundles; the first message in it is the group's, sealed with the delivery key the group
-    // gave us when we have it.
-    internal Task EnsureSessionsAsync(IEnumerable<string> recipients, CancellationToken ct) => _session.Devices.EnsureSessionsAsync(recipients, ct);
 
     private async Task<List<string>> ResolveMembersAsync(IEnumerable<string> references)
     {

@@ -241,7 +241,7 @@ public sealed class GroupBookTests : IDisposable
     private static async Task SendUpdateAsync(ProfileSession from, GroupState state, params ProfileSession[] to)
     {
         string[] recipients = [.. to.Select(t => t.Profile.AccountId)];
-        await from.Groups.EnsureSessionsAsync(recipients, Ct);
+        await from.Devices.EnsureSessionsAsync(recipients, Ct);
         await from.Outbox.SendToManyAsync(recipients,
             (_, now) => new InnerMessage(InnerMessageType.GroupUpdate, from.Profile.DisplayName, null, now, Group: GroupWire.From(state)), null, Ct);
     }
